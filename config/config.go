@@ -1,0 +1,250 @@
+// Package config loads drnav's TOML configuration. With no file at all drnav
+// runs on the defaults below, which match the disaster-recovery plan.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Duration is a time.Duration written as "15m" in TOML.
+type Duration struct{ time.Duration }
+
+// UnmarshalText parses a Go duration string.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("invalid duration %q (want e.g. 15m, 4h)", string(b))
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalText writes the duration as text.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// Contact is one role of the plan's contact list.
+type Contact struct {
+	Role   string `toml:"role"` // "Incident Commander", "Database Admin", …
+	Name   string `toml:"name"`
+	Handle string `toml:"handle"`
+	Phone  string `toml:"phone"`
+}
+
+// Region is one copy location of the backups, checked by a command that
+// prints the timestamp of the newest object there.
+type Region struct {
+	Name    string `toml:"name"`
+	Command string `toml:"command"`
+}
+
+// Drill holds the settings of drill mode.
+type Drill struct {
+	// AllowContexts names real kube contexts a drill may mutate (e.g. staging).
+	AllowContexts []string `toml:"allow_contexts"`
+	// AllowDatabase lets a drill change data in the configured real database.
+	AllowDatabase bool `toml:"allow_database"`
+	// AllowShell lists step ids ("runbook/step") whose shell runs for real in a drill.
+	AllowShell []string `toml:"allow_shell"`
+	// Speed multiplies the simulator's clock (1 = realistic).
+	Speed float64 `toml:"speed"`
+}
+
+// Backup holds the backup policy and where freshness comes from.
+type Backup struct {
+	Dir              string   `toml:"dir"`               // local backup folder
+	Latest           string   `toml:"latest"`            // latest plain dump
+	FreshnessCommand string   `toml:"freshness_command"` // prints a timestamp
+	Retention        Duration `toml:"retention"`         // 30 days by default
+	Regions          []Region `toml:"regions"`
+}
+
+// Config is the whole configuration.
+type Config struct {
+	Namespace  string `toml:"namespace"`
+	AppLabel   string `toml:"app_label"` // label selector of the application's pods
+	Deployment string `toml:"deployment"`
+	Database   string `toml:"database"` // the application's database name
+
+	Kubeconfig      string `toml:"kubeconfig"`
+	PrimaryContext  string `toml:"primary_context"`  // empty: kubeconfig's current context
+	FailoverContext string `toml:"failover_context"` // empty: no failover region configured
+
+	// DSN is a libpq connection string or URL; empty means the libpq
+	// environment (PGHOST, PGUSER, …, PGPASSFILE) as psql uses it.
+	DSN string `toml:"dsn"`
+
+	FailoverManifests string `toml:"failover_manifests"`
+	NetworkPolicy     string `toml:"network_policy"`
+	DrillManifests    string `toml:"drill_manifests"`
+	HealthURL         string `toml:"health_url"`
+	FailoverHealthURL string `toml:"failover_health_url"`
+
+	RTO Duration `toml:"rto"`
+	RPO Duration `toml:"rpo"`
+
+	JournalDir    string            `toml:"journal_dir"`
+	NotifyCommand string            `toml:"notify_command"` // receives status text on stdin
+	Env           map[string]string `toml:"env"`            // extra environment for shell steps
+	WorkDir       string            `toml:"workdir"`        // working folder for shell steps
+	Redact        []string          `toml:"redact"`         // extra regexps to mask in output
+
+	OnCall        string    `toml:"on_call"`
+	OnCallCommand string    `toml:"on_call_command"`
+	Contacts      []Contact `toml:"contacts"`
+
+	Backup Backup `toml:"backup"`
+	Drill  Drill  `toml:"drill"`
+
+	// Source is the file the config came from ("" for defaults only).
+	Source string `toml:"-"`
+}
+
+// Default returns the configuration drnav uses when no file sets a value.
+func Default() Config {
+	return Config{
+		Namespace:         "default",
+		AppLabel:          "app=ci-failure-agent",
+		Deployment:        "ci-failure-agent",
+		Database:          "app",
+		FailoverManifests: "k8s/failover",
+		NetworkPolicy:     "k8s/network-policy.yaml",
+		DrillManifests:    "k8s/dr-test",
+		HealthURL:         "http://ci-failure-agent/health",
+		FailoverHealthURL: "http://failover-service/health",
+		RTO:               Duration{4 * time.Hour},
+		RPO:               Duration{15 * time.Minute},
+		JournalDir:        filepath.Join(stateHome(), "drnav", "incidents"),
+		Backup: Backup{
+			Dir:       "/backups",
+			Latest:    "/backups/latest.sql",
+			Retention: Duration{30 * 24 * time.Hour},
+		},
+		Drill: Drill{Speed: 1},
+		Contacts: []Contact{
+			{Role: "Incident Commander"},
+			{Role: "Database Admin"},
+			{Role: "Infrastructure Team"},
+			{Role: "Executive Sponsor"},
+		},
+	}
+}
+
+// StateDir is drnav's state folder ($XDG_STATE_HOME/drnav).
+func StateDir() string { return filepath.Join(stateHome(), "drnav") }
+
+func stateHome() string {
+	if v := os.Getenv("XDG_STATE_HOME"); v != "" {
+		return v
+	}
+	home, err := os.UserHomeDir()
+	if err != nil || home == "" {
+		return filepath.Join(os.TempDir(), "drnav-state")
+	}
+	return filepath.Join(home, ".local", "state")
+}
+
+// DefaultPath is $XDG_CONFIG_HOME/drnav/config.toml.
+func DefaultPath() string {
+	base := os.Getenv("XDG_CONFIG_HOME")
+	if base == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return ""
+		}
+		base = filepath.Join(home, ".config")
+	}
+	return filepath.Join(base, "drnav", "config.toml")
+}
+
+// Load reads the config. An explicit path must exist; with path == "" the
+// default path is read when present, else the defaults are returned.
+func Load(path string) (Config, error) {
+	explicit := path != ""
+	if !explicit {
+		path = DefaultPath()
+	}
+	cfg := Default()
+	if path == "" {
+		return cfg, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		if !explicit && errors.Is(err, fs.ErrNotExist) {
+			return cfg, nil
+		}
+		return cfg, fmt.Errorf("read config: %w", err)
+	}
+	if err := cfg.decode(path, string(data)); err != nil {
+		return Default(), err
+	}
+	cfg.Source = path
+	return cfg, nil
+}
+
+func (c *Config) decode(path, data string) error {
+	md, err := toml.Decode(data, c)
+	if err != nil {
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			return fmt.Errorf("%s:%d: %s", path, pe.Position.Line, pe.Message)
+		}
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		keys := make([]string, 0, len(und))
+		for _, k := range und {
+			keys = append(keys, k.String())
+		}
+		sort.Strings(keys)
+		return fmt.Errorf("%s: unknown key %s", path, strings.Join(keys, ", "))
+	}
+	if c.RTO.Duration <= 0 {
+		return fmt.Errorf("%s: field rto: must be positive", path)
+	}
+	if c.RPO.Duration <= 0 {
+		return fmt.Errorf("%s: field rpo: must be positive", path)
+	}
+	if c.Drill.Speed <= 0 {
+		return fmt.Errorf("%s: field drill.speed: must be positive", path)
+	}
+	return nil
+}
+
+// Values maps the config keys a runbook variable may name (Variable.Config)
+// to their values.
+func (c Config) Values() map[string]string {
+	return map[string]string{
+		"namespace":           c.Namespace,
+		"app_label":           c.AppLabel,
+		"deployment":          c.Deployment,
+		"database":            c.Database,
+		"primary_context":     c.PrimaryContext,
+		"failover_context":    c.FailoverContext,
+		"backup_dir":          c.Backup.Dir,
+		"latest_backup":       c.Backup.Latest,
+		"failover_manifests":  c.FailoverManifests,
+		"network_policy":      c.NetworkPolicy,
+		"drill_manifests":     c.DrillManifests,
+		"health_url":          c.HealthURL,
+		"failover_health_url": c.FailoverHealthURL,
+	}
+}
+
+// DrillAllowsContext reports whether a drill may mutate the named real context.
+func (c Config) DrillAllowsContext(name string) bool {
+	for _, n := range c.Drill.AllowContexts {
+		if n == name {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,178 @@
+// Package steps runs one step of a runbook for real (or as a dry run) and
+// reports what happens as plain events. It never imports Bubble Tea: the UI
+// adapts the events into messages.
+package steps
+
+import (
+	"context"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+)
+
+// EventKind tells what an Event reports.
+type EventKind int
+
+const (
+	EventStarted  EventKind = iota // the exact command/action and its equivalent
+	EventOutput                    // a batch of output lines
+	EventProgress                  // bytes/items done of a total (restore)
+	EventVerify                    // one poll of a verify condition
+	EventFinished                  // exit code or error, duration; always last
+)
+
+func (k EventKind) String() string {
+	switch k {
+	case EventStarted:
+		return "started"
+	case EventOutput:
+		return "output"
+	case EventProgress:
+		return "progress"
+	case EventVerify:
+		return "verify"
+	case EventFinished:
+		return "finished"
+	}
+	return "unknown"
+}
+
+// Stream tags an output line.
+type Stream int
+
+const (
+	Stdout Stream = iota
+	Stderr
+)
+
+// Line is one line of output.
+type Line struct {
+	Stream Stream
+	Text   string
+}
+
+// VerifyPoll reports one evaluation of a step's verify condition.
+type VerifyPoll struct {
+	Attempt int
+	OK      bool
+	Detail  string // what was measured, e.g. "ready 2/3"
+	Final   bool   // last poll: OK, deadline passed or cancelled
+}
+
+// Event is one fact about a running step. Every string in it has already been
+// redacted.
+type Event struct {
+	Kind EventKind
+	Time time.Time
+
+	// Started
+	Command    string // the exact command, or a description of the typed action
+	Equivalent string // a kubectl/psql/curl line a person could type
+	DryRun     bool
+	ShownOnly  bool // drill: the shell command is shown, not run
+
+	// Output
+	Lines []Line
+
+	// Progress
+	Done, Total int64
+
+	// Verify
+	Verify VerifyPoll
+
+	// Finished
+	ExitCode   int    // 0 ok; 130 cancelled; 124 timed out; else the command's code (1 for a failed typed action)
+	Err        string // what went wrong, if anything
+	Duration   time.Duration
+	TotalLines int64 // all output lines seen, even those dropped from the buffer
+	TotalBytes int64
+	Verified   *bool // nil when the step has no verify condition
+}
+
+// KubeProvider hands out clients for the contexts a runbook names: "primary",
+// "failover", or an explicit kube context name. Real incidents load them from
+// kubeconfig as kubectl does; drills hand out the simulator's clientsets.
+type KubeProvider interface {
+	// Client returns the clientset, the context's resolved name and its
+	// default namespace.
+	Client(contextName string) (kubernetes.Interface, ContextInfo, error)
+}
+
+// ContextInfo describes a resolved kube context.
+type ContextInfo struct {
+	Name      string // kubeconfig context name (or the drill's simulated name)
+	Namespace string
+	Real      bool // false for the drill simulator
+	// ForceDryRun is set by the production guard: every mutation goes as
+	// server-side dry-run.
+	ForceDryRun bool
+}
+
+// Corruption is one problem amcheck found.
+type Corruption struct {
+	Relation string
+	Detail   string
+}
+
+// DBInfo is what a connect/ping measured.
+type DBInfo struct {
+	Latency   time.Duration
+	Version   string
+	InRecover bool // standby
+	Database  string
+	User      string
+}
+
+// Table is a query result.
+type Table struct {
+	Columns []string
+	Rows    [][]string
+}
+
+// Database is the PostgreSQL handle the SQL actions use. The real one uses
+// pgx (and psql for restore); the drill simulator provides its own.
+type Database interface {
+	Ping(ctx context.Context, database string) (DBInfo, error)
+	Query(ctx context.Context, database, sql string) (Table, error)
+	// Exec runs statements that change data; with dryRun they run in a
+	// transaction that is rolled back. It returns the rows affected.
+	Exec(ctx context.Context, database, sql string, dryRun bool) (int64, error)
+	Amcheck(ctx context.Context, database string) ([]Corruption, error)
+	Reindex(ctx context.Context, database, index string) error
+	// Restore loads a plain SQL dump; progress is called with bytes read.
+	Restore(ctx context.Context, database, file string, progress func(done, total int64), out func(Line)) error
+	// Describe is the psql-style equivalent for a person (no password).
+	Describe(database string) string
+	// Real is false for the drill simulator.
+	Real() bool
+}
+
+// ShellMode says how shell steps are treated.
+type ShellMode int
+
+const (
+	ShellRun      ShellMode = iota // run for real
+	ShellShowOnly                  // drill: show the command, do not run it
+)
+
+// Target is everything a step needs to run.
+type Target struct {
+	Kube KubeProvider // may be nil: Kubernetes actions then fail clearly
+	DB   Database     // may be nil: SQL actions then fail clearly
+
+	Vars    map[string]string // resolved variables, by name
+	Secrets []string          // names of variables whose values must be redacted
+	Redact  []string          // extra regexps to redact (and DSN passwords)
+
+	Env       []string // extra environment for shell steps (KEY=VALUE)
+	Dir       string   // working folder for shell steps
+	Namespace string   // default namespace when the step and context name none
+
+	DryRun    bool
+	ShellMode ShellMode
+	// AllowShell is consulted in ShellShowOnly mode: a step id for which it
+	// returns true runs for real anyway (drill allow-list).
+	AllowShell func(stepID string) bool
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+}
