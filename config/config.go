@@ -73,6 +73,9 @@ type Config struct {
 	AppLabel   string `toml:"app_label"` // label selector of the application's pods
 	Deployment string `toml:"deployment"`
 	Database   string `toml:"database"` // the application's database name
+	// DBDeployment is the deployment running PostgreSQL in the cluster
+	// (the plan's `deployment/postgres`).
+	DBDeployment string `toml:"db_deployment"`
 
 	Kubeconfig      string `toml:"kubeconfig"`
 	PrimaryContext  string `toml:"primary_context"`  // empty: kubeconfig's current context
@@ -115,6 +118,7 @@ func Default() Config {
 		AppLabel:          "app=ci-failure-agent",
 		Deployment:        "ci-failure-agent",
 		Database:          "app",
+		DBDeployment:      "postgres",
 		FailoverManifests: "k8s/failover",
 		NetworkPolicy:     "k8s/network-policy.yaml",
 		DrillManifests:    "k8s/dr-test",
@@ -227,6 +231,7 @@ func (c Config) Values() map[string]string {
 		"app_label":           c.AppLabel,
 		"deployment":          c.Deployment,
 		"database":            c.Database,
+		"db_deployment":       c.DBDeployment,
 		"primary_context":     c.PrimaryContext,
 		"failover_context":    c.FailoverContext,
 		"backup_dir":          c.Backup.Dir,

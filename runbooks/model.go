@@ -38,14 +38,14 @@ type Runbook struct {
 
 // Variable sources.
 const (
-	SourceText            = ""                 // free text
-	SourcePods            = "pods"             // all pods matching the app selector
-	SourceUnreadyPods     = "pods:unready"     // pods that are not Ready
-	SourceDeployments     = "deployments"      // deployments in the namespace
-	SourceNetworkPolicies = "networkpolicies"  // network policies in the namespace
-	SourceContexts        = "contexts"         // kubeconfig contexts
-	SourceBackups         = "backups"          // files in the configured backup folder
-	SourceConfig          = "config"           // default is taken from config (see Variable.Config)
+	SourceText            = ""                // free text
+	SourcePods            = "pods"            // all pods matching the app selector
+	SourceUnreadyPods     = "pods:unready"    // pods that are not Ready
+	SourceDeployments     = "deployments"     // deployments in the namespace
+	SourceNetworkPolicies = "networkpolicies" // network policies in the namespace
+	SourceContexts        = "contexts"        // kubeconfig contexts
+	SourceBackups         = "backups"         // files in the configured backup folder
+	SourceConfig          = "config"          // default is taken from config (see Variable.Config)
 )
 
 // Variable is a value the operator supplies when declaring an incident, or that
@@ -105,15 +105,15 @@ type Step struct {
 
 // Kubernetes action verbs.
 const (
-	K8sScale            = "scale"
-	K8sRestart          = "restart"
-	K8sUndo             = "undo"
-	K8sRolloutStatus    = "rollout-status"
-	K8sDeletePod        = "delete-pod"
-	K8sListPods         = "list-pods"
-	K8sApply            = "apply"
-	K8sNetworkPolicies  = "list-networkpolicies"
-	K8sDeleteNetPolicy  = "delete-networkpolicy"
+	K8sScale           = "scale"
+	K8sRestart         = "restart"
+	K8sUndo            = "undo"
+	K8sRolloutStatus   = "rollout-status"
+	K8sDeletePod       = "delete-pod"
+	K8sListPods        = "list-pods"
+	K8sApply           = "apply"
+	K8sNetworkPolicies = "list-networkpolicies"
+	K8sDeleteNetPolicy = "delete-networkpolicy"
 )
 
 // K8sAction is a typed Kubernetes action run through client-go.
@@ -146,6 +146,9 @@ type SQLAction struct {
 	Query    string `toml:"query"`    // query, exec
 	Index    string `toml:"index"`    // reindex one index instead of the database
 	File     string `toml:"file"`     // restore: plain SQL dump
+	// ReportOnly makes amcheck report what it finds without failing the step
+	// (the "identify corruption" step: finding corruption is the point).
+	ReportOnly bool `toml:"report_only"`
 }
 
 // HTTPAction GETs a URL Count times at Interval and passes on Status.
@@ -159,21 +162,27 @@ type HTTPAction struct {
 // Verify is a condition checked against live state until it holds or Within
 // passes. Every field set must hold.
 type Verify struct {
-	Context    string `toml:"context"`
-	Namespace  string `toml:"namespace"`
-	Deployment string `toml:"deployment"`
-	Replicas   *int   `toml:"replicas"`  // spec and status replicas equal N
-	Ready      *int   `toml:"ready"`     // ready replicas equal N
-	Available  *int   `toml:"available"` // available replicas equal N
-	PodsReady  string `toml:"pods_ready"`   // label selector: all selected pods Ready (and at least one)
+	Context     string `toml:"context"`
+	Namespace   string `toml:"namespace"`
+	Deployment  string `toml:"deployment"`
+	Replicas    *int   `toml:"replicas"`     // spec and status replicas equal N
+	Ready       *int   `toml:"ready"`        // ready replicas equal N
+	Available   *int   `toml:"available"`    // available replicas equal N
+	PodsReady   string `toml:"pods_ready"`   // label selector: all selected pods Ready (and at least one)
 	NoCrashLoop string `toml:"no_crashloop"` // label selector: no pod in CrashLoopBackOff
-	SQL        string `toml:"sql"`       // query whose first column of first row…
-	Equals     string `toml:"equals"`    // …equals this text
-	Database   string `toml:"database"`
-	URL        string `toml:"url"`       // HTTP GET…
-	Status     int    `toml:"status"`    // …returns this status
-	Within     Duration `toml:"within"`  // deadline (default 2m)
-	Interval   Duration `toml:"interval"` // poll interval (default 2s)
+	SQL         string `toml:"sql"`          // query whose first column of first row…
+	Equals      string `toml:"equals"`       // …equals this text
+	Database    string `toml:"database"`
+	URL         string `toml:"url"`    // HTTP GET…
+	Status      int    `toml:"status"` // …returns this status
+	// Backup policy checks (config [backup]): the newest backup is at most
+	// BackupMaxAge old; the oldest kept backup is at least BackupRetention old;
+	// every configured region holds a copy no older than BackupMaxAge.
+	BackupMaxAge    Duration `toml:"backup_max_age"`
+	BackupRetention Duration `toml:"backup_retention"`
+	BackupRegions   bool     `toml:"backup_regions"`
+	Within          Duration `toml:"within"`   // deadline (default 2m)
+	Interval        Duration `toml:"interval"` // poll interval (default 2s)
 }
 
 // ActionKind names which action a step carries.
