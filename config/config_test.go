@@ -1,0 +1,116 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func write(t *testing.T, dir, name, body string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestNoConfigUsesDefaults(t *testing.T) {
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	cfg, err := Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Source != "" {
+		t.Errorf("Source = %q, want none", cfg.Source)
+	}
+	if cfg.RTO.Duration != 4*time.Hour || cfg.RPO.Duration != 15*time.Minute {
+		t.Errorf("RTO/RPO = %v/%v, want 4h/15m", cfg.RTO, cfg.RPO)
+	}
+	if cfg.Deployment != "ci-failure-agent" || cfg.AppLabel != "app=ci-failure-agent" {
+		t.Errorf("defaults = %q %q", cfg.Deployment, cfg.AppLabel)
+	}
+}
+
+func TestPrecedence(t *testing.T) {
+	xdg := t.TempDir()
+	t.Setenv("XDG_CONFIG_HOME", xdg)
+	write(t, xdg, "drnav/config.toml", "namespace = \"from-xdg\"\nrto = \"3h\"\n")
+	explicit := write(t, t.TempDir(), "other.toml", "namespace = \"from-flag\"\n")
+
+	cases := []struct {
+		name      string
+		path      string
+		namespace string
+		rto       time.Duration
+	}{
+		{"xdg file when no --config", "", "from-xdg", 3 * time.Hour},
+		{"--config wins over xdg, unset keys keep defaults", explicit, "from-flag", 4 * time.Hour},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg, err := Load(c.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Namespace != c.namespace || cfg.RTO.Duration != c.rto {
+				t.Errorf("namespace %q rto %v, want %q %v", cfg.Namespace, cfg.RTO, c.namespace, c.rto)
+			}
+			if cfg.Deployment != "ci-failure-agent" {
+				t.Errorf("unset key lost its default: %q", cfg.Deployment)
+			}
+		})
+	}
+}
+
+func TestErrors(t *testing.T) {
+	dir := t.TempDir()
+	cases := []struct {
+		name, body, want string
+	}{
+		{"unknown key", "namespce = \"x\"\n", "unknown key namespce"},
+		{"unknown nested key", "[drill]\nspeeed = 2\n", "unknown key drill.speeed"},
+		{"syntax", "namespace = \n", "bad.toml:1:"},
+		{"bad duration", "rto = \"4 hours\"\n", `invalid duration "4 hours"`},
+		{"zero rpo", "rpo = \"0s\"\n", "field rpo: must be positive"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := write(t, dir, "bad.toml", c.body)
+			_, err := Load(p)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("err = %v, want it to contain %q", err, c.want)
+			}
+		})
+	}
+	if _, err := Load(filepath.Join(dir, "missing.toml")); err == nil {
+		t.Error("an explicit --config that does not exist must be an error")
+	}
+}
+
+func TestPasswordNotInErrors(t *testing.T) {
+	p := write(t, t.TempDir(), "c.toml", "dsn = \"postgres://u:hunter2@h/db\"\nbogus = 1\n")
+	_, err := Load(p)
+	if err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Fatalf("err = %v: want an error without the password", err)
+	}
+}
+
+func TestValuesAndDrillAllowList(t *testing.T) {
+	cfg := Default()
+	cfg.Drill.AllowContexts = []string{"staging"}
+	v := cfg.Values()
+	for _, k := range []string{"namespace", "deployment", "app_label", "database", "db_deployment", "latest_backup", "failover_manifests"} {
+		if v[k] == "" {
+			t.Errorf("Values()[%q] empty", k)
+		}
+	}
+	if !cfg.DrillAllowsContext("staging") || cfg.DrillAllowsContext("prod") {
+		t.Error("drill allow-list wrong")
+	}
+}
