@@ -5,6 +5,7 @@ package runbooks
 
 import (
 	"fmt"
+	"regexp"
 	"time"
 )
 
@@ -34,6 +35,12 @@ type Runbook struct {
 	File string `toml:"-"`
 	// Line numbers of the tables, for error messages; filled by the loader.
 	Line int `toml:"-"`
+
+	// lines maps field paths ("steps[3].timeout") to their line; filled by the loader.
+	lines map[string]int
+	// loadFindings are the problems found while decoding (unknown keys,
+	// invalid durations…); Lint reports them again.
+	loadFindings []Finding
 }
 
 // Variable sources.
@@ -63,6 +70,9 @@ type Variable struct {
 	Pattern string `toml:"pattern"` // optional validation regexp (anchored by the loader)
 
 	Line int `toml:"-"`
+
+	// re is Pattern compiled and anchored by the loader (nil: compiled on demand).
+	re *regexp.Regexp
 }
 
 // Phase is a timed part of a procedure (Complete System Outage has five).
@@ -70,6 +80,9 @@ type Phase struct {
 	ID     string   `toml:"id"`
 	Title  string   `toml:"title"`
 	Budget Duration `toml:"budget"`
+	// Every makes a phase of a cadence runbook repeat at this interval for as
+	// long as the incident is open (the communication plan's status updates).
+	Every Duration `toml:"every"`
 
 	Line int `toml:"-"`
 }

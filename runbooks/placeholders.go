@@ -1,0 +1,119 @@
+package runbooks
+
+import (
+	"fmt"
+	"reflect"
+	"regexp"
+	"strings"
+)
+
+// placeholderRE matches {{name}}; names are identifiers (letters, digits, _).
+var placeholderRE = regexp.MustCompile(`\{\{([A-Za-z_][A-Za-z0-9_]*)\}\}`)
+
+// Placeholders lists the variable names written {{name}} in s, each once, in
+// order of first appearance.
+func Placeholders(s string) []string {
+	var names []string
+	for _, m := range placeholderRE.FindAllStringSubmatch(s, -1) {
+		if !contains(names, m[1]) {
+			names = append(names, m[1])
+		}
+	}
+	return names
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Expand replaces every {{name}} in s by quote(values[name]) (the value
+// itself when quote is nil). Shell commands pass a shell quoting function
+// (syntax.Quote) so a value is always one word. It fails, naming them, when
+// placeholders have no value.
+func Expand(s string, values map[string]string, quote func(string) string) (string, error) {
+	var missing []string
+	out := placeholderRE.ReplaceAllStringFunc(s, func(m string) string {
+		name := m[2 : len(m)-2]
+		v, ok := values[name]
+		if !ok {
+			if !contains(missing, name) {
+				missing = append(missing, name)
+			}
+			return m
+		}
+		if quote != nil {
+			return quote(v)
+		}
+		return v
+	})
+	if len(missing) > 0 {
+		return s, fmt.Errorf("no value for %s", strings.Join(missing, ", "))
+	}
+	return out, nil
+}
+
+// Placeholders lists every variable the step's action and verify use (all
+// their string fields), each once, in field order.
+func (s *Step) Placeholders() []string {
+	var names []string
+	add := func(_ string, text string) {
+		for _, n := range Placeholders(text) {
+			if !contains(names, n) {
+				names = append(names, n)
+			}
+		}
+	}
+	s.walkAction(add)
+	return names
+}
+
+// walkAction calls fn with the field path (relative to the step) and value of
+// every string of the step's action and verify.
+func (s *Step) walkAction(fn func(field, value string)) {
+	if s.Run != "" {
+		fn("run", s.Run)
+	}
+	if s.Manual != "" {
+		fn("manual", s.Manual)
+	}
+	walkStrings("k8s", reflect.ValueOf(s.K8s), fn)
+	walkStrings("sql", reflect.ValueOf(s.SQL), fn)
+	walkStrings("http", reflect.ValueOf(s.HTTP), fn)
+	walkStrings("wait", reflect.ValueOf(s.Wait), fn)
+	walkStrings("verify", reflect.ValueOf(s.Verify), fn)
+}
+
+// walkText calls fn for the step's descriptive texts (title, why, expect, hints).
+func (s *Step) walkText(fn func(field, value string)) {
+	fn("title", s.Title)
+	fn("why", s.Why)
+	fn("expect", s.Expect)
+	for i, h := range s.Hints {
+		fn(fmt.Sprintf("hints[%d]", i+1), h)
+	}
+}
+
+// walkStrings visits the non-empty string fields of a pointer to a struct.
+func walkStrings(path string, v reflect.Value, fn func(field, value string)) {
+	if v.Kind() != reflect.Pointer || v.IsNil() {
+		return
+	}
+	v = v.Elem()
+	t := v.Type()
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if f.Type.Kind() != reflect.String || !f.IsExported() {
+			continue
+		}
+		if s := v.Field(i).String(); s != "" {
+			fn(path+"."+f.Tag.Get("toml"), s)
+		}
+	}
+}
+
+func reflectValue(rb *Runbook) reflect.Value { return reflect.ValueOf(rb).Elem() }
