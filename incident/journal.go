@@ -1,0 +1,476 @@
+package incident
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// JournalName is the journal file inside an incident's folder.
+const JournalName = "journal.jsonl"
+
+// ErrNoIncident is returned by Latest when no open incident exists.
+var ErrNoIncident = errors.New("no open incident")
+
+// Warning is a problem found while reading a journal that loses nothing
+// acknowledged: a torn last line or a garbage line, both skipped.
+type Warning struct {
+	Line int // 1-based line number in the file
+	Msg  string
+}
+
+func (w Warning) Error() string { return fmt.Sprintf("journal line %d: %s", w.Line, w.Msg) }
+
+// Journal is one incident's journal opened by its driver. Append is safe for
+// concurrent use.
+type Journal struct {
+	root, id, path string
+
+	mu    sync.Mutex
+	f     *os.File
+	lock  *Lock
+	seq   int
+	size  int64 // end of the last good line
+	state State
+}
+
+// ID is the incident id.
+func (j *Journal) ID() string { return j.id }
+
+// Dir is the incident's folder.
+func (j *Journal) Dir() string { return filepath.Join(j.root, j.id) }
+
+// Path is the journal file.
+func (j *Journal) Path() string { return j.path }
+
+// Seq is the sequence number of the last event appended.
+func (j *Journal) Seq() int {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.seq
+}
+
+// State is a copy of the live state: every event appended folded in.
+func (j *Journal) State() State {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.state.Clone()
+}
+
+var slugRe = regexp.MustCompile(`[^a-z0-9]+`)
+
+func slug(s string) string {
+	s = slugRe.ReplaceAllString(string(bytes.ToLower([]byte(s))), "-")
+	s = string(bytes.Trim([]byte(s), "-"))
+	if s == "" {
+		return "incident"
+	}
+	return s
+}
+
+// Create declares a new incident: it makes <root>/<id>/ (0700), takes the
+// driver lock, and appends the declared event. The id is the declaration
+// time and the runbook id, e.g. 20261125-2003-database-corruption, with a
+// -2, -3… suffix when taken. Operator and SSHClient default to $USER and
+// $SSH_CONNECTION.
+func Create(root string, decl Declared) (*Journal, error) {
+	if decl.At.IsZero() {
+		decl.At = time.Now()
+	}
+	if decl.Detected.IsZero() {
+		decl.Detected = decl.At
+	}
+	if decl.Mode == "" {
+		decl.Mode = ModeLive
+	}
+	if decl.Operator == "" {
+		decl.Operator = currentUser()
+	}
+	if decl.SSHClient == "" {
+		decl.SSHClient = sshClient()
+	}
+	if err := os.MkdirAll(root, 0o700); err != nil {
+		return nil, fmt.Errorf("create journal root: %w", err)
+	}
+	base := decl.At.Format("20060102-1504") + "-" + slug(decl.RunbookID)
+	id := ""
+	for n := 1; n < 1000; n++ {
+		cand := base
+		if n > 1 {
+			cand = base + "-" + strconv.Itoa(n)
+		}
+		err := os.Mkdir(filepath.Join(root, cand), 0o700)
+		if err == nil {
+			id = cand
+			break
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return nil, fmt.Errorf("create incident folder: %w", err)
+		}
+	}
+	if id == "" {
+		return nil, fmt.Errorf("create incident folder: %s: too many incidents with that name", base)
+	}
+	decl.ID = id
+	lock, err := Acquire(root, id)
+	if err != nil {
+		return nil, err
+	}
+	path := filepath.Join(root, id, JournalName)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o600)
+	if err != nil {
+		_ = lock.Release()
+		return nil, fmt.Errorf("create journal: %w", err)
+	}
+	if err := syncDir(filepath.Join(root, id)); err == nil {
+		_ = syncDir(root)
+	}
+	j := &Journal{root: root, id: id, path: path, f: f, lock: lock}
+	d := decl
+	if err := j.Append(Event{Type: EventDeclared, Time: decl.At, Declared: &d}); err != nil {
+		_ = j.Close()
+		return nil, err
+	}
+	return j, nil
+}
+
+// Open takes over driving an existing incident: it takes the lock (a
+// *LockedError when someone else drives it), reads the journal, truncates a
+// torn last line away, and appends a resumed event, so every step that was
+// running is interrupted (its outcome is unknown; it is never re-run by
+// itself). The warnings say what was skipped.
+func Open(root, id string) (*Journal, State, []Warning, error) {
+	lock, err := Acquire(root, id)
+	if err != nil {
+		return nil, State{}, nil, err
+	}
+	path := filepath.Join(root, id, JournalName)
+	f, err := os.OpenFile(path, os.O_RDWR, 0o600)
+	if err != nil {
+		_ = lock.Release()
+		return nil, State{}, nil, fmt.Errorf("open journal %s: %w", id, err)
+	}
+	data, err := io.ReadAll(f)
+	if err != nil {
+		f.Close()
+		_ = lock.Release()
+		return nil, State{}, nil, fmt.Errorf("read journal %s: %w", id, err)
+	}
+	events, good, warns := parse(data)
+	if good < int64(len(data)) {
+		if err := f.Truncate(good); err != nil {
+			f.Close()
+			_ = lock.Release()
+			return nil, State{}, nil, fmt.Errorf("truncate torn line of journal %s: %w", id, err)
+		}
+		if err := f.Sync(); err != nil {
+			f.Close()
+			_ = lock.Release()
+			return nil, State{}, nil, fmt.Errorf("sync journal %s: %w", id, err)
+		}
+	}
+	if _, err := f.Seek(0, io.SeekEnd); err != nil {
+		f.Close()
+		_ = lock.Release()
+		return nil, State{}, nil, fmt.Errorf("seek journal %s: %w", id, err)
+	}
+	j := &Journal{root: root, id: id, path: path, f: f, lock: lock, size: good, state: Replay(events)}
+	if len(events) > 0 {
+		j.seq = events[len(events)-1].Seq
+	}
+	if err := j.Append(Event{Type: EventResumed, Operator: currentUser(), SSHClient: sshClient(), PID: os.Getpid()}); err != nil {
+		_ = j.Close()
+		return nil, State{}, warns, err
+	}
+	return j, j.State(), warns, nil
+}
+
+// Read reads an incident's journal without writing to it (observers, reports).
+// When nobody drives it, steps still running are shown interrupted.
+func Read(root, id string) (State, []Event, []Warning, error) {
+	data, err := os.ReadFile(filepath.Join(root, id, JournalName))
+	if err != nil {
+		return State{}, nil, nil, fmt.Errorf("read journal %s: %w", id, err)
+	}
+	events, _, warns := parse(data)
+	st := Replay(events)
+	if _, driven := Driver(root, id); !driven {
+		st.Interrupt(st.LastTime)
+	}
+	return st, events, warns, nil
+}
+
+// Append stamps the event (Seq, and Time when zero), writes it as one line
+// and fsyncs the file before returning. Secret variable values are masked
+// and output is cut to the last MaxTailLines lines here, whatever the caller
+// passed. Only after Append returns nil may the caller show the event.
+func (j *Journal) Append(ev Event) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.f == nil {
+		return fmt.Errorf("append to journal %s: closed", j.id)
+	}
+	ev.Seq = j.seq + 1
+	if ev.Time.IsZero() {
+		ev.Time = time.Now()
+	}
+	if ev.Type == "" {
+		return fmt.Errorf("append to journal %s: event without type", j.id)
+	}
+	if ev.Secret {
+		ev.Value = SecretMask
+	}
+	if len(ev.Lines) > MaxTailLines {
+		ev.Lines = append([]string(nil), ev.Lines[len(ev.Lines)-MaxTailLines:]...)
+	}
+	line, err := json.Marshal(ev)
+	if err != nil {
+		return fmt.Errorf("append %s to journal %s: %w", ev.Type, j.id, err)
+	}
+	line = append(line, '\n')
+	if _, err := j.f.Write(line); err != nil {
+		// Cut a partial line away so the next append starts clean.
+		_ = j.f.Truncate(j.size)
+		return fmt.Errorf("append %s to journal %s: %w", ev.Type, j.id, err)
+	}
+	if err := j.f.Sync(); err != nil {
+		return fmt.Errorf("append %s to journal %s: fsync: %w", ev.Type, j.id, err)
+	}
+	j.size += int64(len(line))
+	j.seq = ev.Seq
+	j.state.Apply(ev)
+	return nil
+}
+
+// Close closes the journal and releases the driver lock.
+func (j *Journal) Close() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	var errs []error
+	if j.f != nil {
+		if err := j.f.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close journal %s: %w", j.id, err))
+		}
+		j.f = nil
+	}
+	if err := j.lock.Release(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// parse splits the journal into events. good is the offset after the last
+// newline: a last line without one is torn (never acknowledged) and ignored.
+func parse(data []byte) (events []Event, good int64, warns []Warning) {
+	lineNo := 0
+	lastSeq := 0
+	for off := 0; off < len(data); {
+		lineNo++
+		nl := bytes.IndexByte(data[off:], '\n')
+		if nl < 0 {
+			warns = append(warns, Warning{Line: lineNo, Msg: fmt.Sprintf("torn last line (%d bytes, no newline) ignored", len(data)-off)})
+			break
+		}
+		raw := data[off : off+nl]
+		off += nl + 1
+		good = int64(off)
+		if len(bytes.TrimSpace(raw)) == 0 {
+			continue
+		}
+		var ev Event
+		if err := json.Unmarshal(raw, &ev); err != nil {
+			warns = append(warns, Warning{Line: lineNo, Msg: "invalid JSON skipped: " + err.Error()})
+			continue
+		}
+		if ev.Type == "" {
+			warns = append(warns, Warning{Line: lineNo, Msg: "event without type skipped"})
+			continue
+		}
+		if ev.Seq <= lastSeq {
+			warns = append(warns, Warning{Line: lineNo, Msg: fmt.Sprintf("event seq %d after %d skipped", ev.Seq, lastSeq)})
+			continue
+		}
+		lastSeq = ev.Seq
+		events = append(events, ev)
+	}
+	return events, good, warns
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// Summary describes one incident of a journal root.
+type Summary struct {
+	ID           string    `json:"id"`
+	RunbookID    string    `json:"runbook_id"`
+	RunbookTitle string    `json:"runbook_title"`
+	Mode         string    `json:"mode"`
+	Operator     string    `json:"operator"`
+	Detected     time.Time `json:"detected"`
+	Declared     time.Time `json:"declared"`
+	Resolved     bool      `json:"resolved"`
+	LastEvent    time.Time `json:"last_event"`
+	Warnings     int       `json:"warnings,omitempty"`
+}
+
+// List lists the incidents under root, open and closed, newest first
+// (by declaration time). A missing root is an empty list.
+func List(root string) ([]Summary, error) {
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("list incidents: %w", err)
+	}
+	var out []Summary
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(root, e.Name(), JournalName))
+		if err != nil {
+			continue // not an incident folder
+		}
+		events, _, warns := parse(data)
+		st := Replay(events)
+		if st.DeclaredAt.IsZero() {
+			continue
+		}
+		out = append(out, Summary{
+			ID: e.Name(), RunbookID: st.RunbookID, RunbookTitle: st.RunbookTitle, Mode: st.Mode,
+			Operator: st.Operator, Detected: st.Detected, Declared: st.DeclaredAt,
+			Resolved: st.Resolved, LastEvent: st.LastTime, Warnings: len(warns),
+		})
+	}
+	sort.SliceStable(out, func(a, b int) bool {
+		if !out[a].Declared.Equal(out[b].Declared) {
+			return out[a].Declared.After(out[b].Declared)
+		}
+		return out[a].ID > out[b].ID
+	})
+	return out, nil
+}
+
+// Latest is the newest incident that is not resolved (ErrNoIncident if none).
+func Latest(root string) (Summary, error) {
+	list, err := List(root)
+	if err != nil {
+		return Summary{}, err
+	}
+	for _, s := range list {
+		if !s.Resolved {
+			return s, nil
+		}
+	}
+	return Summary{}, ErrNoIncident
+}
+
+// FollowInterval is how often Follow polls the journal.
+const FollowInterval = 250 * time.Millisecond
+
+// Follow tails an incident's journal read-only, sending every event whose
+// Seq is greater than from, first those already written, then new ones as
+// they are appended. A partly written last line is waited for; a garbage
+// line is reported as a Warning on the error channel and skipped. Both
+// channels close when ctx is done or on a fatal error (sent first).
+func Follow(ctx context.Context, root, id string, from int) (<-chan Event, <-chan error) {
+	evc := make(chan Event, 64)
+	errc := make(chan error, 8)
+	go func() {
+		defer close(evc)
+		defer close(errc)
+		path := filepath.Join(root, id, JournalName)
+		var pos int64
+		lineNo := 0
+		lastSeq := from
+		tick := time.NewTicker(FollowInterval)
+		defer tick.Stop()
+		send := func(err error) bool {
+			select {
+			case errc <- err:
+				return true
+			case <-ctx.Done():
+				return false
+			}
+		}
+		for {
+			data, err := readFrom(path, pos)
+			if err != nil {
+				send(fmt.Errorf("follow %s: %w", id, err))
+				return
+			}
+			for {
+				nl := bytes.IndexByte(data, '\n')
+				if nl < 0 {
+					break // wait for the rest of the line
+				}
+				raw := data[:nl]
+				data = data[nl+1:]
+				pos += int64(nl + 1)
+				lineNo++
+				if len(bytes.TrimSpace(raw)) == 0 {
+					continue
+				}
+				var ev Event
+				if err := json.Unmarshal(raw, &ev); err != nil || ev.Type == "" {
+					if !send(Warning{Line: lineNo, Msg: "invalid line skipped"}) {
+						return
+					}
+					continue
+				}
+				if ev.Seq <= lastSeq {
+					continue
+				}
+				lastSeq = ev.Seq
+				select {
+				case evc <- ev:
+				case <-ctx.Done():
+					return
+				}
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return evc, errc
+}
+
+func readFrom(path string, pos int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if fi.Size() < pos {
+		return nil, fmt.Errorf("journal shrank from %d to %d bytes", pos, fi.Size())
+	}
+	if _, err := f.Seek(pos, io.SeekStart); err != nil {
+		return nil, err
+	}
+	return io.ReadAll(f)
+}

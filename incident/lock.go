@@ -1,0 +1,179 @@
+package incident
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/gofrs/flock"
+)
+
+const (
+	lockName     = "lock"
+	lockInfoName = "lock.json"
+)
+
+// LockInfo says who drives an incident.
+type LockInfo struct {
+	User  string    `json:"user"`
+	PID   int       `json:"pid"`
+	TTY   string    `json:"tty,omitempty"`
+	Since time.Time `json:"since"`
+}
+
+// LockedError is returned when another process drives the incident; the UI
+// then offers a read-only view.
+type LockedError struct {
+	ID    string
+	User  string
+	PID   int
+	TTY   string
+	Since time.Time
+}
+
+func (e *LockedError) Error() string {
+	who := e.User
+	if who == "" {
+		who = "another process"
+	}
+	s := fmt.Sprintf("incident %s is driven by %s", e.ID, who)
+	if e.PID != 0 {
+		s += fmt.Sprintf(" (pid %d", e.PID)
+		if e.TTY != "" {
+			s += " on " + e.TTY
+		}
+		s += ")"
+	}
+	if !e.Since.IsZero() {
+		s += " since " + e.Since.Format("15:04:05")
+	}
+	return s + "; open it read-only"
+}
+
+// Lock is the exclusive right to append to one incident's journal.
+type Lock struct {
+	fl       *flock.Flock
+	infoPath string
+}
+
+// Acquire takes the driver lock of incident id without waiting. When another
+// process holds it the error is a *LockedError naming that process.
+func Acquire(root, id string) (*Lock, error) {
+	dir := filepath.Join(root, id)
+	if _, err := os.Stat(dir); err != nil {
+		return nil, fmt.Errorf("lock incident %s: %w", id, err)
+	}
+	fl := flock.New(filepath.Join(dir, lockName), flock.SetPermissions(0o600))
+	ok, err := fl.TryLock()
+	if err != nil {
+		return nil, fmt.Errorf("lock incident %s: %w", id, err)
+	}
+	infoPath := filepath.Join(dir, lockInfoName)
+	if !ok {
+		le := &LockedError{ID: id}
+		if info, err := readLockInfo(infoPath); err == nil {
+			le.User, le.PID, le.TTY, le.Since = info.User, info.PID, info.TTY, info.Since
+		}
+		return nil, le
+	}
+	info := LockInfo{User: currentUser(), PID: os.Getpid(), TTY: currentTTY(), Since: time.Now()}
+	data, err := json.Marshal(info)
+	if err == nil {
+		err = writeFileSync(infoPath, append(data, '\n'))
+	}
+	if err != nil {
+		_ = fl.Unlock()
+		return nil, fmt.Errorf("lock incident %s: write lock info: %w", id, err)
+	}
+	return &Lock{fl: fl, infoPath: infoPath}, nil
+}
+
+// Release gives the lock up. It is safe to call more than once.
+func (l *Lock) Release() error {
+	if l == nil || l.fl == nil || !l.fl.Locked() {
+		return nil
+	}
+	rmErr := os.Remove(l.infoPath)
+	if errors.Is(rmErr, os.ErrNotExist) {
+		rmErr = nil
+	}
+	if err := l.fl.Unlock(); err != nil {
+		return fmt.Errorf("release lock: %w", err)
+	}
+	if rmErr != nil {
+		return fmt.Errorf("release lock: %w", rmErr)
+	}
+	return nil
+}
+
+// Driver reports who holds the lock of incident id, if anyone.
+func Driver(root, id string) (LockInfo, bool) {
+	dir := filepath.Join(root, id)
+	fl := flock.New(filepath.Join(dir, lockName), flock.SetPermissions(0o600))
+	ok, err := fl.TryRLock()
+	if err != nil {
+		return LockInfo{}, false
+	}
+	if ok {
+		_ = fl.Unlock()
+		return LockInfo{}, false
+	}
+	info, _ := readLockInfo(filepath.Join(dir, lockInfoName))
+	return info, true
+}
+
+func readLockInfo(path string) (LockInfo, error) {
+	var info LockInfo
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return info, fmt.Errorf("read lock info: %w", err)
+	}
+	if err := json.Unmarshal(data, &info); err != nil {
+		return info, fmt.Errorf("read lock info: %w", err)
+	}
+	return info, nil
+}
+
+func writeFileSync(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func currentUser() string {
+	if u := os.Getenv("USER"); u != "" {
+		return u
+	}
+	return os.Getenv("LOGNAME")
+}
+
+// currentTTY is the terminal on stdin, or $SSH_TTY.
+func currentTTY() string {
+	if p, err := os.Readlink("/proc/self/fd/0"); err == nil && (strings.HasPrefix(p, "/dev/pts/") || strings.HasPrefix(p, "/dev/tty")) {
+		return p
+	}
+	return os.Getenv("SSH_TTY")
+}
+
+// sshClient is the client address of $SSH_CONNECTION ("ip port").
+func sshClient() string {
+	f := strings.Fields(os.Getenv("SSH_CONNECTION"))
+	if len(f) >= 2 {
+		return f[0] + " " + f[1]
+	}
+	return strings.Join(f, " ")
+}
