@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/drnav/drnav/config"
 )
 
 // EventKind tells what an Event reports.
@@ -175,4 +177,11 @@ type Target struct {
 	AllowShell func(stepID string) bool
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+
+	// Backup is the backup policy config the backup_* verify checks read
+	// (folder, freshness command, regions).
+	Backup config.Backup
+	// RPO is the recovery point objective; backup_regions compares each
+	// region's newest copy against it when the step sets no backup_max_age.
+	RPO time.Duration
 }

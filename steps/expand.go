@@ -1,0 +1,231 @@
+package steps
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+
+	"mvdan.cc/sh/v3/syntax"
+
+	"github.com/drnav/drnav/runbooks"
+)
+
+// placeholderRE matches {{name}} (spaces inside the braces are allowed).
+var placeholderRE = regexp.MustCompile(`\{\{\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*\}\}`)
+
+// UnknownPlaceholderError reports {{name}} placeholders with no variable.
+type UnknownPlaceholderError struct {
+	Names []string
+}
+
+func (e *UnknownPlaceholderError) Error() string {
+	return fmt.Sprintf("unknown placeholder %s: no variable of that name", braced(e.Names))
+}
+
+func braced(names []string) string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = "{{" + n + "}}"
+	}
+	return strings.Join(out, ", ")
+}
+
+// expandText substitutes placeholders verbatim; unknown names are collected.
+func expandText(s string, vars map[string]string, unknown map[string]bool) string {
+	if !strings.Contains(s, "{{") {
+		return s
+	}
+	return placeholderRE.ReplaceAllStringFunc(s, func(m string) string {
+		name := placeholderRE.FindStringSubmatch(m)[1]
+		v, ok := vars[name]
+		if !ok {
+			unknown[name] = true
+			return m
+		}
+		return v
+	})
+}
+
+func unknownErr(unknown map[string]bool) error {
+	if len(unknown) == 0 {
+		return nil
+	}
+	names := make([]string, 0, len(unknown))
+	for n := range unknown {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return &UnknownPlaceholderError{Names: names}
+}
+
+// ShellCommand substitutes {{name}} placeholders in a shell command, each
+// value shell-quoted for bash so that no value ever runs as code. A
+// placeholder written inside quotes is refused (the quoting would be undone
+// by the surrounding quotes): write it bare, drnav quotes it. An unknown
+// placeholder is an error.
+func ShellCommand(cmd string, vars map[string]string) (string, error) {
+	if !strings.Contains(cmd, "{{") {
+		return cmd, nil
+	}
+	locs := placeholderRE.FindAllStringSubmatchIndex(cmd, -1)
+	if len(locs) == 0 {
+		return cmd, nil
+	}
+	quoted := quotedRegions(cmd)
+	unknown := map[string]bool{}
+	var b strings.Builder
+	last := 0
+	for _, loc := range locs {
+		name := cmd[loc[2]:loc[3]]
+		b.WriteString(cmd[last:loc[0]])
+		last = loc[1]
+		if quoted[loc[0]] {
+			return "", fmt.Errorf("placeholder {{%s}} is inside quotes in the shell command; write it bare, drnav shell-quotes every value", name)
+		}
+		v, ok := vars[name]
+		if !ok {
+			unknown[name] = true
+			continue
+		}
+		if strings.ContainsRune(v, 0) {
+			return "", fmt.Errorf("variable %s contains a NUL byte, which a shell command cannot carry", name)
+		}
+		q, err := syntax.Quote(v, syntax.LangBash)
+		if err != nil {
+			return "", fmt.Errorf("quote variable %s: %w", name, err)
+		}
+		b.WriteString(q)
+	}
+	b.WriteString(cmd[last:])
+	if err := unknownErr(unknown); err != nil {
+		return "", err
+	}
+	return b.String(), nil
+}
+
+// quotedRegions marks each byte offset of s that lies inside single, double,
+// ANSI-C quotes or backticks, or right after a backslash. It is a plain
+// lexer: it errs on the side of calling something quoted.
+func quotedRegions(s string) []bool {
+	q := make([]bool, len(s)+1)
+	const (
+		normal = iota
+		single
+		double
+		back
+	)
+	state := normal
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch state {
+		case normal:
+			switch c {
+			case '\\':
+				q[i] = true
+				if i+1 < len(s) {
+					q[i+1] = true
+					i++
+				}
+				continue
+			case '\'':
+				state = single
+			case '"':
+				state = double
+			case '`':
+				state = back
+			}
+		case single:
+			q[i] = true
+			if c == '\'' {
+				state = normal
+			}
+		case double:
+			q[i] = true
+			if c == '\\' && i+1 < len(s) {
+				q[i+1] = true
+				i++
+				continue
+			}
+			if c == '"' {
+				state = normal
+			}
+		case back:
+			q[i] = true
+			if c == '\\' && i+1 < len(s) {
+				q[i+1] = true
+				i++
+				continue
+			}
+			if c == '`' {
+				state = normal
+			}
+		}
+	}
+	return q
+}
+
+// Expand returns the step with every {{name}} placeholder substituted from
+// vars: in the shell command (shell-quoted, see ShellCommand) and in every
+// field of the typed action and of the verify condition (verbatim). An
+// unknown placeholder in those is an error. Title, Why, Expect and Hints are
+// expanded too, leaving unknown placeholders as written.
+func Expand(step runbooks.Step, vars map[string]string) (runbooks.Step, error) {
+	out := step
+	lenient := map[string]bool{}
+	out.Title = expandText(step.Title, vars, lenient)
+	out.Why = expandText(step.Why, vars, lenient)
+	out.Expect = expandText(step.Expect, vars, lenient)
+	if len(step.Hints) > 0 {
+		out.Hints = make([]string, len(step.Hints))
+		for i, h := range step.Hints {
+			out.Hints[i] = expandText(h, vars, lenient)
+		}
+	}
+
+	unknown := map[string]bool{}
+	if step.Run != "" {
+		cmd, err := ShellCommand(step.Run, vars)
+		if err != nil {
+			return step, fmt.Errorf("step %s: %w", step.ID, err)
+		}
+		out.Run = cmd
+	}
+	x := func(s string) string { return expandText(s, vars, unknown) }
+	out.Manual = x(step.Manual)
+	if a := step.K8s; a != nil {
+		c := *a
+		c.Action, c.Context, c.Namespace = x(a.Action), x(a.Context), x(a.Namespace)
+		c.Deployment, c.Pod, c.Selector = x(a.Deployment), x(a.Pod), x(a.Selector)
+		c.Path, c.Policy = x(a.Path), x(a.Policy)
+		out.K8s = &c
+	}
+	if a := step.SQL; a != nil {
+		c := *a
+		c.Action, c.Database, c.Query = x(a.Action), x(a.Database), x(a.Query)
+		c.Index, c.File = x(a.Index), x(a.File)
+		out.SQL = &c
+	}
+	if a := step.HTTP; a != nil {
+		c := *a
+		c.URL = x(a.URL)
+		out.HTTP = &c
+	}
+	out.Wait = expandVerify(step.Wait, x)
+	out.Verify = expandVerify(step.Verify, x)
+	if err := unknownErr(unknown); err != nil {
+		return step, fmt.Errorf("step %s: %w", step.ID, err)
+	}
+	return out, nil
+}
+
+func expandVerify(v *runbooks.Verify, x func(string) string) *runbooks.Verify {
+	if v == nil {
+		return nil
+	}
+	c := *v
+	c.Context, c.Namespace, c.Deployment = x(v.Context), x(v.Namespace), x(v.Deployment)
+	c.PodsReady, c.NoCrashLoop = x(v.PodsReady), x(v.NoCrashLoop)
+	c.SQL, c.Equals, c.Database, c.URL = x(v.SQL), x(v.Equals), x(v.Database), x(v.URL)
+	return &c
+}

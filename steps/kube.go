@@ -1,0 +1,655 @@
+package steps
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"mvdan.cc/sh/v3/syntax"
+
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/duration"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/drnav/drnav/runbooks"
+)
+
+// Kubernetes names drnav uses.
+const (
+	FieldManager        = "drnav"
+	RestartedAtKey      = "kubectl.kubernetes.io/restartedAt"
+	RevisionAnnotation  = "deployment.kubernetes.io/revision"
+	podTemplateHashKey  = "pod-template-hash"
+	progressDeadlineMsg = "ProgressDeadlineExceeded"
+	rolloutPollInterval = time.Second
+)
+
+// kubeTarget is a resolved client for one action.
+type kubeTarget struct {
+	cs     kubernetes.Interface
+	info   ContextInfo
+	ns     string
+	dryRun bool
+}
+
+func resolveKube(t Target, contextName, namespace string) (kubeTarget, error) {
+	if t.Kube == nil {
+		return kubeTarget{}, errors.New("no Kubernetes access configured (no kubeconfig / kube provider)")
+	}
+	if contextName == "" {
+		contextName = "primary"
+	}
+	cs, info, err := t.Kube.Client(contextName)
+	if err != nil {
+		return kubeTarget{}, fmt.Errorf("kube context %s: %w", contextName, err)
+	}
+	ns := namespace
+	if ns == "" {
+		ns = info.Namespace
+	}
+	if ns == "" {
+		ns = t.Namespace
+	}
+	if ns == "" {
+		ns = "default"
+	}
+	return kubeTarget{cs: cs, info: info, ns: ns, dryRun: t.DryRun || info.ForceDryRun}, nil
+}
+
+func (k kubeTarget) dryRunOpt() []string {
+	if k.dryRun {
+		return []string{metav1.DryRunAll}
+	}
+	return nil
+}
+
+// kubectl builds the equivalent kubectl line.
+func (k kubeTarget) kubectl(args ...string) string {
+	parts := []string{"kubectl"}
+	if k.info.Name != "" {
+		parts = append(parts, "--context", shq(k.info.Name))
+	}
+	parts = append(parts, "-n", shq(k.ns))
+	for _, a := range args {
+		parts = append(parts, shq(a))
+	}
+	if k.dryRun {
+		parts = append(parts, "--dry-run=server")
+	}
+	return strings.Join(parts, " ")
+}
+
+// shq quotes a word for display when needed.
+func shq(s string) string {
+	q, err := syntax.Quote(s, syntax.LangBash)
+	if err != nil {
+		return strconv.Quote(s)
+	}
+	return q
+}
+
+func runKube(ctx context.Context, r *Run, st runbooks.Step, t Target) Event {
+	a := st.K8s
+	k, err := resolveKube(t, a.Context, a.Namespace)
+	if err != nil {
+		r.emit(Event{Kind: EventStarted, Command: "k8s " + a.Action, DryRun: t.DryRun})
+		return Event{ExitCode: ExitFailed, Err: err.Error()}
+	}
+	need := func(what, v string) error {
+		if v == "" {
+			return fmt.Errorf("k8s %s: %s is required", a.Action, what)
+		}
+		return nil
+	}
+	var (
+		desc, equiv string
+		fn          func() error
+	)
+	switch a.Action {
+	case runbooks.K8sScale:
+		if a.Replicas == nil {
+			err = fmt.Errorf("k8s scale: replicas is required")
+			break
+		}
+		err = need("deployment", a.Deployment)
+		n := int32(*a.Replicas)
+		desc = fmt.Sprintf("scale deployment %s in %s to %d replicas", a.Deployment, k.ns, n)
+		equiv = k.kubectl("scale", "deployment/"+a.Deployment, fmt.Sprintf("--replicas=%d", n))
+		fn = func() error { return kubeScale(ctx, r, k, a.Deployment, n) }
+	case runbooks.K8sRestart:
+		err = need("deployment", a.Deployment)
+		desc = fmt.Sprintf("restart deployment %s in %s (rolling)", a.Deployment, k.ns)
+		equiv = k.kubectl("rollout", "restart", "deployment/"+a.Deployment)
+		fn = func() error { return kubeRestart(ctx, r, k, a.Deployment, t) }
+	case runbooks.K8sUndo:
+		err = need("deployment", a.Deployment)
+		desc = fmt.Sprintf("roll back deployment %s in %s to its previous revision", a.Deployment, k.ns)
+		equiv = k.kubectl("rollout", "undo", "deployment/"+a.Deployment)
+		fn = func() error { return kubeUndo(ctx, r, k, a.Deployment) }
+	case runbooks.K8sRolloutStatus:
+		err = need("deployment", a.Deployment)
+		k.dryRun = false // read-only
+		desc = fmt.Sprintf("wait for the rollout of deployment %s in %s", a.Deployment, k.ns)
+		equiv = k.kubectl("rollout", "status", "deployment/"+a.Deployment)
+		fn = func() error { return kubeRolloutStatus(ctx, r, k, a.Deployment) }
+	case runbooks.K8sDeletePod:
+		err = need("pod", a.Pod)
+		desc = fmt.Sprintf("delete pod %s in %s (its controller recreates it)", a.Pod, k.ns)
+		equiv = k.kubectl("delete", "pod", a.Pod)
+		fn = func() error { return kubeDeletePod(ctx, r, k, a.Pod) }
+	case runbooks.K8sListPods:
+		k.dryRun = false
+		desc = fmt.Sprintf("list pods in %s", k.ns)
+		args := []string{"get", "pods"}
+		if a.Selector != "" {
+			desc += " matching " + a.Selector
+			args = append(args, "-l", a.Selector)
+		}
+		equiv = k.kubectl(args...)
+		fn = func() error { return kubeListPods(ctx, r, k, a.Selector, t) }
+	case runbooks.K8sApply:
+		err = need("path", a.Path)
+		desc = fmt.Sprintf("server-side apply %s to %s (field manager %s)", a.Path, k.ns, FieldManager)
+		equiv = k.kubectl("apply", "--server-side", "--field-manager="+FieldManager, "-f", a.Path)
+		fn = func() error { return kubeApply(ctx, r, k, a.Path) }
+	case runbooks.K8sNetworkPolicies:
+		k.dryRun = false
+		desc = fmt.Sprintf("list network policies in %s", k.ns)
+		equiv = k.kubectl("get", "networkpolicies")
+		fn = func() error { return kubeListNetPol(ctx, r, k, t) }
+	case runbooks.K8sDeleteNetPolicy:
+		err = need("policy", a.Policy)
+		desc = fmt.Sprintf("delete network policy %s in %s", a.Policy, k.ns)
+		equiv = k.kubectl("delete", "networkpolicy", a.Policy)
+		fn = func() error { return kubeDeleteNetPol(ctx, r, k, a.Policy) }
+	default:
+		err = fmt.Errorf("unknown k8s action %q", a.Action)
+	}
+	if k.dryRun && desc != "" {
+		desc = "[dry run] " + desc
+	}
+	if desc != "" && k.info.Name != "" {
+		desc += " (context " + k.info.Name + ")"
+	}
+	r.emit(Event{Kind: EventStarted, Command: orStr(desc, "k8s "+a.Action), Equivalent: equiv, DryRun: k.dryRun})
+	if err != nil {
+		return Event{ExitCode: ExitFailed, Err: err.Error()}
+	}
+	if k.dryRun {
+		r.print(Stdout, "server-side dry run: the API server validates the change without persisting it")
+	}
+	if err := fn(); err != nil {
+		if ctx.Err() != nil {
+			code, msg := ctxExit(ctx, "k8s "+a.Action)
+			return Event{ExitCode: code, Err: msg + ": " + err.Error()}
+		}
+		return Event{ExitCode: ExitFailed, Err: err.Error()}
+	}
+	return Event{ExitCode: ExitOK}
+}
+
+func orStr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func kubeScale(ctx context.Context, r *Run, k kubeTarget, name string, n int32) error {
+	d, err := k.cs.AppsV1().Deployments(k.ns).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("scale deployment %s: %w", name, err)
+	}
+	var cur int32 = 1
+	if d.Spec.Replicas != nil {
+		cur = *d.Spec.Replicas
+	}
+	sc := &autoscalingv1.Scale{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: k.ns},
+		Spec:       autoscalingv1.ScaleSpec{Replicas: n},
+	}
+	if _, err := k.cs.AppsV1().Deployments(k.ns).UpdateScale(ctx, name, sc, metav1.UpdateOptions{DryRun: k.dryRunOpt(), FieldManager: FieldManager}); err != nil {
+		return fmt.Errorf("scale deployment %s: %w", name, err)
+	}
+	r.print(Stdout, fmt.Sprintf("deployment.apps/%s scaled (replicas %d → %d)%s", name, cur, n, dryNote(k)))
+	return nil
+}
+
+func dryNote(k kubeTarget) string {
+	if k.dryRun {
+		return " (server dry run)"
+	}
+	return ""
+}
+
+func kubeRestart(ctx context.Context, r *Run, k kubeTarget, name string, t Target) error {
+	now := time.Now
+	if t.Now != nil {
+		now = t.Now
+	}
+	patch := map[string]any{"spec": map[string]any{"template": map[string]any{"metadata": map[string]any{
+		"annotations": map[string]string{RestartedAtKey: now().Format(time.RFC3339)},
+	}}}}
+	data, err := json.Marshal(patch)
+	if err != nil {
+		return fmt.Errorf("restart deployment %s: %w", name, err)
+	}
+	if _, err := k.cs.AppsV1().Deployments(k.ns).Patch(ctx, name, types.StrategicMergePatchType, data, metav1.PatchOptions{DryRun: k.dryRunOpt(), FieldManager: "kubectl-rollout"}); err != nil {
+		return fmt.Errorf("restart deployment %s: %w", name, err)
+	}
+	r.print(Stdout, fmt.Sprintf("deployment.apps/%s restarted%s", name, dryNote(k)))
+	return nil
+}
+
+func revisionOf(m metav1.Object) (int64, bool) {
+	v, ok := m.GetAnnotations()[RevisionAnnotation]
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	return n, err == nil
+}
+
+func kubeUndo(ctx context.Context, r *Run, k kubeTarget, name string) error {
+	d, err := k.cs.AppsV1().Deployments(k.ns).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("undo deployment %s: %w", name, err)
+	}
+	if d.Spec.Paused {
+		return fmt.Errorf("undo deployment %s: it is paused; resume it first (kubectl rollout resume deployment/%s)", name, name)
+	}
+	sel, err := metav1.LabelSelectorAsSelector(d.Spec.Selector)
+	if err != nil {
+		return fmt.Errorf("undo deployment %s: selector: %w", name, err)
+	}
+	list, err := k.cs.AppsV1().ReplicaSets(k.ns).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
+	if err != nil {
+		return fmt.Errorf("undo deployment %s: list replica sets: %w", name, err)
+	}
+	var owned []appsv1.ReplicaSet
+	for _, rs := range list.Items {
+		if ref := metav1.GetControllerOf(&rs); ref != nil && ref.UID == d.UID && ref.Kind == "Deployment" {
+			owned = append(owned, rs)
+		}
+	}
+	// kubectl: the previous revision is the second highest.
+	var maxRev, prevRev int64 = -1, -1
+	for _, rs := range owned {
+		v, ok := revisionOf(&rs)
+		if !ok {
+			continue
+		}
+		if v > maxRev {
+			prevRev, maxRev = maxRev, v
+		} else if v > prevRev && v != maxRev {
+			prevRev = v
+		}
+	}
+	if prevRev <= 0 {
+		return fmt.Errorf("undo deployment %s: no rollout history found (no previous revision among %d replica sets)", name, len(owned))
+	}
+	var prev *appsv1.ReplicaSet
+	for i := range owned {
+		if v, ok := revisionOf(&owned[i]); ok && v == prevRev {
+			prev = &owned[i]
+		}
+	}
+	tmpl := prev.Spec.Template.DeepCopy()
+	delete(tmpl.Labels, podTemplateHashKey)
+	if equality.Semantic.DeepEqual(tmpl, &d.Spec.Template) {
+		r.print(Stdout, fmt.Sprintf("deployment.apps/%s skipped rollback (current template already matches revision %d)", name, prevRev))
+		return nil
+	}
+	patch := []map[string]any{{"op": "replace", "path": "/spec/template", "value": tmpl}}
+	data, err := json.Marshal(patch)
+	if err != nil {
+		return fmt.Errorf("undo deployment %s: %w", name, err)
+	}
+	if _, err := k.cs.AppsV1().Deployments(k.ns).Patch(ctx, name, types.JSONPatchType, data, metav1.PatchOptions{DryRun: k.dryRunOpt()}); err != nil {
+		return fmt.Errorf("undo deployment %s: %w", name, err)
+	}
+	r.print(Stdout, fmt.Sprintf("deployment.apps/%s rolled back to revision %d%s", name, prevRev, dryNote(k)))
+	for _, c := range tmpl.Spec.Containers {
+		r.print(Stdout, fmt.Sprintf("  container %s image %s", c.Name, c.Image))
+	}
+	return nil
+}
+
+// rolloutState judges a deployment as kubectl rollout status does.
+func rolloutState(d *appsv1.Deployment) (msg string, done bool, err error) {
+	if d.Generation > d.Status.ObservedGeneration {
+		return "Waiting for deployment spec update to be observed...", false, nil
+	}
+	for _, c := range d.Status.Conditions {
+		if c.Type == appsv1.DeploymentProgressing && c.Reason == progressDeadlineMsg {
+			return "", false, fmt.Errorf("deployment %q exceeded its progress deadline", d.Name)
+		}
+	}
+	if d.Spec.Replicas != nil && d.Status.UpdatedReplicas < *d.Spec.Replicas {
+		return fmt.Sprintf("Waiting for deployment %q rollout to finish: %d out of %d new replicas have been updated...", d.Name, d.Status.UpdatedReplicas, *d.Spec.Replicas), false, nil
+	}
+	if d.Status.Replicas > d.Status.UpdatedReplicas {
+		return fmt.Sprintf("Waiting for deployment %q rollout to finish: %d old replicas are pending termination...", d.Name, d.Status.Replicas-d.Status.UpdatedReplicas), false, nil
+	}
+	if d.Status.AvailableReplicas < d.Status.UpdatedReplicas {
+		return fmt.Sprintf("Waiting for deployment %q rollout to finish: %d of %d updated replicas are available...", d.Name, d.Status.AvailableReplicas, d.Status.UpdatedReplicas), false, nil
+	}
+	return fmt.Sprintf("deployment %q successfully rolled out", d.Name), true, nil
+}
+
+func kubeRolloutStatus(ctx context.Context, r *Run, k kubeTarget, name string) error {
+	last := ""
+	tk := time.NewTicker(rolloutPollInterval)
+	defer tk.Stop()
+	for {
+		d, err := k.cs.AppsV1().Deployments(k.ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			if ctx.Err() != nil {
+				return fmt.Errorf("rollout status %s: %s", name, orStr(last, "no status yet"))
+			}
+			if apierrors.IsNotFound(err) {
+				return fmt.Errorf("rollout status %s: %w", name, err)
+			}
+			msg := "error reading deployment: " + err.Error() + " (retrying)"
+			if msg != last {
+				r.print(Stderr, msg)
+				last = msg
+			}
+		} else {
+			msg, done, serr := rolloutState(d)
+			if serr != nil {
+				return serr
+			}
+			if msg != last {
+				r.print(Stdout, msg)
+				last = msg
+			}
+			if done {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("rollout status %s: %s", name, last)
+		case <-tk.C:
+		}
+	}
+}
+
+func kubeDeletePod(ctx context.Context, r *Run, k kubeTarget, pod string) error {
+	if err := k.cs.CoreV1().Pods(k.ns).Delete(ctx, pod, metav1.DeleteOptions{DryRun: k.dryRunOpt()}); err != nil {
+		return fmt.Errorf("delete pod %s: %w", pod, err)
+	}
+	r.print(Stdout, fmt.Sprintf("pod %q deleted%s", pod, dryNote(k)))
+	return nil
+}
+
+func kubeDeleteNetPol(ctx context.Context, r *Run, k kubeTarget, name string) error {
+	if err := k.cs.NetworkingV1().NetworkPolicies(k.ns).Delete(ctx, name, metav1.DeleteOptions{DryRun: k.dryRunOpt()}); err != nil {
+		return fmt.Errorf("delete network policy %s: %w", name, err)
+	}
+	r.print(Stdout, fmt.Sprintf("networkpolicy.networking.k8s.io %q deleted%s", name, dryNote(k)))
+	return nil
+}
+
+// PodStatus is the STATUS column kubectl shows (CrashLoopBackOff, Terminating…).
+func PodStatus(p *corev1.Pod) string {
+	reason := string(p.Status.Phase)
+	if p.Status.Reason != "" {
+		reason = p.Status.Reason
+	}
+	initializing := false
+	for i, c := range p.Status.InitContainerStatuses {
+		switch {
+		case c.State.Terminated != nil && c.State.Terminated.ExitCode == 0:
+			continue
+		case c.State.Terminated != nil:
+			if c.State.Terminated.Reason != "" {
+				reason = "Init:" + c.State.Terminated.Reason
+			} else {
+				reason = fmt.Sprintf("Init:ExitCode:%d", c.State.Terminated.ExitCode)
+			}
+			initializing = true
+		case c.State.Waiting != nil && c.State.Waiting.Reason != "" && c.State.Waiting.Reason != "PodInitializing":
+			reason = "Init:" + c.State.Waiting.Reason
+			initializing = true
+		default:
+			reason = fmt.Sprintf("Init:%d/%d", i, len(p.Spec.InitContainers))
+			initializing = true
+		}
+		break
+	}
+	if !initializing {
+		hasRunning := false
+		for i := len(p.Status.ContainerStatuses) - 1; i >= 0; i-- {
+			c := p.Status.ContainerStatuses[i]
+			switch {
+			case c.State.Waiting != nil && c.State.Waiting.Reason != "":
+				reason = c.State.Waiting.Reason
+			case c.State.Terminated != nil && c.State.Terminated.Reason != "":
+				reason = c.State.Terminated.Reason
+			case c.State.Terminated != nil:
+				if c.State.Terminated.Signal != 0 {
+					reason = fmt.Sprintf("Signal:%d", c.State.Terminated.Signal)
+				} else {
+					reason = fmt.Sprintf("ExitCode:%d", c.State.Terminated.ExitCode)
+				}
+			case c.Ready && c.State.Running != nil:
+				hasRunning = true
+			}
+		}
+		if reason == "Completed" && hasRunning {
+			reason = "Running"
+		}
+	}
+	if p.DeletionTimestamp != nil {
+		reason = "Terminating"
+	}
+	return reason
+}
+
+func podReady(p *corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+func podCrashLooping(p *corev1.Pod) bool {
+	for _, c := range append(append([]corev1.ContainerStatus{}, p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...) {
+		if c.State.Waiting != nil && c.State.Waiting.Reason == "CrashLoopBackOff" {
+			return true
+		}
+	}
+	return false
+}
+
+func age(t metav1.Time, now time.Time) string {
+	if t.IsZero() {
+		return "<unknown>"
+	}
+	return duration.HumanDuration(now.Sub(t.Time))
+}
+
+func kubeListPods(ctx context.Context, r *Run, k kubeTarget, selector string, t Target) error {
+	list, err := k.cs.CoreV1().Pods(k.ns).List(ctx, metav1.ListOptions{LabelSelector: selector})
+	if err != nil {
+		return fmt.Errorf("list pods: %w", err)
+	}
+	if len(list.Items) == 0 {
+		r.print(Stdout, fmt.Sprintf("No resources found in %s namespace.", k.ns))
+		return nil
+	}
+	pods := list.Items
+	sort.Slice(pods, func(i, j int) bool { return pods[i].Name < pods[j].Name })
+	now := nowOf(t)
+	rows := [][]string{{"NAME", "READY", "STATUS", "RESTARTS", "AGE"}}
+	for i := range pods {
+		p := &pods[i]
+		ready, restarts := 0, int32(0)
+		for _, c := range p.Status.ContainerStatuses {
+			if c.Ready {
+				ready++
+			}
+			restarts += c.RestartCount
+		}
+		total := len(p.Spec.Containers)
+		if total == 0 {
+			total = len(p.Status.ContainerStatuses)
+		}
+		rows = append(rows, []string{p.Name, fmt.Sprintf("%d/%d", ready, total), PodStatus(p), strconv.Itoa(int(restarts)), age(p.CreationTimestamp, now)})
+	}
+	printTable(r, rows)
+	return nil
+}
+
+func kubeListNetPol(ctx context.Context, r *Run, k kubeTarget, t Target) error {
+	list, err := k.cs.NetworkingV1().NetworkPolicies(k.ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return fmt.Errorf("list network policies: %w", err)
+	}
+	if len(list.Items) == 0 {
+		r.print(Stdout, fmt.Sprintf("No resources found in %s namespace.", k.ns))
+		return nil
+	}
+	items := list.Items
+	sort.Slice(items, func(i, j int) bool { return items[i].Name < items[j].Name })
+	now := nowOf(t)
+	rows := [][]string{{"NAME", "POD-SELECTOR", "POLICY-TYPES", "AGE"}}
+	for _, np := range items {
+		sel := metav1.FormatLabelSelector(&np.Spec.PodSelector)
+		if sel == "<none>" {
+			sel = "<none> (all pods)"
+		}
+		var pt []string
+		for _, x := range np.Spec.PolicyTypes {
+			pt = append(pt, string(x))
+		}
+		rows = append(rows, []string{np.Name, sel, orStr(strings.Join(pt, ","), "-"), age(np.CreationTimestamp, now)})
+	}
+	printTable(r, rows)
+	return nil
+}
+
+func nowOf(t Target) time.Time {
+	if t.Now != nil {
+		return t.Now()
+	}
+	return time.Now()
+}
+
+// printTable prints rows aligned in columns, one output line each.
+func printTable(r *Run, rows [][]string) {
+	for _, l := range formatTable(rows) {
+		r.print(Stdout, l)
+	}
+}
+
+func formatTable(rows [][]string) []string {
+	var b strings.Builder
+	tw := tabwriter.NewWriter(&b, 0, 8, 3, ' ', 0)
+	for _, row := range rows {
+		fmt.Fprintln(tw, strings.Join(row, "\t"))
+	}
+	_ = tw.Flush()
+	lines := splitLines(strings.TrimRight(b.String(), "\n"))
+	for i, l := range lines {
+		lines[i] = strings.TrimRight(l, " ")
+	}
+	return lines
+}
+
+// NewKubeProvider loads kubeconfig as kubectl does (KUBECONFIG, ~/.kube/config,
+// or the explicit path). "primary" resolves to the primary context (the
+// current context when empty), "failover" to the failover context, any other
+// name to that context. A non-empty namespace overrides the context's.
+func NewKubeProvider(kubeconfig, primary, failover, namespace string) KubeProvider {
+	return &kubeProvider{kubeconfig: kubeconfig, primary: primary, failover: failover, namespace: namespace, clients: map[string]kubeEntry{}}
+}
+
+type kubeEntry struct {
+	cs   kubernetes.Interface
+	info ContextInfo
+}
+
+type kubeProvider struct {
+	kubeconfig, primary, failover, namespace string
+
+	mu      sync.Mutex
+	clients map[string]kubeEntry
+}
+
+func (p *kubeProvider) Client(name string) (kubernetes.Interface, ContextInfo, error) {
+	ctxName := name
+	switch name {
+	case "primary", "":
+		ctxName = p.primary
+	case "failover":
+		if p.failover == "" {
+			return nil, ContextInfo{}, errors.New("no failover context configured (set failover_context in the config)")
+		}
+		ctxName = p.failover
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if e, ok := p.clients[ctxName]; ok {
+		return e.cs, e.info, nil
+	}
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	if p.kubeconfig != "" {
+		rules.ExplicitPath = p.kubeconfig
+	}
+	raw, err := rules.Load()
+	if err != nil {
+		return nil, ContextInfo{}, fmt.Errorf("load kubeconfig: %w", err)
+	}
+	resolved := ctxName
+	if resolved == "" {
+		resolved = raw.CurrentContext
+		if resolved == "" {
+			return nil, ContextInfo{}, errors.New("kubeconfig has no current context and no primary_context is configured")
+		}
+	}
+	if _, ok := raw.Contexts[resolved]; !ok {
+		return nil, ContextInfo{}, fmt.Errorf("kube context %q not found in kubeconfig", resolved)
+	}
+	overrides := &clientcmd.ConfigOverrides{CurrentContext: resolved}
+	if p.namespace != "" {
+		overrides.Context.Namespace = p.namespace
+	}
+	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides)
+	rc, err := cc.ClientConfig()
+	if err != nil {
+		return nil, ContextInfo{}, fmt.Errorf("kube context %q: %w", resolved, err)
+	}
+	rc.ContentType = "application/vnd.kubernetes.protobuf"
+	rc.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
+	rc.UserAgent = "drnav"
+	ns, _, err := cc.Namespace()
+	if err != nil {
+		return nil, ContextInfo{}, fmt.Errorf("kube context %q: namespace: %w", resolved, err)
+	}
+	cs, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return nil, ContextInfo{}, fmt.Errorf("kube context %q: %w", resolved, err)
+	}
+	info := ContextInfo{Name: resolved, Namespace: ns, Real: true}
+	p.clients[ctxName] = kubeEntry{cs: cs, info: info}
+	return cs, info, nil
+}

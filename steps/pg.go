@@ -1,0 +1,477 @@
+package steps
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// DatabaseOption tunes NewDatabase.
+type DatabaseOption func(*pgDatabase)
+
+// WithPsql sets the psql binary restore runs (default: psql from PATH).
+func WithPsql(path string) DatabaseOption {
+	return func(d *pgDatabase) { d.psql = path }
+}
+
+// pgDatabase is the real Database: pgx for queries, psql for restore.
+type pgDatabase struct {
+	dsn      string
+	cfg      *pgx.ConnConfig
+	password string
+	sslmode  string
+	psql     string
+	red      *Redactor
+}
+
+var sslmodeRE = regexp.MustCompile(`(?:^|[\s?&])sslmode=([A-Za-z-]+)`)
+
+// NewDatabase parses a libpq DSN (URL or keyword/value) with the same rules
+// as psql: an empty dsn uses PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD,
+// PGPASSFILE… It does not connect.
+func NewDatabase(dsn string, opts ...DatabaseOption) (Database, error) {
+	red, _ := NewRedactor([]string{dsnPassword(dsn)}, nil)
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("database DSN: %s", red.String(err.Error()))
+	}
+	d := &pgDatabase{dsn: dsn, cfg: cfg, password: cfg.Password, psql: "psql"}
+	if m := sslmodeRE.FindStringSubmatch(dsn); m != nil {
+		d.sslmode = m[1]
+	} else if v := os.Getenv("PGSSLMODE"); v != "" {
+		d.sslmode = v
+	}
+	for _, o := range opts {
+		o(d)
+	}
+	d.red, _ = NewRedactor([]string{d.password, dsnPassword(dsn)}, nil)
+	return d, nil
+}
+
+func (d *pgDatabase) Real() bool { return true }
+
+// Secrets lets the runner redact the password from every event.
+func (d *pgDatabase) Secrets() []string {
+	if d.password == "" {
+		return nil
+	}
+	return []string{d.password}
+}
+
+// scrub turns an error into one whose text holds no password.
+func (d *pgDatabase) scrub(what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return errors.New(what + ": " + d.red.String(err.Error()))
+}
+
+func (d *pgDatabase) dbName(database string) string {
+	if database != "" {
+		return database
+	}
+	return d.cfg.Database
+}
+
+func (d *pgDatabase) connect(ctx context.Context, database string) (*pgx.Conn, error) {
+	cfg := d.cfg.Copy()
+	if database != "" {
+		cfg.Database = database
+	}
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return nil, d.scrub("connect to database "+cfg.Database, err)
+	}
+	return conn, nil
+}
+
+func (d *pgDatabase) Describe(database string) string {
+	parts := []string{"psql"}
+	if d.cfg.Host != "" {
+		parts = append(parts, "-h", shq(d.cfg.Host))
+	}
+	if d.cfg.Port != 0 {
+		parts = append(parts, "-p", strconv.Itoa(int(d.cfg.Port)))
+	}
+	if d.cfg.User != "" {
+		parts = append(parts, "-U", shq(d.cfg.User))
+	}
+	parts = append(parts, "-d", shq(d.dbName(database)))
+	return strings.Join(parts, " ")
+}
+
+func (d *pgDatabase) Ping(ctx context.Context, database string) (DBInfo, error) {
+	start := time.Now()
+	conn, err := d.connect(ctx, database)
+	if err != nil {
+		return DBInfo{}, err
+	}
+	defer conn.Close(context.Background())
+	var info DBInfo
+	qstart := time.Now()
+	err = conn.QueryRow(ctx, "SELECT current_setting('server_version'), pg_is_in_recovery(), current_database(), current_user").
+		Scan(&info.Version, &info.InRecover, &info.Database, &info.User)
+	if err != nil {
+		return DBInfo{}, d.scrub("ping", err)
+	}
+	info.Latency = time.Since(qstart)
+	_ = start
+	return info, nil
+}
+
+// Query runs SQL with the simple protocol and returns the last result that
+// has columns, with values as PostgreSQL prints them (NULL as "").
+func (d *pgDatabase) Query(ctx context.Context, database, sql string) (Table, error) {
+	conn, err := d.connect(ctx, database)
+	if err != nil {
+		return Table{}, err
+	}
+	defer conn.Close(context.Background())
+	results, err := conn.PgConn().Exec(ctx, sql).ReadAll()
+	if err != nil {
+		return Table{}, d.scrub("query", err)
+	}
+	var t Table
+	for _, res := range results {
+		if len(res.FieldDescriptions) == 0 {
+			continue
+		}
+		t = Table{}
+		for _, f := range res.FieldDescriptions {
+			t.Columns = append(t.Columns, f.Name)
+		}
+		for _, row := range res.Rows {
+			out := make([]string, len(row))
+			for i, v := range row {
+				out[i] = string(v)
+			}
+			t.Rows = append(t.Rows, out)
+		}
+	}
+	return t, nil
+}
+
+var txControlRE = regexp.MustCompile(`(?i)\b(commit|rollback|begin|start\s+transaction|end\s*;|end\s*$|savepoint|release|prepare\s+transaction|vacuum|create\s+database|drop\s+database|reindex\s+(database|system)|create\s+index\s+concurrently)\b`)
+
+// Exec runs statements; with dryRun inside BEGIN … ROLLBACK.
+func (d *pgDatabase) Exec(ctx context.Context, database, sql string, dryRun bool) (int64, error) {
+	if dryRun && txControlRE.MatchString(sql) {
+		return 0, errors.New("dry run refused: the SQL controls transactions or cannot run in one (COMMIT/BEGIN/VACUUM/…), so it cannot be rolled back")
+	}
+	conn, err := d.connect(ctx, database)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close(context.Background())
+	pc := conn.PgConn()
+	if dryRun {
+		if _, err := pc.Exec(ctx, "BEGIN").ReadAll(); err != nil {
+			return 0, d.scrub("begin", err)
+		}
+		defer func() {
+			_, _ = pc.Exec(context.Background(), "ROLLBACK").ReadAll()
+		}()
+	}
+	results, err := pc.Exec(ctx, sql).ReadAll()
+	if err != nil {
+		return 0, d.scrub("exec", err)
+	}
+	if dryRun && pc.TxStatus() != 'T' {
+		return 0, errors.New("dry run: the SQL ended the transaction itself; its changes may have been applied")
+	}
+	var n int64
+	for _, r := range results {
+		n += r.CommandTag.RowsAffected()
+	}
+	return n, nil
+}
+
+// Amcheck checks every btree index (bt_index_check) and every table
+// (verify_heapam, PostgreSQL 14+) of the database.
+func (d *pgDatabase) Amcheck(ctx context.Context, database string) ([]Corruption, error) {
+	conn, err := d.connect(ctx, database)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(ctx, "CREATE EXTENSION IF NOT EXISTS amcheck"); err != nil {
+		var have bool
+		if qerr := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'amcheck')").Scan(&have); qerr != nil || !have {
+			return nil, d.scrub("amcheck: the amcheck extension is not installed and could not be created", err)
+		}
+	}
+	var schema string
+	if err := conn.QueryRow(ctx, "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'amcheck'").Scan(&schema); err != nil {
+		return nil, d.scrub("amcheck: find extension schema", err)
+	}
+	fn := func(name string) string { return pgx.Identifier{schema, name}.Sanitize() }
+
+	idx, err := relNames(ctx, conn, `SELECT c.oid, quote_ident(n.nspname) || '.' || quote_ident(c.relname)
+		FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am am ON am.oid = c.relam
+		JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE am.amname = 'btree' AND c.relpersistence <> 't' AND i.indisready AND i.indisvalid
+		ORDER BY 2`)
+	if err != nil {
+		return nil, d.scrub("amcheck: list indexes", err)
+	}
+	var found []Corruption
+	for _, rel := range idx {
+		if _, err := conn.Exec(ctx, "SELECT "+fn("bt_index_check")+"($1::oid::regclass, false)", rel.oid); err != nil {
+			if ctx.Err() != nil {
+				return found, d.scrub("amcheck", ctx.Err())
+			}
+			found = append(found, Corruption{Relation: rel.name, Detail: d.red.String(pgErrText(err))})
+		}
+	}
+	var hasHeap bool
+	_ = conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE p.proname = 'verify_heapam' AND n.nspname = $1)", schema).Scan(&hasHeap)
+	if !hasHeap {
+		return found, nil
+	}
+	tabs, err := relNames(ctx, conn, `SELECT c.oid, quote_ident(n.nspname) || '.' || quote_ident(c.relname)
+		FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE c.relkind IN ('r', 'm', 't') AND c.relpersistence <> 't' ORDER BY 2`)
+	if err != nil {
+		return found, d.scrub("amcheck: list tables", err)
+	}
+	for _, rel := range tabs {
+		rows, err := conn.Query(ctx, "SELECT blkno, offnum, attnum, msg FROM "+fn("verify_heapam")+"($1::oid::regclass)", rel.oid)
+		if err != nil {
+			found = append(found, Corruption{Relation: rel.name, Detail: d.red.String(pgErrText(err))})
+			continue
+		}
+		for rows.Next() {
+			var blk int64
+			var off, att *int32
+			var msg string
+			if err := rows.Scan(&blk, &off, &att, &msg); err != nil {
+				break
+			}
+			detail := fmt.Sprintf("block %d", blk)
+			if off != nil {
+				detail += fmt.Sprintf(" offset %d", *off)
+			}
+			if att != nil {
+				detail += fmt.Sprintf(" attribute %d", *att)
+			}
+			found = append(found, Corruption{Relation: rel.name, Detail: detail + ": " + msg})
+		}
+		if err := rows.Err(); err != nil {
+			if ctx.Err() != nil {
+				return found, d.scrub("amcheck", ctx.Err())
+			}
+			found = append(found, Corruption{Relation: rel.name, Detail: d.red.String(pgErrText(err))})
+		}
+		rows.Close()
+	}
+	return found, nil
+}
+
+type relName struct {
+	oid  uint32
+	name string
+}
+
+func relNames(ctx context.Context, conn *pgx.Conn, sql string) ([]relName, error) {
+	rows, err := conn.Query(ctx, sql)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (relName, error) {
+		var r relName
+		err := row.Scan(&r.oid, &r.name)
+		return r, err
+	})
+}
+
+func pgErrText(err error) string {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		s := pe.Message
+		if pe.Detail != "" {
+			s += " (" + pe.Detail + ")"
+		}
+		return s
+	}
+	return err.Error()
+}
+
+// Reindex rebuilds one index (schema.name allowed) or the whole database.
+func (d *pgDatabase) Reindex(ctx context.Context, database, index string) error {
+	conn, err := d.connect(ctx, database)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	var sql string
+	if index != "" {
+		sql = "REINDEX INDEX " + pgx.Identifier(strings.Split(index, ".")).Sanitize()
+	} else {
+		sql = "REINDEX DATABASE " + pgx.Identifier{d.dbName(database)}.Sanitize()
+	}
+	if _, err := conn.Exec(ctx, sql); err != nil {
+		return d.scrub(strings.ToLower(sql), err)
+	}
+	return nil
+}
+
+// conninfo is a libpq keyword/value string without the password.
+func (d *pgDatabase) conninfo(database string) string {
+	kv := func(k, v string) string {
+		return k + "='" + strings.ReplaceAll(strings.ReplaceAll(v, `\`, `\\`), `'`, `\'`) + "'"
+	}
+	var parts []string
+	if d.cfg.Host != "" {
+		parts = append(parts, kv("host", d.cfg.Host))
+	}
+	if d.cfg.Port != 0 {
+		parts = append(parts, kv("port", strconv.Itoa(int(d.cfg.Port))))
+	}
+	if d.cfg.User != "" {
+		parts = append(parts, kv("user", d.cfg.User))
+	}
+	parts = append(parts, kv("dbname", d.dbName(database)))
+	if d.sslmode != "" {
+		parts = append(parts, kv("sslmode", d.sslmode))
+	}
+	return strings.Join(parts, " ")
+}
+
+// countingReader reports bytes read.
+type countingReader struct {
+	r     io.Reader
+	done  int64
+	total int64
+	fn    func(done, total int64)
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.done += int64(n)
+	if c.fn != nil && (n > 0 || err == io.EOF) {
+		c.fn(c.done, c.total)
+	}
+	return n, err
+}
+
+// Restore streams a plain SQL dump into psql -X -v ON_ERROR_STOP=1; the
+// password goes through PGPASSWORD only.
+func (d *pgDatabase) Restore(ctx context.Context, database, file string, progress func(done, total int64), out func(Line)) error {
+	f, err := os.Open(file)
+	if err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	if fi.IsDir() {
+		return fmt.Errorf("restore: %s is a folder, not a plain SQL dump", file)
+	}
+	cmd := exec.Command(d.psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", d.conninfo(database), "-f", "-")
+	env := os.Environ()
+	if d.password != "" {
+		env = append(env, "PGPASSWORD="+d.password)
+	}
+	cmd.Env = env
+	cmd.Stdin = &countingReader{r: f, total: fi.Size(), fn: progress}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	pr, pw := io.Pipe()
+	cmd.Stdout = pw
+	errR, errW := io.Pipe()
+	cmd.Stderr = errW
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("restore: start %s: %w", d.psql, err)
+	}
+	readDone := make(chan struct{}, 2)
+	pump := func(rd io.Reader, s Stream) {
+		lr := &lineCollector{out: out, s: s}
+		_, _ = io.Copy(lr, rd)
+		lr.flush()
+		readDone <- struct{}{}
+	}
+	go pump(pr, Stdout)
+	go pump(errR, Stderr)
+	waited := make(chan error, 1)
+	go func() { waited <- cmd.Wait() }()
+	var werr error
+	select {
+	case werr = <-waited:
+	case <-ctx.Done():
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		select {
+		case werr = <-waited:
+		case <-time.After(KillGrace):
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			werr = <-waited
+		}
+	}
+	pw.Close()
+	errW.Close()
+	<-readDone
+	<-readDone
+	if ctx.Err() != nil {
+		return fmt.Errorf("restore %s: %w", file, ctx.Err())
+	}
+	if werr != nil {
+		var ee *exec.ExitError
+		if errors.As(werr, &ee) {
+			return fmt.Errorf("restore %s: psql exited with code %d (ON_ERROR_STOP: the first error stopped it)", file, ee.ExitCode())
+		}
+		return d.scrub("restore "+file, werr)
+	}
+	return nil
+}
+
+// lineCollector splits written bytes into lines for out.
+type lineCollector struct {
+	out func(Line)
+	s   Stream
+	buf []byte
+}
+
+func (l *lineCollector) Write(p []byte) (int, error) {
+	l.buf = append(l.buf, p...)
+	for {
+		i := indexByte(l.buf, '\n')
+		if i < 0 {
+			break
+		}
+		if l.out != nil {
+			l.out(Line{Stream: l.s, Text: string(trimEOL(l.buf[:i+1]))})
+		}
+		l.buf = l.buf[i+1:]
+	}
+	if len(l.buf) > MaxLineBytes {
+		l.flush()
+	}
+	return len(p), nil
+}
+
+func (l *lineCollector) flush() {
+	if len(l.buf) > 0 && l.out != nil {
+		l.out(Line{Stream: l.s, Text: string(l.buf)})
+	}
+	l.buf = nil
+}
+
+func indexByte(b []byte, c byte) int {
+	for i, x := range b {
+		if x == c {
+			return i
+		}
+	}
+	return -1
+}

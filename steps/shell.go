@@ -1,0 +1,278 @@
+package steps
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/drnav/drnav/runbooks"
+)
+
+// KillGrace is how long a cancelled shell step's process group has after
+// SIGTERM before SIGKILL.
+const KillGrace = 2 * time.Second
+
+// pipeGrace is how long output of background processes that outlive the
+// shell is still read after it exited.
+const pipeGrace = 500 * time.Millisecond
+
+// ErrShownOnly is returned by InteractiveCommand in a drill for a shell step
+// that is only shown: use Start, which reports it as shown.
+var ErrShownOnly = errors.New("drill: shell steps are shown, not run")
+
+// shellPrelude is prepended to every shell command.
+const shellPrelude = "set -o pipefail\n"
+
+func shellShownOnly(step runbooks.Step, t Target) bool {
+	if t.ShellMode != ShellShowOnly {
+		return false
+	}
+	return t.AllowShell == nil || !t.AllowShell(step.ID)
+}
+
+func shellEnv(t Target) []string {
+	env := os.Environ()
+	return append(env, t.Env...)
+}
+
+// runShell runs an expanded shell step.
+func runShell(ctx context.Context, r *Run, st runbooks.Step, t Target) Event {
+	cmdText := st.Run
+	if shellShownOnly(st, t) {
+		r.emit(Event{Kind: EventStarted, Command: cmdText, Equivalent: cmdText, ShownOnly: true})
+		r.print(Stdout, "drill: this shell command is shown, not run (run it yourself against a safe environment, or allow it in config [drill] allow_shell)")
+		return Event{ExitCode: ExitOK, ShownOnly: true}
+	}
+	if st.Interactive {
+		r.emit(Event{Kind: EventStarted, Command: cmdText, Equivalent: cmdText, DryRun: t.DryRun})
+		if t.DryRun {
+			r.print(Stdout, "dry run: interactive command not run")
+			return Event{ExitCode: ExitOK}
+		}
+		return Event{ExitCode: ExitFailed, Err: "interactive step needs the terminal: run it with InteractiveCommand"}
+	}
+	r.emit(Event{Kind: EventStarted, Command: cmdText, Equivalent: cmdText, DryRun: t.DryRun})
+	if t.DryRun {
+		r.print(Stdout, "dry run: would run: "+cmdText)
+		return Event{ExitCode: ExitOK}
+	}
+	code, err := execShell(ctx, r, cmdText, t.Env, t.Dir, nil)
+	if err != nil {
+		if ctx.Err() != nil {
+			c, msg := ctxExit(ctx, "shell")
+			return Event{ExitCode: c, Err: msg}
+		}
+		return Event{ExitCode: ExitFailed, Err: err.Error()}
+	}
+	if ctx.Err() != nil {
+		c, msg := ctxExit(ctx, "shell")
+		return Event{ExitCode: c, Err: msg}
+	}
+	if code != 0 {
+		return Event{ExitCode: code, Err: fmt.Sprintf("command exited with code %d", code)}
+	}
+	return Event{ExitCode: ExitOK}
+}
+
+// execShell runs bash -c in its own process group, streaming stdout and
+// stderr into the run. On ctx end the whole group gets SIGTERM, then SIGKILL
+// after KillGrace. It returns the exit code (128+signal when killed).
+func execShell(ctx context.Context, r *Run, script string, extraEnv []string, dir string, stdin io.Reader) (int, error) {
+	cmd := exec.Command("bash", "-c", shellPrelude+script)
+	cmd.Env = append(os.Environ(), extraEnv...)
+	cmd.Dir = dir
+	cmd.Stdin = stdin
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	return runProcess(ctx, r, cmd)
+}
+
+// runProcess starts cmd (which must have Setpgid) with its output going to
+// the run, and waits for it, killing its group when ctx ends.
+func runProcess(ctx context.Context, r *Run, cmd *exec.Cmd) (int, error) {
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		return -1, fmt.Errorf("pipe: %w", err)
+	}
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		outR.Close()
+		outW.Close()
+		return -1, fmt.Errorf("pipe: %w", err)
+	}
+	cmd.Stdout, cmd.Stderr = outW, errW
+	if err := cmd.Start(); err != nil {
+		outR.Close()
+		outW.Close()
+		errR.Close()
+		errW.Close()
+		return -1, fmt.Errorf("start %s: %w", cmd.Path, err)
+	}
+	outW.Close()
+	errW.Close()
+	pgid := cmd.Process.Pid
+
+	readers := make(chan struct{}, 2)
+	go func() { readLines(outR, Stdout, r); readers <- struct{}{} }()
+	go func() { readLines(errR, Stderr, r); readers <- struct{}{} }()
+
+	waited := make(chan error, 1)
+	go func() { waited <- cmd.Wait() }()
+
+	var werr error
+	select {
+	case werr = <-waited:
+	case <-ctx.Done():
+		_ = syscall.Kill(-pgid, syscall.SIGTERM)
+		grace := time.NewTimer(KillGrace)
+		select {
+		case werr = <-waited:
+		case <-grace.C:
+			_ = syscall.Kill(-pgid, syscall.SIGKILL)
+			werr = <-waited
+		}
+		grace.Stop()
+		// The shell is gone; stragglers of its group get what is left of
+		// the grace, then SIGKILL.
+		waitGroupGone(pgid, KillGrace)
+		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	}
+
+	// Output of background processes still holding the pipes: read for a
+	// short grace, then stop.
+	t := time.NewTimer(pipeGrace)
+	for n := 0; n < 2; {
+		select {
+		case <-readers:
+			n++
+		case <-t.C:
+			outR.Close()
+			errR.Close()
+			for ; n < 2; n++ {
+				<-readers
+			}
+		}
+	}
+	t.Stop()
+	outR.Close()
+	errR.Close()
+
+	if werr != nil {
+		var ee *exec.ExitError
+		if errors.As(werr, &ee) {
+			if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+				return 128 + int(ws.Signal()), nil
+			}
+			return ee.ExitCode(), nil
+		}
+		return -1, fmt.Errorf("wait: %w", werr)
+	}
+	return 0, nil
+}
+
+// waitGroupGone polls until no process of the group is left (zombies count
+// as gone) or d passed.
+func waitGroupGone(pgid int, d time.Duration) {
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if err := syscall.Kill(-pgid, 0); errors.Is(err, syscall.ESRCH) {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// readLines streams lines of rd into the run, tagged with s.
+func readLines(rd io.Reader, s Stream, r *Run) {
+	br := bufio.NewReaderSize(rd, 64<<10)
+	var long []byte
+	var longRaw int64
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			if len(long) <= MaxLineBytes {
+				long = append(long, chunk...)
+			}
+			longRaw += int64(len(chunk))
+			continue
+		}
+		if len(chunk) > 0 || long != nil {
+			raw := longRaw + int64(len(chunk))
+			line := chunk
+			if long != nil {
+				line = append(long, chunk...)
+				long, longRaw = nil, 0
+			}
+			r.addLine(s, string(trimEOL(line)), raw)
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func trimEOL(b []byte) []byte {
+	if n := len(b); n > 0 && b[n-1] == '\n' {
+		b = b[:n-1]
+	}
+	if n := len(b); n > 0 && b[n-1] == '\r' {
+		b = b[:n-1]
+	}
+	return b
+}
+
+// InteractiveCommand returns the command of an interactive shell step, with
+// placeholders substituted and the step's environment and folder, for the UI
+// to hand to tea.ExecProcess. In a drill a step that is only shown returns
+// ErrShownOnly (use Start to show it).
+func InteractiveCommand(step runbooks.Step, t Target) (*exec.Cmd, error) {
+	if step.Run == "" {
+		return nil, fmt.Errorf("step %s: not a shell step", step.ID)
+	}
+	if shellShownOnly(step, t) {
+		return nil, ErrShownOnly
+	}
+	if t.DryRun {
+		return nil, fmt.Errorf("step %s: dry run: interactive command not run", step.ID)
+	}
+	cmdText, err := ShellCommand(step.Run, t.Vars)
+	if err != nil {
+		return nil, fmt.Errorf("step %s: %w", step.ID, err)
+	}
+	cmd := exec.Command("bash", "-c", shellPrelude+cmdText)
+	cmd.Env = shellEnv(t)
+	cmd.Dir = t.Dir
+	return cmd, nil
+}
+
+// FinishInteractive turns the result of an interactive command (the error
+// tea.ExecProcess reports) into a finished event.
+func FinishInteractive(err error, started time.Time) Event {
+	now := time.Now()
+	ev := Event{Kind: EventFinished, Time: now, Duration: now.Sub(started)}
+	if err == nil {
+		return ev
+	}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			ev.ExitCode = 128 + int(ws.Signal())
+			if ws.Signal() == syscall.SIGINT {
+				ev.ExitCode = ExitCancelled
+			}
+		} else {
+			ev.ExitCode = ee.ExitCode()
+		}
+		ev.Err = fmt.Sprintf("command exited with code %d", ev.ExitCode)
+		return ev
+	}
+	ev.ExitCode = ExitFailed
+	ev.Err = strings.TrimSpace(err.Error())
+	return ev
+}
