@@ -39,6 +39,7 @@ func keyLines(text string) map[string]int {
 			p := resolve(counts, "", segs[:len(segs)-1])
 			p = join(p, segs[len(segs)-1])
 			counts[p]++
+			record(lines, p, n) // the array itself: its first element
 			p = fmt.Sprintf("%s[%d]", p, counts[p])
 			record(lines, p, n)
 			prefix = p

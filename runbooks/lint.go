@@ -254,7 +254,12 @@ func check(rb *Runbook, opts LintOptions) []Finding {
 	vars := c.variables()
 	phases := c.phases(opts)
 	c.steps(vars, phases)
-	return c.out
+	// A field that failed to decode is reported once, by the decoder.
+	failed := map[string]bool{}
+	for _, f := range rb.loadFindings {
+		failed[f.Field] = true
+	}
+	return slices.DeleteFunc(c.out, func(f Finding) bool { return failed[f.Field] })
 }
 
 func (c *checker) header(opts LintOptions) {
@@ -467,7 +472,7 @@ func (c *checker) steps(vars, phases map[string]bool) {
 		if s.DrillRun && k != ActionShell {
 			c.err(p+".drill_run", "only a shell step (run) can be drill_run")
 		}
-		if k != ActionNone && k != ActionShell && s.Mutates() && !s.Destructive {
+		if knownVerb(s) && s.Mutates() && !s.Destructive {
 			c.err(p+".destructive", "%s changes state; set destructive = true", describeAction(s))
 		}
 		switch k {
@@ -498,6 +503,19 @@ func (c *checker) steps(vars, phases map[string]bool) {
 			c.warn(fmt.Sprintf("phases[%d]", i+1), "phase %q has no steps", ph.ID)
 		}
 	}
+}
+
+// knownVerb reports whether the step has one typed action with a known verb.
+func knownVerb(s *Step) bool {
+	switch s.Kind() {
+	case ActionK8s:
+		return slices.Contains(K8sVerbs(), s.K8s.Action)
+	case ActionSQL:
+		return slices.Contains(SQLVerbs(), s.SQL.Action)
+	case ActionHTTP, ActionWait, ActionManual:
+		return true
+	}
+	return false
 }
 
 func kindKey(k ActionKind) string {
