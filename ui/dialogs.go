@@ -1,0 +1,463 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/drnav/drnav/runbooks"
+)
+
+type confirmAction int
+
+const (
+	actRun confirmAction = iota
+	actCancel
+	actResolve
+)
+
+// confirmState is a yes/no dialog whose default (and initial) choice is Cancel.
+type confirmState struct {
+	action      confirmAction
+	title       string
+	lines       []string // what it touches
+	danger      bool
+	requireName string // critical: the object's name must be typed
+	input       textinput.Model
+	yes         bool // the highlighted choice; false = Cancel
+	yesLabel    string
+}
+
+type promptKind int
+
+const (
+	promptSkip promptKind = iota
+	promptNote
+	promptMarkDone
+	promptSearch
+)
+
+type promptState struct {
+	kind     promptKind
+	title    string
+	input    textinput.Model
+	required bool
+	step     string
+	err      string
+}
+
+func (m *Model) openConfirm(c confirmState) {
+	c.yes = false
+	if c.yesLabel == "" {
+		c.yesLabel = "Confirm"
+	}
+	if c.requireName != "" {
+		c.input = textinput.New()
+		c.input.Prompt = "> "
+		c.input.Placeholder = c.requireName
+		c.input.SetWidth(40)
+		c.input.Focus()
+	}
+	m.confirm = c
+	m.overlay = ovConfirm
+}
+
+// runConfirm describes what running the step will touch.
+func (m *Model) runConfirm(step *runbooks.Step, title string) confirmState {
+	c := confirmState{action: actRun, title: title, danger: step.Destructive || step.Critical, yesLabel: "Run"}
+	ctxName, dbName := "", ""
+	if m.env != nil {
+		ctxName, dbName = m.env.Context, m.env.Database
+	}
+	c.lines = append(c.lines, "Step:      "+step.Title)
+	c.lines = append(c.lines, "Mode:      "+strings.ToUpper(m.mode.String()))
+	object := ""
+	switch step.Kind() {
+	case runbooks.ActionK8s:
+		a := step.K8s
+		ctx := a.Context
+		if ctx == "" || ctx == "primary" {
+			ctx = orDefault(ctxName, "primary")
+		}
+		ns := orDefault(m.resolve(a.Namespace), m.opts.Config.Namespace)
+		c.lines = append(c.lines, "Context:   "+ctx, "Namespace: "+ns)
+		switch {
+		case a.Deployment != "":
+			object = "deployment/" + m.resolve(a.Deployment)
+		case a.Pod != "":
+			object = "pod/" + m.resolve(a.Pod)
+		case a.Policy != "":
+			object = "networkpolicy/" + m.resolve(a.Policy)
+		case a.Path != "":
+			object = m.resolve(a.Path)
+		}
+		c.lines = append(c.lines, "Action:    "+a.Action)
+	case runbooks.ActionSQL:
+		db := orDefault(m.resolve(step.SQL.Database), m.opts.Config.Database)
+		c.lines = append(c.lines, "Database:  "+orDefault(dbName, db), "Action:    "+step.SQL.Action)
+		object = db
+		if step.SQL.Index != "" {
+			object = m.resolve(step.SQL.Index)
+		}
+	case runbooks.ActionShell:
+		c.lines = append(c.lines, "Context:   "+orDefault(ctxName, "(kubeconfig current)"),
+			"Command:   "+m.resolve(step.Run))
+		object = firstPodLike(m.resolve(step.Run))
+	default:
+		c.lines = append(c.lines, "Action:    "+step.Kind().String())
+	}
+	if object != "" {
+		c.lines = append(c.lines, "Object:    "+object)
+	}
+	if step.Critical {
+		name := object
+		if i := strings.LastIndex(name, "/"); i >= 0 && !strings.HasPrefix(name, "/") {
+			name = name[i+1:]
+		}
+		if name == "" {
+			name = step.ID
+		}
+		c.requireName = name
+	}
+	return c
+}
+
+// firstPodLike picks the last word of a shell command as the object shown
+// (e.g. the pod of `kubectl delete pod X -n ns` is not guessed reliably, so
+// this only names the command's last non-flag argument).
+func firstPodLike(cmd string) string {
+	f := strings.Fields(cmd)
+	for i := len(f) - 1; i >= 0; i-- {
+		if !strings.HasPrefix(f[i], "-") && (i == 0 || !strings.HasPrefix(f[i-1], "-")) {
+			return strings.Trim(f[i], "'\"")
+		}
+	}
+	return ""
+}
+
+func orDefault(s, def string) string {
+	if strings.TrimSpace(s) == "" {
+		return def
+	}
+	return s
+}
+
+func (m Model) confirmKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	c := &m.confirm
+	switch msg.String() {
+	case "esc", "ctrl+c":
+		m.overlay = ovNone
+		m.flash = "cancelled"
+		return m, nil
+	case "left", "right", "tab", "shift+tab":
+		c.yes = !c.yes
+		return m, nil
+	case "enter":
+		if !c.yes {
+			m.overlay = ovNone
+			m.flash = "cancelled"
+			return m, nil
+		}
+		if c.requireName != "" && strings.TrimSpace(c.input.Value()) != c.requireName {
+			m.flash = fmt.Sprintf("type %q to confirm", c.requireName)
+			return m, nil
+		}
+		m.overlay = ovNone
+		return m.confirmed(c.action)
+	}
+	if c.requireName != "" {
+		var cmd tea.Cmd
+		c.input, cmd = c.input.Update(msg)
+		return m, cmd
+	}
+	return m, nil
+}
+
+func (m Model) confirmed(a confirmAction) (tea.Model, tea.Cmd) {
+	switch a {
+	case actRun:
+		return m.startStep(false)
+	case actCancel:
+		if m.run == nil || m.run.handle == nil {
+			m.flash = "the step already finished"
+			return m, nil
+		}
+		m.run.stopping = true
+		h := m.run.handle
+		m.flash = "cancelling…"
+		return m, func() tea.Msg { h.Cancel(); return nil }
+	case actResolve:
+		return m, appendCmd(m.journal, "incident resolved", Event{Kind: EvResolved, Time: m.now()})
+	}
+	return m, nil
+}
+
+func (m *Model) openPrompt(kind promptKind, title, placeholder, value string) {
+	in := textinput.New()
+	in.Prompt = "> "
+	in.Placeholder = placeholder
+	in.SetWidth(max(20, min(70, m.width-10)))
+	in.SetValue(value)
+	in.Focus()
+	m.prompt = promptState{kind: kind, title: title, input: in, step: m.selectedID(),
+		required: kind == promptSkip}
+	m.overlay = ovPrompt
+}
+
+func (m Model) promptKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	p := &m.prompt
+	switch msg.String() {
+	case "esc", "ctrl+c":
+		m.overlay = ovNone
+		return m, nil
+	case "enter":
+		text := strings.TrimSpace(p.input.Value())
+		if p.required && text == "" {
+			p.err = "required"
+			return m, nil
+		}
+		m.overlay = ovNone
+		now := m.now()
+		switch p.kind {
+		case promptSkip:
+			return m, appendCmd(m.journal, "skipped", Event{Kind: EvStepSkipped, Time: now, Step: p.step, Text: text})
+		case promptNote:
+			return m, appendCmd(m.journal, "note added", Event{Kind: EvNote, Time: now, Step: p.step, Text: text})
+		case promptMarkDone:
+			return m, appendCmd(m.journal, "marked done", Event{Kind: EvStepMarked, Time: now, Step: p.step, Text: text})
+		case promptSearch:
+			m.search = text
+			m.findNext()
+			return m, nil
+		}
+		return m, nil
+	}
+	var cmd tea.Cmd
+	p.input, cmd = p.input.Update(msg)
+	p.err = ""
+	return m, cmd
+}
+
+// findNext scrolls the output to the next line containing the search text.
+func (m *Model) findNext() {
+	if m.search == "" {
+		return
+	}
+	lines := m.outs[m.selectedID()]
+	needle := strings.ToLower(m.search)
+	from := m.output.YOffset() + 1
+	for k := range lines {
+		i := (from + k) % len(lines)
+		if strings.Contains(strings.ToLower(lines[i]), needle) {
+			m.follow = false
+			m.output.SetYOffset(i)
+			m.flash = fmt.Sprintf("%q at line %d", m.search, i+1)
+			return
+		}
+	}
+	m.flash = fmt.Sprintf("%q not found", m.search)
+}
+
+// ---- status update ----
+
+func (m *Model) openStatus() {
+	m.status.SetValue(m.state.StatusText(m.rb, m.clock))
+	m.status.SetWidth(max(30, min(90, m.width-8)))
+	m.status.SetHeight(max(4, min(10, m.height-12)))
+	m.status.Focus()
+	m.overlay = ovStatus
+}
+
+func (m Model) statusKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	kind := "update"
+	if m.state.Statuses == 0 {
+		kind = "notification"
+	}
+	switch msg.String() {
+	case "esc":
+		m.overlay = ovNone
+		return m, nil
+	case "ctrl+s":
+		text := m.status.Value()
+		m.overlay = ovNone
+		notify, j, now := m.opts.Notify, m.journal, m.now()
+		if notify == nil {
+			m.flash = "no notify command configured: copy it instead (ctrl+y)"
+			m.overlay = ovStatus
+			return m, nil
+		}
+		return m, func() tea.Msg {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if err := notify(ctx, text); err != nil {
+				return journaledMsg{err: fmt.Errorf("notify: %w", err)}
+			}
+			ev := Event{Kind: EvStatusPosted, Time: now, Text: text, Name: kind, Value: "sent"}
+			return appendCmd(j, "status update sent", ev)()
+		}
+	case "ctrl+y":
+		text := m.status.Value()
+		m.overlay = ovNone
+		ev := Event{Kind: EvStatusPosted, Time: m.now(), Text: text, Name: kind, Value: "copied"}
+		return m, tea.Batch(tea.SetClipboard(text), appendCmd(m.journal, "copied to clipboard (OSC 52) and recorded", ev))
+	}
+	var cmd tea.Cmd
+	m.status, cmd = m.status.Update(msg)
+	return m, cmd
+}
+
+// ---- contacts ----
+
+// contactRows is every contact of the plan plus the on-call person.
+func (m *Model) contactRows() [][2]string {
+	var rows [][2]string
+	oncall := m.opts.Config.OnCall
+	rows = append(rows, [2]string{"On-call", orDefault(oncall, "missing")})
+	for _, c := range m.opts.Config.Contacts {
+		who := c.Name
+		if c.Handle != "" {
+			who = strings.TrimSpace(who + " " + c.Handle)
+		}
+		if c.Phone != "" {
+			who = strings.TrimSpace(who + " " + c.Phone)
+		}
+		rows = append(rows, [2]string{c.Role, orDefault(who, "missing")})
+	}
+	return rows
+}
+
+func (m Model) contactsKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	rows := m.contactRows()
+	switch msg.String() {
+	case "esc", "q", "c":
+		m.overlay = ovNone
+	case "up", "k":
+		if m.contact > 0 {
+			m.contact--
+		}
+	case "down", "j":
+		if m.contact < len(rows)-1 {
+			m.contact++
+		}
+	case "i", "w":
+		if m.opts.ReadOnly {
+			return m.refuse("assigning roles")
+		}
+		if m.journal == nil || m.contact >= len(rows) {
+			return m, nil
+		}
+		person := rows[m.contact][1]
+		if person == "missing" {
+			m.flash = "no name configured for " + rows[m.contact][0]
+			return m, nil
+		}
+		role := "Incident Commander"
+		if msg.String() == "w" {
+			role = "Scribe"
+		}
+		return m, appendCmd(m.journal, role+": "+person, Event{Kind: EvRoleAssigned, Time: m.now(), Name: role, Value: person})
+	}
+	return m, nil
+}
+
+// ---- documents ----
+
+func isURL(s string) bool {
+	return strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://")
+}
+
+func (m Model) docsKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	var docs []string
+	if m.rb != nil {
+		docs = m.rb.Related
+	}
+	switch msg.String() {
+	case "esc", "q", "d":
+		m.overlay = ovNone
+	case "up", "k":
+		if m.docSel > 0 {
+			m.docSel--
+		}
+	case "down", "j":
+		if m.docSel < len(docs)-1 {
+			m.docSel++
+		}
+	case "y":
+		if m.docSel < len(docs) {
+			m.flash = "copied " + docs[m.docSel]
+			return m, tea.SetClipboard(docs[m.docSel])
+		}
+	case "enter":
+		if m.docSel >= len(docs) {
+			return m, nil
+		}
+		doc := docs[m.docSel]
+		if isURL(doc) {
+			m.flash = "URLs are not opened: press y to copy " + doc
+			return m, nil
+		}
+		read := m.opts.ReadDoc
+		if read == nil {
+			m.flash = "no document reader configured"
+			return m, nil
+		}
+		return m, func() tea.Msg {
+			text, err := read(doc)
+			if err != nil {
+				err = fmt.Errorf("read %s: %w", doc, err)
+			}
+			return docMsg{path: doc, text: text, err: err}
+		}
+	}
+	return m, nil
+}
+
+// ---- focus and layout ----
+
+func (m *Model) panesShown() bool { return m.height >= 32 && m.width >= 80 }
+
+func (m *Model) nextFocus() focusArea {
+	f := m.focus + 1
+	if f >= focusCount || (!m.panesShown() && f > focusOutput) {
+		f = focusSteps
+	}
+	return f
+}
+
+// layout sizes the widgets for the terminal.
+type layoutDims struct {
+	listW, detailW     int
+	bodyH, panesH      int
+	outputH, detailTop int
+}
+
+func (m *Model) dims() layoutDims {
+	var d layoutDims
+	d.listW = max(26, min(44, m.width*36/100))
+	d.detailW = max(20, m.width-d.listW-1)
+	header, footer := 2, 1
+	if m.panesShown() {
+		d.panesH = 8
+	}
+	d.bodyH = max(6, m.height-header-footer-d.panesH)
+	return d
+}
+
+func (m *Model) layout() {
+	d := m.dims()
+	m.output.SetWidth(d.detailW)
+	m.output.SetHeight(max(3, d.bodyH-m.detailHeight(d.detailW, d.bodyH)))
+	m.pager.SetWidth(max(20, m.width-6))
+	m.pager.SetHeight(max(5, m.height-6))
+	m.help.SetWidth(m.width)
+	if m.follow {
+		m.output.GotoBottom()
+	}
+	if m.focus > focusOutput && !m.panesShown() {
+		m.focus = focusSteps
+	}
+}

@@ -1,0 +1,1199 @@
+// Package ui is drnav's terminal interface: one root Bubble Tea model that
+// owns routing, focus, layout and dialogs (picker, declare, checklist, step
+// detail and output, confirmation, status updates, contacts, documents,
+// help, scorecard). Update is pure: every journal append, step start and
+// notification happens in a tea.Cmd; View only formats what is in memory.
+package ui
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textarea"
+	"charm.land/bubbles/v2/textinput"
+	"charm.land/bubbles/v2/viewport"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/drnav/drnav/runbooks"
+)
+
+type screen int
+
+const (
+	screenPicker screen = iota
+	screenMode
+	screenDeclare
+	screenChecklist
+)
+
+type overlay int
+
+const (
+	ovNone overlay = iota
+	ovConfirm
+	ovPrompt
+	ovHelp
+	ovStatus
+	ovContacts
+	ovDocs
+	ovPager
+	ovScorecard
+	ovBriefing
+)
+
+type focusArea int
+
+const (
+	focusSteps focusArea = iota
+	focusOutput
+	focusPods
+	focusDeploy
+	focusDB
+	focusCount
+)
+
+func (f focusArea) String() string {
+	return [...]string{"steps", "output", "pods", "deployment", "postgresql"}[f]
+}
+
+// Model is the root model.
+type Model struct {
+	opts   Options
+	now    func() time.Time
+	styles Styles
+	keys   KeyMap
+	help   help.Model
+	isDark bool
+
+	width, height int
+	clock         time.Time // last tick: every timer reads this
+
+	screen  screen
+	overlay overlay
+	focus   focusArea
+	flash   string // one-line status message in the footer
+
+	// picker
+	filter  string
+	pickSel int
+
+	// mode and incident
+	mode    Mode
+	env     *Environment
+	rb      *runbooks.Runbook
+	decl    declareForm
+	journal Journal
+	state   IncidentState
+	secrets map[string]string // secret values: memory only, never journaled
+	sel     int               // selected step
+
+	// running step
+	runSeq int
+	run    *activeRun
+	outs   map[string][]string // output lines per step id (this session)
+	output viewport.Model
+	follow bool
+	search string
+
+	confirm confirmState
+	prompt  promptState
+	status  textarea.Model
+	contact int
+	docSel  int
+	pager   viewport.Model
+	pagerOf string
+
+	snaps map[string]any // latest live snapshot by type
+	ended bool           // scorecard shown once
+}
+
+type activeRun struct {
+	id       int
+	step     string
+	handle   StepRun
+	verify   bool // a verification-only run
+	started  time.Time
+	stopping bool
+}
+
+// New builds the root model from the options main assembled.
+func New(opts Options) Model {
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	m := Model{
+		opts:    opts,
+		now:     now,
+		isDark:  true,
+		keys:    NewKeyMap(opts.ReadOnly),
+		help:    help.New(),
+		mode:    opts.Mode,
+		state:   NewIncidentState(),
+		secrets: map[string]string{},
+		outs:    map[string][]string{},
+		follow:  true,
+		snaps:   map[string]any{},
+		width:   80,
+		height:  24,
+		output:  viewport.New(),
+		pager:   viewport.New(),
+		status:  textarea.New(),
+	}
+	m.styles = NewStyles(m.isDark, opts.NoColor, opts.ASCII)
+	m.clock = now()
+	m.setEnv()
+	if opts.Resume != nil {
+		m.applyResume(opts.Resume)
+	}
+	if opts.ReadOnly {
+		m.screen = screenChecklist
+	}
+	m.layout()
+	return m
+}
+
+func (m *Model) setEnv() {
+	switch m.mode {
+	case ModeLive:
+		m.env = m.opts.Live
+	case ModeDrill:
+		m.env = m.opts.Drill
+	default:
+		m.env = nil
+	}
+}
+
+func (m *Model) applyResume(r *Resume) {
+	m.journal = r.Journal
+	m.state = Replay(r.Events)
+	m.mode = m.state.Mode
+	m.setEnv()
+	m.rb = m.findRunbook(m.state.Runbook)
+	m.screen = screenChecklist
+	m.selectFirstOpen()
+	if m.rb == nil {
+		m.flash = fmt.Sprintf("runbook %q of this incident is not loaded", m.state.Runbook)
+	}
+}
+
+func (m *Model) findRunbook(id string) *runbooks.Runbook {
+	for _, rb := range m.opts.Runbooks {
+		if rb.ID == id {
+			return rb
+		}
+	}
+	return nil
+}
+
+// Init starts the one clock tick, asks for the background colour and starts
+// the followers.
+func (m Model) Init() tea.Cmd {
+	cmds := []tea.Cmd{tickCmd(), tea.RequestBackgroundColor}
+	if m.opts.Follow != nil {
+		cmds = append(cmds, followCmd(m.opts.Follow))
+	}
+	if m.env != nil && m.env.Snapshots != nil {
+		cmds = append(cmds, snapshotCmd(m.env.Snapshots))
+	}
+	return tea.Batch(cmds...)
+}
+
+// ---- messages ----
+
+type tickMsg time.Time
+
+type runStartedMsg struct {
+	id     int
+	handle StepRun
+	err    error
+}
+
+type runEventsMsg struct {
+	id     int
+	events []Event // already journaled
+	lines  []string
+	done   bool
+	err    error
+}
+
+// journaledMsg carries events that were appended (or the append error).
+type journaledMsg struct {
+	events []Event
+	err    error
+	flash  string
+}
+
+type declaredMsg struct {
+	journal Journal
+	events  []Event
+	err     error
+}
+
+type resumeMsg struct {
+	r   *Resume
+	err error
+}
+
+type followMsg struct {
+	events []Event
+	closed bool
+}
+
+type snapshotMsg struct{ v any }
+
+type choicesMsg struct {
+	field   int
+	choices []string
+	err     error
+}
+
+type docMsg struct {
+	path, text string
+	err        error
+}
+
+type interactiveDoneMsg struct {
+	id      int
+	step    string
+	err     error
+	started time.Time
+}
+
+func tickCmd() tea.Cmd {
+	return tea.Tick(time.Second, func(t time.Time) tea.Msg { return tickMsg(t) })
+}
+
+func followCmd(ch <-chan Event) tea.Cmd {
+	return func() tea.Msg {
+		ev, ok := <-ch
+		if !ok {
+			return followMsg{closed: true}
+		}
+		evs := []Event{ev}
+		for len(evs) < 256 {
+			select {
+			case e, ok := <-ch:
+				if !ok {
+					return followMsg{events: evs, closed: true}
+				}
+				evs = append(evs, e)
+			default:
+				return followMsg{events: evs}
+			}
+		}
+		return followMsg{events: evs}
+	}
+}
+
+func snapshotCmd(ch <-chan any) tea.Cmd {
+	return func() tea.Msg {
+		v, ok := <-ch
+		if !ok {
+			return nil
+		}
+		return snapshotMsg{v}
+	}
+}
+
+// appendCmd appends events in order; the model shows them when it returns.
+func appendCmd(j Journal, flash string, evs ...Event) tea.Cmd {
+	return func() tea.Msg {
+		var done []Event
+		for _, ev := range evs {
+			if err := j.Append(ev); err != nil {
+				return journaledMsg{events: done, err: fmt.Errorf("journal %s: %w", ev.Kind, err)}
+			}
+			done = append(done, ev)
+		}
+		return journaledMsg{events: done, flash: flash}
+	}
+}
+
+// ---- update ----
+
+// Update routes every message. It never does I/O.
+func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.width, m.height = msg.Width, msg.Height
+		m.layout()
+		return m, nil
+	case tea.BackgroundColorMsg:
+		m.isDark = msg.IsDark()
+		m.styles = NewStyles(m.isDark, m.opts.NoColor, m.opts.ASCII)
+		m.help.Styles = help.DefaultStyles(m.isDark)
+		return m, nil
+	case tickMsg:
+		m.clock = time.Time(msg)
+		return m, tickCmd()
+	case journaledMsg:
+		for _, ev := range msg.events {
+			m.state.Apply(ev)
+		}
+		if msg.err != nil {
+			m.flash = "error: " + msg.err.Error()
+		} else if msg.flash != "" {
+			m.flash = msg.flash
+		}
+		return m.afterStateChange()
+	case declaredMsg:
+		if msg.err != nil {
+			m.flash = "declare: " + msg.err.Error()
+			return m, nil
+		}
+		m.journal = msg.journal
+		for _, ev := range msg.events {
+			m.state.Apply(ev)
+		}
+		m.screen = screenChecklist
+		m.sel = 0
+		m.layout()
+		if m.mode == ModeDrill {
+			m.overlay = ovBriefing
+		}
+		var cmd tea.Cmd
+		if m.env != nil && m.env.Snapshots != nil {
+			cmd = snapshotCmd(m.env.Snapshots)
+		}
+		return m, cmd
+	case resumeMsg:
+		if msg.err != nil {
+			m.flash = "resume: " + msg.err.Error()
+			return m, nil
+		}
+		m.applyResume(msg.r)
+		m.layout()
+		var cmd tea.Cmd
+		if m.env != nil && m.env.Snapshots != nil {
+			cmd = snapshotCmd(m.env.Snapshots)
+		}
+		return m, cmd
+	case followMsg:
+		for _, ev := range msg.events {
+			m.state.Apply(ev)
+			if ev.Kind == EvDeclared {
+				m.rb = m.findRunbook(ev.Runbook)
+				m.mode = ev.Mode
+			}
+			if ev.Kind == EvOutput {
+				m.outs[ev.Step] = appendTail(m.outs[ev.Step], ev.Lines)
+			}
+			if ev.Kind == EvStepStarted {
+				m.selectStep(ev.Step)
+			}
+		}
+		m.refreshOutput()
+		if msg.closed {
+			m.flash = "journal closed"
+			return m, nil
+		}
+		return m, followCmd(m.opts.Follow)
+	case snapshotMsg:
+		m.snaps[fmt.Sprintf("%T", msg.v)] = msg.v
+		if m.env != nil && m.env.Snapshots != nil {
+			return m, snapshotCmd(m.env.Snapshots)
+		}
+		return m, nil
+	case runStartedMsg:
+		if m.run == nil || msg.id != m.run.id {
+			return m, nil
+		}
+		if msg.err != nil {
+			m.flash = "start: " + msg.err.Error()
+			m.run = nil
+			return m, nil
+		}
+		m.run.handle = msg.handle
+		return m, readRunCmd(m.journal, m.run.id, m.run.step, m.run.verify, msg.handle)
+	case runEventsMsg:
+		if m.run == nil || msg.id != m.run.id {
+			return m, nil // stale
+		}
+		for _, ev := range msg.events {
+			m.state.Apply(ev)
+		}
+		id := m.run.step
+		if len(msg.lines) > 0 {
+			m.outs[id] = appendTail(m.outs[id], msg.lines)
+			m.refreshOutput()
+		}
+		if msg.err != nil {
+			m.flash = "error: " + msg.err.Error()
+		}
+		if msg.done {
+			m.run = nil
+			if st := m.state.Steps[id]; st != nil && st.Status == StatusDone && m.stepIndex(id) == m.sel {
+				m.selectFirstOpen()
+			}
+			return m.afterStateChange()
+		}
+		return m, readRunCmd(m.journal, msg.id, id, m.run.verify, m.run.handle)
+	case interactiveDoneMsg:
+		if m.run == nil || msg.id != m.run.id {
+			return m, nil
+		}
+		m.run = nil
+		fin := finishEvent(msg.step, msg.err, msg.started, m.now())
+		return m, appendCmd(m.journal, "", fin)
+	case choicesMsg:
+		if msg.field < len(m.decl.fields) {
+			f := &m.decl.fields[msg.field]
+			f.choices, f.choiceErr = msg.choices, msg.err
+		}
+		return m, nil
+	case docMsg:
+		if msg.err != nil {
+			m.flash = "open document: " + msg.err.Error()
+			return m, nil
+		}
+		m.pagerOf = msg.path
+		m.pager.SetContent(msg.text)
+		m.pager.GotoTop()
+		m.overlay = ovPager
+		return m, nil
+	case tea.KeyPressMsg:
+		return m.handleKey(msg)
+	case tea.PasteMsg:
+		return m.routeToInput(msg)
+	}
+	return m, nil
+}
+
+// afterStateChange shows the scorecard once every step is settled.
+func (m Model) afterStateChange() (tea.Model, tea.Cmd) {
+	if !m.ended && m.rb != nil && (m.state.Resolved || m.state.AllSettled(m.rb)) && m.overlay == ovNone {
+		m.ended = true
+		m.overlay = ovScorecard
+	}
+	m.refreshOutput()
+	return m, nil
+}
+
+func appendTail(lines, more []string) []string {
+	const keep = 5000
+	lines = append(lines, more...)
+	if len(lines) > keep {
+		lines = slices.Clone(lines[len(lines)-keep:])
+	}
+	return lines
+}
+
+func (m *Model) stepIndex(id string) int {
+	if m.rb == nil {
+		return -1
+	}
+	for i := range m.rb.Steps {
+		if StepID(m.rb, i) == id {
+			return i
+		}
+	}
+	return -1
+}
+
+func (m *Model) selectStep(id string) {
+	if i := m.stepIndex(id); i >= 0 {
+		m.sel = i
+	}
+}
+
+// selectFirstOpen selects the first step not done or skipped.
+func (m *Model) selectFirstOpen() {
+	if m.rb == nil {
+		return
+	}
+	for i := range m.rb.Steps {
+		st := m.state.Steps[StepID(m.rb, i)]
+		if st == nil || (st.Status != StatusDone && st.Status != StatusSkipped) {
+			m.sel = i
+			return
+		}
+	}
+}
+
+func (m *Model) selectedID() string {
+	if m.rb == nil {
+		return ""
+	}
+	return StepID(m.rb, m.sel)
+}
+
+func (m *Model) selectedStep() *runbooks.Step {
+	if m.rb == nil || m.sel < 0 || m.sel >= len(m.rb.Steps) {
+		return nil
+	}
+	return &m.rb.Steps[m.sel]
+}
+
+func (m *Model) stepStatus(i int) StepStatus {
+	if st := m.state.Steps[StepID(m.rb, i)]; st != nil {
+		return st.Status
+	}
+	return StatusPending
+}
+
+// refreshOutput puts the selected step's output into the viewport.
+func (m *Model) refreshOutput() {
+	lines := m.outs[m.selectedID()]
+	m.output.SetContentLines(lines)
+	if m.follow {
+		m.output.GotoBottom()
+	}
+}
+
+// ---- keys ----
+
+func (m Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	switch m.overlay {
+	case ovConfirm:
+		return m.confirmKey(msg)
+	case ovPrompt:
+		return m.promptKey(msg)
+	case ovStatus:
+		return m.statusKey(msg)
+	case ovHelp, ovScorecard, ovBriefing:
+		if msg.String() == "q" && m.overlay == ovScorecard {
+			return m, tea.Quit
+		}
+		m.overlay = ovNone
+		return m, nil
+	case ovContacts:
+		return m.contactsKey(msg)
+	case ovDocs:
+		return m.docsKey(msg)
+	case ovPager:
+		switch msg.String() {
+		case "esc", "q":
+			m.overlay = ovDocs
+			return m, nil
+		}
+		var cmd tea.Cmd
+		m.pager, cmd = m.pager.Update(msg)
+		return m, cmd
+	}
+	switch m.screen {
+	case screenPicker:
+		return m.pickerKey(msg)
+	case screenMode:
+		return m.modeKey(msg)
+	case screenDeclare:
+		return m.declareKey(msg)
+	}
+	return m.checklistKey(msg)
+}
+
+func (m Model) routeToInput(msg tea.Msg) (tea.Model, tea.Cmd) {
+	var cmd tea.Cmd
+	switch {
+	case m.overlay == ovPrompt:
+		m.prompt.input, cmd = m.prompt.input.Update(msg)
+	case m.overlay == ovConfirm && m.confirm.requireName != "":
+		m.confirm.input, cmd = m.confirm.input.Update(msg)
+	case m.overlay == ovStatus:
+		m.status, cmd = m.status.Update(msg)
+	case m.screen == screenDeclare && m.decl.cur < len(m.decl.fields):
+		f := &m.decl.fields[m.decl.cur]
+		f.input, cmd = f.input.Update(msg)
+	}
+	return m, cmd
+}
+
+// refuse explains that a key does nothing in read-only mode.
+func (m Model) refuse(what string) (tea.Model, tea.Cmd) {
+	m.flash = "read-only: " + what + " is disabled (observer)"
+	return m, nil
+}
+
+func (m Model) checklistKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	k := m.keys
+	ro := m.opts.ReadOnly
+	m.flash = ""
+	switch {
+	case keyIs(msg, k.Quit):
+		if m.run != nil {
+			m.flash = "a step is running: cancel it first (x)"
+			return m, nil
+		}
+		return m, tea.Quit
+	case keyIs(msg, k.CancelCtrl), keyIs(msg, k.Cancel):
+		if ro {
+			return m.refuse("cancel")
+		}
+		if m.run == nil {
+			if msg.String() == "ctrl+c" {
+				return m, tea.Quit
+			}
+			m.flash = "no step is running"
+			return m, nil
+		}
+		m.openConfirm(confirmState{action: actCancel, title: "Cancel the running step?",
+			lines: []string{"The step's process is signalled and stops (exit 130)."}})
+		return m, nil
+	case keyIs(msg, k.Help):
+		m.overlay = ovHelp
+		return m, nil
+	case keyIs(msg, k.Tab):
+		m.focus = m.nextFocus()
+		return m, nil
+	case keyIs(msg, k.Contacts):
+		m.overlay = ovContacts
+		return m, nil
+	case keyIs(msg, k.Docs):
+		m.overlay = ovDocs
+		m.docSel = 0
+		return m, nil
+	case keyIs(msg, k.Search):
+		m.openPrompt(promptSearch, "Search output", "text to find", m.search)
+		return m, nil
+	case keyIs(msg, k.Follow):
+		m.follow = !m.follow
+		if m.follow {
+			m.output.GotoBottom()
+		}
+		return m, nil
+	case keyIs(msg, k.PageUp):
+		m.output.PageUp()
+		m.follow = false
+		return m, nil
+	case keyIs(msg, k.PageDown):
+		m.output.PageDown()
+		m.follow = m.output.AtBottom()
+		return m, nil
+	}
+	if m.focus == focusOutput {
+		switch {
+		case keyIs(msg, k.Up):
+			m.output.ScrollUp(1)
+			m.follow = false
+			return m, nil
+		case keyIs(msg, k.Down):
+			m.output.ScrollDown(1)
+			m.follow = m.output.AtBottom()
+			return m, nil
+		case keyIs(msg, k.Top):
+			m.output.GotoTop()
+			m.follow = false
+			return m, nil
+		case keyIs(msg, k.Bottom):
+			m.output.GotoBottom()
+			m.follow = true
+			return m, nil
+		}
+	}
+	if m.rb == nil {
+		return m, nil
+	}
+	switch {
+	case keyIs(msg, k.Up):
+		if m.sel > 0 {
+			m.sel--
+			m.refreshOutput()
+		}
+		return m, nil
+	case keyIs(msg, k.Down):
+		if m.sel < len(m.rb.Steps)-1 {
+			m.sel++
+			m.refreshOutput()
+		}
+		return m, nil
+	case keyIs(msg, k.Top):
+		m.sel = 0
+		m.refreshOutput()
+		return m, nil
+	case keyIs(msg, k.Bottom):
+		m.sel = len(m.rb.Steps) - 1
+		m.refreshOutput()
+		return m, nil
+	}
+	// mutating keys
+	var what string
+	switch {
+	case keyIs(msg, k.Run):
+		what = "run"
+	case keyIs(msg, k.Skip):
+		what = "skip"
+	case keyIs(msg, k.Note):
+		what = "note"
+	case keyIs(msg, k.Verify):
+		what = "verify"
+	case keyIs(msg, k.Hint):
+		what = "hint"
+	case keyIs(msg, k.Status):
+		what = "status update"
+	case keyIs(msg, k.Resolve):
+		what = "resolve"
+	case keyIs(msg, k.MarkDone):
+		what = "mark done"
+	case keyIs(msg, k.Rerun):
+		what = "re-run"
+	default:
+		return m, nil
+	}
+	if ro {
+		return m.refuse(what)
+	}
+	if m.journal == nil {
+		m.flash = "no incident journal"
+		return m, nil
+	}
+	return m.mutate(what)
+}
+
+func (m Model) mutate(what string) (tea.Model, tea.Cmd) {
+	step := m.selectedStep()
+	id := m.selectedID()
+	st := m.state.Steps[id]
+	status := StatusPending
+	if st != nil {
+		status = st.Status
+	}
+	busy := m.run != nil
+	switch what {
+	case "run", "re-run":
+		if busy {
+			m.flash = "a step is running; wait for it or cancel it (x)"
+			return m, nil
+		}
+		if step == nil {
+			return m, nil
+		}
+		if status == StatusInterrupted && what == "run" {
+			m.flash = "interrupted step: v verify · r re-run (confirmed) · D mark done with a note"
+			return m, nil
+		}
+		if status != StatusPending || what == "re-run" {
+			m.openConfirm(m.runConfirm(step, "Run this step again?"))
+			return m, nil
+		}
+		if step.Kind() == runbooks.ActionManual {
+			m.openPrompt(promptMarkDone, "Done: "+step.Title, "what was done (optional)", "")
+			return m, nil
+		}
+		if step.Destructive || step.Critical {
+			m.openConfirm(m.runConfirm(step, "Run destructive step?"))
+			return m, nil
+		}
+		return m.startStep(false)
+	case "skip":
+		if busy && m.run.step == id {
+			m.flash = "cancel the running step before skipping it"
+			return m, nil
+		}
+		m.openPrompt(promptSkip, "Skip: "+step.Title, "reason (required)", "")
+		return m, nil
+	case "note":
+		m.openPrompt(promptNote, "Note on: "+step.Title, "note", "")
+		return m, nil
+	case "mark done":
+		m.openPrompt(promptMarkDone, "Mark done: "+step.Title, "note: how you know it is done (required)", "")
+		m.prompt.required = true
+		return m, nil
+	case "verify":
+		if busy {
+			m.flash = "a step is running"
+			return m, nil
+		}
+		if step.Verify == nil && step.Wait == nil {
+			m.flash = "this step has no verify condition"
+			return m, nil
+		}
+		return m.startStep(true)
+	case "hint":
+		if m.mode != ModeDrill {
+			m.flash = "hints are for drills"
+			return m, nil
+		}
+		n := 0
+		if st != nil {
+			n = st.Hints
+		}
+		if n >= len(step.Hints) {
+			m.flash = "no more hints for this step"
+			return m, nil
+		}
+		return m, appendCmd(m.journal, "hint: "+step.Hints[n], Event{Kind: EvHintShown, Time: m.now(), Step: id, Text: step.Hints[n]})
+	case "status update":
+		m.openStatus()
+		return m, nil
+	case "resolve":
+		m.openConfirm(confirmState{action: actResolve, title: "Resolve the incident?",
+			lines: []string{"Records the incident as resolved and shows the summary."}})
+		return m, nil
+	}
+	return m, nil
+}
+
+// startStep starts the selected step (or its verification only) in a Cmd.
+func (m Model) startStep(verifyOnly bool) (tea.Model, tea.Cmd) {
+	step := m.selectedStep()
+	if step == nil {
+		return m, nil
+	}
+	id := m.selectedID()
+	if m.opts.Start == nil && !(step.Interactive && m.opts.Interactive != nil) {
+		m.flash = "cannot run steps: no step engine configured"
+		return m, nil
+	}
+	m.runSeq++
+	m.run = &activeRun{id: m.runSeq, step: id, verify: verifyOnly, started: m.now()}
+	m.follow = true
+	if !verifyOnly {
+		m.outs[id] = nil
+	}
+	m.refreshOutput()
+	target := m.target()
+	runStep := *step
+	if runStep.ID == "" {
+		runStep.ID = id
+	}
+	if verifyOnly {
+		cond := step.Verify
+		if cond == nil {
+			cond = step.Wait
+		}
+		runStep = runbooks.Step{ID: id, Title: "verify: " + step.Title, Wait: cond}
+	}
+	if step.Interactive && !verifyOnly && m.opts.Interactive != nil {
+		runID, j, started := m.run.id, m.journal, m.run.started
+		mkCmd := m.opts.Interactive
+		cmd, err := mkCmd(runStep, target)
+		if err != nil {
+			m.run = nil
+			m.flash = "interactive: " + err.Error()
+			return m, nil
+		}
+		startEv := Event{Kind: EvStepStarted, Time: started, Step: id, Text: strings.Join(cmd.Args, " ")}
+		return m, tea.Sequence(appendCmd(j, "handing the terminal over…", startEv),
+			tea.ExecProcess(cmd, func(err error) tea.Msg {
+				return interactiveDoneMsg{id: runID, step: id, err: err, started: started}
+			}))
+	}
+	start, runID := m.opts.Start, m.run.id
+	return m, func() tea.Msg {
+		h, err := start(context.Background(), runStep, target)
+		if err != nil {
+			err = fmt.Errorf("start %s: %w", id, err)
+		}
+		return runStartedMsg{id: runID, handle: h, err: err}
+	}
+}
+
+// ---- picker ----
+
+type pickItem struct {
+	open *OpenIncident
+	rb   *runbooks.Runbook
+}
+
+func (m *Model) pickItems() []pickItem {
+	var items []pickItem
+	for i := range m.opts.Open {
+		o := &m.opts.Open[i]
+		title := o.Runbook
+		if rb := m.findRunbook(o.Runbook); rb != nil {
+			title = rb.Title
+		}
+		if _, ok := fuzzyScore(m.filter, title+" "+o.ID); ok {
+			items = append(items, pickItem{open: o})
+		}
+	}
+	type scored struct {
+		rb    *runbooks.Runbook
+		score int
+	}
+	var rbs []scored
+	for _, rb := range m.opts.Runbooks {
+		if rb.Kind == "cadence" {
+			continue
+		}
+		s, ok := fuzzyScore(m.filter, rb.Title+" "+rb.ID)
+		if !ok {
+			s2, ok2 := fuzzyScore(m.filter, rb.Impact)
+			if !ok2 {
+				continue
+			}
+			s = s2 - 100
+		}
+		rbs = append(rbs, scored{rb, s})
+	}
+	if m.filter != "" {
+		slices.SortStableFunc(rbs, func(a, b scored) int { return b.score - a.score })
+	}
+	for _, s := range rbs {
+		items = append(items, pickItem{rb: s.rb})
+	}
+	return items
+}
+
+func (m Model) pickerKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	items := m.pickItems()
+	switch msg.String() {
+	case "ctrl+c", "esc":
+		if msg.String() == "esc" && m.filter != "" {
+			m.filter, m.pickSel = "", 0
+			return m, nil
+		}
+		return m, tea.Quit
+	case "up", "ctrl+p":
+		if m.pickSel > 0 {
+			m.pickSel--
+		}
+		return m, nil
+	case "down", "ctrl+n":
+		if m.pickSel < len(items)-1 {
+			m.pickSel++
+		}
+		return m, nil
+	case "backspace":
+		if r := []rune(m.filter); len(r) > 0 {
+			m.filter = string(r[:len(r)-1])
+			m.pickSel = 0
+		}
+		return m, nil
+	case "enter":
+		if m.pickSel >= len(items) {
+			return m, nil
+		}
+		it := items[m.pickSel]
+		if it.open != nil {
+			open := it.open.Open
+			if open == nil {
+				m.flash = "cannot open this incident"
+				return m, nil
+			}
+			return m, func() tea.Msg {
+				r, err := open()
+				return resumeMsg{r: r, err: err}
+			}
+		}
+		if m.opts.ReadOnly {
+			return m.refuse("declaring an incident")
+		}
+		m.rb = it.rb
+		if m.mode == ModeAsk || m.env == nil {
+			m.mode = ModeAsk
+			m.screen = screenMode
+			return m, nil
+		}
+		return m.startDeclare()
+	}
+	if msg.Text != "" && msg.Mod == 0 || msg.Text != "" && msg.Mod == tea.ModShift {
+		m.filter += msg.Text
+		m.pickSel = 0
+	}
+	return m, nil
+}
+
+func (m Model) modeKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	switch {
+	case keyIs(msg, m.keys.Drill):
+		if m.opts.Drill == nil {
+			m.flash = "drill mode is not available (no simulator configured)"
+			return m, nil
+		}
+		m.mode = ModeDrill
+	case keyIs(msg, m.keys.Live):
+		if m.opts.Live == nil {
+			m.flash = "live mode is not available (no cluster or database configured)"
+			return m, nil
+		}
+		m.mode = ModeLive
+	case msg.String() == "esc":
+		m.screen = screenPicker
+		return m, nil
+	case msg.String() == "ctrl+c":
+		return m, tea.Quit
+	default:
+		m.flash = "choose explicitly: d drill · l live · esc back"
+		return m, nil
+	}
+	m.setEnv()
+	return m.startDeclare()
+}
+
+// ---- declare form ----
+
+type declareField struct {
+	label     string
+	variable  *runbooks.Variable
+	input     textinput.Model
+	re        *regexp.Regexp
+	choices   []string
+	choiceErr error
+	choice    int
+	err       string
+}
+
+type declareForm struct {
+	fields []declareField
+	cur    int
+}
+
+func (m Model) startDeclare() (tea.Model, tea.Cmd) {
+	m.screen = screenDeclare
+	m.flash = ""
+	var fields []declareField
+	det := textinput.New()
+	det.Placeholder = "now · 15m · 15 minutes ago · 03:10"
+	det.Prompt = "> "
+	fields = append(fields, declareField{label: "Detected", input: det})
+	cfgVals := m.opts.Config.Values()
+	var cmds []tea.Cmd
+	for i := range m.rb.Variables {
+		v := &m.rb.Variables[i]
+		in := textinput.New()
+		in.Prompt = "> "
+		def := v.Default
+		if v.Config != "" && cfgVals[v.Config] != "" {
+			def = cfgVals[v.Config]
+		}
+		in.SetValue(def)
+		if v.Secret {
+			in.EchoMode = textinput.EchoPassword
+			in.EchoCharacter = '*'
+		}
+		f := declareField{label: v.Name, variable: v, input: in}
+		if v.Pattern != "" {
+			if re, err := regexp.Compile("^(?:" + v.Pattern + ")$"); err == nil {
+				f.re = re
+			}
+		}
+		fields = append(fields, f)
+		if v.Source != runbooks.SourceText && v.Source != runbooks.SourceConfig && m.env != nil && m.env.Choices != nil {
+			idx, src, choices := len(fields)-1, v.Source, m.env.Choices
+			cmds = append(cmds, func() tea.Msg {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				c, err := choices(ctx, src)
+				if err != nil {
+					err = fmt.Errorf("list %s: %w", src, err)
+				}
+				return choicesMsg{field: idx, choices: c, err: err}
+			})
+		}
+	}
+	for i := range fields {
+		fields[i].input.SetWidth(max(20, m.width-30))
+	}
+	m.decl = declareForm{fields: fields}
+	cmds = append(cmds, m.decl.fields[0].input.Focus())
+	return m, tea.Batch(cmds...)
+}
+
+func (m Model) declareKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	d := &m.decl
+	f := &d.fields[d.cur]
+	switch msg.String() {
+	case "ctrl+c":
+		return m, tea.Quit
+	case "esc":
+		m.screen = screenPicker
+		return m, nil
+	case "up", "shift+tab":
+		if d.cur > 0 {
+			f.input.Blur()
+			d.cur--
+			return m, d.fields[d.cur].input.Focus()
+		}
+		return m, nil
+	case "ctrl+n", "ctrl+p":
+		if len(f.choices) > 0 {
+			if msg.String() == "ctrl+n" {
+				f.choice = (f.choice + 1) % len(f.choices)
+			} else {
+				f.choice = (f.choice - 1 + len(f.choices)) % len(f.choices)
+			}
+			f.input.SetValue(f.choices[f.choice])
+			f.input.CursorEnd()
+		}
+		return m, nil
+	case "down", "tab", "enter":
+		if !m.validateField(d.cur) {
+			return m, nil
+		}
+		if d.cur < len(d.fields)-1 {
+			f.input.Blur()
+			d.cur++
+			return m, d.fields[d.cur].input.Focus()
+		}
+		if msg.String() != "enter" {
+			return m, nil
+		}
+		for i := range d.fields {
+			if !m.validateField(i) {
+				d.cur = i
+				return m, nil
+			}
+		}
+		return m.declare()
+	}
+	var cmd tea.Cmd
+	f.input, cmd = f.input.Update(msg)
+	f.err = ""
+	return m, cmd
+}
+
+func (m *Model) validateField(i int) bool {
+	f := &m.decl.fields[i]
+	val := strings.TrimSpace(f.input.Value())
+	f.err = ""
+	if i == 0 {
+		if _, err := ParseDetection(val, m.now()); err != nil {
+			f.err = err.Error()
+		}
+		return f.err == ""
+	}
+	if val == "" {
+		f.err = "required"
+	} else if f.re != nil && !f.re.MatchString(val) {
+		f.err = "must match " + f.variable.Pattern
+	}
+	return f.err == ""
+}
+
+func (m Model) declare() (tea.Model, tea.Cmd) {
+	now := m.now()
+	det, err := ParseDetection(m.decl.fields[0].input.Value(), now)
+	if err != nil {
+		m.flash = err.Error()
+		return m, nil
+	}
+	decl := Event{Kind: EvDeclared, Time: now, Runbook: m.rb.ID, Title: m.rb.Title, Mode: m.mode, Detected: det}
+	evs := []Event{decl}
+	for _, f := range m.decl.fields[1:] {
+		v := f.variable
+		val := strings.TrimSpace(f.input.Value())
+		ev := Event{Kind: EvVariableSet, Time: now, Name: v.Name, Value: val, Secret: v.Secret}
+		if v.Secret {
+			m.secrets[v.Name] = val
+			ev.Value = "***"
+		}
+		evs = append(evs, ev)
+	}
+	factory := m.opts.NewJournal
+	return m, func() tea.Msg {
+		var j Journal
+		if factory == nil {
+			j = NewMemJournal()
+		} else {
+			var err error
+			if j, err = factory(decl); err != nil {
+				return declaredMsg{err: fmt.Errorf("create journal: %w", err)}
+			}
+		}
+		for _, ev := range evs {
+			if err := j.Append(ev); err != nil {
+				return declaredMsg{err: fmt.Errorf("journal %s: %w", ev.Kind, err)}
+			}
+		}
+		return declaredMsg{journal: j, events: evs}
+	}
+}
+
+func keyIs(msg tea.KeyPressMsg, b key.Binding) bool { return key.Matches(msg, b) }

@@ -1,0 +1,152 @@
+package ui
+
+import (
+	"context"
+	"os/exec"
+	"sync"
+	"time"
+
+	"github.com/drnav/drnav/config"
+	"github.com/drnav/drnav/runbooks"
+	"github.com/drnav/drnav/steps"
+)
+
+// Mode is drill or live.
+type Mode int
+
+// Modes. ModeAsk makes the picker ask explicitly.
+const (
+	ModeAsk Mode = iota
+	ModeDrill
+	ModeLive
+)
+
+func (m Mode) String() string {
+	switch m {
+	case ModeDrill:
+		return "drill"
+	case ModeLive:
+		return "live"
+	}
+	return "ask"
+}
+
+// Journal is the incident journal as the UI uses it. Append must be durable
+// (fsynced) before it returns; the UI shows an event only after that.
+// It must be safe for concurrent use.
+type Journal interface {
+	Append(ev Event) error
+}
+
+// JournalFactory creates the journal of a newly declared incident.
+type JournalFactory func(declared Event) (Journal, error)
+
+// StepRun is one running step (satisfied by *steps.Run).
+type StepRun interface {
+	Events() <-chan steps.Event
+	Cancel()
+}
+
+// StepStarter starts a step (steps.Start in production).
+type StepStarter func(ctx context.Context, step runbooks.Step, t steps.Target) (StepRun, error)
+
+// Environment is what steps run against in one mode.
+type Environment struct {
+	Kube steps.KubeProvider
+	DB   steps.Database
+	// Context and Database are shown before anything is touched: the kube
+	// context name and the database description (no password).
+	Context  string
+	Database string
+	// Snapshots carries live pane snapshots (optional); the latest of each
+	// type is kept for the panes.
+	Snapshots <-chan any
+	// Choices lists live values for variable sources (runbooks.Source*),
+	// e.g. unready pods; called in a Cmd, never from View.
+	Choices func(ctx context.Context, source string) ([]string, error)
+}
+
+// Resume is an incident to continue: its journal and its events so far.
+type Resume struct {
+	ID      string
+	Journal Journal
+	Events  []Event
+}
+
+// OpenIncident is an open incident shown first in the picker.
+type OpenIncident struct {
+	ID       string
+	Runbook  string
+	Detected time.Time
+	Mode     Mode
+	// Open resumes it (called in a Cmd).
+	Open func() (*Resume, error)
+}
+
+// Options is everything the root model needs; main builds it.
+type Options struct {
+	Runbooks []*runbooks.Runbook
+	Config   config.Config
+	// JournalRoot is the incidents folder (config JournalDir when empty).
+	JournalRoot string
+	// NewJournal creates a journal for a declared incident. When nil an
+	// in-memory journal is used (tests only: nothing survives a crash).
+	NewJournal JournalFactory
+	// Mode preset (ModeAsk: the picker asks explicitly).
+	Mode Mode
+	// Live and Drill are the environments of each mode; a nil one is not offered.
+	Live  *Environment
+	Drill *Environment
+	// Start starts a step; nil means steps cannot run (shown as an error).
+	Start StepStarter
+	// Interactive builds the command of an interactive step, handed the
+	// terminal with tea.ExecProcess (steps.InteractiveCommand).
+	Interactive func(step runbooks.Step, t steps.Target) (*exec.Cmd, error)
+	// Open lists incidents to resume, shown first in the picker.
+	Open []OpenIncident
+	// Resume continues this incident directly (skips picker and declare).
+	Resume *Resume
+	// Follow, for observers, streams the journal's events from the start.
+	Follow <-chan Event
+	// ReadOnly makes the UI an observer: nothing mutating is possible.
+	ReadOnly bool
+	// ASCII uses ASCII glyphs and borders; NoColor drops every colour.
+	ASCII   bool
+	NoColor bool
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+	// Notify sends a status update text (the notify command); nil: copy only.
+	Notify func(ctx context.Context, text string) error
+	// ReadDoc reads a local related document for the pager (called in a Cmd).
+	ReadDoc func(path string) (string, error)
+	// Briefing returns the drill scenario briefing of a runbook (optional).
+	Briefing func(rb *runbooks.Runbook) string
+}
+
+// memJournal keeps events in memory (tests, and the fallback).
+type memJournal struct {
+	mu     sync.Mutex
+	events []Event
+}
+
+func (j *memJournal) Append(ev Event) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.events = append(j.events, ev)
+	return nil
+}
+
+// Events returns a copy of what was appended.
+func (j *memJournal) Events() []Event {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return append([]Event(nil), j.events...)
+}
+
+// NewMemJournal returns an in-memory journal (for tests and demos).
+func NewMemJournal() interface {
+	Journal
+	Events() []Event
+} {
+	return &memJournal{}
+}

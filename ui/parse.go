@@ -1,0 +1,126 @@
+package ui
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+)
+
+var agoRE = regexp.MustCompile(`^(\d+)\s*(s|sec|secs|second|seconds|m|min|mins|minute|minutes|h|hr|hrs|hour|hours)(\s+ago)?$`)
+
+// ParseDetection parses when the incident was detected, relative to now:
+// "" or "now", a Go duration or "15m", "15 minutes ago", "1h30m ago", or a
+// clock time "03:10" / "03:10:30" (today, or yesterday when that would be in
+// the future), or RFC 3339. The result is never after now.
+func ParseDetection(s string, now time.Time) (time.Time, error) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	if s == "" || s == "now" {
+		return now, nil
+	}
+	if t, err := time.Parse(time.RFC3339, strings.ToUpper(s)); err == nil {
+		if t.After(now) {
+			return time.Time{}, fmt.Errorf("detection time %q is in the future", s)
+		}
+		return t, nil
+	}
+	if strings.Contains(s, ":") && !strings.ContainsFunc(s, unicode.IsLetter) {
+		return parseClock(s, now)
+	}
+	trimmed := strings.TrimSpace(strings.TrimSuffix(s, "ago"))
+	if d, err := time.ParseDuration(strings.ReplaceAll(trimmed, " ", "")); err == nil {
+		if d < 0 {
+			return time.Time{}, fmt.Errorf("detection time %q: negative duration", s)
+		}
+		return now.Add(-d), nil
+	}
+	if m := agoRE.FindStringSubmatch(s); m != nil {
+		n, err := strconv.Atoi(m[1])
+		if err != nil {
+			return time.Time{}, fmt.Errorf("detection time %q: %w", s, err)
+		}
+		unit := time.Second
+		switch m[2][0] {
+		case 'm':
+			unit = time.Minute
+		case 'h':
+			unit = time.Hour
+		}
+		return now.Add(-time.Duration(n) * unit), nil
+	}
+	return time.Time{}, fmt.Errorf("detection time %q: want now, 15m, \"15 minutes ago\" or a clock time like 03:10", s)
+}
+
+func parseClock(s string, now time.Time) (time.Time, error) {
+	var t time.Time
+	var err error
+	for _, layout := range []string{"15:04", "15:04:05"} {
+		if t, err = time.ParseInLocation(layout, s, now.Location()); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("detection time %q: want a clock time like 03:10", s)
+	}
+	y, mo, d := now.Date()
+	at := time.Date(y, mo, d, t.Hour(), t.Minute(), t.Second(), 0, now.Location())
+	if at.After(now) {
+		at = at.AddDate(0, 0, -1)
+	}
+	return at, nil
+}
+
+// fuzzyScore reports whether every rune of pattern appears in text in order
+// (case-insensitive), and a score: higher for contiguous runs and early
+// matches. An empty pattern matches everything with score 0.
+func fuzzyScore(pattern, text string) (int, bool) {
+	p := []rune(strings.ToLower(pattern))
+	if len(p) == 0 {
+		return 0, true
+	}
+	t := []rune(strings.ToLower(text))
+	score, pi, last := 0, 0, -2
+	for ti, r := range t {
+		if pi == len(p) {
+			break
+		}
+		if r != p[pi] {
+			continue
+		}
+		score++
+		if ti == last+1 {
+			score += 3
+		}
+		if ti == 0 || t[ti-1] == ' ' || t[ti-1] == '-' {
+			score += 2
+		}
+		last = ti
+		pi++
+	}
+	if pi < len(p) {
+		return 0, false
+	}
+	return score, true
+}
+
+// fmtDur formats a duration compactly: 45s, 12m, 1h12m.
+func fmtDur(d time.Duration) string {
+	if d < 0 {
+		d = -d
+	}
+	d = d.Round(time.Second)
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	}
+	h := int(d.Hours())
+	m := int(d.Minutes()) - h*60
+	if m == 0 {
+		return fmt.Sprintf("%dh", h)
+	}
+	return fmt.Sprintf("%dh%02dm", h, m)
+}

@@ -1,0 +1,271 @@
+package ui
+
+import (
+	"errors"
+	"maps"
+	"os/exec"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/drnav/drnav/steps"
+)
+
+// batchWindow is how long a read gathers events after the first one.
+const batchWindow = 60 * time.Millisecond
+
+// readRunCmd reads one batch of events from a run, appends them to the
+// journal and returns them tagged with the run id; Update re-arms it until
+// the run finishes.
+func readRunCmd(j Journal, runID int, stepID string, verifyOnly bool, h StepRun) tea.Cmd {
+	return func() tea.Msg {
+		ch := h.Events()
+		first, ok := <-ch
+		if !ok {
+			return runEventsMsg{id: runID, done: true}
+		}
+		batch := []steps.Event{first}
+		closed := false
+		timer := time.NewTimer(batchWindow)
+		defer timer.Stop()
+	gather:
+		for first.Kind != steps.EventFinished && len(batch) < 512 {
+			select {
+			case ev, ok := <-ch:
+				if !ok {
+					closed = true
+					break gather
+				}
+				batch = append(batch, ev)
+				if ev.Kind == steps.EventFinished {
+					break gather
+				}
+			case <-timer.C:
+				break gather
+			}
+		}
+		evs, lines, done := convertEvents(stepID, verifyOnly, batch)
+		msg := runEventsMsg{id: runID, lines: lines, done: done || closed}
+		for _, ev := range evs {
+			if err := j.Append(ev); err != nil {
+				msg.err = err
+				break
+			}
+			msg.events = append(msg.events, ev)
+		}
+		return msg
+	}
+}
+
+// convertEvents turns engine events into journal events (output merged into
+// one tail event) and the lines to show.
+func convertEvents(stepID string, verifyOnly bool, batch []steps.Event) ([]Event, []string, bool) {
+	var out []Event
+	var buf []string
+	done := false
+	flush := func(t time.Time) {
+		if len(buf) == 0 {
+			return
+		}
+		if len(buf) > 50 {
+			buf = buf[len(buf)-50:]
+		}
+		out = append(out, Event{Kind: EvOutput, Time: t, Step: stepID, Lines: slices.Clone(buf)})
+		buf = nil
+	}
+	for _, ev := range batch {
+		switch ev.Kind {
+		case steps.EventStarted:
+			if verifyOnly {
+				continue
+			}
+			text := ev.Command
+			if ev.ShownOnly {
+				text += "  (drill: shown, not run)"
+			}
+			out = append(out, Event{Kind: EvStepStarted, Time: ev.Time, Step: stepID, Text: text, Equivalent: ev.Equivalent})
+		case steps.EventOutput:
+			for _, l := range ev.Lines {
+				buf = append(buf, lineText(l))
+			}
+		case steps.EventProgress:
+			if ev.Total > 0 {
+				buf = append(buf, progressLine(ev.Done, ev.Total))
+			}
+		case steps.EventVerify:
+			flush(ev.Time)
+			e := Event{Kind: EvVerify, Time: ev.Time, Step: stepID, Text: ev.Verify.Detail}
+			if ev.Verify.Final {
+				ok := ev.Verify.OK
+				e.Verified = &ok
+			}
+			out = append(out, e)
+		case steps.EventFinished:
+			flush(ev.Time)
+			done = true
+			if verifyOnly {
+				ok := ev.ExitCode == 0 && ev.Err == ""
+				if ev.Verified != nil {
+					ok = *ev.Verified
+				}
+				out = append(out, Event{Kind: EvVerify, Time: ev.Time, Step: stepID, Text: "verification finished", Verified: &ok})
+				continue
+			}
+			out = append(out, Event{Kind: EvStepFinished, Time: ev.Time, Step: stepID, ExitCode: ev.ExitCode,
+				Err: ev.Err, Duration: ev.Duration, Verified: ev.Verified})
+		}
+	}
+	if len(batch) > 0 {
+		flush(batch[len(batch)-1].Time)
+	}
+	// shown lines: everything gathered in this batch
+	var shown []string
+	for _, ev := range batch {
+		switch ev.Kind {
+		case steps.EventOutput:
+			for _, l := range ev.Lines {
+				shown = append(shown, lineText(l))
+			}
+		case steps.EventStarted:
+			if !verifyOnly {
+				shown = append(shown, "$ "+ev.Command)
+			}
+		case steps.EventVerify:
+			shown = append(shown, "verify: "+ev.Verify.Detail)
+		case steps.EventProgress:
+			if ev.Total > 0 {
+				shown = append(shown, progressLine(ev.Done, ev.Total))
+			}
+		case steps.EventFinished:
+			shown = append(shown, finishedLine(ev))
+		}
+	}
+	return out, shown, done
+}
+
+func lineText(l steps.Line) string {
+	if l.Stream == steps.Stderr {
+		return "! " + l.Text
+	}
+	return l.Text
+}
+
+func progressLine(done, total int64) string {
+	return "progress " + itoa(done*100/total) + "%"
+}
+
+func finishedLine(ev steps.Event) string {
+	s := "── exit " + itoa(int64(ev.ExitCode)) + " in " + fmtDur(ev.Duration)
+	if ev.Err != "" {
+		s += ": " + ev.Err
+	}
+	return s
+}
+
+func itoa(n int64) string {
+	neg := n < 0
+	if neg {
+		n = -n
+	}
+	var b [20]byte
+	i := len(b)
+	for {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+		if n == 0 {
+			break
+		}
+	}
+	if neg {
+		i--
+		b[i] = '-'
+	}
+	return string(b[i:])
+}
+
+// finishEvent is the step_finished event of an interactive step.
+func finishEvent(stepID string, err error, started, now time.Time) Event {
+	ev := Event{Kind: EvStepFinished, Time: now, Step: stepID, Duration: now.Sub(started)}
+	if err != nil {
+		ev.ExitCode = 1
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			ev.ExitCode = ee.ExitCode()
+		}
+		ev.Err = err.Error()
+	}
+	return ev
+}
+
+// target builds what a step runs against from the environment, config and
+// the declared variables.
+func (m *Model) target() steps.Target {
+	cfg := m.opts.Config
+	vars := maps.Clone(m.state.Vars)
+	var secrets []string
+	for name := range m.state.Secrets {
+		secrets = append(secrets, name)
+		if v, ok := m.secrets[name]; ok {
+			vars[name] = v
+		}
+	}
+	sort.Strings(secrets)
+	var env []string
+	for k, v := range cfg.Env {
+		env = append(env, k+"="+v)
+	}
+	sort.Strings(env)
+	t := steps.Target{
+		Vars: vars, Secrets: secrets, Redact: cfg.Redact, Env: env, Dir: cfg.WorkDir,
+		Namespace: cfg.Namespace, Now: m.now,
+	}
+	if m.env != nil {
+		t.Kube, t.DB = m.env.Kube, m.env.DB
+	}
+	if m.mode == ModeDrill {
+		t.ShellMode = steps.ShellShowOnly
+		rbID := ""
+		if m.rb != nil {
+			rbID = m.rb.ID
+		}
+		allow := slices.Clone(cfg.Drill.AllowShell)
+		t.AllowShell = func(stepID string) bool { return slices.Contains(allow, rbID+"/"+stepID) }
+	}
+	return t
+}
+
+// resolve substitutes {{name}} for display; secrets stay masked.
+func (m *Model) resolve(s string) string {
+	if !strings.Contains(s, "{{") {
+		return s
+	}
+	var b strings.Builder
+	for {
+		i := strings.Index(s, "{{")
+		if i < 0 {
+			b.WriteString(s)
+			break
+		}
+		j := strings.Index(s[i:], "}}")
+		if j < 0 {
+			b.WriteString(s)
+			break
+		}
+		name := strings.TrimSpace(s[i+2 : i+j])
+		b.WriteString(s[:i])
+		switch {
+		case m.state.Secrets[name]:
+			b.WriteString("***")
+		case m.state.Vars[name] != "":
+			b.WriteString(m.state.Vars[name])
+		default:
+			b.WriteString(s[i : i+j+2])
+		}
+		s = s[i+j+2:]
+	}
+	return b.String()
+}

@@ -1,0 +1,626 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/drnav/drnav/runbooks"
+)
+
+// View renders the screen from memory; it never does I/O.
+func (m Model) View() tea.View {
+	v := tea.NewView(m.render())
+	v.AltScreen = true
+	return v
+}
+
+func (m Model) render() string {
+	var body string
+	switch m.screen {
+	case screenPicker:
+		body = m.viewPicker()
+	case screenMode:
+		body = m.viewMode()
+	case screenDeclare:
+		body = m.viewDeclare()
+	default:
+		body = m.viewChecklist()
+	}
+	if m.overlay != ovNone {
+		body = m.placeOverlay(m.viewOverlay())
+	}
+	return fitScreen(body, m.width, m.height)
+}
+
+// fitScreen clips or pads to exactly width x height cells.
+func fitScreen(s string, w, h int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > h {
+		lines = lines[:h]
+	}
+	for i, l := range lines {
+		if ansi.StringWidth(l) > w {
+			lines[i] = ansi.Truncate(l, w, "")
+		}
+	}
+	for len(lines) < h {
+		lines = append(lines, "")
+	}
+	return strings.Join(lines, "\n")
+}
+
+func (m Model) placeOverlay(box string) string {
+	return lipgloss.Place(m.width, m.height, lipgloss.Center, lipgloss.Center, box)
+}
+
+// clip truncates a plain or styled line to w cells.
+func clip(s string, w int) string {
+	if w <= 0 {
+		return ""
+	}
+	return ansi.Truncate(s, w, "…")
+}
+
+func pad(s string, w int) string {
+	s = clip(s, w)
+	if n := w - ansi.StringWidth(s); n > 0 {
+		s += strings.Repeat(" ", n)
+	}
+	return s
+}
+
+// ---- checklist screen ----
+
+func (m Model) viewChecklist() string {
+	if m.rb == nil {
+		msg := "waiting for the incident journal…"
+		if m.flash != "" {
+			msg = m.flash
+		}
+		return m.viewHeader() + "\n\n  " + msg
+	}
+	d := m.dims()
+	left := m.viewSteps(d.listW, d.bodyH)
+	right := m.viewDetail(d.detailW, d.bodyH)
+	sep := m.styles.Subtle.Render(strings.Repeat(m.styles.Glyphs.Sep+"\n", d.bodyH-1) + m.styles.Glyphs.Sep)
+	body := lipgloss.JoinHorizontal(lipgloss.Top, left, sep, right)
+	parts := []string{m.viewHeader(), body}
+	if d.panesH > 0 {
+		parts = append(parts, m.viewPanes(m.width, d.panesH))
+	}
+	parts = append(parts, m.viewFooter())
+	return strings.Join(parts, "\n")
+}
+
+// viewHeader is two lines: title, mode and RTO; phases and the next
+// communication item.
+func (m Model) viewHeader() string {
+	s := m.styles
+	w := m.width
+	title := "drnav"
+	if m.rb != nil {
+		title += " " + s.Glyphs.Dot + " " + m.rb.Title
+	}
+	banner := ""
+	switch m.mode {
+	case ModeDrill:
+		banner = s.DrillBanner.Render("DRILL")
+	case ModeLive:
+		ctx := ""
+		if m.env != nil && m.env.Context != "" {
+			ctx = " " + m.env.Context
+		}
+		banner = s.LiveBanner.Render("LIVE" + ctx)
+	}
+	if m.opts.ReadOnly {
+		banner += " " + s.Subtle.Render("(read-only)")
+	}
+	left := s.Title.Render(title) + " " + s.Glyphs.Dot + " " + banner
+	right := m.viewRTO(max(20, min(60, w-ansi.StringWidth(left)-2)))
+	line1 := joinEnds(left, right, w)
+	line2 := joinEnds(m.viewPhases(w-24), m.viewCadence(), w)
+	return line1 + "\n" + line2
+}
+
+func joinEnds(left, right string, w int) string {
+	lw, rw := ansi.StringWidth(left), ansi.StringWidth(right)
+	if lw+rw+1 > w {
+		left = clip(left, max(0, w-rw-1))
+		lw = ansi.StringWidth(left)
+	}
+	gap := max(1, w-lw-rw)
+	return clip(left+strings.Repeat(" ", gap)+right, w)
+}
+
+func (m Model) elapsed() time.Duration {
+	if m.state.Detected.IsZero() {
+		return 0
+	}
+	end := m.clock
+	if m.state.Resolved {
+		end = m.state.ResolvedAt
+	}
+	return max(0, end.Sub(m.state.Detected))
+}
+
+func (m Model) viewRTO(w int) string {
+	s := m.styles
+	rto := m.opts.Config.RTO.Duration
+	if rto <= 0 || m.state.Detected.IsZero() {
+		return ""
+	}
+	el := m.elapsed()
+	text := fmt.Sprintf(" %s used %s %s left", fmtDur(el), s.Glyphs.Dot, fmtDur(max(0, rto-el)))
+	if el > rto {
+		text = fmt.Sprintf(" %s used %s %s OVER", fmtDur(el), s.Glyphs.Dot, fmtDur(el-rto))
+	}
+	label := "RTO " + fmtDur(rto) + " "
+	barW := max(4, min(12, w-len(label)-ansi.StringWidth(text)))
+	filled := min(barW, int(float64(barW)*float64(el)/float64(rto)))
+	st := s.OK
+	switch {
+	case el > rto:
+		st = s.Fail
+	case el*4 > rto*3:
+		st = s.Warn
+	}
+	bar := st.Render(strings.Repeat(s.Glyphs.BarFull, filled)) + s.Subtle.Render(strings.Repeat(s.Glyphs.BarEmpty, barW-filled))
+	return label + bar + text
+}
+
+// phaseTimes measures each phase: from its first step's start to its last
+// step's finish (now while open).
+func (m Model) phaseTimes(p runbooks.Phase) (time.Duration, StepStatus) {
+	var first, last time.Time
+	total, settled, running := 0, 0, false
+	failed := false
+	for i := range m.rb.Steps {
+		if m.rb.Steps[i].Phase != p.ID {
+			continue
+		}
+		total++
+		st := m.state.Steps[StepID(m.rb, i)]
+		if st == nil {
+			continue
+		}
+		if !st.Started.IsZero() && (first.IsZero() || st.Started.Before(first)) {
+			first = st.Started
+		}
+		if st.Finished.After(last) {
+			last = st.Finished
+		}
+		switch st.Status {
+		case StatusDone, StatusSkipped:
+			settled++
+		case StatusRunning:
+			running = true
+		case StatusFailed, StatusInterrupted:
+			failed = true
+		}
+	}
+	if first.IsZero() && !last.IsZero() {
+		first = last
+	}
+	status := StatusPending
+	switch {
+	case total > 0 && settled == total:
+		status = StatusDone
+	case running:
+		status = StatusRunning
+	case failed:
+		status = StatusFailed
+	case settled > 0:
+		status = StatusRunning
+	}
+	if first.IsZero() {
+		return 0, status
+	}
+	end := last
+	if status != StatusDone {
+		end = m.clock
+	}
+	return max(0, end.Sub(first)), status
+}
+
+func (m Model) viewPhases(w int) string {
+	if m.rb == nil || len(m.rb.Phases) == 0 {
+		return ""
+	}
+	s := m.styles
+	var parts []string
+	for _, p := range m.rb.Phases {
+		el, st := m.phaseTimes(p)
+		name := p.Title
+		if len([]rune(name)) > 12 {
+			name = string([]rune(name)[:11]) + "…"
+		}
+		budget := "–"
+		if p.Budget.Duration > 0 {
+			budget = fmtDur(p.Budget.Duration)
+		}
+		used := "0"
+		if el > 0 {
+			used = fmtDur(el)
+		}
+		txt := fmt.Sprintf("%s %s %s/%s", name, s.StatusGlyph(st), used, budget)
+		if p.Budget.Duration > 0 && el > p.Budget.Duration {
+			txt = s.Fail.Render(txt)
+		}
+		parts = append(parts, txt)
+	}
+	return clip(strings.Join(parts, "  "), w)
+}
+
+func (m Model) viewCadence() string {
+	c := m.state.NextCommunication()
+	if c.Due.IsZero() || m.state.Resolved {
+		return ""
+	}
+	left := c.Due.Sub(m.clock)
+	if left <= 0 {
+		return m.styles.Warn.Render(fmt.Sprintf("%s DUE (%s late) u", c.Label, fmtDur(-left)))
+	}
+	return m.styles.Subtle.Render(fmt.Sprintf("%s in %s", c.Label, fmtDur(left)))
+}
+
+func (m Model) viewSteps(w, h int) string {
+	s := m.styles
+	var lines []string
+	title := "Steps"
+	if m.focus == focusSteps {
+		title = s.Accent.Render("Steps")
+	}
+	lines = append(lines, title)
+	selLine := 0
+	phase := "\x00"
+	for i := range m.rb.Steps {
+		st := &m.rb.Steps[i]
+		if len(m.rb.Phases) > 0 && st.Phase != phase {
+			phase = st.Phase
+			name := phase
+			if p, ok := m.rb.PhaseByID(phase); ok {
+				name = p.Title
+			}
+			lines = append(lines, s.Subtle.Render(clip(name, w)))
+		}
+		status := m.stepStatus(i)
+		dur := ""
+		if ss := m.state.Steps[StepID(m.rb, i)]; ss != nil {
+			switch {
+			case status == StatusRunning:
+				dur = fmtDur(m.clock.Sub(ss.Started))
+			case ss.Duration > 0:
+				dur = fmtDur(ss.Duration)
+			}
+		}
+		num := fmt.Sprintf("%d ", i+1)
+		text := num + st.Title
+		avail := w - 2 - len(dur) - 1
+		row := s.StatusGlyph(status) + " " + pad(text, avail) + " " + dur
+		if i == m.sel {
+			selLine = len(lines)
+			plain := pad(num+st.Title, avail)
+			marker := s.Selected.Render(plain)
+			row = s.StatusGlyph(status) + " " + marker + " " + dur
+		}
+		lines = append(lines, row)
+	}
+	// scroll so the selection stays visible
+	if len(lines) > h {
+		start := min(max(0, selLine-h/2), len(lines)-h)
+		lines = lines[start : start+h]
+	}
+	for i := range lines {
+		lines[i] = pad(lines[i], w)
+	}
+	for len(lines) < h {
+		lines = append(lines, strings.Repeat(" ", w))
+	}
+	return strings.Join(lines, "\n")
+}
+
+// detailHeight is the number of rows above the output viewport.
+func (m *Model) detailHeight(_, bodyH int) int {
+	out := max(3, bodyH*45/100)
+	return bodyH - out
+}
+
+func (m Model) detailLines(w int) []string {
+	s := m.styles
+	step := m.selectedStep()
+	if step == nil {
+		return nil
+	}
+	id := m.selectedID()
+	st := m.state.Steps[id]
+	status := m.stepStatus(m.sel)
+	var lines []string
+	head := fmt.Sprintf("%d %s", m.sel+1, step.Title)
+	var badges []string
+	if step.Critical {
+		badges = append(badges, s.DangerBadge.Render("CRITICAL"))
+	} else if step.Destructive {
+		badges = append(badges, s.DangerBadge.Render("destructive"))
+	}
+	if step.Interactive {
+		badges = append(badges, s.Badge.Render("interactive"))
+	}
+	badge := strings.Join(badges, " ")
+	lines = append(lines, joinEnds(s.Bold.Render(head), badge, w))
+	wrap := func(prefix, text string) {
+		if text == "" {
+			return
+		}
+		for _, l := range strings.Split(lipgloss.Wrap(prefix+text, w, " "), "\n") {
+			lines = append(lines, l)
+		}
+	}
+	wrap("Why: ", strings.TrimSpace(step.Why))
+	cmd, equiv := m.describeAction(step)
+	if st != nil && st.Command != "" {
+		cmd = st.Command
+		if st.Equivalent != "" {
+			equiv = st.Equivalent
+		}
+	}
+	if cmd != "" {
+		lines = append(lines, s.Accent.Render(clip("$ "+cmd, w)))
+	}
+	if equiv != "" && equiv != cmd {
+		lines = append(lines, s.Subtle.Render(clip("  ≈ "+equiv, w)))
+	}
+	wrap("Expect: ", strings.TrimSpace(step.Expect))
+	if step.Verify != nil {
+		lines = append(lines, s.Subtle.Render(clip("Verify: "+describeVerify(step.Verify), w)))
+	}
+	if st != nil {
+		switch status {
+		case StatusDone:
+			lines = append(lines, s.OK.Render(clip(fmt.Sprintf("done in %s", fmtDur(st.Duration)), w)))
+		case StatusFailed:
+			msg := fmt.Sprintf("failed: exit %d", st.ExitCode)
+			if st.Err != "" {
+				msg += " — " + st.Err
+			}
+			if st.Verified != nil && !*st.Verified {
+				msg += " (verification did not hold)"
+			}
+			lines = append(lines, s.Fail.Render(clip(msg, w)))
+		case StatusSkipped:
+			lines = append(lines, s.Subtle.Render(clip("skipped: "+st.Reason, w)))
+		case StatusInterrupted:
+			lines = append(lines, s.Warn.Render(clip("interrupted (started "+st.Started.Format("15:04:05")+"): v verify · r re-run · D mark done", w)))
+		case StatusRunning:
+			lines = append(lines, s.Running.Render(clip("running "+fmtDur(m.clock.Sub(st.Started)), w)))
+		}
+		if st.Verify != "" {
+			lines = append(lines, s.Subtle.Render(clip("verify: "+st.Verify, w)))
+		}
+		if m.mode == ModeDrill {
+			for i := 0; i < st.Hints && i < len(step.Hints); i++ {
+				wrap("Hint: ", step.Hints[i])
+			}
+		}
+		for _, n := range st.Notes {
+			if n != "" {
+				wrap("Note: ", n)
+			}
+		}
+	}
+	if m.mode == ModeDrill && len(step.Hints) > 0 && (st == nil || st.Hints < len(step.Hints)) {
+		lines = append(lines, s.Subtle.Render(clip("h: show a hint", w)))
+	}
+	return lines
+}
+
+// describeAction is the resolved command or the typed action's description
+// with a kubectl/psql equivalent.
+func (m Model) describeAction(step *runbooks.Step) (string, string) {
+	ns := m.opts.Config.Namespace
+	switch step.Kind() {
+	case runbooks.ActionShell:
+		return m.resolve(step.Run), ""
+	case runbooks.ActionManual:
+		return "", ""
+	case runbooks.ActionK8s:
+		a := step.K8s
+		n := orDefault(m.resolve(a.Namespace), ns)
+		ctx := ""
+		if a.Context != "" && a.Context != "primary" {
+			ctx = " --context " + a.Context
+		}
+		dep := m.resolve(a.Deployment)
+		var eq string
+		switch a.Action {
+		case runbooks.K8sScale:
+			r := 0
+			if a.Replicas != nil {
+				r = *a.Replicas
+			}
+			eq = fmt.Sprintf("kubectl%s -n %s scale deployment %s --replicas=%d", ctx, n, dep, r)
+		case runbooks.K8sRestart:
+			eq = fmt.Sprintf("kubectl%s -n %s rollout restart deployment %s", ctx, n, dep)
+		case runbooks.K8sUndo:
+			eq = fmt.Sprintf("kubectl%s -n %s rollout undo deployment %s", ctx, n, dep)
+		case runbooks.K8sRolloutStatus:
+			eq = fmt.Sprintf("kubectl%s -n %s rollout status deployment %s", ctx, n, dep)
+		case runbooks.K8sDeletePod:
+			eq = fmt.Sprintf("kubectl%s -n %s delete pod %s", ctx, n, m.resolve(a.Pod))
+		case runbooks.K8sListPods:
+			eq = fmt.Sprintf("kubectl%s -n %s get pods -l %s", ctx, n, orDefault(m.resolve(a.Selector), m.opts.Config.AppLabel))
+		case runbooks.K8sApply:
+			eq = fmt.Sprintf("kubectl%s -n %s apply -f %s", ctx, n, m.resolve(a.Path))
+		case runbooks.K8sNetworkPolicies:
+			eq = fmt.Sprintf("kubectl%s -n %s get networkpolicies", ctx, n)
+		case runbooks.K8sDeleteNetPolicy:
+			eq = fmt.Sprintf("kubectl%s -n %s delete networkpolicy %s", ctx, n, m.resolve(a.Policy))
+		}
+		return "k8s " + a.Action, eq
+	case runbooks.ActionSQL:
+		a := step.SQL
+		db := orDefault(m.resolve(a.Database), m.opts.Config.Database)
+		var eq string
+		switch a.Action {
+		case runbooks.SQLPing:
+			eq = fmt.Sprintf("psql -d %s -c 'select 1'", db)
+		case runbooks.SQLQuery, runbooks.SQLExec:
+			eq = fmt.Sprintf("psql -d %s -c %q", db, m.resolve(a.Query))
+		case runbooks.SQLAmcheck:
+			eq = fmt.Sprintf("psql -d %s -c 'select bt_index_check(...)'", db)
+		case runbooks.SQLReindex:
+			eq = fmt.Sprintf("psql -d %s -c 'REINDEX DATABASE %s'", db, db)
+			if a.Index != "" {
+				eq = fmt.Sprintf("psql -d %s -c 'REINDEX INDEX %s'", db, m.resolve(a.Index))
+			}
+		case runbooks.SQLRestore:
+			eq = fmt.Sprintf("psql -d %s < %s", db, m.resolve(a.File))
+		}
+		return "sql " + a.Action + " on " + db, eq
+	case runbooks.ActionHTTP:
+		return "GET " + m.resolve(step.HTTP.URL), "curl -fsS " + m.resolve(step.HTTP.URL)
+	case runbooks.ActionWait:
+		return "wait until " + describeVerify(step.Wait), ""
+	}
+	return "", ""
+}
+
+func describeVerify(v *runbooks.Verify) string {
+	var p []string
+	if v.Deployment != "" {
+		p = append(p, "deployment "+v.Deployment)
+	}
+	if v.Replicas != nil {
+		p = append(p, fmt.Sprintf("replicas=%d", *v.Replicas))
+	}
+	if v.Ready != nil {
+		p = append(p, fmt.Sprintf("ready=%d", *v.Ready))
+	}
+	if v.Available != nil {
+		p = append(p, fmt.Sprintf("available=%d", *v.Available))
+	}
+	if v.PodsReady != "" {
+		p = append(p, "pods ready "+v.PodsReady)
+	}
+	if v.NoCrashLoop != "" {
+		p = append(p, "no crashloop "+v.NoCrashLoop)
+	}
+	if v.SQL != "" {
+		p = append(p, fmt.Sprintf("%s = %s", v.SQL, v.Equals))
+	}
+	if v.URL != "" {
+		p = append(p, fmt.Sprintf("GET %s → %d", v.URL, v.Status))
+	}
+	if v.BackupMaxAge.Duration > 0 {
+		p = append(p, "newest backup ≤ "+fmtDur(v.BackupMaxAge.Duration))
+	}
+	if v.Within.Duration > 0 {
+		p = append(p, "within "+fmtDur(v.Within.Duration))
+	}
+	return strings.Join(p, ", ")
+}
+
+func (m Model) viewDetail(w, h int) string {
+	s := m.styles
+	top := m.detailHeight(w, h)
+	lines := m.detailLines(w)
+	if len(lines) > top-1 {
+		lines = lines[:top-1]
+	}
+	for len(lines) < top-1 {
+		lines = append(lines, "")
+	}
+	label := "output"
+	if m.focus == focusOutput {
+		label = s.Accent.Render("output")
+	}
+	info := ""
+	if n := len(m.outs[m.selectedID()]); n > 0 {
+		info = fmt.Sprintf(" %d lines", n)
+		if !m.follow {
+			info += " (paused: f follows)"
+		}
+	}
+	rule := "── " + label + info + " "
+	rule += strings.Repeat("─", max(0, w-ansi.StringWidth(rule)))
+	if s.ASCII {
+		rule = strings.ReplaceAll(rule, "─", "-")
+	}
+	lines = append(lines, s.Subtle.Render(clip(rule, w)))
+	out := m.output.View()
+	if len(m.outs[m.selectedID()]) == 0 {
+		out = s.Subtle.Render("(no output yet)")
+	}
+	lines = append(lines, strings.Split(out, "\n")...)
+	if len(lines) > h {
+		lines = lines[:h]
+	}
+	for i := range lines {
+		lines[i] = pad(lines[i], w)
+	}
+	for len(lines) < h {
+		lines = append(lines, strings.Repeat(" ", w))
+	}
+	return strings.Join(lines, "\n")
+}
+
+func (m Model) viewPanes(w, h int) string {
+	s := m.styles
+	third := w / 3
+	widths := []int{third, third, w - 2*third}
+	names := []string{"Pods", "Deployment", "PostgreSQL"}
+	foci := []focusArea{focusPods, focusDeploy, focusDB}
+	var boxes []string
+	for i, name := range names {
+		st := s.Box
+		if m.focus == foci[i] {
+			st = s.FocusedBox
+		}
+		content := s.Subtle.Render("no live data yet")
+		if m.mode == ModeAsk {
+			content = ""
+		}
+		inner := pad(s.Bold.Render(name), widths[i]-2) + "\n" + content
+		boxes = append(boxes, st.Width(widths[i]).Height(h).Render(inner))
+	}
+	return lipgloss.JoinHorizontal(lipgloss.Top, boxes...)
+}
+
+func (m Model) viewFooter() string {
+	if m.flash != "" {
+		return m.styles.Warn.Render(clip(m.flash, m.width))
+	}
+	return clip(m.help.ShortHelpView(m.footerKeys()), m.width)
+}
+
+// footerKeys are the keys that apply to the focused area and state.
+func (m Model) footerKeys() []keyBinding {
+	k := m.keys
+	var b []keyBinding
+	if m.focus == focusOutput {
+		b = append(b, k.Up, k.Down, k.PageUp, k.Search, k.Follow)
+	} else {
+		st := StatusPending
+		if m.rb != nil {
+			st = m.stepStatus(m.sel)
+		}
+		switch {
+		case m.run != nil:
+			b = append(b, k.Cancel)
+		case st == StatusInterrupted:
+			b = append(b, k.Verify, k.Rerun, k.MarkDone)
+		default:
+			b = append(b, k.Run)
+		}
+		b = append(b, k.Skip, k.Note)
+		if m.mode == ModeDrill {
+			b = append(b, k.Hint)
+		}
+	}
+	b = append(b, k.Status, k.Tab, k.Help, k.Quit)
+	return b
+}

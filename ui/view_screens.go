@@ -1,0 +1,384 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/lipgloss/v2"
+)
+
+type keyBinding = key.Binding
+
+// reviewOverdue returns the review date when it has passed.
+func reviewOverdue(next string, now time.Time) (string, bool) {
+	if next == "" {
+		return "", false
+	}
+	t, err := time.ParseInLocation("2006-01-02", next, now.Location())
+	if err != nil {
+		return "", false
+	}
+	return next, now.After(t.AddDate(0, 0, 1))
+}
+
+func (m Model) viewPicker() string {
+	s := m.styles
+	w := m.width
+	var b []string
+	b = append(b, s.Title.Render("drnav")+s.Subtle.Render(" · pick the disaster at hand"))
+	filter := "Filter: " + m.filter + "▏"
+	if s.ASCII {
+		filter = "Filter: " + m.filter + "_"
+	}
+	if m.filter == "" {
+		filter += s.Subtle.Render("  type to filter")
+	}
+	b = append(b, filter, "")
+	items := m.pickItems()
+	if len(items) == 0 {
+		b = append(b, s.Subtle.Render("  no runbook matches"))
+	}
+	var lines []string
+	selLine := 0
+	lastOpen := false
+	for i, it := range items {
+		if i == 0 && it.open != nil {
+			lines = append(lines, s.Warn.Render("Open incidents (resume)"))
+		}
+		if it.open == nil && (i == 0 || lastOpen) {
+			lines = append(lines, s.Subtle.Render("Runbooks"))
+		}
+		lastOpen = it.open != nil
+		cursor := "  "
+		if i == m.pickSel {
+			cursor = s.Accent.Render("> ")
+			selLine = len(lines)
+		}
+		if it.open != nil {
+			o := it.open
+			title := o.Runbook
+			if rb := m.findRunbook(o.Runbook); rb != nil {
+				title = rb.Title
+			}
+			line := fmt.Sprintf("%s%s  %s · %s · detected %s (%s ago)", cursor, s.Bold.Render(title), o.ID,
+				strings.ToUpper(o.Mode.String()), o.Detected.Format("15:04"), fmtDur(m.clock.Sub(o.Detected)))
+			lines = append(lines, clip(line, w))
+			continue
+		}
+		rb := it.rb
+		name := rb.Title
+		if i == m.pickSel {
+			name = s.Selected.Render(name)
+		} else {
+			name = s.Bold.Render(name)
+		}
+		line := cursor + name
+		if since, over := reviewOverdue(rb.NextReview, m.clock); over {
+			line += " " + s.Warn.Render("review overdue since "+since)
+		}
+		lines = append(lines, clip(line, w))
+		if rb.Impact != "" {
+			lines = append(lines, clip("    "+s.Subtle.Render(rb.Impact), w))
+		}
+	}
+	avail := max(3, m.height-len(b)-4)
+	if len(lines) > avail {
+		start := min(max(0, selLine-avail/2), len(lines)-avail)
+		lines = lines[start : start+avail]
+	}
+	b = append(b, lines...)
+	// the selection's related documents and summary
+	if m.pickSel < len(items) && items[m.pickSel].rb != nil {
+		rb := items[m.pickSel].rb
+		if len(rb.Related) > 0 {
+			b = append(b, "", clip(s.Subtle.Render("Related: "+strings.Join(rb.Related, ", ")), w))
+		}
+	}
+	content := strings.Join(b, "\n")
+	footer := m.styles.Help.Render("type to filter · ↑/↓ select · enter open · esc clear/quit")
+	if m.flash != "" {
+		footer = s.Warn.Render(m.flash)
+	}
+	pad := max(0, m.height-lipgloss.Height(content)-1)
+	return content + strings.Repeat("\n", pad+1) + clip(footer, w)
+}
+
+func (m Model) viewMode() string {
+	s := m.styles
+	title := ""
+	if m.rb != nil {
+		title = m.rb.Title
+	}
+	var b []string
+	b = append(b, s.Title.Render(title), "", "Choose the mode explicitly:", "")
+	if m.opts.Drill != nil {
+		b = append(b, "  "+s.Key.Render("d")+"  "+s.DrillBanner.Render("DRILL")+
+			"  rehearse against the simulator; nothing real is touched")
+	} else {
+		b = append(b, s.Subtle.Render("  d  DRILL  (not available: no simulator configured)"))
+	}
+	if l := m.opts.Live; l != nil {
+		b = append(b, "  "+s.Key.Render("l")+"  "+s.LiveBanner.Render("LIVE")+"   touches for real:")
+		b = append(b, "        kube context: "+s.Warn.Render(orDefault(l.Context, "(kubeconfig current context)")))
+		b = append(b, "        database:     "+s.Warn.Render(orDefault(l.Database, "(libpq environment)")))
+	} else {
+		b = append(b, s.Subtle.Render("  l  LIVE   (not available: no cluster or database configured)"))
+	}
+	b = append(b, "", s.Subtle.Render("esc back · there is no default"))
+	if m.flash != "" {
+		b = append(b, "", s.Warn.Render(m.flash))
+	}
+	return s.Dialog.Render(strings.Join(b, "\n"))
+}
+
+func (m Model) viewDeclare() string {
+	s := m.styles
+	w := m.width
+	var b []string
+	mode := s.DrillBanner.Render("DRILL")
+	if m.mode == ModeLive {
+		mode = s.LiveBanner.Render("LIVE " + orDefault(m.env.Context, ""))
+	}
+	b = append(b, s.Title.Render("Declare: "+m.rb.Title)+" · "+mode, "")
+	for i, f := range m.decl.fields {
+		label := f.label
+		if f.variable != nil && f.variable.Prompt != "" {
+			label = f.variable.Prompt + " (" + f.variable.Name + ")"
+		}
+		if i == 0 {
+			label = "Detection time (default now)"
+		}
+		mark := "  "
+		if i == m.decl.cur {
+			mark = s.Accent.Render("> ")
+		}
+		b = append(b, clip(mark+s.Bold.Render(label), w))
+		b = append(b, clip("  "+f.input.View(), w))
+		if f.err != "" {
+			b = append(b, clip("  "+s.Fail.Render(f.err), w))
+		}
+		if i == m.decl.cur && f.choiceErr != nil {
+			b = append(b, clip("  "+s.Warn.Render(f.choiceErr.Error()), w))
+		}
+		if i == m.decl.cur && len(f.choices) > 0 {
+			b = append(b, clip("  "+s.Subtle.Render(fmt.Sprintf("ctrl+n/ctrl+p: %d live choices: %s", len(f.choices), strings.Join(f.choices, ", "))), w))
+		}
+	}
+	b = append(b, "", s.Help.Render("enter next/declare · ↑/↓ field · esc back"))
+	if m.flash != "" {
+		b = append(b, s.Warn.Render(m.flash))
+	}
+	return strings.Join(b, "\n")
+}
+
+// ---- overlays ----
+
+func (m Model) viewOverlay() string {
+	switch m.overlay {
+	case ovConfirm:
+		return m.viewConfirm()
+	case ovPrompt:
+		return m.viewPrompt()
+	case ovHelp:
+		return m.viewHelp()
+	case ovStatus:
+		return m.viewStatus()
+	case ovContacts:
+		return m.viewContacts()
+	case ovDocs:
+		return m.viewDocs()
+	case ovPager:
+		return m.styles.Dialog.Render(m.styles.Title.Render(m.pagerOf) + "\n" + m.pager.View() + "\n" + m.styles.Help.Render("↑/↓ pgup/pgdn scroll · esc back"))
+	case ovScorecard:
+		return m.viewScorecard()
+	case ovBriefing:
+		return m.viewBriefing()
+	}
+	return ""
+}
+
+func (m Model) dialogWidth() int { return max(30, min(76, m.width-4)) }
+
+func (m Model) viewConfirm() string {
+	s := m.styles
+	c := m.confirm
+	w := m.dialogWidth() - 4
+	var b []string
+	b = append(b, s.Bold.Render(c.title), "")
+	for _, l := range c.lines {
+		b = append(b, clip(l, w))
+	}
+	if c.requireName != "" {
+		b = append(b, "", clip(fmt.Sprintf("Type %s to confirm:", s.Warn.Render(c.requireName)), w), c.input.View())
+	}
+	cancel, yes := s.Button.Render("Cancel"), s.Button.Render(c.yesLabel)
+	if c.yes {
+		yes = s.ButtonActive.Render(c.yesLabel)
+	} else {
+		cancel = s.ButtonActive.Render("Cancel")
+	}
+	b = append(b, "", cancel+"  "+yes, s.Help.Render("←/→ choose · enter select · esc cancel"))
+	st := s.Dialog
+	if c.danger {
+		st = s.DangerDialog
+	}
+	return st.Width(m.dialogWidth()).Render(strings.Join(b, "\n"))
+}
+
+func (m Model) viewPrompt() string {
+	s := m.styles
+	p := m.prompt
+	b := []string{s.Bold.Render(clip(p.title, m.dialogWidth()-4)), p.input.View()}
+	if p.err != "" {
+		b = append(b, s.Fail.Render(p.err))
+	}
+	b = append(b, s.Help.Render("enter save · esc cancel"))
+	return s.Dialog.Width(m.dialogWidth()).Render(strings.Join(b, "\n"))
+}
+
+func (m Model) viewHelp() string {
+	s := m.styles
+	h := m.help
+	h.ShowAll = true
+	h.SetWidth(m.dialogWidth() - 4)
+	title := "Keys"
+	if m.opts.ReadOnly {
+		title += " — read-only: observer view, nothing can be run or changed"
+	}
+	body := s.Bold.Render(title) + "\n\n" + h.FullHelpView(m.keys.fullHelp()) + "\n\n" +
+		s.Help.Render("declare: ctrl+n/ctrl+p live choices · confirm: ←/→ enter · status: ctrl+s send, ctrl+y copy · contacts: i commander, w scribe · docs: enter open, y copy\nany key closes")
+	return s.Dialog.Width(m.dialogWidth()).Render(body)
+}
+
+func (m Model) viewStatus() string {
+	s := m.styles
+	c := m.state.NextCommunication()
+	title := "Status update"
+	if !c.Due.IsZero() {
+		title += " · " + c.Label + " due " + c.Due.Format("15:04")
+	}
+	send := "ctrl+s send"
+	if m.opts.Notify == nil {
+		send = "ctrl+s send (no notify command)"
+	}
+	return s.Dialog.Render(s.Bold.Render(title) + "\n" + m.status.View() + "\n" +
+		s.Help.Render(send+" · ctrl+y copy (OSC 52) · esc close"))
+}
+
+func (m Model) viewContacts() string {
+	s := m.styles
+	var b []string
+	b = append(b, s.Bold.Render("Contacts"), "")
+	for i, r := range m.contactRows() {
+		who := r[1]
+		if who == "missing" {
+			who = s.Fail.Render("missing")
+		}
+		cur := "  "
+		if i == m.contact {
+			cur = s.Accent.Render("> ")
+		}
+		b = append(b, clip(fmt.Sprintf("%s%-22s %s", cur, r[0], who), m.dialogWidth()-4))
+	}
+	if len(m.state.Roles) > 0 {
+		b = append(b, "", s.Subtle.Render("Assigned:"))
+		for _, role := range []string{"Incident Commander", "Scribe"} {
+			if p := m.state.Roles[role]; p != "" {
+				b = append(b, fmt.Sprintf("  %s: %s", role, p))
+			}
+		}
+	}
+	help := "i assign Incident Commander · w assign Scribe · esc close"
+	if m.opts.ReadOnly {
+		help = "read-only · esc close"
+	}
+	b = append(b, "", s.Help.Render(help))
+	return s.Dialog.Width(m.dialogWidth()).Render(strings.Join(b, "\n"))
+}
+
+func (m Model) viewDocs() string {
+	s := m.styles
+	var b []string
+	b = append(b, s.Bold.Render("Related documents"), "")
+	var docs []string
+	if m.rb != nil {
+		docs = m.rb.Related
+	}
+	if len(docs) == 0 {
+		b = append(b, s.Subtle.Render("  this runbook lists none"))
+	}
+	for i, d := range docs {
+		cur := "  "
+		if i == m.docSel {
+			cur = s.Accent.Render("> ")
+		}
+		kind := "file"
+		if isURL(d) {
+			kind = "url (copy, not opened)"
+		}
+		b = append(b, clip(cur+d+"  "+s.Subtle.Render(kind), m.dialogWidth()-4))
+	}
+	b = append(b, "", s.Help.Render("enter open local file · y copy · esc close"))
+	return s.Dialog.Width(m.dialogWidth()).Render(strings.Join(b, "\n"))
+}
+
+func (m Model) viewBriefing() string {
+	s := m.styles
+	text := ""
+	if m.opts.Briefing != nil && m.rb != nil {
+		text = m.opts.Briefing(m.rb)
+	}
+	if text == "" && m.rb != nil {
+		text = strings.TrimSpace(m.rb.Summary)
+		if m.rb.Impact != "" {
+			text = strings.TrimSpace(text + "\n\nImpact: " + m.rb.Impact)
+		}
+	}
+	body := s.DrillBanner.Render("DRILL") + " " + s.Bold.Render("scenario briefing") + "\n\n" +
+		lipgloss.Wrap(text, m.dialogWidth()-4, " ") + "\n\n" +
+		s.Help.Render("Nothing real is touched. h shows hints (recorded). Any key starts.")
+	return s.Dialog.Width(m.dialogWidth()).Render(body)
+}
+
+func (m Model) viewScorecard() string {
+	s := m.styles
+	var b []string
+	title := "Incident summary"
+	if m.mode == ModeDrill {
+		title = "Drill scorecard"
+	}
+	b = append(b, s.Bold.Render(title), "")
+	el := m.elapsed()
+	rto := m.opts.Config.RTO.Duration
+	verdict := s.OK.Render("within RTO")
+	if rto > 0 && el > rto {
+		verdict = s.Fail.Render("RTO exceeded")
+	}
+	b = append(b, fmt.Sprintf("Time since detection: %s of %s  %s", fmtDur(el), fmtDur(rto), verdict))
+	counts := map[StepStatus]int{}
+	hints := 0
+	for i := range m.rb.Steps {
+		counts[m.stepStatus(i)]++
+		if st := m.state.Steps[StepID(m.rb, i)]; st != nil {
+			hints += st.Hints
+		}
+	}
+	b = append(b, fmt.Sprintf("Steps: %d done · %d skipped · %d failed · %d open",
+		counts[StatusDone], counts[StatusSkipped], counts[StatusFailed]+counts[StatusInterrupted], counts[StatusPending]+counts[StatusRunning]))
+	if m.mode == ModeDrill {
+		b = append(b, fmt.Sprintf("Hints used: %d", hints))
+	}
+	for _, p := range m.rb.Phases {
+		d, _ := m.phaseTimes(p)
+		mark := s.OK.Render(s.Glyphs.Done)
+		if p.Budget.Duration > 0 && d > p.Budget.Duration {
+			mark = s.Fail.Render(s.Glyphs.Failed)
+		}
+		b = append(b, fmt.Sprintf("  %s %-24s %6s / %s", mark, clip(p.Title, 24), fmtDur(d), fmtDur(p.Budget.Duration)))
+	}
+	b = append(b, fmt.Sprintf("Status updates posted: %d", m.state.Statuses))
+	b = append(b, "", s.Help.Render("q quit · any other key back to the checklist"))
+	return s.Dialog.Width(m.dialogWidth()).Render(strings.Join(b, "\n"))
+}
