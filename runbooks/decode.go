@@ -34,7 +34,11 @@ func (d *decoder) value(path string, v any, dst reflect.Value) {
 	if dst.CanAddr() && dst.Addr().Type().Implements(textUnmarshalerType) {
 		s, ok := v.(string)
 		if !ok {
-			d.add(path, "want a string, got %s", describe(v))
+			if dst.Type() == reflect.TypeFor[Duration]() {
+				d.add(path, `want a duration such as "30s" or "15m", got %s`, describe(v))
+			} else {
+				d.add(path, "want a string, got %s", describe(v))
+			}
 			return
 		}
 		if err := dst.Addr().Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(s)); err != nil {
@@ -48,12 +52,12 @@ func (d *decoder) value(path string, v any, dst reflect.Value) {
 		case string:
 			dst.SetString(x)
 		case time.Time:
-			// An unquoted TOML date (next_review = 2027-04-01).
-			if x.Hour() == 0 && x.Minute() == 0 && x.Second() == 0 && x.Nanosecond() == 0 {
+			// An unquoted TOML local date (next_review = 2027-04-01).
+			if x.Location().String() == "date-local" {
 				dst.SetString(x.Format(time.DateOnly))
 				return
 			}
-			d.add(path, "want a string, got %s", describe(v))
+			d.add(path, "want a string or a date (YYYY-MM-DD), got a date with a time")
 		default:
 			d.add(path, "want a string, got %s", describe(v))
 		}

@@ -38,7 +38,7 @@ func Embedded() ([]*Runbook, error) {
 
 // LoadDir loads every *.toml file of dir (not its subfolders), sorted by name.
 func LoadDir(dir string) ([]*Runbook, error) {
-	return LoadFS(os.DirFS(dir), ".", dir+string(filepath.Separator))
+	return LoadFS(os.DirFS(dir), ".", filepath.Clean(dir)+string(filepath.Separator))
 }
 
 // LoadFS loads every *.toml file of dir in fsys. Each runbook's File is
