@@ -1,9 +1,14 @@
 package runbooks
 
 import (
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
+
+// placeholderRE is the definition of a placeholder the scanner implements.
+var placeholderRE = regexp.MustCompile(`\{\{([A-Za-z_][A-Za-z0-9_]*)\}\}`)
 
 // FuzzLoad feeds arbitrary text to the loader and the linter: they must
 // never panic, and every finding must name the file.
@@ -31,5 +36,15 @@ func FuzzLoad(f *testing.F) {
 			}
 		}
 		keyLines(string(data))
+		// The hand-written placeholder scanner agrees with the regexp.
+		var want []string
+		for _, m := range placeholderRE.FindAllStringSubmatch(string(data), -1) {
+			if !slices.Contains(want, m[1]) {
+				want = append(want, m[1])
+			}
+		}
+		if got := Placeholders(string(data)); !slices.Equal(got, want) {
+			t.Fatalf("Placeholders = %q, regexp finds %q", got, want)
+		}
 	})
 }

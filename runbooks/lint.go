@@ -330,12 +330,15 @@ func (c *checker) variables() map[string]bool {
 			c.err(p+".config", "unknown config key %q (want one of %s)", v.Config, strings.Join(ConfigKeys(), ", "))
 		}
 		if v.Pattern != "" {
-			if _, err := compilePattern(v.Pattern); err != nil {
+			var err error
+			if v.re == nil {
+				_, err = compilePattern(v.Pattern)
+			}
+			switch {
+			case err != nil:
 				c.err(p+".pattern", "%v", err)
-			} else if v.Default != "" {
-				if err := v.Validate(v.Default); err != nil {
-					c.err(p+".default", "%q does not match pattern %s", v.Default, v.Pattern)
-				}
+			case v.Default != "" && v.Validate(v.Default) != nil:
+				c.err(p+".default", "%q does not match pattern %s", v.Default, v.Pattern)
 			}
 		}
 		if v.Secret && v.Default != "" {

@@ -3,23 +3,44 @@ package runbooks
 import (
 	"fmt"
 	"reflect"
-	"regexp"
 	"strings"
 )
 
-// placeholderRE matches {{name}}; names are identifiers (letters, digits, _).
-var placeholderRE = regexp.MustCompile(`\{\{([A-Za-z_][A-Za-z0-9_]*)\}\}`)
+// nextPlaceholder finds the first {{name}} in s at or after from; name is an
+// identifier (a letter or _, then letters, digits, _). It returns the
+// placeholder's start and end (exclusive) and the name, or start -1.
+func nextPlaceholder(s string, from int) (start, end int, name string) {
+	for i := from; i+4 < len(s)+1; i++ {
+		j := strings.Index(s[i:], "{{")
+		if j < 0 {
+			return -1, 0, ""
+		}
+		i += j
+		k := i + 2
+		for k < len(s) && (s[k] == '_' || 'a' <= s[k] && s[k] <= 'z' || 'A' <= s[k] && s[k] <= 'Z' || k > i+2 && '0' <= s[k] && s[k] <= '9') {
+			k++
+		}
+		if k > i+2 && strings.HasPrefix(s[k:], "}}") {
+			return i, k + 2, s[i+2 : k]
+		}
+	}
+	return -1, 0, ""
+}
 
 // Placeholders lists the variable names written {{name}} in s, each once, in
 // order of first appearance.
 func Placeholders(s string) []string {
 	var names []string
-	for _, m := range placeholderRE.FindAllStringSubmatch(s, -1) {
-		if !contains(names, m[1]) {
-			names = append(names, m[1])
+	for i := 0; ; {
+		start, end, name := nextPlaceholder(s, i)
+		if start < 0 {
+			return names
 		}
+		if !contains(names, name) {
+			names = append(names, name)
+		}
+		i = end
 	}
-	return names
 }
 
 func contains(list []string, s string) bool {
@@ -36,25 +57,36 @@ func contains(list []string, s string) bool {
 // (syntax.Quote) so a value is always one word. It fails, naming them, when
 // placeholders have no value.
 func Expand(s string, values map[string]string, quote func(string) string) (string, error) {
-	var missing []string
-	out := placeholderRE.ReplaceAllStringFunc(s, func(m string) string {
-		name := m[2 : len(m)-2]
+	var (
+		b       strings.Builder
+		missing []string
+		last    int
+	)
+	for i := 0; ; {
+		start, end, name := nextPlaceholder(s, i)
+		if start < 0 {
+			break
+		}
+		b.WriteString(s[last:start])
 		v, ok := values[name]
-		if !ok {
+		switch {
+		case !ok:
 			if !contains(missing, name) {
 				missing = append(missing, name)
 			}
-			return m
+			b.WriteString(s[start:end])
+		case quote != nil:
+			b.WriteString(quote(v))
+		default:
+			b.WriteString(v)
 		}
-		if quote != nil {
-			return quote(v)
-		}
-		return v
-	})
+		last, i = end, end
+	}
 	if len(missing) > 0 {
 		return s, fmt.Errorf("no value for %s", strings.Join(missing, ", "))
 	}
-	return out, nil
+	b.WriteString(s[last:])
+	return b.String(), nil
 }
 
 // Placeholders lists every variable the step's action and verify use (all

@@ -337,6 +337,8 @@ func TestPlaceholders(t *testing.T) {
 		{"{{a}}{{b}}{{a}}", []string{"a", "b"}},
 		{"{{ spaced }} {{1bad}} {{.go.template}} {{}} {single}", nil},
 		{"{{{x}}}", []string{"x"}},
+		{"{{a1}} {{_b}} {{c}}} {{d} {{e}}", []string{"a1", "_b", "c", "e"}},
+		{"{{", nil},
 	}
 	for _, tt := range tests {
 		if got := Placeholders(tt.in); !slices.Equal(got, tt.want) {
