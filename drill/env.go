@@ -1,0 +1,192 @@
+// Package drill is the simulated environment for rehearsals: two kube
+// contexts served by client-go fake clientsets with a small controller
+// simulation (deployments, ReplicaSets, pods, rollouts, crash loops), a
+// simulated PostgreSQL, sample manifests and backups, the scenarios that break
+// them, and the production guard that keeps a drill from mutating real
+// clusters and databases.
+package drill
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/clock"
+
+	"github.com/drnav/drnav/live"
+	"github.com/drnav/drnav/steps"
+)
+
+// Context names the simulator serves.
+const (
+	PrimaryContext  = "drill-primary"
+	FailoverContext = "drill-failover"
+)
+
+// Options configures a simulated environment.
+type Options struct {
+	// Speed multiplies the simulator's pace: 1 is realistic (a pod starts in
+	// about 3–8 s, terminates in 2–5 s), 10 is ten times faster. Every delay
+	// is divided by it. Zero or negative means 1.
+	Speed float64
+	// Namespace the workloads live in (default "default").
+	Namespace string
+	// Seed makes pod names and delays reproducible.
+	Seed int64
+	// Clock is the wall clock (default the real one).
+	Clock clock.WithTicker
+	// Dir is where the sample manifests and backups are written (default a
+	// new temporary folder, removed by Stop).
+	Dir string
+}
+
+// Env is one simulated environment.
+type Env struct {
+	opts     Options
+	clk      clock.WithTicker
+	primary  *cluster
+	failover *cluster
+	db       *simDB
+
+	dir        string
+	ownDir     bool
+	samplesErr error
+	overrides  map[string]string
+
+	mu       sync.Mutex
+	scenario string // the injected scenario, "" for a healthy environment
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+}
+
+// New builds a healthy environment: the application (3 replicas) and
+// postgres (1 replica) running in the primary context, an empty failover
+// context, an up database. Inject breaks it; Start runs the simulation.
+func New(opts Options) *Env {
+	if opts.Speed <= 0 {
+		opts.Speed = 1
+	}
+	if opts.Namespace == "" {
+		opts.Namespace = "default"
+	}
+	if opts.Clock == nil {
+		opts.Clock = clock.RealClock{}
+	}
+	e := &Env{opts: opts, clk: opts.Clock}
+	e.primary = newCluster(PrimaryContext, "10.0.0.1:6443", e.clk, opts.Speed, opts.Seed)
+	e.failover = newCluster(FailoverContext, "10.1.0.1:6443", e.clk, opts.Speed, opts.Seed+1)
+	e.db = newSimDB(e.clk, opts.Speed)
+	e.samplesErr = e.writeSamples()
+	if err := e.reset(""); err != nil && e.samplesErr == nil {
+		e.samplesErr = err
+	}
+	return e
+}
+
+// Start runs the controller simulations until ctx ends or Stop is called.
+// It returns the error, if any, of writing the sample files.
+func (e *Env) Start(ctx context.Context) error {
+	if e.samplesErr != nil {
+		return e.samplesErr
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.cancel != nil {
+		return fmt.Errorf("drill environment already started")
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	e.cancel = cancel
+	tick := time.Duration(float64(250*time.Millisecond) / e.opts.Speed)
+	tick = max(tick, 5*time.Millisecond)
+	e.wg.Add(2)
+	go func() {
+		defer e.wg.Done()
+		e.primary.run(ctx, tick, e.observe)
+	}()
+	go func() {
+		defer e.wg.Done()
+		e.failover.run(ctx, tick, nil)
+	}()
+	return nil
+}
+
+// Stop ends the simulation and removes the temporary sample folder.
+func (e *Env) Stop() {
+	e.mu.Lock()
+	cancel := e.cancel
+	e.cancel = nil
+	e.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+	e.wg.Wait()
+	e.primary.setDown(true)
+	e.failover.setDown(true)
+	if e.ownDir && e.dir != "" {
+		_ = os.RemoveAll(e.dir)
+	}
+}
+
+// observe feeds the database what the primary cluster shows after a tick.
+func (e *Env) observe(now time.Time) {
+	pg := e.primary.readyReplicas(e.opts.Namespace, "postgres")
+	app := e.primary.readyReplicas(e.opts.Namespace, "ci-failure-agent")
+	e.db.observe(now, pg > 0, app)
+}
+
+// Speed is the pace the environment runs at.
+func (e *Env) Speed() float64 { return e.opts.Speed }
+
+// Namespace is where the workloads live.
+func (e *Env) Namespace() string { return e.opts.Namespace }
+
+// Clientset returns the fake clientset behind a context ("primary",
+// "failover" or the drill context names), for tests and the headless runner.
+// It obeys the scenario (an unreachable context fails every call).
+func (e *Env) Clientset(contextName string) (kubernetes.Interface, error) {
+	c, err := e.cluster(contextName)
+	if err != nil {
+		return nil, err
+	}
+	return c.cs, nil
+}
+
+func (e *Env) cluster(name string) (*cluster, error) {
+	switch name {
+	case "", "primary", PrimaryContext:
+		return e.primary, nil
+	case "failover", FailoverContext:
+		return e.failover, nil
+	}
+	return nil, fmt.Errorf("kube context %q is not simulated (the drill serves %q and %q)", name, PrimaryContext, FailoverContext)
+}
+
+// KubeProvider hands out the simulated contexts: "primary" (or "") →
+// drill-primary, "failover" → drill-failover.
+func (e *Env) KubeProvider() steps.KubeProvider { return kubeProvider{e} }
+
+type kubeProvider struct{ e *Env }
+
+func (p kubeProvider) Client(name string) (kubernetes.Interface, steps.ContextInfo, error) {
+	c, err := p.e.cluster(name)
+	if err != nil {
+		return nil, steps.ContextInfo{}, err
+	}
+	return c.cs, steps.ContextInfo{Name: c.name, Namespace: p.e.opts.Namespace, Real: false}, nil
+}
+
+// Database is the simulated PostgreSQL as the SQL actions see it.
+func (e *Env) Database() steps.Database { return e.db }
+
+// DBProber is the simulated PostgreSQL as the health pane sees it.
+func (e *Env) DBProber() live.DBProber { return e.db }
+
+// Scenario returns the injected scenario's id ("" when healthy).
+func (e *Env) Scenario() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.scenario
+}

@@ -1,0 +1,139 @@
+package drill
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/drnav/drnav/config"
+	"github.com/drnav/drnav/steps"
+)
+
+// RESTConfigProvider is implemented by a real KubeProvider that can hand
+// out the rest.Config of a context; Guard needs it to rebuild the clientset
+// with a transport that refuses mutations.
+type RESTConfigProvider interface {
+	RESTConfig(contextName string) (*rest.Config, error)
+}
+
+// Guard wraps a real KubeProvider for a drill pointed at real contexts. A
+// context named in cfg.Drill.AllowContexts is handed out as is. Any other
+// real context gets ContextInfo.ForceDryRun, and its clientset is rebuilt
+// from the provider's rest.Config (see RESTConfigProvider) through
+// GuardRESTConfig, so that a mutating request without dryRun=All is refused
+// before it leaves the process. A real context whose rest.Config cannot be
+// had is refused rather than handed out unguarded. Simulated contexts
+// (ContextInfo.Real false) pass through.
+func Guard(real steps.KubeProvider, cfg config.Config) steps.KubeProvider {
+	return guardProvider{real: real, cfg: cfg}
+}
+
+type guardProvider struct {
+	real steps.KubeProvider
+	cfg  config.Config
+}
+
+func (g guardProvider) Client(name string) (kubernetes.Interface, steps.ContextInfo, error) {
+	cs, info, err := g.real.Client(name)
+	if err != nil || !info.Real || g.cfg.DrillAllowsContext(info.Name) {
+		return cs, info, err
+	}
+	info.ForceDryRun = true
+	rp, ok := g.real.(RESTConfigProvider)
+	if !ok {
+		return nil, info, fmt.Errorf("drill guard: context %q is real and not in [drill] allow_contexts, and its provider cannot be guarded; refusing it", info.Name)
+	}
+	rc, err := rp.RESTConfig(name)
+	if err != nil {
+		return nil, info, fmt.Errorf("drill guard: context %q: %w", info.Name, err)
+	}
+	guarded, err := kubernetes.NewForConfig(guardRESTConfig(rc, info.Name))
+	if err != nil {
+		return nil, info, fmt.Errorf("drill guard: context %q: %w", info.Name, err)
+	}
+	return guarded, info, nil
+}
+
+// GuardRESTConfig returns a copy of cfg whose transport refuses every request
+// that could change something (any method but GET, HEAD and OPTIONS) unless
+// its query carries dryRun=All. The refusal happens locally: the request
+// never reaches the API server.
+func GuardRESTConfig(cfg *rest.Config) *rest.Config {
+	return guardRESTConfig(cfg, cfg.Host)
+}
+
+func guardRESTConfig(cfg *rest.Config, name string) *rest.Config {
+	c := rest.CopyConfig(cfg)
+	prev := c.WrapTransport
+	c.WrapTransport = func(rt http.RoundTripper) http.RoundTripper {
+		if prev != nil {
+			rt = prev(rt)
+		}
+		return &guardTransport{next: rt, name: name}
+	}
+	return c
+}
+
+type guardTransport struct {
+	next http.RoundTripper
+	name string
+}
+
+// RoundTrip implements http.RoundTripper.
+func (g *guardTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	switch req.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return g.next.RoundTrip(req)
+	}
+	for _, v := range req.URL.Query()["dryRun"] {
+		if v == "All" {
+			return g.next.RoundTrip(req)
+		}
+	}
+	if req.Body != nil {
+		_ = req.Body.Close()
+	}
+	return nil, fmt.Errorf("refused by the drill guard: %s %s on %s without dryRun=All (drill mode may not change a real cluster; allow the context with [drill] allow_contexts)",
+		req.Method, req.URL.Path, g.name)
+}
+
+// GuardDatabase wraps a real database for a drill: unless allow, Exec
+// without dryRun, Reindex and Restore are refused. A simulated database
+// (Real false) passes through.
+func GuardDatabase(real steps.Database, allow bool) steps.Database {
+	if allow || real == nil || !real.Real() {
+		return real
+	}
+	return guardDB{Database: real}
+}
+
+const dbRefusal = "refused: drill mode may not change a real database; allow it with [drill] allow_database = true"
+
+type guardDB struct{ steps.Database }
+
+func (g guardDB) Exec(ctx context.Context, database, sql string, dryRun bool) (int64, error) {
+	if !dryRun {
+		return 0, fmt.Errorf("exec %s: %s", firstWords(sql), dbRefusal)
+	}
+	return g.Database.Exec(ctx, database, sql, true)
+}
+
+func (g guardDB) Reindex(ctx context.Context, database, index string) error {
+	return fmt.Errorf("reindex %s: %s", database, dbRefusal)
+}
+
+func (g guardDB) Restore(ctx context.Context, database, file string, progress func(done, total int64), out func(steps.Line)) error {
+	return fmt.Errorf("restore %s into %s: %s", file, database, dbRefusal)
+}
+
+func firstWords(s string) string {
+	f := strings.Fields(s)
+	if len(f) > 3 {
+		f = f[:3]
+	}
+	return strings.Join(f, " ")
+}
