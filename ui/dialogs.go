@@ -438,7 +438,7 @@ type layoutDims struct {
 func (m *Model) dims() layoutDims {
 	var d layoutDims
 	d.listW = max(26, min(44, m.width*36/100))
-	d.detailW = max(20, m.width-d.listW-1)
+	d.detailW = max(20, m.width-d.listW-2)
 	header, footer := 2, 1
 	if m.panesShown() {
 		d.panesH = 8

@@ -7,6 +7,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -21,6 +22,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/drnav/drnav/runbooks"
+	"github.com/drnav/drnav/steps"
 )
 
 type screen int
@@ -127,6 +129,12 @@ func New(opts Options) Model {
 	now := opts.Now
 	if now == nil {
 		now = time.Now
+	}
+	if opts.Start == nil {
+		opts.Start = EngineStart
+	}
+	if opts.Interactive == nil {
+		opts.Interactive = steps.InteractiveCommand
 	}
 	m := Model{
 		opts:    opts,
@@ -429,9 +437,6 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		if msg.done {
 			m.run = nil
-			if st := m.state.Steps[id]; st != nil && st.Status == StatusDone && m.stepIndex(id) == m.sel {
-				m.selectFirstOpen()
-			}
 			return m.afterStateChange()
 		}
 		return m, readRunCmd(m.journal, msg.id, id, m.run.verify, m.run.handle)
@@ -440,7 +445,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		m.run = nil
-		fin := finishEvent(msg.step, msg.err, msg.started, m.now())
+		fin := finishEvent(msg.step, steps.FinishInteractive(msg.err, msg.started))
 		return m, appendCmd(m.journal, "", fin)
 	case choicesMsg:
 		if msg.field < len(m.decl.fields) {
@@ -863,6 +868,9 @@ func (m Model) startStep(verifyOnly bool) (tea.Model, tea.Cmd) {
 		runID, j, started := m.run.id, m.journal, m.run.started
 		mkCmd := m.opts.Interactive
 		cmd, err := mkCmd(runStep, target)
+		if errors.Is(err, steps.ErrShownOnly) {
+			return m.startShown(runStep, target)
+		}
 		if err != nil {
 			m.run = nil
 			m.flash = "interactive: " + err.Error()
@@ -874,7 +882,12 @@ func (m Model) startStep(verifyOnly bool) (tea.Model, tea.Cmd) {
 				return interactiveDoneMsg{id: runID, step: id, err: err, started: started}
 			}))
 	}
-	start, runID := m.opts.Start, m.run.id
+	return m.startShown(runStep, target)
+}
+
+// startShown starts a step through the engine (in a Cmd).
+func (m Model) startShown(runStep runbooks.Step, target steps.Target) (tea.Model, tea.Cmd) {
+	start, runID, id := m.opts.Start, m.run.id, m.run.step
 	return m, func() tea.Msg {
 		h, err := start(context.Background(), runStep, target)
 		if err != nil {

@@ -97,10 +97,10 @@ type Options struct {
 	// Live and Drill are the environments of each mode; a nil one is not offered.
 	Live  *Environment
 	Drill *Environment
-	// Start starts a step; nil means steps cannot run (shown as an error).
+	// Start starts a step; nil means the steps engine (EngineStart).
 	Start StepStarter
 	// Interactive builds the command of an interactive step, handed the
-	// terminal with tea.ExecProcess (steps.InteractiveCommand).
+	// terminal with tea.ExecProcess; nil means steps.InteractiveCommand.
 	Interactive func(step runbooks.Step, t steps.Target) (*exec.Cmd, error)
 	// Open lists incidents to resume, shown first in the picker.
 	Open []OpenIncident
@@ -149,4 +149,9 @@ func NewMemJournal() interface {
 	Events() []Event
 } {
 	return &memJournal{}
+}
+
+// EngineStart starts a step with the steps engine.
+func EngineStart(ctx context.Context, step runbooks.Step, t steps.Target) (StepRun, error) {
+	return steps.Start(ctx, step, t), nil
 }

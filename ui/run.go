@@ -1,9 +1,7 @@
 package ui
 
 import (
-	"errors"
 	"maps"
-	"os/exec"
 	"slices"
 	"sort"
 	"strings"
@@ -188,17 +186,9 @@ func itoa(n int64) string {
 }
 
 // finishEvent is the step_finished event of an interactive step.
-func finishEvent(stepID string, err error, started, now time.Time) Event {
-	ev := Event{Kind: EvStepFinished, Time: now, Step: stepID, Duration: now.Sub(started)}
-	if err != nil {
-		ev.ExitCode = 1
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			ev.ExitCode = ee.ExitCode()
-		}
-		ev.Err = err.Error()
-	}
-	return ev
+func finishEvent(stepID string, ev steps.Event) Event {
+	return Event{Kind: EvStepFinished, Time: ev.Time, Step: stepID, ExitCode: ev.ExitCode, Err: ev.Err,
+		Duration: ev.Duration, Verified: ev.Verified}
 }
 
 // target builds what a step runs against from the environment, config and

@@ -34,8 +34,16 @@ func (m Model) render() string {
 	if m.overlay != ovNone {
 		body = m.placeOverlay(m.viewOverlay())
 	}
+	if m.styles.ASCII {
+		body = asciiReplacer.Replace(body)
+	}
 	return fitScreen(body, m.width, m.height)
 }
+
+// asciiReplacer maps the single-cell symbols the views use to ASCII (it is
+// never modified).
+var asciiReplacer = strings.NewReplacer("…", "~", "≈", "~", "—", "-", "→", ">", "≤", "<", "─", "-",
+	"▏", "_", "·", "-", "•", "-", "↑", "^", "↓", "v", "←", "<", "╭", "+", "╮", "+", "╰", "+", "╯", "+", "│", "|")
 
 // fitScreen clips or pads to exactly width x height cells.
 func fitScreen(s string, w, h int) string {
@@ -87,7 +95,7 @@ func (m Model) viewChecklist() string {
 	d := m.dims()
 	left := m.viewSteps(d.listW, d.bodyH)
 	right := m.viewDetail(d.detailW, d.bodyH)
-	sep := m.styles.Subtle.Render(strings.Repeat(m.styles.Glyphs.Sep+"\n", d.bodyH-1) + m.styles.Glyphs.Sep)
+	sep := m.styles.Subtle.Render(strings.Repeat(m.styles.Glyphs.Sep+" \n", d.bodyH-1) + m.styles.Glyphs.Sep + " ")
 	body := lipgloss.JoinHorizontal(lipgloss.Top, left, sep, right)
 	parts := []string{m.viewHeader(), body}
 	if d.panesH > 0 {

@@ -1,0 +1,131 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/exp/golden"
+)
+
+// renderModel is a checklist in a fixed state: a step done, one failed,
+// one running, one skipped, output present, clock 72 minutes in.
+func renderModel(width, height int, ascii bool) Model {
+	opts := testOptions()
+	opts.ASCII = ascii
+	m := New(opts)
+	m.rb = opts.Runbooks[0]
+	m.mode = ModeLive
+	m.setEnv()
+	m.journal = NewMemJournal()
+	m.screen = screenChecklist
+	det := testNow.Add(-72 * time.Minute)
+	for _, ev := range []Event{
+		{Kind: EvDeclared, Time: det, Runbook: m.rb.ID, Mode: ModeLive, Detected: det},
+		{Kind: EvVariableSet, Name: "pod", Value: "agent-7d9f-abc"},
+		{Kind: EvStepStarted, Time: det.Add(time.Minute), Step: "identify", Text: "echo hello; echo world"},
+		{Kind: EvStepFinished, Time: det.Add(3 * time.Minute), Step: "identify", Duration: 2 * time.Minute},
+		{Kind: EvStepStarted, Time: det.Add(4 * time.Minute), Step: "fail", Text: "echo oops >&2; exit 3"},
+		{Kind: EvStepFinished, Time: det.Add(5 * time.Minute), Step: "fail", ExitCode: 3, Duration: time.Minute},
+		{Kind: EvStepSkipped, Time: det.Add(6 * time.Minute), Step: "sleep", Text: "not needed"},
+		{Kind: EvStepStarted, Time: testNow.Add(-90 * time.Second), Step: "stop", Text: "k8s scale", Equivalent: "kubectl -n default scale deployment ci-failure-agent --replicas=0"},
+		{Kind: EvNote, Time: testNow, Step: "stop", Text: "app owners informed"},
+	} {
+		m.state.Apply(ev)
+	}
+	m.sel = 3
+	for i := range 30 {
+		m.outs["stop"] = append(m.outs["stop"], fmt.Sprintf("line %02d of the scale output", i+1))
+	}
+	m.clock = testNow
+	mm, _ := m.Update(tea.WindowSizeMsg{Width: width, Height: height})
+	m = mm.(Model)
+	m.refreshOutput()
+	return m
+}
+
+var widths = []int{80, 120, 200}
+
+func TestGoldenWidgets(t *testing.T) {
+	t.Parallel()
+	widgets := map[string]func(m Model) string{
+		"header": func(m Model) string { return m.viewHeader() },
+		"steps": func(m Model) string {
+			d := m.dims()
+			return m.viewSteps(d.listW, 12)
+		},
+		"detail": func(m Model) string {
+			d := m.dims()
+			return m.viewDetail(d.detailW, 20)
+		},
+		"footer": func(m Model) string { return m.viewFooter() },
+		"panes":  func(m Model) string { return m.viewPanes(m.width, 6) },
+		"confirm": func(m Model) string {
+			m.openConfirm(m.runConfirm(m.selectedStep(), "Run destructive step?"))
+			return m.viewConfirm()
+		},
+		"critical": func(m Model) string {
+			m.sel = 4
+			m.openConfirm(m.runConfirm(m.selectedStep(), "Run destructive step?"))
+			return m.viewConfirm()
+		},
+		"picker": func(m Model) string { m.screen = screenPicker; return m.viewPicker() },
+		"mode":   func(m Model) string { m.screen = screenMode; return m.viewMode() },
+		"help":   func(m Model) string { return m.viewHelp() },
+		"screen": func(m Model) string { return m.render() },
+	}
+	for name, render := range widgets {
+		for _, w := range widths {
+			t.Run(fmt.Sprintf("%s_%d", name, w), func(t *testing.T) {
+				t.Parallel()
+				m := renderModel(w, 40, false)
+				out := ansi.Strip(render(m))
+				for i, l := range strings.Split(out, "\n") {
+					if lw := ansi.StringWidth(l); lw > w {
+						t.Errorf("line %d is %d wide, terminal %d: %q", i, lw, w, l)
+					}
+				}
+				golden.RequireEqual(t, out)
+			})
+		}
+	}
+}
+
+func TestGoldenASCII(t *testing.T) {
+	t.Parallel()
+	m := renderModel(80, 24, true)
+	out := ansi.Strip(m.render())
+	for _, r := range out {
+		if r > 127 {
+			t.Fatalf("non-ASCII %q in ASCII mode:\n%s", r, out)
+		}
+	}
+	golden.RequireEqual(t, out)
+}
+
+func TestNoColorHasNoColourCodes(t *testing.T) {
+	t.Parallel()
+	opts := testOptions()
+	opts.NoColor = true
+	m := New(opts)
+	m.rb = opts.Runbooks[0]
+	m.screen = screenChecklist
+	out := m.render()
+	if strings.Contains(out, "\x1b[3") || strings.Contains(out, "\x1b[38") || strings.Contains(out, ";38;") {
+		t.Errorf("colour codes with NO_COLOR: %q", out)
+	}
+}
+
+func BenchmarkView120x40(b *testing.B) {
+	m := renderModel(120, 40, false)
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	for b.Loop() {
+		_ = m.View()
+	}
+	b.ReportMetric(float64(time.Since(start).Microseconds())/float64(b.N), "µs/view")
+}
