@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -93,8 +94,14 @@ func (k kubeTarget) kubectl(args ...string) string {
 	return strings.Join(parts, " ")
 }
 
+// safeWordRE matches words that need no quoting in a shell.
+var safeWordRE = regexp.MustCompile(`^[A-Za-z0-9_@%+=:,./-]+$`)
+
 // shq quotes a word for display when needed.
 func shq(s string) string {
+	if safeWordRE.MatchString(s) {
+		return s
+	}
 	q, err := syntax.Quote(s, syntax.LangBash)
 	if err != nil {
 		return strconv.Quote(s)
