@@ -58,7 +58,7 @@ func (m *Model) openConfirm(c confirmState) {
 	if c.requireName != "" {
 		c.input = textinput.New()
 		c.input.Prompt = "> "
-		c.input.Placeholder = c.requireName
+		c.input.Placeholder = "type the name"
 		c.input.SetWidth(40)
 		c.input.Focus()
 	}

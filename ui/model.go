@@ -155,6 +155,7 @@ func New(opts Options) Model {
 		status:  textarea.New(),
 	}
 	m.styles = NewStyles(m.isDark, opts.NoColor, opts.ASCII)
+	m.help.Styles = m.styles.HelpStyles()
 	m.clock = now()
 	m.setEnv()
 	if opts.Resume != nil {
@@ -336,7 +337,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.BackgroundColorMsg:
 		m.isDark = msg.IsDark()
 		m.styles = NewStyles(m.isDark, m.opts.NoColor, m.opts.ASCII)
-		m.help.Styles = help.DefaultStyles(m.isDark)
+		m.help.Styles = m.styles.HelpStyles()
 		return m, nil
 	case tickMsg:
 		m.clock = time.Time(msg)

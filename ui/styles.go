@@ -3,6 +3,7 @@ package ui
 import (
 	"image/color"
 
+	"charm.land/bubbles/v2/help"
 	"charm.land/lipgloss/v2"
 )
 
@@ -113,4 +114,14 @@ func (s Styles) StatusGlyph(st StepStatus) string {
 		return s.Warn.Render(g.Interrupted)
 	}
 	return s.Subtle.Render(g.Pending)
+}
+
+// HelpStyles are the help widget's styles from the same palette.
+func (s Styles) HelpStyles() help.Styles {
+	key := lipgloss.NewStyle().Bold(true).Foreground(s.Palette.Text)
+	desc := lipgloss.NewStyle().Foreground(s.Palette.Subtle)
+	return help.Styles{
+		ShortKey: key, ShortDesc: desc, ShortSeparator: desc, Ellipsis: desc,
+		FullKey: key, FullDesc: desc, FullSeparator: desc,
+	}
 }

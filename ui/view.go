@@ -271,7 +271,7 @@ func (m Model) viewCadence() string {
 	}
 	left := c.Due.Sub(m.clock)
 	if left <= 0 {
-		return m.styles.Warn.Render(fmt.Sprintf("%s DUE (%s late) u", c.Label, fmtDur(-left)))
+		return m.styles.Warn.Render(fmt.Sprintf("%s DUE (%s late) · press u", c.Label, fmtDur(-left)))
 	}
 	return m.styles.Subtle.Render(fmt.Sprintf("%s in %s", c.Label, fmtDur(left)))
 }
@@ -617,7 +617,7 @@ func (m Model) footerKeys() []keyBinding {
 			st = m.stepStatus(m.sel)
 		}
 		switch {
-		case m.run != nil:
+		case m.run != nil || st == StatusRunning:
 			b = append(b, k.Cancel)
 		case st == StatusInterrupted:
 			b = append(b, k.Verify, k.Rerun, k.MarkDone)
