@@ -454,6 +454,9 @@ func (m *Model) layout() {
 	m.pager.SetWidth(max(20, m.width-6))
 	m.pager.SetHeight(max(5, m.height-6))
 	m.help.SetWidth(m.width)
+	if d.panesH > 0 {
+		m.panes.setSize(paneWidths(m.width), d.panesH)
+	}
 	if m.follow {
 		m.output.GotoBottom()
 	}

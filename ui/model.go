@@ -111,8 +111,8 @@ type Model struct {
 	pager   viewport.Model
 	pagerOf string
 
-	snaps map[string]any // latest live snapshot by type
-	ended bool           // scorecard shown once
+	panes panesSet
+	ended bool // scorecard shown once
 }
 
 type activeRun struct {
@@ -147,7 +147,6 @@ func New(opts Options) Model {
 		secrets: map[string]string{},
 		outs:    map[string][]string{},
 		follow:  true,
-		snaps:   map[string]any{},
 		width:   80,
 		height:  24,
 		output:  viewport.New(),
@@ -157,6 +156,7 @@ func New(opts Options) Model {
 	m.styles = NewStyles(m.isDark, opts.NoColor, opts.ASCII)
 	m.help.Styles = m.styles.HelpStyles()
 	m.clock = now()
+	m.panes = newPanes(m.isDark, opts.NoColor, opts.ASCII)
 	m.setEnv()
 	if opts.Resume != nil {
 		m.applyResume(opts.Resume)
@@ -208,9 +208,7 @@ func (m Model) Init() tea.Cmd {
 	if m.opts.Follow != nil {
 		cmds = append(cmds, followCmd(m.opts.Follow))
 	}
-	if m.env != nil && m.env.Snapshots != nil {
-		cmds = append(cmds, snapshotCmd(m.env.Snapshots))
-	}
+	cmds = append(cmds, m.snapshotCmds())
 	return tea.Batch(cmds...)
 }
 
@@ -255,7 +253,6 @@ type followMsg struct {
 	closed bool
 }
 
-type snapshotMsg struct{ v any }
 
 type choicesMsg struct {
 	field   int
@@ -301,15 +298,6 @@ func followCmd(ch <-chan Event) tea.Cmd {
 	}
 }
 
-func snapshotCmd(ch <-chan any) tea.Cmd {
-	return func() tea.Msg {
-		v, ok := <-ch
-		if !ok {
-			return nil
-		}
-		return snapshotMsg{v}
-	}
-}
 
 // appendCmd appends events in order; the model shows them when it returns.
 func appendCmd(j Journal, flash string, evs ...Event) tea.Cmd {
@@ -338,9 +326,11 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.isDark = msg.IsDark()
 		m.styles = NewStyles(m.isDark, m.opts.NoColor, m.opts.ASCII)
 		m.help.Styles = m.styles.HelpStyles()
+		m.panes.restyle(m.isDark, m.opts.NoColor, m.opts.ASCII)
 		return m, nil
 	case tickMsg:
 		m.clock = time.Time(msg)
+		m.panes.setNow(m.clock)
 		return m, tickCmd()
 	case journaledMsg:
 		for _, ev := range msg.events {
@@ -367,11 +357,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if m.mode == ModeDrill {
 			m.overlay = ovBriefing
 		}
-		var cmd tea.Cmd
-		if m.env != nil && m.env.Snapshots != nil {
-			cmd = snapshotCmd(m.env.Snapshots)
-		}
-		return m, cmd
+		return m, m.snapshotCmds()
 	case resumeMsg:
 		if msg.err != nil {
 			m.flash = "resume: " + msg.err.Error()
@@ -379,11 +365,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		m.applyResume(msg.r)
 		m.layout()
-		var cmd tea.Cmd
-		if m.env != nil && m.env.Snapshots != nil {
-			cmd = snapshotCmd(m.env.Snapshots)
-		}
-		return m, cmd
+		return m, m.snapshotCmds()
 	case followMsg:
 		for _, ev := range msg.events {
 			m.state.Apply(ev)
@@ -404,12 +386,18 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		return m, followCmd(m.opts.Follow)
-	case snapshotMsg:
-		m.snaps[fmt.Sprintf("%T", msg.v)] = msg.v
-		if m.env != nil && m.env.Snapshots != nil {
-			return m, snapshotCmd(m.env.Snapshots)
+	case kubeSnapMsg:
+		if m.env == nil || msg.ch != m.env.KubeSnapshots {
+			return m, nil // from another mode's source
 		}
-		return m, nil
+		m.panes.setKube(msg.snap)
+		return m, kubeSnapCmd(msg.ch)
+	case dbSnapMsg:
+		if m.env == nil || msg.ch != m.env.DBSnapshots {
+			return m, nil
+		}
+		m.panes.setDB(msg.snap)
+		return m, dbSnapCmd(msg.ch)
 	case runStartedMsg:
 		if m.run == nil || msg.id != m.run.id {
 			return m, nil
@@ -671,6 +659,22 @@ func (m Model) checklistKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		m.output.PageDown()
 		m.follow = m.output.AtBottom()
 		return m, nil
+	}
+	if m.focus == focusPods {
+		switch {
+		case keyIs(msg, k.Up):
+			m.panes.pods.Up()
+			return m, nil
+		case keyIs(msg, k.Down):
+			m.panes.pods.Down()
+			return m, nil
+		case keyIs(msg, k.Top):
+			m.panes.pods.Top()
+			return m, nil
+		case keyIs(msg, k.Bottom):
+			m.panes.pods.Bottom()
+			return m, nil
+		}
 	}
 	if m.focus == focusOutput {
 		switch {

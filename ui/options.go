@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/drnav/drnav/config"
+	"github.com/drnav/drnav/live"
 	"github.com/drnav/drnav/runbooks"
 	"github.com/drnav/drnav/steps"
 )
@@ -58,11 +59,13 @@ type Environment struct {
 	// context name and the database description (no password).
 	Context  string
 	Database string
-	// Snapshots carries live pane snapshots (optional); the latest of each
-	// type is kept for the panes.
-	Snapshots <-chan any
+	// KubeSnapshots and DBSnapshots feed the panes (optional):
+	// live.KubeSource.Snapshots() and live.DBSource's channel.
+	KubeSnapshots <-chan live.KubeSnapshot
+	DBSnapshots   <-chan live.DBSnapshot
 	// Choices lists live values for variable sources (runbooks.Source*),
-	// e.g. unready pods; called in a Cmd, never from View.
+	// e.g. unready pods; called in a Cmd, never from View. Typically
+	// func(ctx, src) { return live.Choices(ctx, query, src) }.
 	Choices func(ctx context.Context, source string) ([]string, error)
 }
 

@@ -9,6 +9,8 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/golden"
+
+	"github.com/drnav/drnav/live"
 )
 
 // renderModel is a checklist in a fixed state: a step done, one failed,
@@ -41,6 +43,17 @@ func renderModel(width, height int, ascii bool) Model {
 		m.outs["stop"] = append(m.outs["stop"], fmt.Sprintf("line %02d of the scale output", i+1))
 	}
 	m.clock = testNow
+	m.panes.setNow(testNow)
+	m.panes.setKube(live.KubeSnapshot{
+		Context: "prod-east", Namespace: "default", Selector: "app=ci-failure-agent", Synced: true, Updated: testNow,
+		Pods: []live.Pod{
+			{Name: "agent-7d9f-abc", Ready: 0, Total: 1, Status: "CrashLoopBackOff", State: "crashloop", Restarts: 7, Created: testNow.Add(-2 * time.Hour)},
+			{Name: "agent-7d9f-def", Ready: 1, Total: 1, Status: "Running", State: "running", Created: testNow.Add(-3 * time.Hour)},
+		},
+		Deployments: []live.Deployment{{Name: "ci-failure-agent", Desired: 2, Updated: 2, Ready: 1, Available: 1, Generation: 3, Observed: 3}},
+	})
+	m.panes.setDB(live.DBSnapshot{Up: true, Health: live.DBHealth{Latency: 2 * time.Millisecond, Connections: 14, MaxConnections: 100},
+		Freshness: 2 * time.Minute, FreshnessKnown: true, RPO: 15 * time.Minute, Updated: testNow})
 	mm, _ := m.Update(tea.WindowSizeMsg{Width: width, Height: height})
 	m = mm.(Model)
 	m.refreshOutput()

@@ -578,22 +578,16 @@ func (m Model) viewDetail(w, h int) string {
 
 func (m Model) viewPanes(w, h int) string {
 	s := m.styles
-	third := w / 3
-	widths := []int{third, third, w - 2*third}
-	names := []string{"Pods", "Deployment", "PostgreSQL"}
+	widths := paneWidths(w)
 	foci := []focusArea{focusPods, focusDeploy, focusDB}
+	views := []string{m.panes.pods.View(), m.panes.dep.View(), m.panes.db.View()}
 	var boxes []string
-	for i, name := range names {
+	for i := range views {
 		st := s.Box
 		if m.focus == foci[i] {
 			st = s.FocusedBox
 		}
-		content := s.Subtle.Render("no live data yet")
-		if m.mode == ModeAsk {
-			content = ""
-		}
-		inner := pad(s.Bold.Render(name), widths[i]-2) + "\n" + content
-		boxes = append(boxes, st.Width(widths[i]).Height(h).Render(inner))
+		boxes = append(boxes, st.Width(widths[i]).Height(h).Render(views[i]))
 	}
 	return lipgloss.JoinHorizontal(lipgloss.Top, boxes...)
 }

@@ -1,0 +1,100 @@
+package ui
+
+import (
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/drnav/drnav/live"
+	"github.com/drnav/drnav/ui/panes"
+)
+
+// panesSet holds the live pane renderers and their latest snapshots. Only
+// Update mutates them; View only calls their View.
+type panesSet struct {
+	pods *panes.PodsPane
+	dep  *panes.DeploymentPane
+	db   *panes.DBPane
+	kube *live.KubeSnapshot
+	dbs  *live.DBSnapshot
+}
+
+func newPanes(isDark, noColor, ascii bool) panesSet {
+	st := panes.NewStyles(isDark, noColor).WithASCII(ascii)
+	return panesSet{pods: panes.NewPodsPane(st), dep: panes.NewDeploymentPane(st), db: panes.NewDBPane(st)}
+}
+
+func (p *panesSet) restyle(isDark, noColor, ascii bool) {
+	st := panes.NewStyles(isDark, noColor).WithASCII(ascii)
+	p.pods.Styles, p.dep.Styles, p.db.Styles = st, st, st
+}
+
+func (p *panesSet) setNow(t time.Time) {
+	p.pods.Now, p.dep.Now, p.db.Now = t, t, t
+}
+
+func (p *panesSet) setKube(s live.KubeSnapshot) {
+	p.kube = &s
+	p.pods.SetSnapshot(s)
+	p.dep.SetSnapshots(s)
+}
+
+func (p *panesSet) setDB(s live.DBSnapshot) {
+	p.dbs = &s
+	p.db.SetSnapshot(s)
+}
+
+func (p *panesSet) setSize(widths []int, h int) {
+	p.pods.SetSize(widths[0]-2, h-2)
+	p.dep.SetSize(widths[1]-2, h-2)
+	p.db.SetSize(widths[2]-2, h-2)
+}
+
+type kubeSnapMsg struct {
+	ch   <-chan live.KubeSnapshot
+	snap live.KubeSnapshot
+}
+
+type dbSnapMsg struct {
+	ch   <-chan live.DBSnapshot
+	snap live.DBSnapshot
+}
+
+func kubeSnapCmd(ch <-chan live.KubeSnapshot) tea.Cmd {
+	if ch == nil {
+		return nil
+	}
+	return func() tea.Msg {
+		s, ok := <-ch
+		if !ok {
+			return nil
+		}
+		return kubeSnapMsg{ch: ch, snap: s}
+	}
+}
+
+func dbSnapCmd(ch <-chan live.DBSnapshot) tea.Cmd {
+	if ch == nil {
+		return nil
+	}
+	return func() tea.Msg {
+		s, ok := <-ch
+		if !ok {
+			return nil
+		}
+		return dbSnapMsg{ch: ch, snap: s}
+	}
+}
+
+// snapshotCmds starts reading the current environment's snapshot channels.
+func (m *Model) snapshotCmds() tea.Cmd {
+	if m.env == nil {
+		return nil
+	}
+	return tea.Batch(kubeSnapCmd(m.env.KubeSnapshots), dbSnapCmd(m.env.DBSnapshots))
+}
+
+func paneWidths(w int) []int {
+	third := w / 3
+	return []int{third, third, w - 2*third}
+}
