@@ -26,6 +26,8 @@ const (
 	// BackupCommandTimeout bounds a freshness or region command.
 	BackupCommandTimeout = 30 * time.Second
 	defaultRPO           = 15 * time.Minute
+	// pollTimeout bounds one verify poll that starts near the deadline.
+	pollTimeout = 10 * time.Second
 )
 
 // permanentError is a verify failure polling cannot fix (missing config).
@@ -54,7 +56,10 @@ func runVerify(ctx context.Context, r *Run, st runbooks.Step, v *runbooks.Verify
 	vctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 	for attempt := 1; ; attempt++ {
-		ok, detail, perm := evalVerify(vctx, st, v, t)
+		// A poll started before the deadline may finish after it.
+		pctx, pcancel := context.WithTimeout(ctx, max(time.Until(deadline), pollTimeout))
+		ok, detail, perm := evalVerify(pctx, st, v, t)
+		pcancel()
 		final := ok || perm || vctx.Err() != nil || !time.Now().Add(interval).Before(deadline)
 		r.emit(Event{Kind: EventVerify, Verify: VerifyPoll{Attempt: attempt, OK: ok, Detail: detail, Final: final}})
 		if ok {
