@@ -165,7 +165,7 @@ func declared(t *testing.T, opts Options) (*harness, interface {
 }) {
 	t.Helper()
 	j := NewMemJournal()
-	opts.NewJournal = func(Event) (Journal, error) { return j, nil }
+	opts.NewJournal = func(d Event) (Journal, error) { return j, j.Append(d) }
 	h := newHarness(t, opts)
 	h.press("enter") // picker: the only runbook
 	h.until("declare form", func(m Model) bool { return m.screen == screenDeclare })

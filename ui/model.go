@@ -253,7 +253,6 @@ type followMsg struct {
 	closed bool
 }
 
-
 type choicesMsg struct {
 	field   int
 	choices []string
@@ -297,7 +296,6 @@ func followCmd(ch <-chan Event) tea.Cmd {
 		return followMsg{events: evs}
 	}
 }
-
 
 // appendCmd appends events in order; the model shows them when it returns.
 func appendCmd(j Journal, flash string, evs ...Event) tea.Cmd {
@@ -827,7 +825,7 @@ func (m Model) mutate(what string) (tea.Model, tea.Cmd) {
 			m.flash = "no more hints for this step"
 			return m, nil
 		}
-		return m, appendCmd(m.journal, "hint: "+step.Hints[n], Event{Kind: EvHintShown, Time: m.now(), Step: id, Text: step.Hints[n]})
+		return m, appendCmd(m.journal, "hint: "+step.Hints[n], Event{Kind: EvHintShown, Time: m.now(), Step: id, Text: step.Hints[n], N: n + 1})
 	case "status update":
 		m.openStatus()
 		return m, nil
@@ -1194,9 +1192,14 @@ func (m Model) declare() (tea.Model, tea.Cmd) {
 		}
 		evs = append(evs, ev)
 	}
-	factory := m.opts.NewJournal
+	factory, root := m.opts.NewJournal, m.opts.JournalRoot
+	if factory == nil && root != "" {
+		mm := m
+		factory = func(decl Event) (Journal, error) { return createIncident(root, &mm, decl) }
+	}
 	return m, func() tea.Msg {
 		var j Journal
+		rest := evs
 		if factory == nil {
 			j = NewMemJournal()
 		} else {
@@ -1204,8 +1207,9 @@ func (m Model) declare() (tea.Model, tea.Cmd) {
 			if j, err = factory(decl); err != nil {
 				return declaredMsg{err: fmt.Errorf("create journal: %w", err)}
 			}
+			rest = evs[1:] // the factory recorded the declared event
 		}
-		for _, ev := range evs {
+		for _, ev := range rest {
 			if err := j.Append(ev); err != nil {
 				return declaredMsg{err: fmt.Errorf("journal %s: %w", ev.Kind, err)}
 			}

@@ -15,7 +15,7 @@ func TestDeclareRecordsDetectionAndMasksSecrets(t *testing.T) {
 	j := NewMemJournal()
 	opts := testOptions()
 	opts.Mode = ModeAsk
-	opts.NewJournal = func(Event) (Journal, error) { return j, nil }
+	opts.NewJournal = func(d Event) (Journal, error) { return j, j.Append(d) }
 	h := newHarness(t, opts)
 	h.typeText("corr")
 	if !strings.Contains(h.screen(), "Database corruption") {

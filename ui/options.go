@@ -39,7 +39,8 @@ type Journal interface {
 	Append(ev Event) error
 }
 
-// JournalFactory creates the journal of a newly declared incident.
+// JournalFactory creates the journal of a newly declared incident and
+// records the declared event in it.
 type JournalFactory func(declared Event) (Journal, error)
 
 // StepRun is one running step (satisfied by *steps.Run).
@@ -90,10 +91,12 @@ type OpenIncident struct {
 type Options struct {
 	Runbooks []*runbooks.Runbook
 	Config   config.Config
-	// JournalRoot is the incidents folder (config JournalDir when empty).
+	// JournalRoot is the incidents folder: a declared incident is created
+	// there with incident.Create.
 	JournalRoot string
-	// NewJournal creates a journal for a declared incident. When nil an
-	// in-memory journal is used (tests only: nothing survives a crash).
+	// NewJournal overrides how a journal is created (tests). With neither
+	// NewJournal nor JournalRoot an in-memory journal is used (nothing
+	// survives a crash).
 	NewJournal JournalFactory
 	// Mode preset (ModeAsk: the picker asks explicitly).
 	Mode Mode

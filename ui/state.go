@@ -26,6 +26,7 @@ const (
 	EvStatusPosted EventKind = "status_posted"
 	EvRoleAssigned EventKind = "role_assigned"
 	EvResolved     EventKind = "resolved"
+	EvResumed      EventKind = "resumed"
 )
 
 // Event is one fact the UI records in the incident journal.
@@ -38,7 +39,9 @@ type Event struct {
 	Detected time.Time // declared
 	Title    string    // declared: incident title
 
-	Step string // step id
+	Step  string // step id
+	Phase string // step_started: the step's phase
+	N     int    // hint_used: which hint (1-based)
 
 	Name   string // variable name, role
 	Value  string // variable value (secret values are never recorded), person
@@ -190,6 +193,8 @@ func (s *IncidentState) Apply(ev Event) {
 		s.Roles[ev.Name] = ev.Value
 	case EvResolved:
 		s.Resolved, s.ResolvedAt = true, ev.Time
+	case EvResumed:
+		s.MarkInterrupted()
 	}
 }
 
