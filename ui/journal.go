@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"os"
 
 	"github.com/drnav/drnav/incident"
 )
@@ -192,4 +194,18 @@ func IsLocked(err error) (*incident.LockedError, bool) {
 	var le *incident.LockedError
 	ok := errors.As(err, &le)
 	return le, ok
+}
+
+// readDoc reads a local document for the pager (at most 1 MiB).
+func readDoc(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("open document: %w", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, 1<<20))
+	if err != nil {
+		return "", fmt.Errorf("read document: %w", err)
+	}
+	return string(b), nil
 }

@@ -21,6 +21,7 @@ import (
 	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/drnav/drnav/incident"
 	"github.com/drnav/drnav/runbooks"
 	"github.com/drnav/drnav/steps"
 )
@@ -135,6 +136,13 @@ func New(opts Options) Model {
 	}
 	if opts.Interactive == nil {
 		opts.Interactive = steps.InteractiveCommand
+	}
+	if opts.ReadDoc == nil {
+		opts.ReadDoc = readDoc
+	}
+	if opts.Notify == nil && opts.Config.NotifyCommand != "" {
+		command := opts.Config.NotifyCommand
+		opts.Notify = func(ctx context.Context, text string) error { return incident.Notify(ctx, command, text) }
 	}
 	m := Model{
 		opts:    opts,
