@@ -1,0 +1,115 @@
+package ui
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+
+	"github.com/drnav/drnav/runbooks"
+)
+
+func TestVerifyRerunsVerificationOnly(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
+	defer srv.Close()
+	opts := testOptions()
+	rb := opts.Runbooks[0]
+	rb.Steps[0].Verify = &runbooks.Verify{URL: srv.URL, Status: 200,
+		Within: runbooks.Duration{Duration: 5 * time.Second}, Interval: runbooks.Duration{Duration: 50 * time.Millisecond}}
+	h, j := declared(t, opts)
+	before := len(j.Events())
+	h.press("v")
+	h.until("verified", func(m Model) bool {
+		st := m.state.Steps["identify"]
+		return m.run == nil && st != nil && st.Verified != nil
+	})
+	if st := h.m.state.Steps["identify"]; !*st.Verified || st.Status != StatusPending {
+		t.Errorf("verify: verified %v status %v (want true, still pending)", *st.Verified, st.Status)
+	}
+	for _, e := range j.Events()[before:] {
+		if e.Kind == EvStepStarted || e.Kind == EvStepFinished {
+			t.Errorf("verification recorded as a run: %+v", e)
+		}
+	}
+	h.press("down", "v")
+	if !strings.Contains(h.m.flash, "no verify condition") {
+		t.Errorf("flash = %q", h.m.flash)
+	}
+}
+
+func TestDocumentsPagerAndURLs(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	doc := filepath.Join(dir, "restore.md")
+	if err := os.WriteFile(doc, []byte("# Restore\n\nStep one: breathe.\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	opts := testOptions()
+	opts.Runbooks[0].Related = []string{doc, "https://wiki.example/dr"}
+	h, _ := declared(t, opts)
+	h.press("d")
+	if !strings.Contains(h.screen(), "https://wiki.example/dr") {
+		t.Fatalf("docs list:\n%s", h.screen())
+	}
+	h.press("enter")
+	h.until("pager", func(m Model) bool { return m.overlay == ovPager })
+	if !strings.Contains(h.screen(), "Step one: breathe.") {
+		t.Errorf("pager:\n%s", h.screen())
+	}
+	h.press("esc", "down", "enter")
+	if h.m.overlay != ovDocs || !strings.Contains(h.m.flash, "not opened") {
+		t.Errorf("URL handling: overlay %v flash %q", h.m.overlay, h.m.flash)
+	}
+}
+
+func TestDeclareChoicesFromLiveState(t *testing.T) {
+	t.Parallel()
+	opts := testOptions()
+	opts.Runbooks[0].Variables[0].Source = runbooks.SourceUnreadyPods
+	opts.Live.Choices = func(_ context.Context, src string) ([]string, error) {
+		if src != runbooks.SourceUnreadyPods {
+			t.Errorf("source = %q", src)
+		}
+		return []string{"web-1", "web-2"}, nil
+	}
+	h := newHarness(t, opts)
+	h.press("enter")
+	h.until("choices", func(m Model) bool { return len(m.decl.fields) > 1 && len(m.decl.fields[1].choices) == 2 })
+	h.press("enter", "ctrl+n", "ctrl+n")
+	if got := h.m.decl.fields[1].input.Value(); got != "web-1" {
+		t.Errorf("choice = %q, want web-1", got)
+	}
+	if !strings.Contains(h.screen(), "2 live choices") {
+		t.Errorf("choices not shown:\n%s", h.screen())
+	}
+}
+
+func TestBackgroundColourRestyles(t *testing.T) {
+	t.Parallel()
+	h, _ := declared(t, testOptions())
+	h.handle(tea.BackgroundColorMsg{Color: lipgloss.Color("#ffffff")})
+	if h.m.isDark {
+		t.Errorf("white background read as dark")
+	}
+	h.handle(tea.BackgroundColorMsg{Color: lipgloss.Color("#000000")})
+	if !h.m.isDark {
+		t.Errorf("black background read as light")
+	}
+}
+
+func TestStaleRunEventsDropped(t *testing.T) {
+	t.Parallel()
+	h, _ := declared(t, testOptions())
+	h.handle(runEventsMsg{id: 99, events: []Event{{Kind: EvStepFinished, Step: "identify"}}, done: true})
+	if h.m.stepStatus(0) != StatusPending {
+		t.Errorf("stale event applied")
+	}
+}
