@@ -56,7 +56,7 @@ func (d *DBPane) View() string {
 	s := d.snap
 	title := st.Title.Render(d.name())
 	if !d.has {
-		return block([]string{title, st.Subtle.Render("checking"+st.Glyphs.Ellipsis)}, w, h, st.Glyphs.Ellipsis)
+		return block([]string{title, st.Subtle.Render("checking" + st.Glyphs.Ellipsis)}, w, h, st.Glyphs.Ellipsis)
 	}
 	var lines []string
 	if s.Up {

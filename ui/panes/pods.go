@@ -228,10 +228,18 @@ func (p *PodsPane) View() string {
 		lines = append(lines, st.Header.Render(cols.header()))
 	}
 	end := min(p.offset+p.rows(), len(p.snap.Pods))
+	pt := p.paints()
+	var b strings.Builder
+	b.WriteString(block(lines, w, len(lines), st.Glyphs.Ellipsis))
 	for i := p.offset; i < end; i++ {
-		lines = append(lines, p.row(cols, p.snap.Pods[i], i == p.sel))
+		b.WriteByte('\n')
+		b.WriteString(p.row(cols, pt, p.snap.Pods[i], i == p.sel, w))
 	}
-	return block(lines, w, h, st.Glyphs.Ellipsis)
+	for i := len(lines) + end - p.offset; i < h; i++ {
+		b.WriteByte('\n')
+		b.WriteString(strings.Repeat(" ", w))
+	}
+	return b.String()
 }
 
 func lipWidth(s string) int { return ansi.StringWidth(s) }
@@ -339,42 +347,67 @@ func cell(b *strings.Builder, s string, w int, right bool) {
 	}
 }
 
-func (p *PodsPane) row(c columns, pod live.Pod, selected bool) string {
+// rowPaints are the row styles, rendered once per View.
+type rowPaints struct {
+	sev                   [3]paint
+	warn, subtle, select_ paint
+}
+
+func (p *PodsPane) paints() rowPaints {
+	st := p.Styles
+	return rowPaints{
+		sev:     [3]paint{newPaint(st.OK), newPaint(st.Warn), newPaint(st.Fail)},
+		warn:    newPaint(st.Warn),
+		subtle:  newPaint(st.Subtle),
+		select_: newPaint(st.Selected),
+	}
+}
+
+// row renders one pod exactly w cells wide.
+func (p *PodsPane) row(c columns, pt rowPaints, pod live.Pod, selected bool, w int) string {
 	st := p.Styles
 	ell := st.Glyphs.Ellipsis
 	var b strings.Builder
-	mark := "  "
+	b.Grow(w + 64)
+	width := marker + c.name
 	if selected {
-		mark = st.Glyphs.Selected
+		b.WriteString(st.Glyphs.Selected)
+		b.WriteString(pt.select_.on(fitMiddle(pod.Name, c.name, ell)))
+	} else {
+		b.WriteString("  ")
+		b.WriteString(fitMiddle(pod.Name, c.name, ell))
 	}
-	b.WriteString(mark)
-	name := fitMiddle(pod.Name, c.name, ell)
-	if selected {
-		name = st.Selected.Render(name)
-	}
-	b.WriteString(name)
 	if c.ready > 0 {
 		r := fit(strconv.Itoa(pod.Ready)+"/"+strconv.Itoa(pod.Total), c.ready, ell)
 		if pod.Ready < pod.Total {
-			r = st.Warn.Render(r)
+			r = pt.warn.on(r)
 		}
 		b.WriteString(" " + r)
+		width += 1 + c.ready
 	}
-	b.WriteString(" " + st.severity(pod.Severity).Render(fit(pod.Status, c.status, ell)))
+	sev := min(max(pod.Severity, 0), 2)
+	b.WriteString(" " + pt.sev[sev].on(fit(pod.Status, c.status, ell)))
+	width += 1 + c.status
 	if c.restarts > 0 {
 		r := strconv.Itoa(int(pod.Restarts))
-		r = strings.Repeat(" ", max(c.restarts-len(r), 0)) + r
+		r = fit(strings.Repeat(" ", max(c.restarts-len(r), 0))+r, c.restarts, ell)
 		if pod.Restarts > 0 {
-			r = st.Warn.Render(r)
+			r = pt.warn.on(r)
 		}
 		b.WriteString(" " + r)
+		width += 1 + c.restarts
 	}
 	if c.age > 0 {
 		a := age(p.Now, pod.Created)
-		b.WriteString(" " + st.Subtle.Render(strings.Repeat(" ", max(c.age-len(a), 0))+a))
+		b.WriteString(" " + pt.subtle.on(fit(strings.Repeat(" ", max(c.age-len(a), 0))+a, c.age, ell)))
+		width += 1 + c.age
 	}
 	if c.node > 0 {
-		b.WriteString(" " + st.Subtle.Render(fit(pod.Node, c.node, ell)))
+		b.WriteString(" " + pt.subtle.on(fit(pod.Node, c.node, ell)))
+		width += 1 + c.node
+	}
+	if width < w {
+		b.WriteString(strings.Repeat(" ", w-width))
 	}
 	return b.String()
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 )
 
@@ -13,6 +14,16 @@ import (
 func fit(s string, w int, ellipsis string) string {
 	if w <= 0 {
 		return ""
+	}
+	if isPlainASCII(s) {
+		switch {
+		case len(s) == w:
+			return s
+		case len(s) < w:
+			return s + strings.Repeat(" ", w-len(s))
+		case len(ellipsis) < w && isPlainASCII(ellipsis):
+			return s[:w-len(ellipsis)] + ellipsis
+		}
 	}
 	if ansi.StringWidth(s) > w {
 		tail := ellipsis
@@ -174,4 +185,34 @@ func fitMiddle(s string, w int, ellipsis string) string {
 	head := keep / 2
 	tail := keep - head
 	return string(r[:head]) + ellipsis + string(r[len(r)-tail:])
+}
+
+// isPlainASCII reports printable ASCII only: one cell a byte, no escapes.
+func isPlainASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] >= 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// paint applies a style by its SGR prefix and suffix, rendered once per
+// View instead of once per cell.
+type paint struct{ pre, post string }
+
+func newPaint(st lipgloss.Style) paint {
+	r := st.Render("X")
+	i := strings.Index(r, "X")
+	if i < 0 {
+		return paint{}
+	}
+	return paint{pre: r[:i], post: r[i+1:]}
+}
+
+func (p paint) on(s string) string {
+	if p.pre == "" && p.post == "" {
+		return s
+	}
+	return p.pre + s + p.post
 }
