@@ -247,7 +247,12 @@ func (m Model) viewHelp() string {
 	if m.opts.ReadOnly {
 		title += " — read-only: observer view, nothing can be run or changed"
 	}
-	body := s.Bold.Render(title) + "\n\n" + h.FullHelpView(m.keys.fullHelp()) + "\n\n" +
+	groups := m.keys.fullHelp()
+	keys := h.FullHelpView(groups)
+	if m.dialogWidth() < 100 {
+		keys = h.FullHelpView(groups[:2]) + "\n\n" + h.FullHelpView(groups[2:])
+	}
+	body := s.Bold.Render(lipgloss.Wrap(title, m.dialogWidth()-4, " ")) + "\n\n" + keys + "\n\n" +
 		s.Help.Render("declare: ctrl+n/ctrl+p live choices · confirm: ←/→ enter · status: ctrl+s send, ctrl+y copy · contacts: i commander, w scribe · docs: enter open, y copy\nany key closes")
 	return s.Dialog.Width(m.dialogWidth()).Render(body)
 }
