@@ -9,6 +9,7 @@ import (
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/drnav/drnav/incident"
 	"github.com/drnav/drnav/runbooks"
 )
 
@@ -265,7 +266,7 @@ func (m *Model) findNext() {
 // ---- status update ----
 
 func (m *Model) openStatus() {
-	m.status.SetValue(m.state.StatusText(m.rb, m.clock))
+	m.status.SetValue(m.inc.StatusText(m.rb, m.clock))
 	m.status.SetWidth(max(30, min(90, m.width-8)))
 	m.status.SetHeight(max(4, min(10, m.height-12)))
 	m.status.Focus()
@@ -273,9 +274,9 @@ func (m *Model) openStatus() {
 }
 
 func (m Model) statusKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
-	kind := "update"
-	if m.state.Statuses == 0 {
-		kind = "notification"
+	kind := incident.KindUpdate
+	if it, ok := m.inc.Next(m.clock); ok && it.Kind != "" {
+		kind = it.Kind
 	}
 	switch msg.String() {
 	case "esc":
@@ -296,13 +297,13 @@ func (m Model) statusKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			if err := notify(ctx, text); err != nil {
 				return journaledMsg{err: fmt.Errorf("notify: %w", err)}
 			}
-			ev := Event{Kind: EvStatusPosted, Time: now, Text: text, Name: kind, Value: "sent"}
+			ev := Event{Kind: EvStatusPosted, Time: now, Text: text, Name: kind, Value: incident.HowSent}
 			return appendCmd(j, "status update sent", ev)()
 		}
 	case "ctrl+y":
 		text := m.status.Value()
 		m.overlay = ovNone
-		ev := Event{Kind: EvStatusPosted, Time: m.now(), Text: text, Name: kind, Value: "copied"}
+		ev := Event{Kind: EvStatusPosted, Time: m.now(), Text: text, Name: kind, Value: incident.HowCopied}
 		return m, tea.Batch(tea.SetClipboard(text), appendCmd(m.journal, "copied to clipboard (OSC 52) and recorded", ev))
 	}
 	var cmd tea.Cmd

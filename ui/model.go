@@ -93,6 +93,7 @@ type Model struct {
 	decl    declareForm
 	journal Journal
 	state   IncidentState
+	inc     incident.State    // the incident package's fold: cadence, CAN text, scorecard
 	secrets map[string]string // secret values: memory only, never journaled
 	sel     int               // selected step
 
@@ -190,6 +191,10 @@ func (m *Model) setEnv() {
 func (m *Model) applyResume(r *Resume) {
 	m.journal = r.Journal
 	m.state = Replay(r.Events)
+	m.inc = incident.State{}
+	for _, ev := range r.Events {
+		m.inc.Apply(m.toIncidentEvent(ev))
+	}
 	m.mode = m.state.Mode
 	m.setEnv()
 	m.rb = m.findRunbook(m.state.Runbook)
@@ -340,7 +345,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, tickCmd()
 	case journaledMsg:
 		for _, ev := range msg.events {
-			m.state.Apply(ev)
+			m.apply(ev)
 		}
 		if msg.err != nil {
 			m.flash = "error: " + msg.err.Error()
@@ -355,7 +360,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		m.journal = msg.journal
 		for _, ev := range msg.events {
-			m.state.Apply(ev)
+			m.apply(ev)
 		}
 		m.screen = screenChecklist
 		m.sel = 0
@@ -374,7 +379,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.snapshotCmds()
 	case followMsg:
 		for _, ev := range msg.events {
-			m.state.Apply(ev)
+			m.apply(ev)
 			if ev.Kind == EvDeclared {
 				m.rb = m.findRunbook(ev.Runbook)
 				m.mode = ev.Mode
@@ -420,7 +425,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil // stale
 		}
 		for _, ev := range msg.events {
-			m.state.Apply(ev)
+			m.apply(ev)
 		}
 		id := m.run.step
 		if len(msg.lines) > 0 {
@@ -464,6 +469,33 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m.routeToInput(msg)
 	}
 	return m, nil
+}
+
+// apply folds an event (already journaled) into both states.
+func (m *Model) apply(ev Event) {
+	m.state.Apply(ev)
+	m.inc.Apply(m.toIncidentEvent(ev))
+}
+
+// toIncidentEvent converts, giving the declared event its payload.
+func (m *Model) toIncidentEvent(ev Event) incident.Event {
+	e := toIncident(ev)
+	if ev.Kind == EvDeclared {
+		mode := incident.ModeLive
+		if ev.Mode == ModeDrill {
+			mode = incident.ModeDrill
+		}
+		d := &incident.Declared{RunbookID: ev.Runbook, RunbookTitle: ev.Title, Mode: mode, Detected: ev.Detected,
+			RTO: m.opts.Config.RTO.Duration, RPO: m.opts.Config.RPO.Duration, At: ev.Time}
+		if rb := m.findRunbook(ev.Runbook); rb != nil {
+			d.Phases = incident.PhasesOf(rb)
+			if d.RunbookTitle == "" {
+				d.RunbookTitle = rb.Title
+			}
+		}
+		e.Declared = d
+	}
+	return e
 }
 
 // afterStateChange shows the scorecard once every step is settled.

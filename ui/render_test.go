@@ -36,7 +36,7 @@ func renderModel(width, height int, ascii bool) Model {
 		{Kind: EvStepStarted, Time: testNow.Add(-90 * time.Second), Step: "stop", Text: "k8s scale", Equivalent: "kubectl -n default scale deployment ci-failure-agent --replicas=0"},
 		{Kind: EvNote, Time: testNow, Step: "stop", Text: "app owners informed"},
 	} {
-		m.state.Apply(ev)
+		m.apply(ev)
 	}
 	m.sel = 3
 	for i := range 30 {

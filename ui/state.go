@@ -2,7 +2,6 @@ package ui
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/drnav/drnav/runbooks"
@@ -241,56 +240,4 @@ func (s *IncidentState) AllSettled(rb *runbooks.Runbook) bool {
 		}
 	}
 	return true
-}
-
-// Cadence is the next communication item and when it is due.
-type Cadence struct {
-	Label string
-	Due   time.Time
-}
-
-// NextCommunication follows the plan: notify the team within 15 minutes of
-// detection, then a status update every 30 minutes after the last one.
-func (s *IncidentState) NextCommunication() Cadence {
-	if s.Detected.IsZero() {
-		return Cadence{}
-	}
-	if s.Statuses == 0 {
-		return Cadence{Label: "initial notification", Due: s.Detected.Add(15 * time.Minute)}
-	}
-	return Cadence{Label: "status update", Due: s.LastStatus.Add(30 * time.Minute)}
-}
-
-// StatusText is a Conditions-Actions-Needs update built from the state.
-func (s *IncidentState) StatusText(rb *runbooks.Runbook, now time.Time) string {
-	var b strings.Builder
-	title := s.Runbook
-	if rb != nil {
-		title = rb.Title
-	}
-	fmt.Fprintf(&b, "[%s] %s — %s since detection\n", strings.ToUpper(s.Mode.String()), title, fmtDur(now.Sub(s.Detected)))
-	b.WriteString("Conditions: ")
-	if rb != nil && rb.Impact != "" {
-		b.WriteString(rb.Impact)
-	}
-	b.WriteString("\nActions: ")
-	var done, total int
-	var current string
-	if rb != nil {
-		total = len(rb.Steps)
-		for i := range rb.Steps {
-			st, ok := s.Steps[StepID(rb, i)]
-			if ok && (st.Status == StatusDone || st.Status == StatusSkipped) {
-				done++
-			} else if current == "" {
-				current = rb.Steps[i].Title
-			}
-		}
-	}
-	fmt.Fprintf(&b, "%d/%d steps complete", done, total)
-	if current != "" {
-		fmt.Fprintf(&b, "; next: %s", current)
-	}
-	b.WriteString("\nNeeds: none")
-	return b.String()
 }

@@ -265,15 +265,15 @@ func (m Model) viewPhases(w int) string {
 }
 
 func (m Model) viewCadence() string {
-	c := m.state.NextCommunication()
-	if c.Due.IsZero() || m.state.Resolved {
+	it, ok := m.inc.Next(m.clock)
+	if !ok || m.state.Resolved {
 		return ""
 	}
-	left := c.Due.Sub(m.clock)
-	if left <= 0 {
-		return m.styles.Warn.Render(fmt.Sprintf("%s DUE (%s late) · press u", c.Label, fmtDur(-left)))
+	label := strings.ToLower(it.Title)
+	if it.Overdue() {
+		return m.styles.Warn.Render(fmt.Sprintf("%s DUE (%s late) · press u", label, fmtDur(-it.Remaining)))
 	}
-	return m.styles.Subtle.Render(fmt.Sprintf("%s in %s", c.Label, fmtDur(left)))
+	return m.styles.Subtle.Render(fmt.Sprintf("%s in %s", label, fmtDur(it.Remaining)))
 }
 
 func (m Model) viewSteps(w, h int) string {

@@ -7,6 +7,8 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	"charm.land/lipgloss/v2"
+
+	"github.com/drnav/drnav/incident"
 )
 
 type keyBinding = key.Binding
@@ -259,10 +261,9 @@ func (m Model) viewHelp() string {
 
 func (m Model) viewStatus() string {
 	s := m.styles
-	c := m.state.NextCommunication()
 	title := "Status update"
-	if !c.Due.IsZero() {
-		title += " · " + c.Label + " due " + c.Due.Format("15:04")
+	if it, ok := m.inc.Next(m.clock); ok {
+		title += " · " + strings.ToLower(it.Title) + " due " + it.Due.Format("15:04")
 	}
 	send := "ctrl+s send"
 	if m.opts.Notify == nil {
@@ -355,25 +356,20 @@ func (m Model) viewScorecard() string {
 		title = "Drill scorecard"
 	}
 	b = append(b, s.Bold.Render(title), "")
-	el := m.elapsed()
-	rto := m.opts.Config.RTO.Duration
+	rep := incident.Report(m.inc, m.rb, m.opts.Config.RTO.Duration, m.opts.Config.RPO.Duration, m.clock)
 	verdict := s.OK.Render("within RTO")
-	if rto > 0 && el > rto {
-		verdict = s.Fail.Render("RTO exceeded")
+	if !rep.RTOMet {
+		verdict = s.Fail.Render("RTO missed by " + fmtDur(-rep.RTOMargin))
 	}
-	b = append(b, fmt.Sprintf("Time since detection: %s of %s  %s", fmtDur(el), fmtDur(rto), verdict))
+	b = append(b, fmt.Sprintf("Time since detection: %s of %s  %s", fmtDur(rep.Elapsed), fmtDur(rep.RTO), verdict))
 	counts := map[StepStatus]int{}
-	hints := 0
 	for i := range m.rb.Steps {
 		counts[m.stepStatus(i)]++
-		if st := m.state.Steps[StepID(m.rb, i)]; st != nil {
-			hints += st.Hints
-		}
 	}
-	b = append(b, fmt.Sprintf("Steps: %d done · %d skipped · %d failed · %d open",
-		counts[StatusDone], counts[StatusSkipped], counts[StatusFailed]+counts[StatusInterrupted], counts[StatusPending]+counts[StatusRunning]))
-	if m.mode == ModeDrill {
-		b = append(b, fmt.Sprintf("Hints used: %d", hints))
+	b = append(b, fmt.Sprintf("Steps: %d done · %d skipped · %d failed · %d interrupted · %d open",
+		counts[StatusDone], counts[StatusSkipped], counts[StatusFailed], counts[StatusInterrupted], counts[StatusPending]+counts[StatusRunning]))
+	if sc := rep.Scorecard; sc != nil {
+		b = append(b, fmt.Sprintf("Hints used: %d · verifications passed %d/%d", sc.HintsUsed, sc.VerificationsPassed, sc.VerificationsTotal))
 	}
 	for _, p := range m.rb.Phases {
 		d, _ := m.phaseTimes(p)
