@@ -40,6 +40,7 @@ const (
 	promptNote
 	promptMarkDone
 	promptSearch
+	promptSecret
 )
 
 type promptState struct {
@@ -48,6 +49,7 @@ type promptState struct {
 	input    textinput.Model
 	required bool
 	step     string
+	name     string // promptSecret: the variable
 	err      string
 }
 
@@ -233,6 +235,10 @@ func (m Model) promptKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		case promptSearch:
 			m.search = text
 			m.findNext()
+			return m, nil
+		case promptSecret:
+			m.secrets[p.name] = p.input.Value()
+			m.flash = p.name + " set for this session: press enter again to run"
 			return m, nil
 		}
 		return m, nil

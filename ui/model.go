@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -372,6 +373,10 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case resumeMsg:
 		if msg.err != nil {
 			m.flash = "resume: " + msg.err.Error()
+			if le, ok := IsLocked(msg.err); ok {
+				m.flash = fmt.Sprintf("%s is driven by %s (pid %d) since %s: watch it read-only with `drnav watch %s`",
+					le.ID, le.User, le.PID, le.Since.Format("15:04"), le.ID)
+			}
 			return m, nil
 		}
 		m.applyResume(msg.r)
@@ -884,9 +889,16 @@ func (m Model) startStep(verifyOnly bool) (tea.Model, tea.Cmd) {
 		return m, nil
 	}
 	id := m.selectedID()
-	if m.opts.Start == nil && !(step.Interactive && m.opts.Interactive != nil) {
-		m.flash = "cannot run steps: no step engine configured"
-		return m, nil
+	// a resumed incident does not know its secrets: ask again, never run with the mask
+	for _, name := range slices.Sorted(maps.Keys(m.state.Secrets)) {
+		if _, ok := m.secrets[name]; !ok {
+			m.openPrompt(promptSecret, "Re-enter secret "+name+" (not kept in the journal)", name, "")
+			m.prompt.input.EchoMode = textinput.EchoPassword
+			m.prompt.input.EchoCharacter = '*'
+			m.prompt.required = true
+			m.prompt.name = name
+			return m, nil
+		}
 	}
 	m.runSeq++
 	m.run = &activeRun{id: m.runSeq, step: id, verify: verifyOnly, started: m.now()}

@@ -400,3 +400,28 @@ func TestSmallTerminalKeepsEssentials(t *testing.T) {
 		t.Errorf("panes missing at 120x40")
 	}
 }
+
+func TestResumedSecretIsAskedAgainNotRunMasked(t *testing.T) {
+	t.Parallel()
+	j := NewMemJournal()
+	events := []Event{
+		{Kind: EvDeclared, Time: testNow, Runbook: "db-corruption", Mode: ModeLive, Detected: testNow},
+		{Kind: EvVariableSet, Time: testNow, Name: "token", Value: "***", Secret: true},
+	}
+	opts := testOptions()
+	opts.Resume = &Resume{ID: "inc-2", Journal: j, Events: events}
+	h := newHarness(t, opts)
+	h.press("enter")
+	if h.m.overlay != ovPrompt || h.m.prompt.kind != promptSecret || h.m.run != nil {
+		t.Fatalf("ran without the secret: overlay %v run %v", h.m.overlay, h.m.run)
+	}
+	h.typeText("t0ken")
+	if strings.Contains(h.screen(), "t0ken") {
+		t.Errorf("secret echoed")
+	}
+	h.press("enter", "enter")
+	h.until("ran", func(m Model) bool { return m.stepStatus(0) == StatusDone })
+	if got := h.m.target().Vars["token"]; got != "t0ken" {
+		t.Errorf("token = %q", got)
+	}
+}
