@@ -57,7 +57,13 @@ func (c *cluster) run(ctx context.Context, tick time.Duration, after func(now ti
 			now := c.clk.Now()
 			c.cs.Lock()
 			c.reconcile(now)
+			c.ticks++
+			clearNow := c.ticks%64 == 0
 			c.cs.Unlock()
+			if clearNow {
+				// the fake records every action it serves; keep memory flat
+				c.cs.ClearActions()
+			}
 			if after != nil {
 				after(now)
 			}
@@ -68,11 +74,6 @@ func (c *cluster) run(ctx context.Context, tick time.Duration, after func(now ti
 // reconcile is one pass of the deployment, ReplicaSet, garbage-collector and
 // kubelet simulation. The caller holds the Fake's lock.
 func (c *cluster) reconcile(now time.Time) {
-	c.ticks++
-	if c.ticks%64 == 0 {
-		// the fake records every action it serves; keep memory flat
-		c.cs.Fake.ClearActions()
-	}
 	deps := c.listDeployments()
 	rss := c.listReplicaSets()
 	pods := c.listPods()

@@ -3,6 +3,8 @@ package drill
 import (
 	"context"
 	"fmt"
+	"maps"
+	"sync"
 	"testing"
 	"time"
 
@@ -149,13 +151,9 @@ func TestScaleDownAndUp(t *testing.T) {
 	if !sawTerminating {
 		t.Error("pods vanished without a Terminating phase")
 	}
+	seen := watchPhases(t, cs)
 	scale(t, cs, AppDeployment, 3)
-	seen := map[string]bool{}
 	eventually(t, 20*time.Second, func() string {
-		l, _ := cs.CoreV1().Pods("default").List(context.Background(), metav1.ListOptions{LabelSelector: AppLabel})
-		for _, p := range l.Items {
-			seen[phaseOf(&p)] = true
-		}
 		if msg := rolledOut(deployment(t, cs, AppDeployment)); msg != "" {
 			return msg
 		}
@@ -164,10 +162,42 @@ func TestScaleDownAndUp(t *testing.T) {
 		}
 		return ""
 	})
-	for _, ph := range []string{"Pending", "ContainerCreating", "Running"} {
-		if !seen[ph] {
-			t.Errorf("never saw a pod %s (saw %v)", ph, seen)
+	eventually(t, 5*time.Second, func() string {
+		if !seen()["Ready"] {
+			return "watch has not delivered Ready yet"
 		}
+		return ""
+	})
+	for _, ph := range []string{"Pending", "ContainerCreating", "Running"} {
+		if !seen()[ph] {
+			t.Errorf("never saw a pod %s (saw %v)", ph, seen())
+		}
+	}
+}
+
+// watchPhases records every pod status a watch delivers.
+func watchPhases(t *testing.T, cs kubernetes.Interface) func() map[string]bool {
+	t.Helper()
+	w, err := cs.CoreV1().Pods("default").Watch(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	seen := map[string]bool{}
+	go func() {
+		for ev := range w.ResultChan() {
+			if p, ok := ev.Object.(*corev1.Pod); ok {
+				mu.Lock()
+				seen[phaseOf(p)] = true
+				mu.Unlock()
+			}
+		}
+	}()
+	t.Cleanup(w.Stop)
+	return func() map[string]bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return maps.Clone(seen)
 	}
 }
 
@@ -270,3 +300,6 @@ func TestRestartRollsPodsOneByOne(t *testing.T) {
 		t.Errorf("deployment revision %q, want 2", d.Annotations[revisionAnnotation])
 	}
 }
+
+func metaListAll() metav1.ListOptions { return metav1.ListOptions{} }
+func metaGet() metav1.GetOptions      { return metav1.GetOptions{} }

@@ -1,12 +1,18 @@
 package drill
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"slices"
 	"strings"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 
 	"github.com/drnav/drnav/config"
@@ -94,10 +100,44 @@ func (g *guardTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return g.next.RoundTrip(req)
 		}
 	}
+	if req.Method == http.MethodDelete && req.Body != nil && req.Body != http.NoBody {
+		// DELETE carries its DeleteOptions (and dryRun) in the body
+		body, err := io.ReadAll(io.LimitReader(req.Body, 1<<20))
+		_ = req.Body.Close()
+		if err != nil {
+			return nil, fmt.Errorf("drill guard: read request body: %w", err)
+		}
+		if deleteDryRun(body) {
+			r2 := req.Clone(req.Context())
+			r2.Body = io.NopCloser(bytes.NewReader(body))
+			r2.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+			return g.next.RoundTrip(r2)
+		}
+		return nil, g.refusal(req)
+	}
 	if req.Body != nil {
 		_ = req.Body.Close()
 	}
-	return nil, fmt.Errorf("refused by the drill guard: %s %s on %s without dryRun=All (drill mode may not change a real cluster; allow the context with [drill] allow_contexts)",
+	return nil, g.refusal(req)
+}
+
+// deleteDryRun reports whether a DELETE body (JSON or protobuf
+// DeleteOptions) asks for dryRun=All. What cannot be decoded is not a dry run.
+func deleteDryRun(body []byte) bool {
+	var opts metav1.DeleteOptions
+	if json.Unmarshal(body, &opts) == nil && slices.Contains(opts.DryRun, metav1.DryRunAll) {
+		return true
+	}
+	obj, _, err := scheme.Codecs.UniversalDeserializer().Decode(body, nil, &metav1.DeleteOptions{})
+	if err != nil {
+		return false
+	}
+	o, ok := obj.(*metav1.DeleteOptions)
+	return ok && slices.Contains(o.DryRun, metav1.DryRunAll)
+}
+
+func (g *guardTransport) refusal(req *http.Request) error {
+	return fmt.Errorf("refused by the drill guard: %s %s on %s without dryRun=All (drill mode may not change a real cluster; allow the context with [drill] allow_contexts)",
 		req.Method, req.URL.Path, g.name)
 }
 

@@ -3,6 +3,7 @@ package drill
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -33,11 +34,12 @@ type apiServer struct {
 func newAPIServer(t *testing.T) *apiServer {
 	s := &apiServer{}
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		reqBody, _ := io.ReadAll(r.Body)
 		s.mu.Lock()
 		switch {
 		case r.Method == http.MethodGet:
 			s.reads++
-		case r.URL.Query().Get("dryRun") == "All":
+		case r.URL.Query().Get("dryRun") == "All", r.Method == http.MethodDelete && deleteDryRun(reqBody):
 			s.dryRun++
 		default:
 			s.mutating++
@@ -120,7 +122,9 @@ func TestGuardRESTConfigRefusesMutationsLocally(t *testing.T) {
 // realProvider is a provider for real contexts backed by the test server.
 type realProvider struct{ host string }
 
-func (p realProvider) RESTConfig(string) (*rest.Config, error) { return &rest.Config{Host: p.host}, nil }
+func (p realProvider) RESTConfig(string) (*rest.Config, error) {
+	return &rest.Config{Host: p.host}, nil
+}
 
 func (p realProvider) Client(name string) (kubernetes.Interface, steps.ContextInfo, error) {
 	rc, _ := p.RESTConfig(name)
