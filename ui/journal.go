@@ -209,3 +209,22 @@ func readDoc(path string) (string, error) {
 	}
 	return string(b), nil
 }
+
+// Close releases the incident journal (and its driver lock) when the model
+// holds one; main calls it on the final model after the program exits.
+func (m Model) Close() error {
+	if c, ok := m.journal.(interface{ Close() error }); ok {
+		if err := c.Close(); err != nil {
+			return fmt.Errorf("close journal: %w", err)
+		}
+	}
+	return nil
+}
+
+// IncidentID is the id of the incident being driven or watched ("" before one is declared).
+func (m Model) IncidentID() string {
+	if j, ok := m.journal.(interface{ ID() string }); ok {
+		return j.ID()
+	}
+	return ""
+}

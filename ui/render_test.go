@@ -84,6 +84,12 @@ func TestGoldenWidgets(t *testing.T) {
 			m.openConfirm(m.runConfirm(m.selectedStep(), "Run destructive step?"))
 			return m.viewConfirm()
 		},
+		"overlay": func(m Model) string {
+			mm, _ := m.Update(tea.WindowSizeMsg{Width: m.width, Height: 30})
+			m = mm.(Model)
+			m.openConfirm(m.runConfirm(m.selectedStep(), "Run destructive step?"))
+			return m.render()
+		},
 		"picker": func(m Model) string { m.screen = screenPicker; return m.viewPicker() },
 		"mode":   func(m Model) string { m.screen = screenMode; return m.viewMode() },
 		"help":   func(m Model) string { return m.viewHelp() },

@@ -32,7 +32,7 @@ func (m Model) render() string {
 		body = m.viewChecklist()
 	}
 	if m.overlay != ovNone {
-		body = m.placeOverlay(m.viewOverlay())
+		body = m.placeOverlay(fitScreen(body, m.width, m.height), m.viewOverlay())
 	}
 	if m.styles.ASCII {
 		body = asciiReplacer.Replace(body)
@@ -62,8 +62,12 @@ func fitScreen(s string, w, h int) string {
 	return strings.Join(lines, "\n")
 }
 
-func (m Model) placeOverlay(box string) string {
-	return lipgloss.Place(m.width, m.height, lipgloss.Center, lipgloss.Center, box)
+// placeOverlay draws a dialog centred over the screen beneath it.
+func (m Model) placeOverlay(under, box string) string {
+	bw, bh := lipgloss.Size(box)
+	x, y := max(0, (m.width-bw)/2), max(0, (m.height-bh)/2)
+	c := lipgloss.NewCompositor(lipgloss.NewLayer(under), lipgloss.NewLayer(box).X(x).Y(y).Z(1))
+	return c.Render()
 }
 
 // clip truncates a plain or styled line to w cells.
