@@ -287,7 +287,7 @@ func TestObserverRefusesMutatingKeys(t *testing.T) {
 	h := newHarness(t, opts)
 	h.exec(followCmd(ch))
 	h.until("followed", func(m Model) bool { return m.rb != nil && len(m.outs["identify"]) == 1 })
-	if !strings.Contains(h.screen(), "hello from the driver") || !strings.Contains(h.screen(), "read-only") {
+	if !strings.Contains(h.screen(), "hello from the driver") || !strings.Contains(h.screen(), "READ-ONLY") {
 		t.Errorf("observer screen:\n%s", h.screen())
 	}
 	for _, k := range []string{"enter", "s", "n", "v", "h", "u", "R", "D", "r", "x"} {

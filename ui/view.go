@@ -373,6 +373,9 @@ func (m Model) detailLines(w int) []string {
 		}
 	}
 	wrap("Why: ", strings.TrimSpace(step.Why))
+	if step.Kind() == runbooks.ActionManual {
+		wrap("Do by hand: ", m.resolve(strings.TrimSpace(step.Manual)))
+	}
 	cmd, equiv := m.describeAction(step)
 	if st != nil && st.Command != "" {
 		cmd = st.Command
@@ -600,13 +603,20 @@ func (m Model) viewFooter() string {
 	if m.flash != "" {
 		return m.styles.Warn.Render(clip(m.flash, m.width))
 	}
-	return clip(m.help.ShortHelpView(m.footerKeys()), m.width)
+	prefix := ""
+	if m.opts.ReadOnly {
+		prefix = m.styles.Warn.Render("READ-ONLY") + " "
+	}
+	return clip(prefix+m.help.ShortHelpView(m.footerKeys()), m.width)
 }
 
 // footerKeys are the keys that apply to the focused area and state.
 func (m Model) footerKeys() []keyBinding {
 	k := m.keys
 	var b []keyBinding
+	if m.opts.ReadOnly {
+		return []keyBinding{k.Up, k.Down, k.Tab, k.Search, k.Follow, k.Contacts, k.Docs, k.Help, k.Quit}
+	}
 	if m.focus == focusOutput {
 		b = append(b, k.Up, k.Down, k.PageUp, k.Search, k.Follow)
 	} else {
