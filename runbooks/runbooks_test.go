@@ -176,9 +176,9 @@ func TestScenarioContract(t *testing.T) {
 		"application-failure": {
 			"k8s list-pods selector={{app_label}}",
 			"k8s delete-pod pod={{failing_pod}} destructive",
-			"k8s restart deployment={{deployment}} destructive",
 			"k8s undo deployment={{deployment}} destructive",
 			"k8s rollout-status deployment={{deployment}}",
+			"k8s restart deployment={{deployment}} destructive",
 			"wait pods_ready={{app_label}} no_crashloop={{app_label}}",
 		},
 		"network-failure": {

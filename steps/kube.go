@@ -24,6 +24,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/duration"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/drnav/drnav/runbooks"
@@ -587,7 +588,44 @@ func formatTable(rows [][]string) []string {
 // current context when empty), "failover" to the failover context, any other
 // name to that context. A non-empty namespace overrides the context's.
 func NewKubeProvider(kubeconfig, primary, failover, namespace string) KubeProvider {
-	return &kubeProvider{kubeconfig: kubeconfig, primary: primary, failover: failover, namespace: namespace, clients: map[string]kubeEntry{}}
+	return NewKubeProviderWith(KubeProviderOptions{Kubeconfig: kubeconfig, Primary: primary, Failover: failover, Namespace: namespace})
+}
+
+// ClientConfigFor returns the clientcmd config that selects one kube context
+// ("" = the kubeconfig's current context). drnav's CLI builds it from
+// kubectl's own flags (cli-runtime's ConfigFlags), so --as, --token, --server
+// and the rest behave exactly as in kubectl.
+type ClientConfigFor func(contextName string) clientcmd.ClientConfig
+
+// KubeProviderOptions configure NewKubeProviderWith.
+type KubeProviderOptions struct {
+	Primary, Failover string
+	// ClientConfig selects a context; nil means kubeconfig's loading rules
+	// with Kubeconfig and Namespace below.
+	ClientConfig          ClientConfigFor
+	Kubeconfig, Namespace string
+	// WrapConfig adjusts every REST config before a clientset is built
+	// (the drill production guard installs its transport here).
+	WrapConfig func(*rest.Config) *rest.Config
+}
+
+// NewKubeProviderWith is NewKubeProvider with every option.
+func NewKubeProviderWith(o KubeProviderOptions) KubeProvider {
+	if o.ClientConfig == nil {
+		kubeconfig, namespace := o.Kubeconfig, o.Namespace
+		o.ClientConfig = func(name string) clientcmd.ClientConfig {
+			rules := clientcmd.NewDefaultClientConfigLoadingRules()
+			if kubeconfig != "" {
+				rules.ExplicitPath = kubeconfig
+			}
+			overrides := &clientcmd.ConfigOverrides{CurrentContext: name}
+			if namespace != "" {
+				overrides.Context.Namespace = namespace
+			}
+			return clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides)
+		}
+	}
+	return &kubeProvider{opts: o, clients: map[string]kubeEntry{}}
 }
 
 type kubeEntry struct {
@@ -596,33 +634,43 @@ type kubeEntry struct {
 }
 
 type kubeProvider struct {
-	kubeconfig, primary, failover, namespace string
+	opts KubeProviderOptions
 
 	mu      sync.Mutex
 	clients map[string]kubeEntry
+}
+
+// Contexts lists the kubeconfig's context names, sorted.
+func (p *kubeProvider) Contexts() ([]string, error) {
+	raw, err := p.opts.ClientConfig("").RawConfig()
+	if err != nil {
+		return nil, fmt.Errorf("load kubeconfig: %w", err)
+	}
+	names := make([]string, 0, len(raw.Contexts))
+	for n := range raw.Contexts {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names, nil
 }
 
 func (p *kubeProvider) Client(name string) (kubernetes.Interface, ContextInfo, error) {
 	ctxName := name
 	switch name {
 	case "primary", "":
-		ctxName = p.primary
+		ctxName = p.opts.Primary
 	case "failover":
-		if p.failover == "" {
-			return nil, ContextInfo{}, errors.New("no failover context configured (set failover_context in the config)")
+		if p.opts.Failover == "" {
+			return nil, ContextInfo{}, errors.New("no failover context configured (set failover_context in the config, or --failover-context)")
 		}
-		ctxName = p.failover
+		ctxName = p.opts.Failover
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if e, ok := p.clients[ctxName]; ok {
 		return e.cs, e.info, nil
 	}
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	if p.kubeconfig != "" {
-		rules.ExplicitPath = p.kubeconfig
-	}
-	raw, err := rules.Load()
+	raw, err := p.opts.ClientConfig(ctxName).RawConfig()
 	if err != nil {
 		return nil, ContextInfo{}, fmt.Errorf("load kubeconfig: %w", err)
 	}
@@ -636,11 +684,7 @@ func (p *kubeProvider) Client(name string) (kubernetes.Interface, ContextInfo, e
 	if _, ok := raw.Contexts[resolved]; !ok {
 		return nil, ContextInfo{}, fmt.Errorf("kube context %q not found in kubeconfig", resolved)
 	}
-	overrides := &clientcmd.ConfigOverrides{CurrentContext: resolved}
-	if p.namespace != "" {
-		overrides.Context.Namespace = p.namespace
-	}
-	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides)
+	cc := p.opts.ClientConfig(resolved)
 	rc, err := cc.ClientConfig()
 	if err != nil {
 		return nil, ContextInfo{}, fmt.Errorf("kube context %q: %w", resolved, err)
@@ -648,6 +692,9 @@ func (p *kubeProvider) Client(name string) (kubernetes.Interface, ContextInfo, e
 	rc.ContentType = "application/vnd.kubernetes.protobuf"
 	rc.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
 	rc.UserAgent = "drnav"
+	if p.opts.WrapConfig != nil {
+		rc = p.opts.WrapConfig(rc)
+	}
 	ns, _, err := cc.Namespace()
 	if err != nil {
 		return nil, ContextInfo{}, fmt.Errorf("kube context %q: namespace: %w", resolved, err)

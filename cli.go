@@ -1,0 +1,230 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/pflag"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+
+	"github.com/drnav/drnav/config"
+	"github.com/drnav/drnav/runbooks"
+)
+
+// version is drnav's release; the VCS revision is added from build info.
+const version = "0.1.0"
+
+// cmdOpts holds every flag a command may read.
+type cmdOpts struct {
+	configPath      string
+	runbooksDir     string
+	drill           bool
+	drillSpeed      float64
+	ascii           bool
+	debug           bool
+	failoverContext string
+	kube            *genericclioptions.ConfigFlags
+
+	// lint
+	strict bool
+	// report
+	format string
+	// run
+	vars             []string
+	dryRun           bool
+	allowDestructive []string
+	skipManual       bool
+	reportFormat     string
+	// navigator
+	readOnly bool
+}
+
+func newCmdOpts() *cmdOpts {
+	return &cmdOpts{kube: genericclioptions.NewConfigFlags(false), drillSpeed: 0}
+}
+
+func (o *cmdOpts) addGlobal(fs *pflag.FlagSet) {
+	fs.StringVar(&o.configPath, "config", "", "config file (default $XDG_CONFIG_HOME/drnav/config.toml when present)")
+	fs.StringVar(&o.runbooksDir, "runbooks", "", "load runbooks from this folder instead of the shipped ones")
+	fs.BoolVar(&o.drill, "drill", false, "rehearse against the built-in simulator (no cluster or database needed)")
+	fs.Float64Var(&o.drillSpeed, "drill-speed", 0, "speed up the drill simulator's clock by this factor (default from config, 1)")
+	fs.BoolVar(&o.ascii, "ascii", false, "ASCII glyphs only (automatic when the locale is not UTF-8)")
+	fs.BoolVar(&o.debug, "debug", false, "log at debug level to the log file under the state folder")
+	fs.StringVar(&o.failoverContext, "failover-context", "", "kube context of the failover region (default from config)")
+	o.kube.AddFlags(fs)
+}
+
+// app is what every command shares: streams, and config and runbooks loaded
+// on demand.
+type app struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+}
+
+// loadConfig reads the config and applies the flags that override it.
+func (a *app) loadConfig(o *cmdOpts) (config.Config, error) {
+	cfg, err := config.Load(o.configPath)
+	if err != nil {
+		return cfg, err
+	}
+	if o.kube.KubeConfig != nil && *o.kube.KubeConfig != "" {
+		cfg.Kubeconfig = *o.kube.KubeConfig
+	}
+	if o.kube.Context != nil && *o.kube.Context != "" {
+		cfg.PrimaryContext = *o.kube.Context
+	}
+	if o.kube.Namespace != nil && *o.kube.Namespace != "" {
+		cfg.Namespace = *o.kube.Namespace
+	}
+	if o.failoverContext != "" {
+		cfg.FailoverContext = o.failoverContext
+	}
+	if o.drillSpeed > 0 {
+		cfg.Drill.Speed = o.drillSpeed
+	}
+	return cfg, nil
+}
+
+// loadRunbooks loads the shipped runbooks, or the --runbooks folder.
+func (a *app) loadRunbooks(o *cmdOpts) ([]*runbooks.Runbook, error) {
+	rbs, err := runbooks.Load(o.runbooksDir)
+	if err != nil {
+		return nil, fmt.Errorf("load runbooks: %w", err)
+	}
+	return rbs, nil
+}
+
+func findRunbook(rbs []*runbooks.Runbook, id string) (*runbooks.Runbook, error) {
+	var ids []string
+	for _, rb := range rbs {
+		if rb.ID == id {
+			return rb, nil
+		}
+		ids = append(ids, rb.ID)
+	}
+	return nil, fmt.Errorf("no runbook %q (have: %s)", id, strings.Join(ids, ", "))
+}
+
+func cmdVersion(a *app, o *cmdOpts, args []string) error {
+	if len(args) > 0 {
+		return usageError{"version takes no arguments"}
+	}
+	rev := ""
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				rev = " (" + s.Value[:12] + ")"
+			}
+		}
+	}
+	fmt.Fprintf(a.stdout, "drnav %s%s %s %s/%s\n", version, rev, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	return nil
+}
+
+func cmdList(a *app, o *cmdOpts, args []string) error {
+	if len(args) > 0 {
+		return usageError{"list takes no arguments"}
+	}
+	rbs, err := a.loadRunbooks(o)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tTITLE\tSTEPS\tBUDGET\tIMPACT")
+	for _, rb := range rbs {
+		budget := "-"
+		if d := rb.TotalBudget(); d > 0 {
+			budget = d.String()
+		}
+		impact := rb.Impact
+		if since, overdue := rb.ReviewOverdue(now); overdue {
+			impact += " (review overdue since " + since.Format("2006-01-02") + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", rb.ID, rb.Title, len(rb.Steps), budget, impact)
+	}
+	return tw.Flush()
+}
+
+func cmdLint(a *app, o *cmdOpts, args []string) error {
+	cfg, err := a.loadConfig(o)
+	if err != nil {
+		return err
+	}
+	paths := args
+	if len(paths) == 0 && o.runbooksDir != "" {
+		paths = []string{o.runbooksDir}
+	}
+	rbs, findings := runbooks.LintPaths(paths, runbooks.LintOptions{RTO: cfg.RTO.Duration, Now: time.Now(), Strict: o.strict})
+	errs, warns := 0, 0
+	for _, f := range findings {
+		fmt.Fprintln(a.stdout, f.String())
+		if f.Severity == runbooks.Error {
+			errs++
+		} else {
+			warns++
+		}
+	}
+	if errs > 0 {
+		fmt.Fprintf(a.stderr, "drnav lint: %d error(s), %d warning(s) in %d runbook(s)\n", errs, warns, len(rbs))
+		return exitError{1}
+	}
+	fmt.Fprintf(a.stderr, "drnav lint: %d runbook(s) ok, %d warning(s)\n", len(rbs), warns)
+	return nil
+}
+
+func commands() []command {
+	return []command{
+		{
+			name:  "",
+			short: "drnav: a terminal runbook navigator for disaster recovery",
+			long: `Opens the navigator: pick a procedure, declare the incident, and walk its
+steps with live cluster and database panes and the RTO clock.
+With --drill it rehearses against a built-in simulator: no cluster or database.`,
+			flags: func(fs *pflag.FlagSet, o *cmdOpts) {
+				fs.BoolVar(&o.readOnly, "read-only", false, "open without the ability to run anything")
+			},
+			run: cmdNavigator,
+		},
+		{name: "list", short: "list the runbooks", run: cmdList},
+		{
+			name: "lint", args: "[PATH...]", short: "check runbooks for errors (exit 1 on findings)",
+			long: "With no PATH, lints the shipped runbooks (or the --runbooks folder).\nPATH may be a runbook file or a folder of them.",
+			flags: func(fs *pflag.FlagSet, o *cmdOpts) {
+				fs.BoolVar(&o.strict, "strict", false, "treat warnings (such as an overdue review) as errors")
+			},
+			run: cmdLint,
+		},
+		{name: "version", short: "print drnav's version", run: cmdVersion},
+		{name: "incidents", short: "list open and closed incidents and drills", run: cmdIncidents},
+		{name: "resume", args: "[ID]", short: "reopen an incident where it was (default: the latest open one)", run: cmdResume},
+		{name: "watch", args: "[ID]", short: "follow an incident read-only (default: the latest)", run: cmdWatch},
+		{
+			name: "report", args: "[ID]", short: "print an incident's post-mortem timeline (default: the latest)",
+			flags: func(fs *pflag.FlagSet, o *cmdOpts) {
+				fs.StringVar(&o.format, "format", "md", "md or json")
+			},
+			run: cmdReport,
+		},
+		{
+			name: "run", args: "RUNBOOK", short: "run a runbook's steps in order without the UI (for cron and CI)",
+			long: `Runs every step in order, writing the same journal as the navigator, printing
+progress lines, and exiting non-zero at the first failed step or verification.
+Destructive steps are refused unless --allow-destructive names them (or all);
+manual steps fail the run unless --skip-manual.`,
+			flags: func(fs *pflag.FlagSet, o *cmdOpts) {
+				fs.StringArrayVar(&o.vars, "var", nil, "set a variable: name=value (repeatable)")
+				fs.BoolVar(&o.dryRun, "dry-run", false, "validate mutating actions without changing anything")
+				fs.StringSliceVar(&o.allowDestructive, "allow-destructive", nil, "step ids allowed to change state, or 'all'")
+				fs.BoolVar(&o.skipManual, "skip-manual", false, "record manual steps as skipped instead of failing")
+				fs.StringVar(&o.reportFormat, "report", "", "print the report at the end: md or json")
+			},
+			run: cmdRun,
+		},
+	}
+}

@@ -1,0 +1,240 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/drnav/drnav/config"
+	"github.com/drnav/drnav/headless"
+	"github.com/drnav/drnav/incident"
+	"github.com/drnav/drnav/runbooks"
+)
+
+// pickIncident returns the id given, else the newest incident (open ones
+// first when openOnly).
+func pickIncident(root string, args []string, openOnly bool) (string, error) {
+	if len(args) > 1 {
+		return "", usageError{"at most one incident ID"}
+	}
+	if len(args) == 1 {
+		return args[0], nil
+	}
+	if openOnly {
+		s, err := incident.Latest(root)
+		if err != nil {
+			if errors.Is(err, incident.ErrNoIncident) {
+				return "", fmt.Errorf("no open incident in %s (see 'drnav incidents')", root)
+			}
+			return "", err
+		}
+		return s.ID, nil
+	}
+	list, err := incident.List(root)
+	if err != nil {
+		return "", fmt.Errorf("list incidents: %w", err)
+	}
+	if len(list) == 0 {
+		return "", fmt.Errorf("no incidents in %s", root)
+	}
+	return list[0].ID, nil
+}
+
+func cmdIncidents(a *app, o *cmdOpts, args []string) error {
+	if len(args) > 0 {
+		return usageError{"incidents takes no arguments"}
+	}
+	cfg, err := a.loadConfig(o)
+	if err != nil {
+		return err
+	}
+	list, err := incident.List(cfg.JournalDir)
+	if err != nil {
+		return fmt.Errorf("list incidents: %w", err)
+	}
+	if len(list) == 0 {
+		fmt.Fprintf(a.stdout, "no incidents in %s\n", cfg.JournalDir)
+		return nil
+	}
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tRUNBOOK\tMODE\tSTATE\tDETECTED\tOPERATOR\tDRIVER")
+	for _, s := range list {
+		state := "open"
+		if s.Resolved {
+			state = "resolved"
+		}
+		driver := "-"
+		if li, ok := incident.Driver(cfg.JournalDir, s.ID); ok {
+			driver = fmt.Sprintf("%s (pid %d)", li.User, li.PID)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.RunbookID, s.Mode, state,
+			s.Detected.Local().Format("2006-01-02 15:04"), s.Operator, driver)
+	}
+	return tw.Flush()
+}
+
+// reportFor builds the report of an incident, with the drill trend.
+func reportFor(cfg config.Config, rbs []*runbooks.Runbook, id string, now time.Time) (incident.ReportData, error) {
+	st, _, warns, err := incident.Read(cfg.JournalDir, id)
+	if err != nil {
+		return incident.ReportData{}, fmt.Errorf("read incident %s: %w", id, err)
+	}
+	_ = warns
+	var rb *runbooks.Runbook
+	for _, r := range rbs {
+		if r.ID == st.RunbookID {
+			rb = r
+		}
+	}
+	r := incident.Report(st, rb, st.RTO, st.RPO, now)
+	if st.Mode == incident.ModeDrill {
+		trend, err := incident.Trend(cfg.JournalDir, st.RunbookID)
+		if err == nil {
+			r.Trend = trend
+		}
+	}
+	return r, nil
+}
+
+func printReport(a *app, r incident.ReportData, format string) error {
+	switch format {
+	case "md", "markdown", "":
+		fmt.Fprint(a.stdout, incident.RenderMarkdown(r))
+	case "json":
+		b, err := incident.RenderJSON(r)
+		if err != nil {
+			return fmt.Errorf("render report: %w", err)
+		}
+		fmt.Fprintln(a.stdout, string(b))
+	default:
+		return usageError{fmt.Sprintf("unknown report format %q (md or json)", format)}
+	}
+	return nil
+}
+
+func cmdReport(a *app, o *cmdOpts, args []string) error {
+	if o.format != "md" && o.format != "json" && o.format != "markdown" {
+		return usageError{fmt.Sprintf("unknown --format %q (md or json)", o.format)}
+	}
+	cfg, err := a.loadConfig(o)
+	if err != nil {
+		return err
+	}
+	id, err := pickIncident(cfg.JournalDir, args, false)
+	if err != nil {
+		return err
+	}
+	rbs, err := a.loadRunbooks(o)
+	if err != nil {
+		return err
+	}
+	r, err := reportFor(cfg, rbs, id, time.Now())
+	if err != nil {
+		return err
+	}
+	return printReport(a, r, o.format)
+}
+
+func cmdRun(a *app, o *cmdOpts, args []string) error {
+	if len(args) != 1 {
+		return usageError{"run takes exactly one RUNBOOK id (see 'drnav list')"}
+	}
+	if o.reportFormat != "" && o.reportFormat != "md" && o.reportFormat != "json" {
+		return usageError{fmt.Sprintf("unknown --report %q (md or json)", o.reportFormat)}
+	}
+	given, err := headless.ParseVars(o.vars)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	cfg, err := a.loadConfig(o)
+	if err != nil {
+		return err
+	}
+	rbs, err := a.loadRunbooks(o)
+	if err != nil {
+		return err
+	}
+	rb, err := findRunbook(rbs, args[0])
+	if err != nil {
+		return err
+	}
+	if rb.Kind == runbooks.KindCadence {
+		return fmt.Errorf("%s is a communication cadence, not a procedure: it runs beside an incident in the navigator", rb.ID)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	env, err := a.environment(ctx, o, cfg, rb)
+	if err != nil {
+		return err
+	}
+	defer env.Close()
+
+	vars, err := headless.ResolveVars(ctx, rb, given, env.ConfigValues, env.Choices)
+	if err != nil {
+		return err
+	}
+	t := env.Target
+	t.DryRun = o.dryRun
+	res, runErr := headless.Run(ctx, headless.Options{
+		Runbook:          rb,
+		JournalRoot:      cfg.JournalDir,
+		Mode:             env.Mode,
+		Declared:         env.Declared,
+		Vars:             vars,
+		Target:           t,
+		AllowDestructive: o.allowDestructive,
+		SkipManual:       o.skipManual,
+		Out:              a.stdout,
+	})
+	if res.ID == "" {
+		return runErr
+	}
+	if env.Recovered != nil {
+		ok, why := env.Recovered()
+		if ok {
+			fmt.Fprintf(a.stdout, "drill: scenario %s recovered\n", rb.Scenario)
+		} else {
+			fmt.Fprintf(a.stdout, "drill: scenario %s NOT recovered: %s\n", rb.Scenario, why)
+			if runErr == nil {
+				runErr = fmt.Errorf("drill scenario %s not recovered: %s", rb.Scenario, why)
+			}
+		}
+	}
+	if o.reportFormat != "" {
+		r, err := reportFor(cfg, rbs, res.ID, time.Now())
+		if err != nil {
+			return err
+		}
+		if err := printReport(a, r, o.reportFormat); err != nil {
+			return err
+		}
+	}
+	if runErr != nil {
+		fmt.Fprintf(a.stderr, "drnav run: %v (journal %s)\n", runErr, res.ID)
+		return exitError{1}
+	}
+	return nil
+}
+
+// describeDSN is a password-free description of where the database is.
+func describeDSN(dsn string) string {
+	if dsn == "" {
+		host := os.Getenv("PGHOST")
+		if host == "" {
+			host = "libpq defaults"
+		}
+		return "postgres (" + host + ")"
+	}
+	if i := strings.Index(dsn, "@"); i >= 0 && strings.Contains(dsn, "://") {
+		return dsn[:strings.Index(dsn, "://")+3] + dsn[i+1:]
+	}
+	return "postgres (conninfo)"
+}

@@ -1,0 +1,207 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sort"
+
+	"k8s.io/client-go/rest"
+
+	"github.com/drnav/drnav/config"
+	"github.com/drnav/drnav/drill"
+	"github.com/drnav/drnav/headless"
+	"github.com/drnav/drnav/incident"
+	"github.com/drnav/drnav/live"
+	"github.com/drnav/drnav/runbooks"
+	"github.com/drnav/drnav/steps"
+)
+
+// environment is what a run touches: the real cluster and database, or the
+// drill simulator (or a real staging context behind the production guard).
+type environment struct {
+	Mode     string
+	Target   steps.Target
+	Declared incident.Declared
+	// ConfigValues are the values runbook variables take through `config = "key"`.
+	ConfigValues map[string]string
+	Choices      headless.ChoicesFunc
+	// DBProber feeds the PostgreSQL pane.
+	DBProber live.DBProber
+	// Recovered reports whether the drill scenario is recovered (drill only).
+	Recovered func() (bool, string)
+	// Banner names what the run touches, for the header and the confirm dialog.
+	Banner string
+	Close  func()
+}
+
+// environment builds the environment for a runbook. With --drill and no
+// --context it is the simulator with the runbook's scenario injected.
+func (a *app) environment(ctx context.Context, o *cmdOpts, cfg config.Config, rb *runbooks.Runbook) (*environment, error) {
+	explicitContext := o.kube.Context != nil && *o.kube.Context != ""
+	if o.drill && !explicitContext {
+		return drillEnvironment(ctx, cfg, rb)
+	}
+	var wrap func(*rest.Config) *rest.Config
+	if o.drill {
+		wrap = drill.GuardRESTConfig
+	}
+	env, err := liveEnvironment(cfg, kubeProvider(o.kube, cfg, wrap))
+	if err != nil {
+		return nil, err
+	}
+	if o.drill {
+		// A drill on a real (staging) context: the production guard makes
+		// every mutation a server-side dry run unless the context is
+		// allow-listed, and refuses data changes in a real database.
+		env.Mode = incident.ModeDrill
+		env.Target.Kube = drill.Guard(env.Target.Kube, cfg)
+		env.Target.DB = drill.GuardDatabase(env.Target.DB, cfg.Drill.AllowDatabase)
+		env.Target.ShellMode = steps.ShellShowOnly
+		env.Target.AllowShell = shellAllowList(cfg, rb)
+		env.Banner = "DRILL on " + env.Banner
+	}
+	return env, nil
+}
+
+func baseTarget(cfg config.Config) steps.Target {
+	var envv []string
+	keys := make([]string, 0, len(cfg.Env))
+	for k := range cfg.Env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		envv = append(envv, k+"="+cfg.Env[k])
+	}
+	return steps.Target{
+		Env:       envv,
+		Dir:       cfg.WorkDir,
+		Namespace: cfg.Namespace,
+		Redact:    cfg.Redact,
+		Backup:    cfg.Backup,
+		RPO:       cfg.RPO.Duration,
+	}
+}
+
+func liveEnvironment(cfg config.Config, kube steps.KubeProvider) (*environment, error) {
+	t := baseTarget(cfg)
+	t.Kube = kube
+	db, err := steps.NewDatabase(cfg.DSN)
+	if err != nil {
+		return nil, err
+	}
+	t.DB = db
+	prober, err := live.NewPGProber(cfg.DSN, cfg.Database)
+	if err != nil {
+		return nil, err
+	}
+	ctxName := cfg.PrimaryContext
+	if ctxName == "" {
+		ctxName = "current kube context"
+	}
+	dbDesc := db.Describe(cfg.Database)
+	env := &environment{
+		Mode:         incident.ModeLive,
+		Target:       t,
+		ConfigValues: cfg.Values(),
+		DBProber:     prober,
+		Banner:       ctxName,
+		Declared: incident.Declared{
+			RTO: cfg.RTO.Duration, RPO: cfg.RPO.Duration,
+			KubeContext: ctxName, Database: dbDesc,
+			SSHClient: os.Getenv("SSH_CONNECTION"),
+		},
+		Close: func() {},
+	}
+	env.Choices = choicesFor(t.Kube, cfg, cfg.Backup.Dir)
+	return env, nil
+}
+
+func drillEnvironment(ctx context.Context, cfg config.Config, rb *runbooks.Runbook) (*environment, error) {
+	sim := drill.New(drill.Options{Speed: cfg.Drill.Speed, Namespace: cfg.Namespace})
+	if err := sim.Start(ctx); err != nil {
+		return nil, fmt.Errorf("start drill simulator: %w", err)
+	}
+	if rb != nil && rb.Scenario != "" {
+		if err := sim.Inject(rb.Scenario); err != nil {
+			sim.Stop()
+			return nil, fmt.Errorf("drill scenario %s: %w", rb.Scenario, err)
+		}
+	}
+	values := cfg.Values()
+	values["primary_context"] = "drill-primary"
+	values["failover_context"] = "drill-failover"
+	for k, v := range sim.ConfigOverrides() {
+		values[k] = v
+	}
+	backup := cfg.Backup
+	if d := values["backup_dir"]; d != "" {
+		backup.Dir = d
+	}
+	t := baseTarget(cfg)
+	t.Backup = backup
+	t.Kube = sim.KubeProvider()
+	t.DB = sim.Database()
+	t.ShellMode = steps.ShellShowOnly
+	t.AllowShell = shellAllowList(cfg, rb)
+	env := &environment{
+		Mode:         incident.ModeDrill,
+		Target:       t,
+		ConfigValues: values,
+		DBProber:     sim.DBProber(),
+		Banner:       "simulator",
+		Declared: incident.Declared{
+			RTO: cfg.RTO.Duration, RPO: cfg.RPO.Duration,
+			KubeContext: "drill-primary (simulated)", Database: t.DB.Describe(cfg.Database),
+			SSHClient: os.Getenv("SSH_CONNECTION"),
+		},
+		Close: sim.Stop,
+	}
+	if rb != nil && rb.Scenario != "" {
+		id := rb.Scenario
+		env.Recovered = func() (bool, string) { return sim.Recovered(id) }
+	}
+	env.Choices = choicesFor(t.Kube, cfg, backup.Dir)
+	return env, nil
+}
+
+// shellAllowList lets config name shell steps ("runbook/step") that really
+// run in a drill.
+func shellAllowList(cfg config.Config, rb *runbooks.Runbook) func(string) bool {
+	allowed := map[string]bool{}
+	for _, s := range cfg.Drill.AllowShell {
+		allowed[s] = true
+	}
+	return func(stepID string) bool {
+		if rb == nil {
+			return false
+		}
+		return allowed[rb.ID+"/"+stepID]
+	}
+}
+
+// choicesFor lists a variable source's values from the primary context.
+func choicesFor(kube steps.KubeProvider, cfg config.Config, backupDir string) headless.ChoicesFunc {
+	return func(ctx context.Context, source string) ([]string, error) {
+		q := live.ChoiceQuery{Namespace: cfg.Namespace, Selector: cfg.AppLabel, BackupDir: backupDir}
+		if source == runbooks.SourceContexts {
+			lister, ok := kube.(interface{ Contexts() ([]string, error) })
+			if !ok {
+				return nil, nil
+			}
+			return lister.Contexts()
+		}
+		if source != runbooks.SourceBackups {
+			client, info, err := kube.Client("primary")
+			if err != nil {
+				return nil, err
+			}
+			q.Client = client
+			if info.Namespace != "" && cfg.Namespace == "" {
+				q.Namespace = info.Namespace
+			}
+		}
+		return live.Choices(ctx, q, source)
+	}
+}
