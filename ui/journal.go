@@ -213,6 +213,9 @@ func readDoc(path string) (string, error) {
 // Close releases the incident journal (and its driver lock) when the model
 // holds one; main calls it on the final model after the program exits.
 func (m Model) Close() error {
+	if m.env != nil && m.env.Close != nil {
+		m.env.Close()
+	}
 	if c, ok := m.journal.(interface{ Close() error }); ok {
 		if err := c.Close(); err != nil {
 			return fmt.Errorf("close journal: %w", err)

@@ -114,8 +114,10 @@ type Model struct {
 	pager   viewport.Model
 	pagerOf string
 
-	panes panesSet
-	ended bool // scorecard shown once
+	panes     panesSet
+	ended     bool         // scorecard shown once
+	recovered string       // drill: whether the scenario is recovered (for the scorecard)
+	snapEnv   *Environment // the environment whose snapshots are being read
 }
 
 type activeRun struct {
@@ -174,6 +176,7 @@ func New(opts Options) Model {
 	if opts.ReadOnly {
 		m.screen = screenChecklist
 	}
+	m.snapEnv = m.env // Init starts reading its snapshots
 	m.layout()
 	return m
 }
@@ -222,7 +225,9 @@ func (m Model) Init() tea.Cmd {
 	if m.opts.Follow != nil {
 		cmds = append(cmds, followCmd(m.opts.Follow))
 	}
-	cmds = append(cmds, m.snapshotCmds())
+	if m.env != nil {
+		cmds = append(cmds, startSnapshots(m.env))
+	}
 	return tea.Batch(cmds...)
 }
 
@@ -452,6 +457,19 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.run = nil
 		fin := finishEvent(msg.step, steps.FinishInteractive(msg.err, msg.started))
 		return m, appendCmd(m.journal, "", fin)
+	case recoveredMsg:
+		m.recovered = string(msg)
+		return m, nil
+	case envMsg:
+		if msg.err != nil {
+			m.flash = msg.err.Error()
+			return m, nil
+		}
+		m.env = msg.env
+		m.flash = ""
+		snaps := m.snapshotCmds()
+		mm, cmd := m.startDeclare()
+		return mm, tea.Batch(cmd, snaps)
 	case choicesMsg:
 		if msg.field < len(m.decl.fields) {
 			f := &m.decl.fields[msg.field]
@@ -505,13 +523,30 @@ func (m *Model) toIncidentEvent(ev Event) incident.Event {
 
 // afterStateChange shows the scorecard once every step is settled.
 func (m Model) afterStateChange() (tea.Model, tea.Cmd) {
+	var cmd tea.Cmd
 	if !m.ended && m.rb != nil && (m.state.Resolved || m.state.AllSettled(m.rb)) && m.overlay == ovNone {
 		m.ended = true
 		m.overlay = ovScorecard
+		if m.env != nil && m.env.Recovered != nil {
+			rec := m.env.Recovered
+			cmd = func() tea.Msg {
+				ok, detail := rec()
+				text := "not recovered"
+				if ok {
+					text = "recovered"
+				}
+				if detail != "" {
+					text += ": " + detail
+				}
+				return recoveredMsg(text)
+			}
+		}
 	}
 	m.refreshOutput()
-	return m, nil
+	return m, cmd
 }
+
+type recoveredMsg string
 
 func appendTail(lines, more []string) []string {
 	const keep = 5000
@@ -1049,7 +1084,7 @@ func (m Model) pickerKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			m.screen = screenMode
 			return m, nil
 		}
-		return m.startDeclare()
+		return m.chooseEnv()
 	}
 	if msg.Text != "" && msg.Mod == 0 || msg.Text != "" && msg.Mod == tea.ModShift {
 		m.filter += msg.Text
@@ -1082,7 +1117,28 @@ func (m Model) modeKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m, nil
 	}
 	m.setEnv()
-	return m.startDeclare()
+	return m.chooseEnv()
+}
+
+type envMsg struct {
+	env *Environment
+	err error
+}
+
+// chooseEnv builds the environment (MakeEnv, in a Cmd) or uses the static one.
+func (m Model) chooseEnv() (tea.Model, tea.Cmd) {
+	if m.opts.MakeEnv == nil {
+		return m.startDeclare()
+	}
+	mk, mode, rb := m.opts.MakeEnv, m.mode, m.rb
+	m.flash = "preparing the " + mode.String() + " environment…"
+	return m, func() tea.Msg {
+		env, err := mk(context.Background(), mode, rb)
+		if err != nil {
+			err = fmt.Errorf("prepare %s environment: %w", mode, err)
+		}
+		return envMsg{env: env, err: err}
+	}
 }
 
 // ---- declare form ----
@@ -1112,6 +1168,9 @@ func (m Model) startDeclare() (tea.Model, tea.Cmd) {
 	det.Prompt = "> "
 	fields = append(fields, declareField{label: "Detected", input: det})
 	cfgVals := m.opts.Config.Values()
+	if m.env != nil && m.env.ConfigValues != nil {
+		cfgVals = m.env.ConfigValues
+	}
 	var cmds []tea.Cmd
 	for i := range m.rb.Variables {
 		v := &m.rb.Variables[i]

@@ -14,6 +14,7 @@ import (
 	"charm.land/lipgloss/v2"
 
 	"github.com/drnav/drnav/runbooks"
+	"github.com/drnav/drnav/steps"
 )
 
 func TestVerifyRerunsVerificationOnly(t *testing.T) {
@@ -111,5 +112,37 @@ func TestStaleRunEventsDropped(t *testing.T) {
 	h.handle(runEventsMsg{id: 99, events: []Event{{Kind: EvStepFinished, Step: "identify"}}, done: true})
 	if h.m.stepStatus(0) != StatusPending {
 		t.Errorf("stale event applied")
+	}
+}
+
+func TestMakeEnvBuildsEnvironmentAfterChoice(t *testing.T) {
+	t.Parallel()
+	opts := testOptions()
+	opts.Mode = ModeAsk
+	opts.Runbooks[0].Variables[0].Config = "deployment"
+	var gotMode Mode
+	closed := false
+	opts.MakeEnv = func(_ context.Context, mode Mode, rb *runbooks.Runbook) (*Environment, error) {
+		gotMode = mode
+		base := steps.Target{Dir: "/tmp", Namespace: "sim"}
+		return &Environment{Context: "drill-primary", Target: &base,
+			ConfigValues: map[string]string{"deployment": "sim-app"}, Close: func() { closed = true }}, nil
+	}
+	h := newHarness(t, opts)
+	h.press("enter", "d")
+	h.until("declare", func(m Model) bool { return m.screen == screenDeclare })
+	if gotMode != ModeDrill {
+		t.Errorf("mode = %v", gotMode)
+	}
+	if v := h.m.decl.fields[1].input.Value(); v != "sim-app" {
+		t.Errorf("config default = %q, want the environment's", v)
+	}
+	h.press("enter", "enter", "enter")
+	h.until("checklist", func(m Model) bool { return m.screen == screenChecklist && m.journal != nil })
+	if tg := h.m.target(); tg.Namespace != "sim" || tg.Vars["pod"] != "sim-app" {
+		t.Errorf("target = %+v", tg)
+	}
+	if err := h.m.Close(); err != nil || !closed {
+		t.Errorf("Close: %v, env closed %v", err, closed)
 	}
 }

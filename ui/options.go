@@ -54,8 +54,19 @@ type StepStarter func(ctx context.Context, step runbooks.Step, t steps.Target) (
 
 // Environment is what steps run against in one mode.
 type Environment struct {
-	Kube steps.KubeProvider
-	DB   steps.Database
+	// Target, when set, is the complete base target (guards, shell mode,
+	// allow-list, env, folder, backup policy); the UI only fills Vars,
+	// Secrets and Now. When nil the target is built from Kube, DB and config.
+	Target *steps.Target
+	Kube   steps.KubeProvider
+	DB     steps.Database
+	// ConfigValues are the values of `config = "key"` variables (drill
+	// overrides included); nil means Config.Values().
+	ConfigValues map[string]string
+	// Recovered reports whether a drill scenario is recovered (scorecard).
+	Recovered func() (bool, string)
+	// Close stops what the environment started (the simulator); Model.Close calls it.
+	Close func()
 	// Context and Database are shown before anything is touched: the kube
 	// context name and the database description (no password).
 	Context  string
@@ -100,9 +111,14 @@ type Options struct {
 	NewJournal JournalFactory
 	// Mode preset (ModeAsk: the picker asks explicitly).
 	Mode Mode
-	// Live and Drill are the environments of each mode; a nil one is not offered.
+	// Live and Drill are the environments of each mode; a nil one is not
+	// offered. With MakeEnv set they only describe the choice (Context and
+	// Database shown on the mode screen).
 	Live  *Environment
 	Drill *Environment
+	// MakeEnv builds the environment once the mode and runbook are chosen
+	// (in a Cmd: e.g. the drill simulator with the runbook's scenario).
+	MakeEnv func(ctx context.Context, mode Mode, rb *runbooks.Runbook) (*Environment, error)
 	// Start starts a step; nil means the steps engine (EngineStart).
 	Start StepStarter
 	// Interactive builds the command of an interactive step, handed the

@@ -86,12 +86,18 @@ func dbSnapCmd(ch <-chan live.DBSnapshot) tea.Cmd {
 	}
 }
 
-// snapshotCmds starts reading the current environment's snapshot channels.
+// snapshotCmds starts reading the current environment's snapshot channels,
+// once per environment.
 func (m *Model) snapshotCmds() tea.Cmd {
-	if m.env == nil {
+	if m.env == nil || m.snapEnv == m.env {
 		return nil
 	}
-	return tea.Batch(kubeSnapCmd(m.env.KubeSnapshots), dbSnapCmd(m.env.DBSnapshots))
+	m.snapEnv = m.env
+	return startSnapshots(m.env)
+}
+
+func startSnapshots(env *Environment) tea.Cmd {
+	return tea.Batch(kubeSnapCmd(env.KubeSnapshots), dbSnapCmd(env.DBSnapshots))
 }
 
 func paneWidths(w int) []int {

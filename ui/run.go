@@ -209,6 +209,11 @@ func (m *Model) target() steps.Target {
 		env = append(env, k+"="+v)
 	}
 	sort.Strings(env)
+	if m.env != nil && m.env.Target != nil {
+		t := *m.env.Target
+		t.Vars, t.Secrets, t.Now = vars, secrets, m.now
+		return t
+	}
 	t := steps.Target{
 		Vars: vars, Secrets: secrets, Redact: cfg.Redact, Env: env, Dir: cfg.WorkDir,
 		Namespace: cfg.Namespace, Now: m.now,

@@ -380,6 +380,9 @@ func (m Model) viewScorecard() string {
 		b = append(b, fmt.Sprintf("  %s %-24s %6s / %s", mark, clip(p.Title, 24), fmtDur(d), fmtDur(p.Budget.Duration)))
 	}
 	b = append(b, fmt.Sprintf("Status updates posted: %d", m.state.Statuses))
+	if m.recovered != "" {
+		b = append(b, "Scenario: "+m.recovered)
+	}
 	b = append(b, "", s.Help.Render("q quit · any other key back to the checklist"))
 	return s.Dialog.Width(m.dialogWidth()).Render(strings.Join(b, "\n"))
 }
