@@ -30,6 +30,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -649,4 +650,25 @@ func (cp *ControlPlane) CACertPool() *x509.CertPool {
 	pool := x509.NewCertPool()
 	pool.AddCert(cp.pki.ca.cert)
 	return pool
+}
+
+// RSS is the resident memory of the running components, in bytes, read from
+// /proc (for reports; 0 for a process that ended meanwhile).
+func (cp *ControlPlane) RSS() int64 {
+	var total int64
+	for _, pid := range cp.PIDs() {
+		data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(data), "\n") {
+			if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+				kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+				if err == nil {
+					total += kb << 10
+				}
+			}
+		}
+	}
+	return total
 }

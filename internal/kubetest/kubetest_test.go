@@ -111,6 +111,7 @@ func TestControlPlane(t *testing.T) {
 		t.Fatalf("create deployment: %v", err)
 	}
 	waitReady(t, c, ns, "web", 2)
+	t.Logf("control plane resident memory: %d MB", cp.RSS()>>20)
 
 	v, err := c.Discovery().ServerVersion()
 	if err != nil {
