@@ -42,7 +42,7 @@ type Glyphs struct {
 func NewGlyphs(ascii bool) Glyphs {
 	if ascii {
 		return Glyphs{
-			Pending: ".", Running: ">", Done: "+", Failed: "x", Skipped: "~", Interrupted: "?",
+			Pending: ".", Running: ">", Done: "+", Failed: "x", Skipped: "-", Interrupted: "?",
 			BarFull: "#", BarEmpty: "-", Sep: "|", Dot: "-", Arrow: "->",
 		}
 	}
