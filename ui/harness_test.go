@@ -159,10 +159,7 @@ func testOptions() Options {
 
 // declared returns a harness on the checklist of a declared live incident
 // with its in-memory journal.
-func declared(t *testing.T, opts Options) (*harness, interface {
-	Journal
-	Events() []Event
-}) {
+func declared(t *testing.T, opts Options) (*harness, *MemJournal) {
 	t.Helper()
 	j := NewMemJournal()
 	opts.NewJournal = func(d Event) (Journal, error) { return j, j.Append(d) }

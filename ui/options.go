@@ -145,13 +145,15 @@ type Options struct {
 	Briefing func(rb *runbooks.Runbook) string
 }
 
-// memJournal keeps events in memory (tests, and the fallback).
-type memJournal struct {
+// MemJournal keeps events in memory (tests, and the fallback when no
+// journal root is given: nothing survives a crash).
+type MemJournal struct {
 	mu     sync.Mutex
 	events []Event
 }
 
-func (j *memJournal) Append(ev Event) error {
+// Append records an event.
+func (j *MemJournal) Append(ev Event) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	j.events = append(j.events, ev)
@@ -159,19 +161,14 @@ func (j *memJournal) Append(ev Event) error {
 }
 
 // Events returns a copy of what was appended.
-func (j *memJournal) Events() []Event {
+func (j *MemJournal) Events() []Event {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	return append([]Event(nil), j.events...)
 }
 
 // NewMemJournal returns an in-memory journal (for tests and demos).
-func NewMemJournal() interface {
-	Journal
-	Events() []Event
-} {
-	return &memJournal{}
-}
+func NewMemJournal() *MemJournal { return &MemJournal{} }
 
 // EngineStart starts a step with the steps engine.
 func EngineStart(ctx context.Context, step runbooks.Step, t steps.Target) (StepRun, error) {
