@@ -1,0 +1,49 @@
+package ui
+
+import (
+	"bytes"
+	"testing"
+	"time"
+
+	"github.com/charmbracelet/x/exp/teatest/v2"
+
+	"github.com/drnav/drnav/runbooks"
+)
+
+// TestInteractiveStepHandsTerminalOver runs an interactive step through
+// tea.ExecProcess in a real program and sees it recorded when it returns.
+func TestInteractiveStepHandsTerminalOver(t *testing.T) {
+	t.Parallel()
+	opts := testOptions()
+	opts.Now = nil
+	opts.Runbooks[0].Steps = []runbooks.Step{{ID: "shell", Title: "Open a shell", Interactive: true, Run: "exit 4"}}
+	j := NewMemJournal()
+	opts.NewJournal = func(d Event) (Journal, error) { return j, j.Append(d) }
+	tm := teatest.NewTestModel(t, New(opts), teatest.WithInitialTermSize(120, 40))
+	wait := func(what string) {
+		t.Helper()
+		teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte(what)) },
+			teatest.WithDuration(15*time.Second), teatest.WithCheckInterval(20*time.Millisecond))
+	}
+	wait("Database corruption")
+	tm.Send(keyMsg("enter"))
+	wait("Detection time")
+	tm.Send(keyMsg("enter"))
+	tm.Send(keyMsg("enter"))
+	tm.Send(keyMsg("enter"))
+	wait("Open a shell")
+	tm.Send(keyMsg("enter"))
+	wait("failed: exit 4")
+	tm.Send(keyMsg("q"))
+	final := tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second)).(Model)
+	if st := final.state.Steps["shell"]; st == nil || st.Status != StatusFailed || st.ExitCode != 4 {
+		t.Fatalf("interactive step state = %+v", st)
+	}
+	var kinds []EventKind
+	for _, e := range j.Events() {
+		kinds = append(kinds, e.Kind)
+	}
+	if len(kinds) < 2 || kinds[len(kinds)-2] != EvStepStarted || kinds[len(kinds)-1] != EvStepFinished {
+		t.Errorf("journal = %v", kinds)
+	}
+}
