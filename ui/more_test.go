@@ -146,3 +146,23 @@ func TestMakeEnvBuildsEnvironmentAfterChoice(t *testing.T) {
 		t.Errorf("Close: %v, env closed %v", err, closed)
 	}
 }
+
+func TestStatusUpdateSendUsesNotifyThenRecords(t *testing.T) {
+	t.Parallel()
+	got := make(chan string, 1)
+	opts := testOptions()
+	opts.Notify = func(_ context.Context, text string) error { got <- text; return nil }
+	h, j := declared(t, opts)
+	h.press("u")
+	h.typeText(" EXTRA")
+	h.press("ctrl+s")
+	h.until("sent", func(m Model) bool { return m.state.Statuses == 1 })
+	text := <-got
+	if !strings.Contains(text, "Conditions") || !strings.Contains(text, "EXTRA") {
+		t.Errorf("sent %q", text)
+	}
+	last := j.Events()[len(j.Events())-1]
+	if last.Kind != EvStatusPosted || last.Value != "sent" || last.Text != text {
+		t.Errorf("event %+v", last)
+	}
+}
