@@ -38,6 +38,9 @@ const (
 	stageBackOff         // crashed, waiting in CrashLoopBackOff
 )
 
+// never is the next transition of a pod that has none.
+var never = time.Date(9999, time.December, 31, 0, 0, 0, 0, time.UTC)
+
 // podPlan is what the simulated kubelet will do next with a pod.
 type podPlan struct {
 	stage       int
@@ -325,9 +328,9 @@ func (c *cluster) advance(p *corev1.Pod, pl *podPlan, now time.Time) {
 		setContainers(p, func(cs *corev1.ContainerStatus) { cs.Ready = true })
 		setPodReady(p, true, mt)
 		pl.stage = stageReady
-		pl.next = time.Time{}.Add(1<<63 - 1)
+		pl.next = never
 	default:
-		pl.next = time.Time{}.Add(1<<63 - 1)
+		pl.next = never
 	}
 }
 

@@ -32,9 +32,12 @@ type simDB struct {
 	clk   clock.WithTicker
 	speed float64
 
+	// pgReady reads, now, whether postgres in the primary context has a
+	// ready pod (nil: never). It takes no lock of the database.
+	pgReady func() bool
+
 	mu           sync.Mutex
 	alwaysUp     bool  // the scenario keeps it up without a postgres pod
-	pgUp         bool  // postgres in the primary context has a ready pod
 	appReady     int32 // ready application pods (connections)
 	restored     bool
 	corrupt      map[string]string // index → amcheck detail
@@ -48,20 +51,19 @@ var (
 	_ live.DBProber  = (*simDB)(nil)
 )
 
-func newSimDB(clk clock.WithTicker, speed float64) *simDB {
-	return &simDB{clk: clk, speed: speed, corrupt: map[string]string{}}
+func newSimDB(clk clock.WithTicker, speed float64, pgReady func() bool) *simDB {
+	return &simDB{clk: clk, speed: speed, pgReady: pgReady, corrupt: map[string]string{}}
 }
 
 func (d *simDB) scaled(t time.Duration) time.Duration { return time.Duration(float64(t) / d.speed) }
 
 // resetState sets the database up for a scenario.
-func (d *simDB) resetState(alwaysUp, pgUp bool, orders int64, archivedAgo time.Duration, corrupt map[string]string) {
+func (d *simDB) resetState(alwaysUp bool, orders int64, archivedAgo time.Duration, corrupt map[string]string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.alwaysUp = alwaysUp
-	d.pgUp = pgUp
 	d.appReady = 3
-	if !pgUp {
+	if !alwaysUp {
 		d.appReady = 0
 	}
 	d.restored = false
@@ -72,22 +74,23 @@ func (d *simDB) resetState(alwaysUp, pgUp bool, orders int64, archivedAgo time.D
 }
 
 // observe is called after each primary tick with what the cluster shows.
-func (d *simDB) observe(now time.Time, pgUp bool, appReady int32) {
+func (d *simDB) observe(now time.Time, appReady int32) {
+	up := d.pgUpNow()
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.pgUp = pgUp
 	d.appReady = appReady
-	if d.upLocked() && now.Sub(d.lastArchived) >= d.scaled(time.Minute) {
+	if (d.alwaysUp || up) && now.Sub(d.lastArchived) >= d.scaled(time.Minute) {
 		d.lastArchived = now // archive_timeout 60s: a WAL segment a minute while up
 	}
 }
 
-func (d *simDB) upLocked() bool { return d.alwaysUp || d.pgUp }
+func (d *simDB) pgUpNow() bool { return d.pgReady != nil && d.pgReady() }
 
 func (d *simDB) check() error {
+	up := d.pgUpNow()
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if !d.upLocked() {
+	if !d.alwaysUp && !up {
 		return fmt.Errorf("connect to %s (simulated): dial tcp %s: connect: connection refused (no ready postgres pod)", simDBAddr, simDBAddr)
 	}
 	return nil
@@ -101,9 +104,10 @@ type dbState struct {
 }
 
 func (d *simDB) state() dbState {
+	up := d.pgUpNow()
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	s := dbState{up: d.upLocked(), restored: d.restored}
+	s := dbState{up: d.alwaysUp || up, restored: d.restored}
 	for k := range d.corrupt {
 		s.corrupt = append(s.corrupt, k)
 	}

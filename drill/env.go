@@ -78,7 +78,9 @@ func New(opts Options) *Env {
 	e := &Env{opts: opts, clk: opts.Clock}
 	e.primary = newCluster(PrimaryContext, "10.0.0.1:6443", e.clk, opts.Speed, opts.Seed)
 	e.failover = newCluster(FailoverContext, "10.1.0.1:6443", e.clk, opts.Speed, opts.Seed+1)
-	e.db = newSimDB(e.clk, opts.Speed)
+	e.db = newSimDB(e.clk, opts.Speed, func() bool {
+		return e.primary.readyReplicas(opts.Namespace, DBDeployment) > 0
+	})
 	e.samplesErr = e.writeSamples()
 	if err := e.reset(""); err != nil && e.samplesErr == nil {
 		e.samplesErr = err
@@ -100,7 +102,7 @@ func (e *Env) Start(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	e.cancel = cancel
 	tick := time.Duration(float64(250*time.Millisecond) / e.opts.Speed)
-	tick = max(tick, 5*time.Millisecond)
+	tick = max(tick, 20*time.Millisecond)
 	e.wg.Add(2)
 	go func() {
 		defer e.wg.Done()
@@ -132,9 +134,7 @@ func (e *Env) Stop() {
 
 // observe feeds the database what the primary cluster shows after a tick.
 func (e *Env) observe(now time.Time) {
-	pg := e.primary.readyReplicas(e.opts.Namespace, "postgres")
-	app := e.primary.readyReplicas(e.opts.Namespace, "ci-failure-agent")
-	e.db.observe(now, pg > 0, app)
+	e.db.observe(now, e.primary.readyReplicas(e.opts.Namespace, AppDeployment))
 }
 
 // Speed is the pace the environment runs at.

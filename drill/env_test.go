@@ -15,7 +15,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 )
 
-const testSpeed = 50
+const testSpeed = 100
 
 // startEnv builds and starts an environment with a scenario ("" = healthy).
 func startEnv(t *testing.T, scenario string) *Env {
@@ -132,24 +132,21 @@ func TestScaleDownAndUp(t *testing.T) {
 	if s := summarize(t, cs, AppDeployment); s.ready != 3 {
 		t.Fatalf("initial ready %d, want 3", s.ready)
 	}
+	down := watchPhases(t, cs)
 	scale(t, cs, AppDeployment, 0)
 	d := deployment(t, cs, AppDeployment)
 	if d.Generation <= d.Status.ObservedGeneration {
 		t.Fatalf("scale did not bump generation: gen %d observed %d", d.Generation, d.Status.ObservedGeneration)
 	}
-	sawTerminating := false
 	eventually(t, 15*time.Second, func() string {
 		s := summarize(t, cs, AppDeployment)
-		if s.terminating > 0 {
-			sawTerminating = true
-		}
 		if s.total+s.terminating != 0 {
 			return fmt.Sprintf("%d pods (%d terminating)", s.total+s.terminating, s.terminating)
 		}
 		return ""
 	})
-	if !sawTerminating {
-		t.Error("pods vanished without a Terminating phase")
+	if !down()["Terminating"] {
+		t.Errorf("pods vanished without a Terminating phase (saw %v)", down())
 	}
 	seen := watchPhases(t, cs)
 	scale(t, cs, AppDeployment, 3)

@@ -118,15 +118,15 @@ func (e *Env) reset(id string) error {
 	switch id {
 	case ScenarioDataCenter:
 		// the failover database: up, empty, restored by the runbook
-		e.db.resetState(true, true, 0, 40*time.Second, map[string]string{})
+		e.db.resetState(true, 0, 40*time.Second, map[string]string{})
 	case ScenarioCorruption:
-		e.db.resetState(true, true, 212, 30*time.Second, map[string]string{
+		e.db.resetState(true, 212, 30*time.Second, map[string]string{
 			CorruptIndex: `index "orders_pkey" contains unexpected zero page at block 17; item order invariant violated for index "orders_pkey"`,
 		})
 	case ScenarioOutage:
-		e.db.resetState(false, false, 212, 12*time.Minute, map[string]string{})
+		e.db.resetState(false, 212, 12*time.Minute, map[string]string{})
 	default:
-		e.db.resetState(true, true, 212, 30*time.Second, map[string]string{})
+		e.db.resetState(true, 212, 30*time.Second, map[string]string{})
 	}
 	return nil
 }

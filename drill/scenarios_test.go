@@ -220,12 +220,6 @@ var keySteps = map[string][]string{
 	ScenarioOutage:      {"restore"},
 }
 
-// knownMismatch explains scenarios the shipped runbook cannot recover with
-// kubectl's semantics; see the report.
-var knownMismatch = map[string]string{
-	ScenarioApplication: "the runbook restarts before it undoes: `rollout undo` then returns to the pre-restart revision, which still runs the :bad image",
-}
-
 func TestRunbooksRecoverScenarios(t *testing.T) {
 	t.Parallel()
 	for _, sc := range Scenarios() {
@@ -240,22 +234,15 @@ func TestRunbooksRecoverScenarios(t *testing.T) {
 			t.Run("all-steps", func(t *testing.T) {
 				t.Parallel()
 				e := startEnv(t, sc.ID)
-				within := 20 * time.Second
-				if _, known := knownMismatch[sc.ID]; known {
-					within = 5 * time.Second // 250 s at speed 50: plenty for a rollout
-				}
-				err := runRunbook(t, e, rb, nil, within)
-				ok, why := false, ""
+				err := runRunbook(t, e, rb, nil, 20*time.Second)
+				ok, why := e.Recovered(sc.ID)
 				if err == nil {
 					deadline := time.Now().Add(20 * time.Second)
-					for ok, why = e.Recovered(sc.ID); !ok && time.Now().Before(deadline); ok, why = e.Recovered(sc.ID) {
+					for ; !ok && time.Now().Before(deadline); ok, why = e.Recovered(sc.ID) {
 						time.Sleep(20 * time.Millisecond)
 					}
 				}
 				if !ok {
-					if m, known := knownMismatch[sc.ID]; known {
-						t.Skipf("KNOWN MISMATCH (%s): run error %v; state: %s", m, err, why)
-					}
 					t.Fatalf("not recovered: run error %v; state: %s", err, why)
 				}
 			})
