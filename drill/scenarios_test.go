@@ -173,7 +173,15 @@ func runRunbook(t *testing.T, e *Env, rb *runbooks.Runbook, skip map[string]bool
 		case runbooks.ActionManual, runbooks.ActionShell, runbooks.ActionHTTP:
 			continue
 		}
-		st := st
+		// copy the verify conditions: the runbook is shared by parallel subtests
+		if st.Verify != nil {
+			v := *st.Verify
+			st.Verify = &v
+		}
+		if st.Wait != nil {
+			v := *st.Wait
+			st.Wait = &v
+		}
 		for _, v := range []*runbooks.Verify{st.Verify, st.Wait} {
 			if v != nil {
 				v.Within.Duration = min(v.Within.Duration, within)
