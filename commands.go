@@ -168,6 +168,13 @@ func cmdRun(a *app, o *cmdOpts, args []string) error {
 		return fmt.Errorf("%s is a communication cadence, not a procedure: it runs beside an incident in the navigator", rb.ID)
 	}
 
+	logger, closeLog, err := setupLogging(o.debug)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
+	logger.Info("headless run", "runbook", rb.ID, "drill", o.drill, "dry_run", o.dryRun)
+
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 

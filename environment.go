@@ -6,8 +6,6 @@ import (
 	"os"
 	"sort"
 
-	"k8s.io/client-go/rest"
-
 	"github.com/drnav/drnav/config"
 	"github.com/drnav/drnav/drill"
 	"github.com/drnav/drnav/headless"
@@ -42,11 +40,7 @@ func (a *app) environment(ctx context.Context, o *cmdOpts, cfg config.Config, rb
 	if o.drill && !explicitContext {
 		return drillEnvironment(ctx, cfg, rb)
 	}
-	var wrap func(*rest.Config) *rest.Config
-	if o.drill {
-		wrap = drill.GuardRESTConfig
-	}
-	env, err := liveEnvironment(cfg, kubeProvider(o.kube, cfg, wrap))
+	env, err := liveEnvironment(cfg, kubeProvider(o.kube, cfg))
 	if err != nil {
 		return nil, err
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
-	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/drnav/drnav/config"
@@ -14,12 +13,11 @@ import (
 // only the context swapped, so --kubeconfig, --as, --token, --server … mean
 // exactly what they mean to kubectl. The namespace is the config's (which
 // -n overrides).
-func kubeProvider(f *genericclioptions.ConfigFlags, cfg config.Config, wrap func(*rest.Config) *rest.Config) steps.KubeProvider {
+func kubeProvider(f *genericclioptions.ConfigFlags, cfg config.Config) steps.KubeProvider {
 	return steps.NewKubeProviderWith(steps.KubeProviderOptions{
 		Primary:      cfg.PrimaryContext,
 		Failover:     cfg.FailoverContext,
 		ClientConfig: clientConfigFor(f, cfg),
-		WrapConfig:   wrap,
 	})
 }
 

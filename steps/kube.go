@@ -654,40 +654,52 @@ func (p *kubeProvider) Contexts() ([]string, error) {
 	return names, nil
 }
 
-func (p *kubeProvider) Client(name string) (kubernetes.Interface, ContextInfo, error) {
+// resolve maps "primary", "failover" or a context name to the kubeconfig
+// context it means, and checks the context exists.
+func (p *kubeProvider) resolve(name string) (string, error) {
 	ctxName := name
 	switch name {
 	case "primary", "":
 		ctxName = p.opts.Primary
 	case "failover":
 		if p.opts.Failover == "" {
-			return nil, ContextInfo{}, errors.New("no failover context configured (set failover_context in the config, or --failover-context)")
+			return "", errors.New("no failover context configured (set failover_context in the config, or --failover-context)")
 		}
 		ctxName = p.opts.Failover
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if e, ok := p.clients[ctxName]; ok {
-		return e.cs, e.info, nil
-	}
 	raw, err := p.opts.ClientConfig(ctxName).RawConfig()
 	if err != nil {
-		return nil, ContextInfo{}, fmt.Errorf("load kubeconfig: %w", err)
+		return "", fmt.Errorf("load kubeconfig: %w", err)
 	}
-	resolved := ctxName
-	if resolved == "" {
-		resolved = raw.CurrentContext
-		if resolved == "" {
-			return nil, ContextInfo{}, errors.New("kubeconfig has no current context and no primary_context is configured")
+	if ctxName == "" {
+		ctxName = raw.CurrentContext
+		if ctxName == "" {
+			return "", errors.New("kubeconfig has no current context and no primary_context is configured")
 		}
 	}
-	if _, ok := raw.Contexts[resolved]; !ok {
-		return nil, ContextInfo{}, fmt.Errorf("kube context %q not found in kubeconfig", resolved)
+	if _, ok := raw.Contexts[ctxName]; !ok {
+		return "", fmt.Errorf("kube context %q not found in kubeconfig", ctxName)
 	}
+	return ctxName, nil
+}
+
+// RESTConfig is the REST config of a context (protobuf for core types), for
+// callers that build their own clients: the live panes' informers and the
+// drill production guard.
+func (p *kubeProvider) RESTConfig(name string) (*rest.Config, error) {
+	resolved, err := p.resolve(name)
+	if err != nil {
+		return nil, err
+	}
+	rc, _, err := p.restConfig(resolved)
+	return rc, err
+}
+
+func (p *kubeProvider) restConfig(resolved string) (*rest.Config, string, error) {
 	cc := p.opts.ClientConfig(resolved)
 	rc, err := cc.ClientConfig()
 	if err != nil {
-		return nil, ContextInfo{}, fmt.Errorf("kube context %q: %w", resolved, err)
+		return nil, "", fmt.Errorf("kube context %q: %w", resolved, err)
 	}
 	rc.ContentType = "application/vnd.kubernetes.protobuf"
 	rc.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
@@ -697,13 +709,30 @@ func (p *kubeProvider) Client(name string) (kubernetes.Interface, ContextInfo, e
 	}
 	ns, _, err := cc.Namespace()
 	if err != nil {
-		return nil, ContextInfo{}, fmt.Errorf("kube context %q: namespace: %w", resolved, err)
+		return nil, "", fmt.Errorf("kube context %q: namespace: %w", resolved, err)
+	}
+	return rc, ns, nil
+}
+
+func (p *kubeProvider) Client(name string) (kubernetes.Interface, ContextInfo, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if e, ok := p.clients[name]; ok {
+		return e.cs, e.info, nil
+	}
+	resolved, err := p.resolve(name)
+	if err != nil {
+		return nil, ContextInfo{}, err
+	}
+	rc, ns, err := p.restConfig(resolved)
+	if err != nil {
+		return nil, ContextInfo{}, err
 	}
 	cs, err := kubernetes.NewForConfig(rc)
 	if err != nil {
 		return nil, ContextInfo{}, fmt.Errorf("kube context %q: %w", resolved, err)
 	}
 	info := ContextInfo{Name: resolved, Namespace: ns, Real: true}
-	p.clients[ctxName] = kubeEntry{cs: cs, info: info}
+	p.clients[name] = kubeEntry{cs: cs, info: info}
 	return cs, info, nil
 }

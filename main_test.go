@@ -1,0 +1,120 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// drnav runs the CLI in-process and returns exit code, stdout and stderr.
+func drnav(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(args, strings.NewReader(""), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func isolate(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	t.Setenv("XDG_CONFIG_HOME", filepath.Join(dir, "config"))
+	t.Setenv("XDG_STATE_HOME", filepath.Join(dir, "state"))
+	t.Setenv("KUBECONFIG", filepath.Join(dir, "no-kubeconfig"))
+	return dir
+}
+
+func TestListShowsTheNineProcedures(t *testing.T) {
+	isolate(t)
+	code, out, errs := drnav(t, "list")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	for _, id := range []string{"data-center-failure", "database-corruption", "application-failure", "network-failure",
+		"complete-outage", "backup-verification", "monthly-dr-drill", "annual-audit", "communication-plan"} {
+		if !strings.Contains(out, id) {
+			t.Errorf("list lacks %s:\n%s", id, out)
+		}
+	}
+	if !strings.Contains(out, "3h45m") {
+		t.Errorf("complete outage budget 3h45m missing:\n%s", out)
+	}
+}
+
+func TestLint(t *testing.T) {
+	isolate(t)
+	code, _, errs := drnav(t, "lint", "--strict")
+	if code != 0 {
+		t.Fatalf("shipped runbooks: exit %d: %s", code, errs)
+	}
+	bad := filepath.Join("runbooks", "testdata", "bad")
+	code, out, _ := drnav(t, "lint", bad)
+	if code != 1 {
+		t.Fatalf("bad corpus: exit %d, want 1", code)
+	}
+	entries, err := os.ReadDir(bad)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if !strings.Contains(out, e.Name()+":") {
+			t.Errorf("no file:line finding for %s", e.Name())
+		}
+	}
+}
+
+func TestHelpOnEveryCommand(t *testing.T) {
+	isolate(t)
+	for _, c := range commands() {
+		args := []string{"--help"}
+		if c.name != "" {
+			args = []string{c.name, "--help"}
+		}
+		code, out, _ := drnav(t, args...)
+		if code != 0 || !strings.Contains(out, "Usage:") {
+			t.Errorf("drnav %v: exit %d\n%s", args, code, out)
+		}
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	isolate(t)
+	cases := [][]string{
+		{"frobnicate"},
+		{"lint", "--no-such-flag"},
+		{"run"},
+		{"run", "database-corruption", "--var", "novalue"},
+		{"report", "--format", "pdf"},
+		{"version", "extra"},
+	}
+	for _, args := range cases {
+		if code, _, _ := drnav(t, args...); code != exitUsage {
+			t.Errorf("drnav %v: exit %d, want %d", args, code, exitUsage)
+		}
+	}
+	code, _, errs := drnav(t, "run", "no-such-runbook")
+	if code != 1 || !strings.Contains(errs, `no runbook "no-such-runbook"`) {
+		t.Errorf("unknown runbook: exit %d, %s", code, errs)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	isolate(t)
+	code, out, _ := drnav(t, "version")
+	if code != 0 || !strings.HasPrefix(out, "drnav "+version) {
+		t.Errorf("version: %d %q", code, out)
+	}
+}
+
+func TestBadConfigIsAClearError(t *testing.T) {
+	dir := isolate(t)
+	p := filepath.Join(dir, "c.toml")
+	if err := os.WriteFile(p, []byte("namespce = \"x\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errs := drnav(t, "incidents", "--config", p)
+	if code != 1 || !strings.Contains(errs, "unknown key namespce") {
+		t.Errorf("exit %d: %s", code, errs)
+	}
+}
