@@ -1,0 +1,252 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"strings"
+
+	tea "charm.land/bubbletea/v2"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/drnav/drnav/config"
+	"github.com/drnav/drnav/drill"
+	"github.com/drnav/drnav/incident"
+	"github.com/drnav/drnav/live"
+	"github.com/drnav/drnav/runbooks"
+	"github.com/drnav/drnav/ui"
+)
+
+// uiEnvironment builds the environment for the navigator: the step target,
+// and the live sources feeding the panes, stopped by Close.
+func (a *app) uiEnvironment(ctx context.Context, o *cmdOpts, cfg config.Config, rb *runbooks.Runbook, mode ui.Mode) (*ui.Environment, error) {
+	oo := *o
+	oo.drill = mode == ui.ModeDrill
+	env, err := a.environment(ctx, &oo, cfg, rb)
+	if err != nil {
+		return nil, err
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	kube := env.Target.Kube
+	ks := live.NewKubeSource(nil, live.KubeOptions{
+		Context:   env.Declared.KubeContext,
+		Namespace: cfg.Namespace,
+		Selector:  cfg.AppLabel,
+		Dial: func(context.Context) (kubernetes.Interface, error) {
+			c, _, err := kube.Client("primary")
+			return c, err
+		},
+	})
+	backupDir := env.Target.Backup.Dir
+	ds := live.NewDBSource(env.DBProber, live.DBOptions{
+		RPO:              cfg.RPO.Duration,
+		BackupDir:        backupDir,
+		FreshnessCommand: cfg.Backup.FreshnessCommand,
+	})
+	go ks.Run(sctx)
+	go ds.Run(sctx)
+	target := env.Target
+	return &ui.Environment{
+		Target:        &target,
+		Kube:          target.Kube,
+		DB:            target.DB,
+		ConfigValues:  env.ConfigValues,
+		Recovered:     env.Recovered,
+		Close:         func() { cancel(); env.Close() },
+		Context:       env.Declared.KubeContext,
+		Database:      env.Declared.Database,
+		KubeSnapshots: ks.Snapshots(),
+		DBSnapshots:   ds.Snapshots(),
+		Choices:       env.Choices,
+	}, nil
+}
+
+// uiOptions are the options every navigator command shares.
+func (a *app) uiOptions(ctx context.Context, o *cmdOpts, cfg config.Config, rbs []*runbooks.Runbook) ui.Options {
+	liveCtx := cfg.PrimaryContext
+	if liveCtx == "" {
+		liveCtx = "current kube context"
+	}
+	opts := ui.Options{
+		Runbooks:    rbs,
+		Config:      cfg,
+		JournalRoot: cfg.JournalDir,
+		Mode:        ui.ModeAsk,
+		Live:        &ui.Environment{Context: liveCtx, Database: describeDSN(cfg.DSN)},
+		Drill:       &ui.Environment{Context: "drill-primary (simulated)", Database: "simulated PostgreSQL"},
+		MakeEnv: func(ctx context.Context, mode ui.Mode, rb *runbooks.Runbook) (*ui.Environment, error) {
+			return a.uiEnvironment(ctx, o, cfg, rb, mode)
+		},
+		ASCII:    o.ascii || !utf8Locale(),
+		NoColor:  os.Getenv("NO_COLOR") != "",
+		ReadOnly: o.readOnly,
+	}
+	if o.drill {
+		opts.Mode = ui.ModeDrill
+	}
+	opts.Briefing = func(rb *runbooks.Runbook) string {
+		if sc, ok := drill.ScenarioByID(rb.Scenario); ok {
+			return sc.Briefing
+		}
+		return ""
+	}
+	if cfg.NotifyCommand != "" {
+		cmd := cfg.NotifyCommand
+		opts.Notify = func(ctx context.Context, text string) error { return incident.Notify(ctx, cmd, text) }
+	}
+	return opts
+}
+
+// utf8Locale reports whether the terminal's locale is UTF-8 (the glyphs and
+// box drawing need it; otherwise drnav falls back to ASCII).
+func utf8Locale() bool {
+	for _, k := range []string{"LC_ALL", "LC_CTYPE", "LANG"} {
+		if v := os.Getenv(k); v != "" {
+			v = strings.ToLower(v)
+			return strings.Contains(v, "utf-8") || strings.Contains(v, "utf8")
+		}
+	}
+	return false
+}
+
+func (a *app) runUI(ctx context.Context, o *cmdOpts, opts ui.Options) error {
+	logger, closeLog, err := setupLogging(o.debug)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
+	logger.Info("navigator start", "read_only", opts.ReadOnly, "mode", opts.Mode)
+	m := ui.New(opts)
+	p := tea.NewProgram(m, tea.WithContext(ctx), tea.WithInput(a.stdin), tea.WithOutput(a.stdout))
+	final, err := p.Run()
+	if fm, ok := final.(ui.Model); ok {
+		if cerr := fm.Close(); cerr != nil {
+			logger.Error("close", "err", cerr)
+		}
+		if id := fm.IncidentID(); id != "" {
+			fmt.Fprintf(a.stderr, "incident %s: resume with 'drnav resume %s', report with 'drnav report %s'\n", id, id, id)
+		}
+	}
+	if err != nil {
+		logger.Error("navigator", "err", err)
+		return fmt.Errorf("navigator: %w", err)
+	}
+	return nil
+}
+
+func cmdNavigator(a *app, o *cmdOpts, args []string) error {
+	if len(args) > 0 {
+		return usageError{fmt.Sprintf("unexpected argument %q (commands: see 'drnav --help')", args[0])}
+	}
+	cfg, err := a.loadConfig(o)
+	if err != nil {
+		return err
+	}
+	rbs, err := a.loadRunbooks(o)
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	opts := a.uiOptions(ctx, o, cfg, rbs)
+	if open, err := ui.OpenIncidents(cfg.JournalDir); err == nil {
+		opts.Open = open
+	}
+	return a.runUI(ctx, o, opts)
+}
+
+// resumeEnvironment builds the environment a resumed incident runs against:
+// its own mode and runbook.
+func (a *app) resumeEnvironment(ctx context.Context, o *cmdOpts, cfg config.Config, rbs []*runbooks.Runbook, id string, opts *ui.Options) error {
+	st, _, _, err := incident.Read(cfg.JournalDir, id)
+	if err != nil {
+		return fmt.Errorf("read incident %s: %w", id, err)
+	}
+	rb, err := findRunbook(rbs, st.RunbookID)
+	if err != nil {
+		return fmt.Errorf("incident %s: %w", id, err)
+	}
+	mode := ui.ModeLive
+	if st.Mode == incident.ModeDrill {
+		mode = ui.ModeDrill
+	}
+	env, err := a.uiEnvironment(ctx, o, cfg, rb, mode)
+	if err != nil {
+		return err
+	}
+	opts.Mode = mode
+	if mode == ui.ModeDrill {
+		opts.Drill = env
+	} else {
+		opts.Live = env
+	}
+	return nil
+}
+
+func cmdResume(a *app, o *cmdOpts, args []string) error {
+	cfg, err := a.loadConfig(o)
+	if err != nil {
+		return err
+	}
+	id, err := pickIncident(cfg.JournalDir, args, true)
+	if err != nil {
+		return err
+	}
+	rbs, err := a.loadRunbooks(o)
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	opts := a.uiOptions(ctx, o, cfg, rbs)
+	r, err := ui.ResumeIncident(cfg.JournalDir, id)
+	if err != nil {
+		if le, ok := ui.IsLocked(err); ok {
+			fmt.Fprintf(a.stderr, "incident %s is driven by %s (pid %d, %s) since %s.\n", id, le.User, le.PID, le.TTY,
+				le.Since.Local().Format("15:04:05"))
+			if !a.ask("Open it read-only instead? [y/N] ") {
+				return exitError{1}
+			}
+			return a.watch(ctx, o, cfg, rbs, id)
+		}
+		return err
+	}
+	opts.Resume = r
+	if err := a.resumeEnvironment(ctx, o, cfg, rbs, id, &opts); err != nil {
+		return err
+	}
+	return a.runUI(ctx, o, opts)
+}
+
+// ask reads a yes/no answer from stdin; anything but y/yes is no.
+func (a *app) ask(prompt string) bool {
+	fmt.Fprint(a.stderr, prompt)
+	line, _ := bufio.NewReader(a.stdin).ReadString('\n')
+	line = strings.ToLower(strings.TrimSpace(line))
+	return line == "y" || line == "yes"
+}
+
+func cmdWatch(a *app, o *cmdOpts, args []string) error {
+	cfg, err := a.loadConfig(o)
+	if err != nil {
+		return err
+	}
+	id, err := pickIncident(cfg.JournalDir, args, false)
+	if err != nil {
+		return err
+	}
+	rbs, err := a.loadRunbooks(o)
+	if err != nil {
+		return err
+	}
+	return a.watch(context.Background(), o, cfg, rbs, id)
+}
+
+func (a *app) watch(ctx context.Context, o *cmdOpts, cfg config.Config, rbs []*runbooks.Runbook, id string) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	opts := a.uiOptions(ctx, o, cfg, rbs)
+	opts.ReadOnly = true
+	opts.MakeEnv = nil
+	opts.Follow = ui.FollowIncident(ctx, cfg.JournalDir, id)
+	return a.runUI(ctx, o, opts)
+}
