@@ -31,6 +31,15 @@ go vet ./...
 log "runbook lint (strict)"
 go run . lint --strict
 
+if ! command -v tmux >/dev/null 2>&1; then
+  log "tmux missing (the end-to-end tests drive the real binary in it): installing"
+  if [ "$(id -u)" -eq 0 ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tmux
+  else
+    echo "tmux is missing and we are not root: install it (apt-get install tmux)" >&2; exit 1
+  fi
+fi
+
 log "starting PostgreSQL"
 eval "$(scripts/pg.sh start "$tmp/pg")"
 export DRNAV_REQUIRE_PG=1
@@ -44,6 +53,6 @@ else
   export DRNAV_REQUIRE_KUBE=1
 fi
 
-log "go test"
-go test -count=1 -timeout 30m ./...
+log "go test (race detector on)"
+go test -race -count=1 -timeout 40m ./...
 log "done"
