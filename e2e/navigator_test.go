@@ -1,0 +1,390 @@
+package e2e
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestWalkShellRunbook walks the shell test runbook in live mode: a step
+// that succeeds, one that fails, one that prints 5000 lines (scrolled back
+// with page up), a skip with a reason, a note and a manual step; then the
+// report shows them.
+func TestWalkShellRunbook(t *testing.T) {
+	t.Parallel()
+	tm := newTerm(t, 120, 40)
+	tm.start("drv", "--runbooks", shellRunbooks(t))
+	tm.declareShell("drv", "")
+
+	// 1: succeeds.
+	tm.keys("drv", "Enter")
+	s := tm.waitStep("drv", 1, "✓")
+	if !strings.Contains(s, "greeting-hello-done") {
+		t.Errorf("step 1 output lacks the substituted greeting:\n%s", s)
+	}
+	tm.waitFor("drv", "── exit 0")
+
+	// 2: fails with exit 3.
+	tm.keys("drv", "j", "Enter")
+	tm.waitStep("drv", 2, "✗")
+	tm.waitFor("drv", "about-to-fail", "exit 3")
+
+	// 3: 5000 lines; follow shows the end, page up scrolls back.
+	tm.keys("drv", "j", "Enter")
+	tm.waitStep("drv", 3, "✓")
+	s = tm.waitFor("drv", "output 5000 lines", "\n", "5000")
+	if !regexp.MustCompile(`│ 5000\s*\n`).MatchString(s) {
+		t.Fatalf("follow mode does not show the last line 5000:\n%s", s)
+	}
+	tm.keys("drv", "PageUp")
+	s = tm.waitFor("drv", "paused")
+	if regexp.MustCompile(`│ 5000\s*\n`).MatchString(s) {
+		t.Errorf("after page up the last line is still shown:\n%s", s)
+	}
+	if !regexp.MustCompile(`│ 49[0-9][0-9]\s*\n`).MatchString(s) {
+		t.Errorf("after page up the output does not show earlier lines:\n%s", s)
+	}
+	tm.keys("drv", "PageUp", "PageUp")
+	tm.waitUntil("drv", "two more pages up", func(s string) bool {
+		return !regexp.MustCompile(`│ 49[89][0-9]\s*\n`).MatchString(s) && regexp.MustCompile(`│ 49[0-9][0-9]\s*\n`).MatchString(s)
+	})
+
+	// 5: skip with a reason (4, the long sleep, is left alone).
+	tm.keys("drv", "j", "j", "s")
+	tm.waitFor("drv", "Skip: Step to skip", "reason (required)")
+	tm.typeText("drv", "not needed in e2e")
+	tm.keys("drv", "Enter")
+	tm.waitStep("drv", 5, "↷")
+	tm.waitFor("drv", "skipped: not needed in e2e")
+
+	// A note on step 5.
+	tm.keys("drv", "n")
+	tm.waitFor("drv", "Note on: Step to skip")
+	tm.typeText("drv", "operator note e2e-42")
+	tm.keys("drv", "Enter")
+	tm.waitFor("drv", "Note: operator note e2e-42")
+
+	// 6: manual, marked done with enter.
+	tm.keys("drv", "j", "Enter")
+	tm.waitFor("drv", "Done: Tell the team")
+	tm.typeText("drv", "posted in channel")
+	tm.keys("drv", "Enter")
+	tm.waitStep("drv", 6, "✓")
+	if got := stepLine(tm.screen("drv"), 4); !strings.HasPrefix(got, "· ") {
+		t.Errorf("step 4 was never run but shows %q", got)
+	}
+
+	id := tm.quit("drv")
+	rep := tm.drnav("report", id)
+	for _, want := range []string{
+		"Skipped: not needed in e2e",
+		"operator note e2e-42",
+		"posted in channel",
+		"| succeed | done |",
+		"| fail | failed |",
+		"| big | done |",
+		"command exited with code 3",
+	} {
+		if !strings.Contains(rep, want) {
+			t.Errorf("report lacks %q:\n%s", want, rep)
+		}
+	}
+	if strings.Contains(rep, "should-not-run") && strings.Contains(rep, "| skipme | done") {
+		t.Errorf("the skipped step ran:\n%s", rep)
+	}
+}
+
+// TestKillAndResume SIGKILLs drnav while a step runs, resumes, and checks
+// the step is marked interrupted, is not run again by itself, and the RTO
+// clock still counts from the detection time.
+func TestKillAndResume(t *testing.T) {
+	t.Parallel()
+	tm := newTerm(t, 120, 40)
+	rb := shellRunbooks(t)
+	pidFile := tm.start("first", "--runbooks", rb)
+	tm.declareShell("first", "15m")
+	s := tm.screen("first")
+	if d := rtoUsed(t, s); d < 15*time.Minute {
+		t.Fatalf("declared 15m ago but the header shows %s used:\n%s", d, s)
+	}
+
+	tm.keys("first", "j", "j", "j", "Enter")
+	tm.waitStep("first", 4, "▶")
+	tm.waitFor("first", "sleeping-now")
+	pid := tm.pid(pidFile)
+	var stepPids []int
+	tm.waitUntil("first", "the step's process to start", func(string) bool {
+		stepPids = children(t, pid)
+		return len(stepPids) > 0
+	})
+	for _, p := range stepPids {
+		killGroupAtCleanup(t, p)
+	}
+	if err := syscallKill(pid); err != nil {
+		t.Fatalf("SIGKILL drnav %d: %v", pid, err)
+	}
+	tm.waitFor("first", "[drnav exited 137]")
+
+	list := tm.drnav("incidents")
+	if !strings.Contains(list, "shell-walk") || !strings.Contains(list, "open") {
+		t.Fatalf("incidents does not list the open incident:\n%s", list)
+	}
+
+	pidFile2 := tm.start("resumed", "resume", "--runbooks", rb)
+	s = tm.waitStep("resumed", 4, "?")
+	if d := rtoUsed(t, s); d < 15*time.Minute {
+		t.Errorf("after resume the RTO clock shows %s used, want ≥ 15m (from the detection time):\n%s", d, s)
+	}
+	tm.keys("resumed", "j", "j", "j")
+	s = tm.waitFor("resumed", "4 Sleep thirty seconds", "interrupted (started")
+	if !strings.Contains(s, "r re-run") {
+		t.Errorf("the interrupted step does not offer a re-run:\n%s", s)
+	}
+
+	// Not re-run by itself: over a few clock ticks, no process is started
+	// and the step stays interrupted.
+	pid2 := tm.pid(pidFile2)
+	deadline := time.Now().Add(2500 * time.Millisecond)
+	for time.Now().Before(deadline) {
+		s = tm.screen("resumed")
+		if l := stepLine(s, 4); !strings.HasPrefix(l, "? ") {
+			t.Fatalf("interrupted step changed by itself to %q:\n%s", l, s)
+		}
+		if kids := children(t, pid2); len(kids) > 0 {
+			t.Fatalf("resumed drnav started processes %v by itself", kids)
+		}
+		time.Sleep(pollInterval)
+	}
+
+	id := tm.quit("resumed")
+	rep := tm.drnav("report", id)
+	if !regexp.MustCompile(`\| long \| interrupted \|`).MatchString(rep) {
+		t.Errorf("report does not show the long step interrupted:\n%s", rep)
+	}
+}
+
+// TestWatchReadOnly follows a driven incident from a second window: the
+// observer sees progress, and its mutating keys do nothing but say
+// read-only.
+func TestWatchReadOnly(t *testing.T) {
+	t.Parallel()
+	tm := newTerm(t, 120, 40)
+	rb := shellRunbooks(t)
+	tm.start("drv", "--runbooks", rb)
+	tm.declareShell("drv", "")
+	tm.start("obs", "watch", "--runbooks", rb)
+	s := tm.waitFor("obs", "read-only", "READ-ONLY", "1 Echo a greeting")
+	if got := stepLine(s, 1); !strings.HasPrefix(got, "· ") {
+		t.Fatalf("observer shows step 1 as %q before it ran", got)
+	}
+
+	tm.keys("drv", "Enter")
+	tm.waitStep("drv", 1, "✓")
+	tm.waitStep("obs", 1, "✓")
+	tm.keys("drv", "j", "Enter")
+	tm.waitStep("drv", 2, "✗")
+	tm.waitStep("obs", 2, "✗")
+
+	// The observer tries to run, skip and note step 3.
+	tm.keys("obs", "g", "j", "j")
+	tm.waitFor("obs", "3 Print five thousand lines", "$ seq 1 5000")
+	tm.keys("obs", "Enter")
+	tm.keys("obs", "s")
+	tm.waitFor("obs", "read-only")
+	tm.keys("obs", "n")
+	s = tm.waitFor("obs", "read-only: note")
+	for _, bad := range []string{"Skip:", "Note on:", "reason (required)"} {
+		if strings.Contains(s, bad) {
+			t.Errorf("observer opened a prompt %q:\n%s", bad, s)
+		}
+	}
+	if got := stepLine(s, 3); !strings.HasPrefix(got, "· ") {
+		t.Errorf("observer's keys changed step 3 to %q", got)
+	}
+
+	// The driver goes on; the observer still follows, and step 3 was
+	// never run or skipped by the observer's keys.
+	tm.keys("drv", "G", "Enter")
+	tm.waitFor("drv", "Done: Tell the team")
+	tm.keys("drv", "Enter")
+	tm.waitStep("drv", 6, "✓")
+	tm.waitStep("obs", 6, "✓")
+	s = tm.screen("drv")
+	if got := stepLine(s, 3); !strings.HasPrefix(got, "· ") {
+		t.Errorf("after the observer's keys the driver shows step 3 as %q:\n%s", got, s)
+	}
+	id := tm.quit("drv")
+	rep := tm.drnav("report", id)
+	if strings.Contains(rep, "| big |") {
+		t.Errorf("the observer's keys touched step 3 (big):\n%s", rep)
+	}
+}
+
+// TestDrillDatabaseCorruption walks the database-corruption drill to the
+// end (issue 7): every step run, destructive ones confirmed, the critical
+// restore confirmed by typing the database name, the manual step marked
+// done; the scorecard appears; resolve.
+func TestDrillDatabaseCorruption(t *testing.T) {
+	t.Parallel()
+	tm := newTerm(t, 120, 40)
+	tm.start("drill", "--drill", "--drill-speed", "20")
+	tm.waitFor("drill", "pick the disaster", "Database corruption")
+	tm.typeText("drill", "corrupt")
+	tm.waitUntil("drill", "filter to database corruption only", func(s string) bool {
+		return strings.Contains(s, "> Database corruption") && !strings.Contains(s, "Network failure")
+	})
+	tm.keys("drill", "Enter")
+	tm.waitFor("drill", "Declare: Database corruption", "DRILL", "Detection time", "(backup)")
+	// Detection time and five variables: enter through them all.
+	for i := 0; i < 6; i++ {
+		tm.keys("drill", "Enter")
+	}
+	tm.waitFor("drill", "DRILL scenario briefing", "Any key starts")
+	tm.keys("drill", "Space")
+	tm.waitUntil("drill", "the briefing closed", func(s string) bool {
+		return !strings.Contains(s, "scenario briefing") && strings.Contains(s, "9 Check the application")
+	})
+
+	// 1 amcheck (report only): finds the corrupt index.
+	tm.keys("drill", "Enter")
+	tm.waitStep("drill", 1, "✓")
+	tm.waitFor("drill", "corrupt", "orders_pkey")
+	// 2 shell: shown, not run.
+	tm.keys("drill", "j", "Enter")
+	tm.waitStep("drill", 2, "✓")
+	tm.waitFor("drill", "shown, not run")
+	// 3 manual: enter asks what was done.
+	tm.keys("drill", "j", "Enter")
+	tm.waitFor("drill", "Done: Confirm the backup predates")
+	tm.typeText("drill", "latest.sql predates the first checksum error")
+	tm.keys("drill", "Enter")
+	tm.waitStep("drill", 3, "✓")
+
+	// 4 scale to 0: destructive; the default (enter) cancels.
+	tm.keys("drill", "j", "Enter")
+	tm.waitFor("drill", "Run destructive step?", "deployment/ci-failure-agent", "Cancel    Run")
+	tm.keys("drill", "Enter")
+	tm.waitUntil("drill", "the dialog closed", func(s string) bool { return !strings.Contains(s, "Run destructive step?") })
+	if got := stepLine(tm.screen("drill"), 4); !strings.HasPrefix(got, "· ") {
+		t.Fatalf("enter on the confirmation's default ran the step: %q", got)
+	}
+	tm.keys("drill", "Enter")
+	tm.waitFor("drill", "Run destructive step?")
+	tm.keys("drill", "Right", "Enter")
+	tm.waitStep("drill", 4, "✓")
+	tm.waitFor("drill", "replicas 0/0")
+
+	// 5 restore: critical, the database name must be typed.
+	tm.keys("drill", "j", "Enter")
+	tm.waitFor("drill", "Run destructive step?", "Type app to confirm")
+	tm.typeText("drill", "app")
+	tm.waitFor("drill", "> app ")
+	tm.keys("drill", "Tab")
+	tm.waitUntil("drill", "Run selected", func(string) bool {
+		return regexp.MustCompile(`\x1b\[7m[^│]*Run`).MatchString(tm.screenANSI("drill"))
+	})
+	tm.keys("drill", "Enter")
+	tm.waitStep("drill", 5, "✓")
+	tm.waitFor("drill", "restore finished")
+
+	// 6 reindex: destructive.
+	tm.keys("drill", "j", "Enter")
+	tm.waitFor("drill", "Run destructive step?")
+	tm.keys("drill", "Right", "Enter")
+	tm.waitStep("drill", 6, "✓")
+	// 7 amcheck: now clean.
+	tm.keys("drill", "j", "Enter")
+	tm.waitStep("drill", 7, "✓")
+	// 8 scale back to 3: destructive, verified ready 3/3.
+	tm.keys("drill", "j", "Enter")
+	tm.waitFor("drill", "Run destructive step?")
+	tm.keys("drill", "Right", "Enter")
+	tm.waitStep("drill", 8, "✓")
+	tm.waitFor("drill", "ready 3/3")
+	// 9 shell: shown, not run. Every step is settled: the scorecard opens.
+	tm.keys("drill", "j", "Enter")
+	s := tm.waitFor("drill", "Drill scorecard", "Scenario: recovered")
+	for _, want := range []string{"within RTO", "Steps: 9 done · 0 skipped · 0 failed", "Hints used: 0"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("scorecard lacks %q:\n%s", want, s)
+		}
+	}
+
+	tm.keys("drill", "Space")
+	tm.waitUntil("drill", "the scorecard closed", func(s string) bool { return !strings.Contains(s, "Drill scorecard") })
+	tm.keys("drill", "R")
+	tm.waitFor("drill", "Resolve the incident?")
+	tm.keys("drill", "Right", "Enter")
+	tm.waitFor("drill", "incident resolved")
+	id := tm.quit("drill")
+
+	rep := tm.drnav("report", id)
+	for _, want := range []string{"## Scorecard", "| Steps done | 9/9 |", "| RTO 4h00m | met", "Resolved"} {
+		if !strings.Contains(rep, want) {
+			t.Errorf("report lacks %q:\n%s", want, rep)
+		}
+	}
+	if list := tm.drnav("incidents"); !regexp.MustCompile(id + `\s+database-corruption\s+drill\s+resolved`).MatchString(list) {
+		t.Errorf("incidents does not list %s as a resolved drill:\n%s", id, list)
+	}
+}
+
+// TestSmallTerminal checks the checklist at 80x24, and after a resize from
+// 120x40, shows header, steps and footer with no line wider than 80 and no
+// stray escape bytes, also with a dialog and the help open.
+func TestSmallTerminal(t *testing.T) {
+	t.Parallel()
+	tm := newTerm(t, 80, 24)
+	tm.start("small", "--drill", "--drill-speed", "20")
+	tm.waitFor("small", "pick the disaster")
+	checkLines(t, "picker", tm.screen("small"), 80, 24)
+	tm.typeText("small", "corrupt")
+	tm.waitFor("small", "> Database corruption")
+	tm.keys("small", "Enter")
+	tm.waitFor("small", "Declare: Database corruption")
+	checkLines(t, "declare", tm.screen("small"), 80, 24)
+	for i := 0; i < 6; i++ {
+		tm.keys("small", "Enter")
+	}
+	tm.waitFor("small", "Any key starts")
+	checkLines(t, "briefing", tm.screen("small"), 80, 24)
+	tm.keys("small", "Space")
+	s := tm.waitUntil("small", "the checklist", func(s string) bool {
+		return !strings.Contains(s, "Any key starts") && strings.Contains(s, "9 Check the applicat")
+	})
+	lines := strings.Split(strings.TrimSuffix(s, "\n"), "\n")
+	if !strings.Contains(lines[0], "Database corruption") || !strings.Contains(lines[0], "DRILL") || !strings.Contains(lines[0], "RTO") {
+		t.Errorf("first line is not the header: %q", lines[0])
+	}
+	if !strings.Contains(lines[len(lines)-1], "enter run step") {
+		t.Errorf("last line is not the footer: %q", lines[len(lines)-1])
+	}
+	for n := 1; n <= 9; n++ {
+		if stepLine(s, n) == "" {
+			t.Errorf("step %d not on the 80x24 checklist", n)
+		}
+	}
+	checkLines(t, "checklist", s, 80, 24)
+
+	tm.keys("small", "j", "j", "j", "Enter")
+	checkLines(t, "confirm dialog", tm.waitFor("small", "Run destructive step?"), 80, 24)
+	tm.keys("small", "Enter")
+	tm.waitUntil("small", "the dialog closed", func(s string) bool { return !strings.Contains(s, "Run destructive step?") })
+	tm.keys("small", "?")
+	checkLines(t, "help", tm.waitFor("small", "Keys", "any key closes"), 80, 24)
+	tm.keys("small", "Space")
+	tm.waitUntil("small", "the help closed", func(s string) bool { return !strings.Contains(s, "any key closes") })
+
+	// Grow, then shrink back: the checklist redraws at each size.
+	tm.tmux("resize-window", "-t", "e2e:small", "-x", "120", "-y", "40")
+	big := tm.waitUntil("small", "the 120x40 redraw", func(s string) bool {
+		return strings.Count(s, "\n") == 40 && strings.Contains(s, "Confirm the backup predates the corru")
+	})
+	checkLines(t, "120x40", big, 120, 40)
+	tm.tmux("resize-window", "-t", "e2e:small", "-x", "80", "-y", "24")
+	s = tm.waitUntil("small", "the 80x24 redraw", func(s string) bool {
+		return strings.Count(s, "\n") == 24 && strings.Contains(s, "enter run step") && !strings.Contains(s, "Confirm the backup predates the corru")
+	})
+	checkLines(t, "80x24 after resize", s, 80, 24)
+}
