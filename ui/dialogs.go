@@ -194,7 +194,7 @@ func (m Model) confirmed(a confirmAction) (tea.Model, tea.Cmd) {
 		m.flash = "cancelling…"
 		return m, func() tea.Msg { h.Cancel(); return nil }
 	case actResolve:
-		return m, appendCmd(m.journal, "incident resolved", Event{Kind: EvResolved, Time: m.now()})
+		return m, appendCmd(m.journal, "incident resolved", incident.Event{Type: incident.EventResolved, Time: m.now()})
 	}
 	return m, nil
 }
@@ -227,11 +227,11 @@ func (m Model) promptKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		now := m.now()
 		switch p.kind {
 		case promptSkip:
-			return m, appendCmd(m.journal, "skipped", Event{Kind: EvStepSkipped, Time: now, Step: p.step, Text: text})
+			return m, appendCmd(m.journal, "skipped", incident.Event{Type: incident.EventStepSkipped, Time: now, Step: p.step, Reason: text})
 		case promptNote:
-			return m, appendCmd(m.journal, "note added", Event{Kind: EvNote, Time: now, Step: p.step, Text: text})
+			return m, appendCmd(m.journal, "note added", incident.Event{Type: incident.EventNote, Time: now, Step: p.step, Text: text})
 		case promptMarkDone:
-			return m, appendCmd(m.journal, "marked done", Event{Kind: EvStepMarked, Time: now, Step: p.step, Text: text})
+			return m, appendCmd(m.journal, "marked done", incident.Event{Type: incident.EventStepMarkedDone, Time: now, Step: p.step, Text: text})
 		case promptSearch:
 			m.search = text
 			m.findNext()
@@ -303,13 +303,13 @@ func (m Model) statusKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			if err := notify(ctx, text); err != nil {
 				return journaledMsg{err: fmt.Errorf("notify: %w", err)}
 			}
-			ev := Event{Kind: EvStatusPosted, Time: now, Text: text, Name: kind, Value: incident.HowSent}
+			ev := incident.Event{Type: incident.EventStatusPosted, Time: now, Text: text, Kind: kind, How: incident.HowSent}
 			return appendCmd(j, "status update sent", ev)()
 		}
 	case "ctrl+y":
 		text := m.status.Value()
 		m.overlay = ovNone
-		ev := Event{Kind: EvStatusPosted, Time: m.now(), Text: text, Name: kind, Value: incident.HowCopied}
+		ev := incident.Event{Type: incident.EventStatusPosted, Time: m.now(), Text: text, Kind: kind, How: incident.HowCopied}
 		return m, tea.Batch(tea.SetClipboard(text), appendCmd(m.journal, "copied to clipboard (OSC 52) and recorded", ev))
 	}
 	var cmd tea.Cmd
@@ -366,7 +366,7 @@ func (m Model) contactsKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		if msg.String() == "w" {
 			role = "Scribe"
 		}
-		return m, appendCmd(m.journal, role+": "+person, Event{Kind: EvRoleAssigned, Time: m.now(), Name: role, Value: person})
+		return m, appendCmd(m.journal, role+": "+person, incident.Event{Type: incident.EventRoleAssigned, Time: m.now(), Role: role, Person: person})
 	}
 	return m, nil
 }

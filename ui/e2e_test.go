@@ -55,7 +55,7 @@ func TestProgramEndToEnd(t *testing.T) {
 	h := newHarness(t, obs)
 	h.exec(followCmd(obs.Follow))
 	h.until("observer sees the run and the skip", func(m Model) bool {
-		return m.rb != nil && m.stepStatus(0) == StatusDone && m.stepStatus(1) == StatusSkipped
+		return m.rb != nil && m.stepStatus(0) == incident.StepDone && m.stepStatus(1) == incident.StepSkipped
 	})
 	if !strings.Contains(h.screen(), "read-only") {
 		t.Errorf("observer banner:\n%s", h.screen())
@@ -63,7 +63,7 @@ func TestProgramEndToEnd(t *testing.T) {
 
 	tm.Send(keyMsg("q"))
 	final := tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second)).(Model)
-	if final.stepStatus(0) != StatusDone || final.stepStatus(1) != StatusSkipped {
+	if final.stepStatus(0) != incident.StepDone || final.stepStatus(1) != incident.StepSkipped {
 		t.Errorf("final statuses %v %v", final.stepStatus(0), final.stepStatus(1))
 	}
 	st, evs, _, err := incident.Read(root, list[0].ID)
@@ -82,7 +82,7 @@ func TestProgramEndToEnd(t *testing.T) {
 	if st.Status("fail") != incident.StepSkipped {
 		t.Errorf("incident state of the skipped step = %v", st.Status("fail"))
 	}
-	if j, ok := final.journal.(incidentJournal); ok {
+	if j, ok := final.journal.(*incident.Journal); ok {
 		_ = j.Close()
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/drnav/drnav/config"
+	"github.com/drnav/drnav/incident"
 	"github.com/drnav/drnav/runbooks"
 )
 
@@ -162,7 +163,7 @@ func testOptions() Options {
 func declared(t *testing.T, opts Options) (*harness, *MemJournal) {
 	t.Helper()
 	j := NewMemJournal()
-	opts.NewJournal = func(d Event) (Journal, error) { return j, j.Append(d) }
+	opts.NewJournal = func(d incident.Event) (Journal, error) { return j, j.Append(d) }
 	h := newHarness(t, opts)
 	h.press("enter") // picker: the only runbook
 	h.until("declare form", func(m Model) bool { return m.screen == screenDeclare })
@@ -172,10 +173,26 @@ func declared(t *testing.T, opts Options) (*harness, *MemJournal) {
 	return h, j
 }
 
-func kinds(evs []Event) []EventKind {
-	var k []EventKind
+func kinds(evs []incident.Event) []string {
+	var k []string
 	for _, e := range evs {
-		k = append(k, e.Kind)
+		k = append(k, e.Type)
 	}
 	return k
+}
+
+// holder is the person last assigned to a role ("" when none).
+func holder(s incident.State, role string) string {
+	p, _ := s.RoleHolder(role)
+	return p
+}
+
+// declaredEvent is the declared event of a live db-corruption incident of the
+// test runbook, as the UI records it.
+func declaredEvent(at, detected time.Time) incident.Event {
+	rb := testRunbook()
+	return incident.Event{Type: incident.EventDeclared, Time: at, Declared: &incident.Declared{
+		RunbookID: rb.ID, RunbookTitle: rb.Title, Mode: incident.ModeLive, Detected: detected,
+		RTO: testOptions().Config.RTO.Duration, Phases: incident.PhasesOf(rb), At: at,
+	}}
 }

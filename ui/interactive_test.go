@@ -7,6 +7,7 @@ import (
 
 	"github.com/charmbracelet/x/exp/teatest/v2"
 
+	"github.com/drnav/drnav/incident"
 	"github.com/drnav/drnav/runbooks"
 )
 
@@ -18,7 +19,7 @@ func TestInteractiveStepHandsTerminalOver(t *testing.T) {
 	opts.Now = nil
 	opts.Runbooks[0].Steps = []runbooks.Step{{ID: "shell", Title: "Open a shell", Interactive: true, Run: "exit 4"}}
 	j := NewMemJournal()
-	opts.NewJournal = func(d Event) (Journal, error) { return j, j.Append(d) }
+	opts.NewJournal = func(d incident.Event) (Journal, error) { return j, j.Append(d) }
 	tm := teatest.NewTestModel(t, New(opts), teatest.WithInitialTermSize(120, 40))
 	wait := func(what string) {
 		t.Helper()
@@ -36,14 +37,14 @@ func TestInteractiveStepHandsTerminalOver(t *testing.T) {
 	wait("failed: exit 4")
 	tm.Send(keyMsg("q"))
 	final := tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second)).(Model)
-	if st := final.state.Steps["shell"]; st == nil || st.Status != StatusFailed || st.ExitCode != 4 {
+	if st := final.inc.Steps["shell"]; st == nil || st.Status != incident.StepFailed || st.Exit != 4 {
 		t.Fatalf("interactive step state = %+v", st)
 	}
-	var kinds []EventKind
+	var kinds []string
 	for _, e := range j.Events() {
-		kinds = append(kinds, e.Kind)
+		kinds = append(kinds, e.Type)
 	}
-	if len(kinds) < 2 || kinds[len(kinds)-2] != EvStepStarted || kinds[len(kinds)-1] != EvStepFinished {
+	if len(kinds) < 2 || kinds[len(kinds)-2] != incident.EventStepStarted || kinds[len(kinds)-1] != incident.EventStepFinished {
 		t.Errorf("journal = %v", kinds)
 	}
 }

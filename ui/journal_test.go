@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/drnav/drnav/incident"
 )
 
 // TestIncidentJournalSurvivesCrash declares into a real journal folder, starts
@@ -21,9 +23,11 @@ func TestIncidentJournalSurvivesCrash(t *testing.T) {
 	h.press("enter", "enter", "enter")
 	h.until("checklist", func(m Model) bool { return m.screen == screenChecklist && m.journal != nil })
 	h.press("down", "down", "enter")
-	h.until("sleep running", func(m Model) bool { return m.run != nil && m.run.handle != nil && m.stepStatus(2) == StatusRunning })
+	h.until("sleep running", func(m Model) bool {
+		return m.run != nil && m.run.handle != nil && m.stepStatus(2) == incident.StepRunning
+	})
 	// crash: the process dies; its child and its lock go with it
-	ij, ok := h.m.journal.(incidentJournal)
+	ij, ok := h.m.journal.(*incident.Journal)
 	if !ok {
 		t.Fatalf("journal is %T, want the incident journal", h.m.journal)
 	}
@@ -45,10 +49,10 @@ func TestIncidentJournalSurvivesCrash(t *testing.T) {
 	opts2.Now = func() time.Time { return testNow.Add(5 * time.Minute) }
 	opts2.Resume = r
 	h2 := newHarness(t, opts2)
-	if got := h2.m.stepStatus(2); got != StatusInterrupted {
+	if got := h2.m.stepStatus(2); got != incident.StepInterrupted {
 		t.Fatalf("resumed status = %v, want interrupted", got)
 	}
-	if h2.m.sel != 0 && h2.m.stepStatus(h2.m.sel) == StatusDone {
+	if h2.m.sel != 0 && h2.m.stepStatus(h2.m.sel) == incident.StepDone {
 		t.Errorf("selection on a done step")
 	}
 	h2.m.sel = 2
@@ -64,6 +68,6 @@ func TestIncidentJournalSurvivesCrash(t *testing.T) {
 	h2.press("n")
 	h2.typeText("resumed after a crash")
 	h2.press("enter")
-	h2.until("note", func(m Model) bool { return len(m.state.Notes) == 1 })
-	_ = r.Journal.(incidentJournal).Close()
+	h2.until("note", func(m Model) bool { return len(m.inc.Notes) == 1 })
+	_ = r.Journal.(*incident.Journal).Close()
 }

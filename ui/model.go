@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -93,8 +92,7 @@ type Model struct {
 	rb      *runbooks.Runbook
 	decl    declareForm
 	journal Journal
-	state   IncidentState
-	inc     incident.State    // the incident package's fold: cadence, CAN text, scorecard
+	inc     incident.State    // the incident: every journaled event folded in
 	secrets map[string]string // secret values: memory only, never journaled
 	sel     int               // selected step
 
@@ -155,7 +153,6 @@ func New(opts Options) Model {
 		keys:    NewKeyMap(opts.ReadOnly),
 		help:    help.New(),
 		mode:    opts.Mode,
-		state:   NewIncidentState(),
 		secrets: map[string]string{},
 		outs:    map[string][]string{},
 		follow:  true,
@@ -194,18 +191,16 @@ func (m *Model) setEnv() {
 
 func (m *Model) applyResume(r *Resume) {
 	m.journal = r.Journal
-	m.state = Replay(r.Events)
-	m.inc = incident.State{}
-	for _, ev := range r.Events {
-		m.inc.Apply(m.toIncidentEvent(ev))
-	}
-	m.mode = m.state.Mode
+	m.inc = r.Journal.State()
+	// nothing runs in this process yet: a step still running was cut short
+	m.inc.Interrupt(m.now())
+	m.mode = modeOf(m.inc.Mode)
 	m.setEnv()
-	m.rb = m.findRunbook(m.state.Runbook)
+	m.rb = m.findRunbook(m.inc.RunbookID)
 	m.screen = screenChecklist
 	m.selectFirstOpen()
 	if m.rb == nil {
-		m.flash = fmt.Sprintf("runbook %q of this incident is not loaded", m.state.Runbook)
+		m.flash = fmt.Sprintf("runbook %q of this incident is not loaded", m.inc.RunbookID)
 	}
 }
 
@@ -243,7 +238,7 @@ type runStartedMsg struct {
 
 type runEventsMsg struct {
 	id     int
-	events []Event // already journaled
+	events []incident.Event // already journaled
 	lines  []string
 	done   bool
 	err    error
@@ -251,14 +246,14 @@ type runEventsMsg struct {
 
 // journaledMsg carries events that were appended (or the append error).
 type journaledMsg struct {
-	events []Event
+	events []incident.Event
 	err    error
 	flash  string
 }
 
 type declaredMsg struct {
 	journal Journal
-	events  []Event
+	state   incident.State // the journal's state once declared
 	err     error
 }
 
@@ -268,7 +263,7 @@ type resumeMsg struct {
 }
 
 type followMsg struct {
-	events []Event
+	events []incident.Event
 	closed bool
 }
 
@@ -294,13 +289,13 @@ func tickCmd() tea.Cmd {
 	return tea.Tick(time.Second, func(t time.Time) tea.Msg { return tickMsg(t) })
 }
 
-func followCmd(ch <-chan Event) tea.Cmd {
+func followCmd(ch <-chan incident.Event) tea.Cmd {
 	return func() tea.Msg {
 		ev, ok := <-ch
 		if !ok {
 			return followMsg{closed: true}
 		}
-		evs := []Event{ev}
+		evs := []incident.Event{ev}
 		for len(evs) < 256 {
 			select {
 			case e, ok := <-ch:
@@ -317,12 +312,12 @@ func followCmd(ch <-chan Event) tea.Cmd {
 }
 
 // appendCmd appends events in order; the model shows them when it returns.
-func appendCmd(j Journal, flash string, evs ...Event) tea.Cmd {
+func appendCmd(j Journal, flash string, evs ...incident.Event) tea.Cmd {
 	return func() tea.Msg {
-		var done []Event
+		var done []incident.Event
 		for _, ev := range evs {
 			if err := j.Append(ev); err != nil {
-				return journaledMsg{events: done, err: fmt.Errorf("journal %s: %w", ev.Kind, err)}
+				return journaledMsg{events: done, err: fmt.Errorf("journal %s: %w", ev.Type, err)}
 			}
 			done = append(done, ev)
 		}
@@ -365,9 +360,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		m.journal = msg.journal
-		for _, ev := range msg.events {
-			m.apply(ev)
-		}
+		m.inc = msg.state
 		m.screen = screenChecklist
 		m.sel = 0
 		m.layout()
@@ -390,14 +383,13 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case followMsg:
 		for _, ev := range msg.events {
 			m.apply(ev)
-			if ev.Kind == EvDeclared {
-				m.rb = m.findRunbook(ev.Runbook)
-				m.mode = ev.Mode
-			}
-			if ev.Kind == EvOutput {
+			switch ev.Type {
+			case incident.EventDeclared:
+				m.rb = m.findRunbook(m.inc.RunbookID)
+				m.mode = modeOf(m.inc.Mode)
+			case incident.EventOutput:
 				m.outs[ev.Step] = appendTail(m.outs[ev.Step], ev.Lines)
-			}
-			if ev.Kind == EvStepStarted {
+			case incident.EventStepStarted:
 				m.selectStep(ev.Step)
 			}
 		}
@@ -429,7 +421,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		m.run.handle = msg.handle
-		return m, readRunCmd(m.journal, m.run.id, m.run.step, m.run.verify, msg.handle)
+		return m, readRunCmd(m.journal, m.run.id, m.run.step, m.phaseOf(m.run.step), m.run.verify, msg.handle)
 	case runEventsMsg:
 		if m.run == nil || msg.id != m.run.id {
 			return m, nil // stale
@@ -449,7 +441,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.run = nil
 			return m.afterStateChange()
 		}
-		return m, readRunCmd(m.journal, msg.id, id, m.run.verify, m.run.handle)
+		return m, readRunCmd(m.journal, msg.id, id, m.phaseOf(id), m.run.verify, m.run.handle)
 	case interactiveDoneMsg:
 		if m.run == nil || msg.id != m.run.id {
 			return m, nil
@@ -494,37 +486,15 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	return m, nil
 }
 
-// apply folds an event (already journaled) into both states.
-func (m *Model) apply(ev Event) {
-	m.state.Apply(ev)
-	m.inc.Apply(m.toIncidentEvent(ev))
-}
-
-// toIncidentEvent converts, giving the declared event its payload.
-func (m *Model) toIncidentEvent(ev Event) incident.Event {
-	e := toIncident(ev)
-	if ev.Kind == EvDeclared {
-		mode := incident.ModeLive
-		if ev.Mode == ModeDrill {
-			mode = incident.ModeDrill
-		}
-		d := &incident.Declared{RunbookID: ev.Runbook, RunbookTitle: ev.Title, Mode: mode, Detected: ev.Detected,
-			RTO: m.opts.Config.RTO.Duration, RPO: m.opts.Config.RPO.Duration, At: ev.Time}
-		if rb := m.findRunbook(ev.Runbook); rb != nil {
-			d.Phases = incident.PhasesOf(rb)
-			if d.RunbookTitle == "" {
-				d.RunbookTitle = rb.Title
-			}
-		}
-		e.Declared = d
-	}
-	return e
+// apply folds an event the journal accepted into the incident state.
+func (m *Model) apply(ev incident.Event) {
+	m.inc.Apply(ev)
 }
 
 // afterStateChange shows the scorecard once every step is settled.
 func (m Model) afterStateChange() (tea.Model, tea.Cmd) {
 	var cmd tea.Cmd
-	if !m.ended && m.rb != nil && (m.state.Resolved || m.state.AllSettled(m.rb)) && m.overlay == ovNone {
+	if !m.ended && m.rb != nil && (m.inc.Resolved || allSettled(&m.inc, m.rb)) && m.overlay == ovNone {
 		m.ended = true
 		m.overlay = ovScorecard
 		if m.env != nil && m.env.Recovered != nil {
@@ -569,6 +539,14 @@ func (m *Model) stepIndex(id string) int {
 	return -1
 }
 
+// phaseOf is the phase of a step ("" when unknown).
+func (m *Model) phaseOf(id string) string {
+	if i := m.stepIndex(id); i >= 0 {
+		return m.rb.Steps[i].Phase
+	}
+	return ""
+}
+
 func (m *Model) selectStep(id string) {
 	if i := m.stepIndex(id); i >= 0 {
 		m.sel = i
@@ -581,8 +559,7 @@ func (m *Model) selectFirstOpen() {
 		return
 	}
 	for i := range m.rb.Steps {
-		st := m.state.Steps[StepID(m.rb, i)]
-		if st == nil || (st.Status != StatusDone && st.Status != StatusSkipped) {
+		if st := m.inc.Status(StepID(m.rb, i)); st != incident.StepDone && st != incident.StepSkipped {
 			m.sel = i
 			return
 		}
@@ -603,11 +580,8 @@ func (m *Model) selectedStep() *runbooks.Step {
 	return &m.rb.Steps[m.sel]
 }
 
-func (m *Model) stepStatus(i int) StepStatus {
-	if st := m.state.Steps[StepID(m.rb, i)]; st != nil {
-		return st.Status
-	}
-	return StatusPending
+func (m *Model) stepStatus(i int) incident.StepStatus {
+	return m.inc.Status(StepID(m.rb, i))
 }
 
 // refreshOutput puts the selected step's output into the viewport.
@@ -836,11 +810,8 @@ func (m Model) checklistKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 func (m Model) mutate(what string) (tea.Model, tea.Cmd) {
 	step := m.selectedStep()
 	id := m.selectedID()
-	st := m.state.Steps[id]
-	status := StatusPending
-	if st != nil {
-		status = st.Status
-	}
+	st := m.inc.Steps[id]
+	status := m.inc.Status(id)
 	busy := m.run != nil
 	switch what {
 	case "run", "re-run":
@@ -851,11 +822,11 @@ func (m Model) mutate(what string) (tea.Model, tea.Cmd) {
 		if step == nil {
 			return m, nil
 		}
-		if status == StatusInterrupted && what == "run" {
+		if status == incident.StepInterrupted && what == "run" {
 			m.flash = "interrupted step: v verify · r re-run (confirmed) · D mark done with a note"
 			return m, nil
 		}
-		if status != StatusPending || what == "re-run" {
+		if status != incident.StepPending || what == "re-run" {
 			m.openConfirm(m.runConfirm(step, "Run this step again?"))
 			return m, nil
 		}
@@ -905,7 +876,7 @@ func (m Model) mutate(what string) (tea.Model, tea.Cmd) {
 			m.flash = "no more hints for this step"
 			return m, nil
 		}
-		return m, appendCmd(m.journal, "hint: "+step.Hints[n], Event{Kind: EvHintShown, Time: m.now(), Step: id, Text: step.Hints[n], N: n + 1})
+		return m, appendCmd(m.journal, "hint: "+step.Hints[n], incident.Event{Type: incident.EventHintUsed, Time: m.now(), Step: id, Text: step.Hints[n], N: n + 1})
 	case "status update":
 		m.openStatus()
 		return m, nil
@@ -925,7 +896,7 @@ func (m Model) startStep(verifyOnly bool) (tea.Model, tea.Cmd) {
 	}
 	id := m.selectedID()
 	// a resumed incident does not know its secrets: ask again, never run with the mask
-	for _, name := range slices.Sorted(maps.Keys(m.state.Secrets)) {
+	for _, name := range slices.Sorted(slices.Values(secretNames(&m.inc))) {
 		if _, ok := m.secrets[name]; !ok {
 			m.openPrompt(promptSecret, "Re-enter secret "+name+" (not kept in the journal)", name, "")
 			m.prompt.input.EchoMode = textinput.EchoPassword
@@ -966,7 +937,8 @@ func (m Model) startStep(verifyOnly bool) (tea.Model, tea.Cmd) {
 			m.flash = "interactive: " + err.Error()
 			return m, nil
 		}
-		startEv := Event{Kind: EvStepStarted, Time: started, Step: id, Text: strings.Join(cmd.Args, " ")}
+		startEv := incident.Event{Type: incident.EventStepStarted, Time: started, Step: id, Phase: step.Phase,
+			Command: strings.Join(cmd.Args, " ")}
 		return m, tea.Sequence(appendCmd(j, "handing the terminal over…", startEv),
 			tea.ExecProcess(cmd, func(err error) tea.Msg {
 				return interactiveDoneMsg{id: runID, step: id, err: err, started: started}
@@ -1291,41 +1263,54 @@ func (m Model) declare() (tea.Model, tea.Cmd) {
 		m.flash = err.Error()
 		return m, nil
 	}
-	decl := Event{Kind: EvDeclared, Time: now, Runbook: m.rb.ID, Title: m.rb.Title, Mode: m.mode, Detected: det}
-	evs := []Event{decl}
+	d := incident.Declared{
+		RunbookID: m.rb.ID, RunbookTitle: m.rb.Title, RunbookFile: m.rb.File, Mode: incidentMode(m.mode),
+		Detected: det, RTO: m.opts.Config.RTO.Duration, RPO: m.opts.Config.RPO.Duration,
+		Phases: incident.PhasesOf(m.rb), At: now,
+	}
+	if m.env != nil {
+		d.KubeContext, d.Database = m.env.Context, m.env.Database
+	}
+	decl := incident.Event{Type: incident.EventDeclared, Time: now, Declared: &d}
+	var vars []incident.Event
 	for _, f := range m.decl.fields[1:] {
 		v := f.variable
 		val := strings.TrimSpace(f.input.Value())
-		ev := Event{Kind: EvVariableSet, Time: now, Name: v.Name, Value: val, Secret: v.Secret}
+		ev := incident.Event{Type: incident.EventVariableSet, Time: now, Name: v.Name, Value: val, Secret: v.Secret}
 		if v.Secret {
 			m.secrets[v.Name] = val
-			ev.Value = "***"
+			ev.Value = incident.SecretMask
 		}
-		evs = append(evs, ev)
+		vars = append(vars, ev)
 	}
 	factory, root := m.opts.NewJournal, m.opts.JournalRoot
-	if factory == nil && root != "" {
-		mm := m
-		factory = func(decl Event) (Journal, error) { return createIncident(root, &mm, decl) }
-	}
 	return m, func() tea.Msg {
 		var j Journal
-		rest := evs
-		if factory == nil {
-			j = NewMemJournal()
-		} else {
+		switch {
+		case factory != nil:
 			var err error
 			if j, err = factory(decl); err != nil {
 				return declaredMsg{err: fmt.Errorf("create journal: %w", err)}
 			}
-			rest = evs[1:] // the factory recorded the declared event
+		case root != "":
+			ij, err := incident.Create(root, d) // records the declared event
+			if err != nil {
+				return declaredMsg{err: fmt.Errorf("create journal: declare incident: %w", err)}
+			}
+			j = ij
+		default:
+			mj := NewMemJournal()
+			if err := mj.Append(decl); err != nil {
+				return declaredMsg{err: fmt.Errorf("journal %s: %w", decl.Type, err)}
+			}
+			j = mj
 		}
-		for _, ev := range rest {
+		for _, ev := range vars {
 			if err := j.Append(ev); err != nil {
-				return declaredMsg{err: fmt.Errorf("journal %s: %w", ev.Kind, err)}
+				return declaredMsg{err: fmt.Errorf("journal %s: %w", ev.Type, err)}
 			}
 		}
-		return declaredMsg{journal: j, events: evs}
+		return declaredMsg{journal: j, state: j.State()}
 	}
 }
 

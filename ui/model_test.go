@@ -8,6 +8,8 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
+
+	"github.com/drnav/drnav/incident"
 )
 
 func TestDeclareRecordsDetectionAndMasksSecrets(t *testing.T) {
@@ -15,7 +17,7 @@ func TestDeclareRecordsDetectionAndMasksSecrets(t *testing.T) {
 	j := NewMemJournal()
 	opts := testOptions()
 	opts.Mode = ModeAsk
-	opts.NewJournal = func(d Event) (Journal, error) { return j, j.Append(d) }
+	opts.NewJournal = func(d incident.Event) (Journal, error) { return j, j.Append(d) }
 	h := newHarness(t, opts)
 	h.typeText("corr")
 	if !strings.Contains(h.screen(), "Database corruption") {
@@ -60,10 +62,11 @@ func TestDeclareRecordsDetectionAndMasksSecrets(t *testing.T) {
 	h.press("enter")
 	h.until("checklist", func(m Model) bool { return m.screen == screenChecklist })
 	evs := j.Events()
-	if got := kinds(evs); !slices.Equal(got, []EventKind{EvDeclared, EvVariableSet, EvVariableSet}) {
+	if got := kinds(evs); !slices.Equal(got, []string{incident.EventDeclared, incident.EventVariableSet, incident.EventVariableSet}) {
 		t.Fatalf("journal kinds = %v", got)
 	}
-	if want := testNow.Add(-15 * time.Minute); !evs[0].Detected.Equal(want) || evs[0].Mode != ModeLive {
+	if want := testNow.Add(-15 * time.Minute); evs[0].Declared == nil || !evs[0].Declared.Detected.Equal(want) ||
+		evs[0].Declared.Mode != incident.ModeLive {
 		t.Errorf("declared = %+v, want detected %v live", evs[0], want)
 	}
 	if evs[1].Value != "web-1" || evs[2].Value != "***" || !evs[2].Secret {
@@ -78,11 +81,17 @@ func TestRunStreamsOutputAfterJournal(t *testing.T) {
 	t.Parallel()
 	h, j := declared(t, testOptions())
 	h.press("enter")
-	h.until("step done", func(m Model) bool { return m.stepStatus(0) == StatusDone })
+	h.until("step done", func(m Model) bool { return m.stepStatus(0) == incident.StepDone })
 	evs := j.Events()[3:]
 	got := kinds(evs)
-	if len(got) < 3 || got[0] != EvStepStarted || got[len(got)-1] != EvStepFinished || !slices.Contains(got, EvOutput) {
+	if len(got) < 3 || got[0] != incident.EventStepStarted || got[len(got)-1] != incident.EventStepFinished || !slices.Contains(got, incident.EventOutput) {
 		t.Fatalf("journal kinds = %v", got)
+	}
+	if evs[0].Phase != "assess" {
+		t.Errorf("step_started phase = %q, want assess (the clock times phases from it)", evs[0].Phase)
+	}
+	if c := h.m.inc.Clock(h.m.rb, h.m.clock, 0); c.Current < 0 || c.Phases[c.Current].ID != "assess" {
+		t.Errorf("current phase = %+v", c.Phases)
 	}
 	var lines []string
 	for _, e := range evs {
@@ -100,16 +109,16 @@ func TestFailedStepAndLongOutput(t *testing.T) {
 	t.Parallel()
 	h, j := declared(t, testOptions())
 	h.press("down", "enter")
-	h.until("step failed", func(m Model) bool { return m.stepStatus(1) == StatusFailed })
-	if st := h.m.state.Steps["fail"]; st.ExitCode != 3 {
-		t.Errorf("exit = %d, want 3", st.ExitCode)
+	h.until("step failed", func(m Model) bool { return m.stepStatus(1) == incident.StepFailed })
+	if st := h.m.inc.Steps["fail"]; st.Exit != 3 {
+		t.Errorf("exit = %d, want 3", st.Exit)
 	}
 	if !strings.Contains(h.screen(), "failed: exit 3") {
 		t.Errorf("failure not shown:\n%s", h.screen())
 	}
 	h.press("end") // last step: seq 1 400
 	h.press("enter")
-	h.until("long step done", func(m Model) bool { return m.stepStatus(5) == StatusDone })
+	h.until("long step done", func(m Model) bool { return m.stepStatus(5) == incident.StepDone })
 	if n := len(h.m.outs["many"]); n < 400 {
 		t.Errorf("kept %d lines, want ≥ 400", n)
 	}
@@ -137,24 +146,26 @@ func TestCancelRunningStepNeedsConfirmation(t *testing.T) {
 	t.Parallel()
 	h, j := declared(t, testOptions())
 	h.press("down", "down", "enter")
-	h.until("sleep running", func(m Model) bool { return m.run != nil && m.run.handle != nil && m.stepStatus(2) == StatusRunning })
+	h.until("sleep running", func(m Model) bool {
+		return m.run != nil && m.run.handle != nil && m.stepStatus(2) == incident.StepRunning
+	})
 	h.press("x")
 	if h.m.overlay != ovConfirm {
 		t.Fatalf("x did not ask")
 	}
 	h.press("enter") // default: Cancel the dialog, keep running
 	h.settle()
-	if h.m.run == nil || h.m.stepStatus(2) != StatusRunning {
+	if h.m.run == nil || h.m.stepStatus(2) != incident.StepRunning {
 		t.Fatalf("default choice stopped the step")
 	}
 	h.press("ctrl+c", "right", "enter")
 	h.until("step cancelled", func(m Model) bool { return m.run == nil })
-	st := h.m.state.Steps["sleep"]
-	if st.Status != StatusFailed || st.ExitCode != 130 {
-		t.Errorf("cancelled step = %v exit %d, want failed 130", st.Status, st.ExitCode)
+	st := h.m.inc.Steps["sleep"]
+	if st.Status != incident.StepFailed || st.Exit != 130 {
+		t.Errorf("cancelled step = %v exit %d, want failed 130", st.Status, st.Exit)
 	}
 	last := j.Events()[len(j.Events())-1]
-	if last.Kind != EvStepFinished || last.ExitCode != 130 {
+	if last.Type != incident.EventStepFinished || last.Exit != 130 {
 		t.Errorf("last event = %+v", last)
 	}
 }
@@ -168,13 +179,13 @@ func TestSkipNeedsReasonAndNote(t *testing.T) {
 	}
 	h.typeText("not needed")
 	h.press("enter")
-	h.until("skipped", func(m Model) bool { return m.stepStatus(0) == StatusSkipped })
+	h.until("skipped", func(m Model) bool { return m.stepStatus(0) == incident.StepSkipped })
 	h.press("n")
 	h.typeText("checked by hand")
 	h.press("enter")
-	h.until("note", func(m Model) bool { return len(m.state.Notes) == 1 })
+	h.until("note", func(m Model) bool { return len(m.inc.Notes) == 1 })
 	evs := j.Events()[3:]
-	if len(evs) != 2 || evs[0].Kind != EvStepSkipped || evs[0].Text != "not needed" || evs[1].Kind != EvNote ||
+	if len(evs) != 2 || evs[0].Type != incident.EventStepSkipped || evs[0].Reason != "not needed" || evs[1].Type != incident.EventNote ||
 		evs[1].Text != "checked by hand" || evs[1].Step != "identify" {
 		t.Fatalf("journal = %+v", evs)
 	}
@@ -228,7 +239,7 @@ func TestCriticalStepRequiresTypingName(t *testing.T) {
 	}
 	// no kube provider in this test: the engine fails the step clearly
 	h.until("finished", func(m Model) bool { return m.run == nil })
-	if st := h.m.state.Steps["delete"]; st.Status != StatusFailed {
+	if st := h.m.inc.Steps["delete"]; st.Status != incident.StepFailed {
 		t.Errorf("status = %v", st.Status)
 	}
 }
@@ -236,17 +247,17 @@ func TestCriticalStepRequiresTypingName(t *testing.T) {
 func TestResumeInterruptedStepIsNotRerun(t *testing.T) {
 	t.Parallel()
 	j := NewMemJournal()
-	events := []Event{
-		{Kind: EvDeclared, Time: testNow.Add(-time.Hour), Runbook: "db-corruption", Mode: ModeLive, Detected: testNow.Add(-70 * time.Minute)},
-		{Kind: EvStepStarted, Time: testNow.Add(-50 * time.Minute), Step: "identify", Text: "echo hello; echo world"},
+	events := []incident.Event{
+		declaredEvent(testNow.Add(-time.Hour), testNow.Add(-70*time.Minute)),
+		{Type: incident.EventStepStarted, Time: testNow.Add(-50 * time.Minute), Step: "identify", Phase: "assess", Command: "echo hello; echo world"},
 	}
 	for _, e := range events {
 		_ = j.Append(e)
 	}
 	opts := testOptions()
-	opts.Resume = &Resume{ID: "inc-1", Journal: j, Events: events}
+	opts.Resume = &Resume{ID: "inc-1", Journal: j}
 	h := newHarness(t, opts)
-	if h.m.screen != screenChecklist || h.m.stepStatus(0) != StatusInterrupted {
+	if h.m.screen != screenChecklist || h.m.stepStatus(0) != incident.StepInterrupted {
 		t.Fatalf("resume: screen %v status %v", h.m.screen, h.m.stepStatus(0))
 	}
 	scr := h.screen()
@@ -269,18 +280,18 @@ func TestResumeInterruptedStepIsNotRerun(t *testing.T) {
 	}
 	h.typeText("saw it finish in the logs")
 	h.press("enter")
-	h.until("marked done", func(m Model) bool { return m.stepStatus(0) == StatusDone })
-	if last := j.Events()[2]; last.Kind != EvStepMarked || last.Text != "saw it finish in the logs" {
+	h.until("marked done", func(m Model) bool { return m.stepStatus(0) == incident.StepDone })
+	if last := j.Events()[2]; last.Type != incident.EventStepMarkedDone || last.Text != "saw it finish in the logs" {
 		t.Errorf("journal = %+v", last)
 	}
 }
 
 func TestObserverRefusesMutatingKeys(t *testing.T) {
 	t.Parallel()
-	ch := make(chan Event, 8)
-	ch <- Event{Kind: EvDeclared, Time: testNow, Runbook: "db-corruption", Mode: ModeLive, Detected: testNow}
-	ch <- Event{Kind: EvStepStarted, Time: testNow, Step: "identify", Text: "echo hello"}
-	ch <- Event{Kind: EvOutput, Time: testNow, Step: "identify", Lines: []string{"hello from the driver"}}
+	ch := make(chan incident.Event, 8)
+	ch <- declaredEvent(testNow, testNow)
+	ch <- incident.Event{Type: incident.EventStepStarted, Time: testNow, Step: "identify", Phase: "assess", Command: "echo hello"}
+	ch <- incident.Event{Type: incident.EventOutput, Time: testNow, Step: "identify", Lines: []string{"hello from the driver"}}
 	opts := testOptions()
 	opts.ReadOnly = true
 	opts.Follow = ch
@@ -309,9 +320,9 @@ func TestObserverRefusesMutatingKeys(t *testing.T) {
 	if !strings.Contains(help, "read-only") || !strings.Contains(help, "disabled: read-only") {
 		t.Errorf("help does not say read-only:\n%s", help)
 	}
-	ch <- Event{Kind: EvStepFinished, Time: testNow.Add(time.Second), Step: "identify", Duration: time.Second}
+	ch <- incident.Event{Type: incident.EventStepFinished, Time: testNow.Add(time.Second), Step: "identify", Duration: time.Second}
 	h.press("esc")
-	h.until("finish followed", func(m Model) bool { return m.stepStatus(0) == StatusDone })
+	h.until("finish followed", func(m Model) bool { return m.stepStatus(0) == incident.StepDone })
 }
 
 func TestStatusUpdateCopyRecords(t *testing.T) {
@@ -326,9 +337,9 @@ func TestStatusUpdateCopyRecords(t *testing.T) {
 		t.Fatalf("status text = %q", h.m.status.Value())
 	}
 	h.press("ctrl+y")
-	h.until("posted", func(m Model) bool { return m.state.Statuses == 1 })
+	h.until("posted", func(m Model) bool { return len(m.inc.Updates) == 1 })
 	last := j.Events()[len(j.Events())-1]
-	if last.Kind != EvStatusPosted || last.Value != "copied" || last.Name != "notification" {
+	if last.Type != incident.EventStatusPosted || last.How != "copied" || last.Kind != "notification" {
 		t.Errorf("event = %+v", last)
 	}
 	if scr := h.screen(); strings.Contains(scr, "notification DUE") || !strings.Contains(scr, " in ") {
@@ -347,8 +358,8 @@ func TestContactsShowMissingAndAssignRoles(t *testing.T) {
 		t.Errorf("contacts:\n%s", scr)
 	}
 	h.press("down", "i")
-	h.until("role", func(m Model) bool { return m.state.Roles["Incident Commander"] == "Ana" })
-	if last := j.Events()[len(j.Events())-1]; last.Kind != EvRoleAssigned {
+	h.until("role", func(m Model) bool { return holder(m.inc, "Incident Commander") == "Ana" })
+	if last := j.Events()[len(j.Events())-1]; last.Type != incident.EventRoleAssigned {
 		t.Errorf("event %+v", last)
 	}
 }
@@ -359,7 +370,7 @@ func TestDrillHintsAndScorecard(t *testing.T) {
 	opts.Mode = ModeDrill
 	h, j := declared(t, opts)
 	h.press("h")
-	h.until("hint", func(m Model) bool { return m.state.Steps["identify"] != nil && m.state.Steps["identify"].Hints == 1 })
+	h.until("hint", func(m Model) bool { return m.inc.Steps["identify"] != nil && m.inc.Steps["identify"].Hints == 1 })
 	if !strings.Contains(h.screen(), "Hint: look at the logs") || !strings.Contains(h.screen(), "DRILL") {
 		t.Errorf("drill screen:\n%s", h.screen())
 	}
@@ -368,7 +379,7 @@ func TestDrillHintsAndScorecard(t *testing.T) {
 	if !strings.Contains(h.screen(), "Drill scorecard") || !strings.Contains(h.screen(), "Hints used: 1") {
 		t.Errorf("scorecard:\n%s", h.screen())
 	}
-	if last := j.Events()[len(j.Events())-1]; last.Kind != EvResolved {
+	if last := j.Events()[len(j.Events())-1]; last.Type != incident.EventResolved {
 		t.Errorf("event %+v", last)
 	}
 }
@@ -404,12 +415,14 @@ func TestSmallTerminalKeepsEssentials(t *testing.T) {
 func TestResumedSecretIsAskedAgainNotRunMasked(t *testing.T) {
 	t.Parallel()
 	j := NewMemJournal()
-	events := []Event{
-		{Kind: EvDeclared, Time: testNow, Runbook: "db-corruption", Mode: ModeLive, Detected: testNow},
-		{Kind: EvVariableSet, Time: testNow, Name: "token", Value: "***", Secret: true},
+	for _, e := range []incident.Event{
+		declaredEvent(testNow, testNow),
+		{Type: incident.EventVariableSet, Time: testNow, Name: "token", Value: "***", Secret: true},
+	} {
+		_ = j.Append(e)
 	}
 	opts := testOptions()
-	opts.Resume = &Resume{ID: "inc-2", Journal: j, Events: events}
+	opts.Resume = &Resume{ID: "inc-2", Journal: j}
 	h := newHarness(t, opts)
 	h.press("enter")
 	if h.m.overlay != ovPrompt || h.m.prompt.kind != promptSecret || h.m.run != nil {
@@ -420,7 +433,7 @@ func TestResumedSecretIsAskedAgainNotRunMasked(t *testing.T) {
 		t.Errorf("secret echoed")
 	}
 	h.press("enter", "enter")
-	h.until("ran", func(m Model) bool { return m.stepStatus(0) == StatusDone })
+	h.until("ran", func(m Model) bool { return m.stepStatus(0) == incident.StepDone })
 	if got := h.m.target().Vars["token"]; got != "t0ken" {
 		t.Errorf("token = %q", got)
 	}

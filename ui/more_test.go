@@ -13,6 +13,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 
+	"github.com/drnav/drnav/incident"
 	"github.com/drnav/drnav/runbooks"
 	"github.com/drnav/drnav/steps"
 )
@@ -29,14 +30,14 @@ func TestVerifyRerunsVerificationOnly(t *testing.T) {
 	before := len(j.Events())
 	h.press("v")
 	h.until("verified", func(m Model) bool {
-		st := m.state.Steps["identify"]
-		return m.run == nil && st != nil && st.Verified != nil
+		st := m.inc.Steps["identify"]
+		return m.run == nil && st != nil && len(st.Verifications) > 0
 	})
-	if st := h.m.state.Steps["identify"]; !*st.Verified || st.Status != StatusPending {
-		t.Errorf("verify: verified %v status %v (want true, still pending)", *st.Verified, st.Status)
+	if st := h.m.inc.Steps["identify"]; !st.Verifications[len(st.Verifications)-1].OK || st.Status != incident.StepPending {
+		t.Errorf("verify: verified %v status %v (want true, still pending)", st.Verifications[len(st.Verifications)-1].OK, st.Status)
 	}
 	for _, e := range j.Events()[before:] {
-		if e.Kind == EvStepStarted || e.Kind == EvStepFinished {
+		if e.Type == incident.EventStepStarted || e.Type == incident.EventStepFinished {
 			t.Errorf("verification recorded as a run: %+v", e)
 		}
 	}
@@ -109,8 +110,8 @@ func TestBackgroundColourRestyles(t *testing.T) {
 func TestStaleRunEventsDropped(t *testing.T) {
 	t.Parallel()
 	h, _ := declared(t, testOptions())
-	h.handle(runEventsMsg{id: 99, events: []Event{{Kind: EvStepFinished, Step: "identify"}}, done: true})
-	if h.m.stepStatus(0) != StatusPending {
+	h.handle(runEventsMsg{id: 99, events: []incident.Event{{Type: incident.EventStepFinished, Step: "identify"}}, done: true})
+	if h.m.stepStatus(0) != incident.StepPending {
 		t.Errorf("stale event applied")
 	}
 }
@@ -156,13 +157,13 @@ func TestStatusUpdateSendUsesNotifyThenRecords(t *testing.T) {
 	h.press("u")
 	h.typeText(" EXTRA")
 	h.press("ctrl+s")
-	h.until("sent", func(m Model) bool { return m.state.Statuses == 1 })
+	h.until("sent", func(m Model) bool { return len(m.inc.Updates) == 1 })
 	text := <-got
 	if !strings.Contains(text, "Conditions") || !strings.Contains(text, "EXTRA") {
 		t.Errorf("sent %q", text)
 	}
 	last := j.Events()[len(j.Events())-1]
-	if last.Kind != EvStatusPosted || last.Value != "sent" || last.Text != text {
+	if last.Type != incident.EventStatusPosted || last.How != "sent" || last.Text != text {
 		t.Errorf("event %+v", last)
 	}
 }

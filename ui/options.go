@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/drnav/drnav/config"
+	"github.com/drnav/drnav/incident"
 	"github.com/drnav/drnav/live"
 	"github.com/drnav/drnav/runbooks"
 	"github.com/drnav/drnav/steps"
@@ -32,16 +33,22 @@ func (m Mode) String() string {
 	return "ask"
 }
 
-// Journal is the incident journal as the UI uses it. Append must be durable
-// (fsynced) before it returns; the UI shows an event only after that.
-// It must be safe for concurrent use.
+// Journal is the incident journal as the UI uses it (*incident.Journal, or
+// MemJournal in tests). Append must be durable (fsynced) before it returns;
+// the UI shows an event only after that. It must be safe for concurrent use.
 type Journal interface {
-	Append(ev Event) error
+	Append(ev incident.Event) error
+	// State is the fold of every event appended so far.
+	State() incident.State
+	// ID is the incident id ("" for an in-memory journal).
+	ID() string
+	// Close releases the journal (and its driver lock).
+	Close() error
 }
 
 // JournalFactory creates the journal of a newly declared incident and
 // records the declared event in it.
-type JournalFactory func(declared Event) (Journal, error)
+type JournalFactory func(declared incident.Event) (Journal, error)
 
 // StepRun is one running step (satisfied by *steps.Run).
 type StepRun interface {
@@ -81,11 +88,11 @@ type Environment struct {
 	Choices func(ctx context.Context, source string) ([]string, error)
 }
 
-// Resume is an incident to continue: its journal and its events so far.
+// Resume is an incident to continue: its journal, whose State is the
+// incident so far.
 type Resume struct {
 	ID      string
 	Journal Journal
-	Events  []Event
 }
 
 // OpenIncident is an open incident shown first in the picker.
@@ -129,7 +136,7 @@ type Options struct {
 	// Resume continues this incident directly (skips picker and declare).
 	Resume *Resume
 	// Follow, for observers, streams the journal's events from the start.
-	Follow <-chan Event
+	Follow <-chan incident.Event
 	// ReadOnly makes the UI an observer: nothing mutating is possible.
 	ReadOnly bool
 	// ASCII uses ASCII glyphs and borders; NoColor drops every colour.
@@ -146,26 +153,46 @@ type Options struct {
 }
 
 // MemJournal keeps events in memory (tests, and the fallback when no
-// journal root is given: nothing survives a crash).
+// journal root is given: nothing survives a crash). Like *incident.Journal it
+// stamps Seq (and Time when zero) and folds what it appends.
 type MemJournal struct {
 	mu     sync.Mutex
-	events []Event
+	events []incident.Event
+	state  incident.State
 }
 
 // Append records an event.
-func (j *MemJournal) Append(ev Event) error {
+func (j *MemJournal) Append(ev incident.Event) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	ev.Seq = len(j.events) + 1
+	if ev.Time.IsZero() {
+		ev.Time = time.Now()
+	}
 	j.events = append(j.events, ev)
+	j.state.Apply(ev)
 	return nil
 }
 
 // Events returns a copy of what was appended.
-func (j *MemJournal) Events() []Event {
+func (j *MemJournal) Events() []incident.Event {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	return append([]Event(nil), j.events...)
+	return append([]incident.Event(nil), j.events...)
 }
+
+// State is a copy of the fold of every event appended.
+func (j *MemJournal) State() incident.State {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.state.Clone()
+}
+
+// ID is empty: an in-memory incident has no folder.
+func (j *MemJournal) ID() string { return "" }
+
+// Close does nothing.
+func (j *MemJournal) Close() error { return nil }
 
 // NewMemJournal returns an in-memory journal (for tests and demos).
 func NewMemJournal() *MemJournal { return &MemJournal{} }

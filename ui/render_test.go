@@ -11,6 +11,8 @@ import (
 	"github.com/charmbracelet/x/exp/golden"
 
 	"github.com/drnav/drnav/live"
+
+	"github.com/drnav/drnav/incident"
 )
 
 // renderModel is a checklist in a fixed state: a step done, one failed,
@@ -25,16 +27,16 @@ func renderModel(width, height int, ascii bool) Model {
 	m.journal = NewMemJournal()
 	m.screen = screenChecklist
 	det := testNow.Add(-72 * time.Minute)
-	for _, ev := range []Event{
-		{Kind: EvDeclared, Time: det, Runbook: m.rb.ID, Mode: ModeLive, Detected: det},
-		{Kind: EvVariableSet, Name: "pod", Value: "agent-7d9f-abc"},
-		{Kind: EvStepStarted, Time: det.Add(time.Minute), Step: "identify", Text: "echo hello; echo world"},
-		{Kind: EvStepFinished, Time: det.Add(3 * time.Minute), Step: "identify", Duration: 2 * time.Minute},
-		{Kind: EvStepStarted, Time: det.Add(4 * time.Minute), Step: "fail", Text: "echo oops >&2; exit 3"},
-		{Kind: EvStepFinished, Time: det.Add(5 * time.Minute), Step: "fail", ExitCode: 3, Duration: time.Minute},
-		{Kind: EvStepSkipped, Time: det.Add(6 * time.Minute), Step: "sleep", Text: "not needed"},
-		{Kind: EvStepStarted, Time: testNow.Add(-90 * time.Second), Step: "stop", Text: "k8s scale", Equivalent: "kubectl -n default scale deployment ci-failure-agent --replicas=0"},
-		{Kind: EvNote, Time: testNow, Step: "stop", Text: "app owners informed"},
+	for _, ev := range []incident.Event{
+		declaredEvent(det, det),
+		{Type: incident.EventVariableSet, Time: det, Name: "pod", Value: "agent-7d9f-abc"},
+		{Type: incident.EventStepStarted, Time: det.Add(time.Minute), Step: "identify", Phase: "assess", Command: "echo hello; echo world"},
+		{Type: incident.EventStepFinished, Time: det.Add(3 * time.Minute), Step: "identify", Duration: 2 * time.Minute},
+		{Type: incident.EventStepStarted, Time: det.Add(4 * time.Minute), Step: "fail", Phase: "assess", Command: "echo oops >&2; exit 3"},
+		{Type: incident.EventStepFinished, Time: det.Add(5 * time.Minute), Step: "fail", Exit: 3, Duration: time.Minute},
+		{Type: incident.EventStepSkipped, Time: det.Add(6 * time.Minute), Step: "sleep", Reason: "not needed"},
+		{Type: incident.EventStepStarted, Time: testNow.Add(-90 * time.Second), Step: "stop", Phase: "restore", Command: "k8s scale", Equivalent: "kubectl -n default scale deployment ci-failure-agent --replicas=0"},
+		{Type: incident.EventNote, Time: testNow, Step: "stop", Text: "app owners informed"},
 	} {
 		m.apply(ev)
 	}

@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -9,6 +8,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/drnav/drnav/incident"
 	"github.com/drnav/drnav/steps"
 )
 
@@ -18,7 +18,7 @@ const batchWindow = 60 * time.Millisecond
 // readRunCmd reads one batch of events from a run, appends them to the
 // journal and returns them tagged with the run id; Update re-arms it until
 // the run finishes.
-func readRunCmd(j Journal, runID int, stepID string, verifyOnly bool, h StepRun) tea.Cmd {
+func readRunCmd(j Journal, runID int, stepID, phase string, verifyOnly bool, h StepRun) tea.Cmd {
 	return func() tea.Msg {
 		ch := h.Events()
 		first, ok := <-ch
@@ -45,7 +45,7 @@ func readRunCmd(j Journal, runID int, stepID string, verifyOnly bool, h StepRun)
 				break gather
 			}
 		}
-		evs, lines, done := convertEvents(stepID, verifyOnly, batch)
+		evs, lines, done := convertEvents(stepID, phase, verifyOnly, batch)
 		msg := runEventsMsg{id: runID, lines: lines, done: done || closed}
 		for _, ev := range evs {
 			if err := j.Append(ev); err != nil {
@@ -60,18 +60,18 @@ func readRunCmd(j Journal, runID int, stepID string, verifyOnly bool, h StepRun)
 
 // convertEvents turns engine events into journal events (output merged into
 // one tail event) and the lines to show.
-func convertEvents(stepID string, verifyOnly bool, batch []steps.Event) ([]Event, []string, bool) {
-	var out []Event
+func convertEvents(stepID, phase string, verifyOnly bool, batch []steps.Event) ([]incident.Event, []string, bool) {
+	var out []incident.Event
 	var buf []string
 	done := false
 	flush := func(t time.Time) {
 		if len(buf) == 0 {
 			return
 		}
-		if len(buf) > 50 {
-			buf = buf[len(buf)-50:]
+		if len(buf) > incident.MaxTailLines {
+			buf = buf[len(buf)-incident.MaxTailLines:]
 		}
-		out = append(out, Event{Kind: EvOutput, Time: t, Step: stepID, Lines: slices.Clone(buf)})
+		out = append(out, incident.Event{Type: incident.EventOutput, Time: t, Step: stepID, Lines: slices.Clone(buf)})
 		buf = nil
 	}
 	for _, ev := range batch {
@@ -84,7 +84,8 @@ func convertEvents(stepID string, verifyOnly bool, batch []steps.Event) ([]Event
 			if ev.ShownOnly {
 				text += "  (drill: shown, not run)"
 			}
-			out = append(out, Event{Kind: EvStepStarted, Time: ev.Time, Step: stepID, Text: text, Equivalent: ev.Equivalent})
+			out = append(out, incident.Event{Type: incident.EventStepStarted, Time: ev.Time, Step: stepID, Phase: phase,
+				Command: text, Equivalent: ev.Equivalent, DryRun: ev.DryRun, ShownOnly: ev.ShownOnly})
 		case steps.EventOutput:
 			for _, l := range ev.Lines {
 				buf = append(buf, lineText(l))
@@ -95,12 +96,9 @@ func convertEvents(stepID string, verifyOnly bool, batch []steps.Event) ([]Event
 			}
 		case steps.EventVerify:
 			flush(ev.Time)
-			e := Event{Kind: EvVerify, Time: ev.Time, Step: stepID, Text: ev.Verify.Detail}
-			if ev.Verify.Final {
-				ok := ev.Verify.OK
-				e.Verified = &ok
-			}
-			out = append(out, e)
+			// a progress check is recorded not-ok until the final one holds
+			out = append(out, incident.Event{Type: incident.EventVerification, Time: ev.Time, Step: stepID,
+				OK: ev.Verify.Final && ev.Verify.OK, Detail: ev.Verify.Detail})
 		case steps.EventFinished:
 			flush(ev.Time)
 			done = true
@@ -109,11 +107,11 @@ func convertEvents(stepID string, verifyOnly bool, batch []steps.Event) ([]Event
 				if ev.Verified != nil {
 					ok = *ev.Verified
 				}
-				out = append(out, Event{Kind: EvVerify, Time: ev.Time, Step: stepID, Text: "verification finished", Verified: &ok})
+				out = append(out, incident.Event{Type: incident.EventVerification, Time: ev.Time, Step: stepID,
+					OK: ok, Detail: "verification finished"})
 				continue
 			}
-			out = append(out, Event{Kind: EvStepFinished, Time: ev.Time, Step: stepID, ExitCode: ev.ExitCode,
-				Err: ev.Err, Duration: ev.Duration, Verified: ev.Verified})
+			out = append(out, finishEvent(stepID, ev))
 		}
 	}
 	if len(batch) > 0 {
@@ -186,8 +184,8 @@ func itoa(n int64) string {
 }
 
 // finishEvent is the step_finished event of an interactive step.
-func finishEvent(stepID string, ev steps.Event) Event {
-	return Event{Kind: EvStepFinished, Time: ev.Time, Step: stepID, ExitCode: ev.ExitCode, Err: ev.Err,
+func finishEvent(stepID string, ev steps.Event) incident.Event {
+	return incident.Event{Type: incident.EventStepFinished, Time: ev.Time, Step: stepID, Exit: ev.ExitCode, Err: ev.Err,
 		Duration: ev.Duration, Verified: ev.Verified}
 }
 
@@ -195,12 +193,15 @@ func finishEvent(stepID string, ev steps.Event) Event {
 // the declared variables.
 func (m *Model) target() steps.Target {
 	cfg := m.opts.Config
-	vars := maps.Clone(m.state.Vars)
+	vars := make(map[string]string, len(m.inc.Variables))
 	var secrets []string
-	for name := range m.state.Secrets {
-		secrets = append(secrets, name)
-		if v, ok := m.secrets[name]; ok {
-			vars[name] = v
+	for _, v := range m.inc.Variables {
+		vars[v.Name] = v.Value
+		if v.Secret {
+			secrets = append(secrets, v.Name)
+			if val, ok := m.secrets[v.Name]; ok {
+				vars[v.Name] = val
+			}
 		}
 	}
 	sort.Strings(secrets)
@@ -252,11 +253,11 @@ func (m *Model) resolve(s string) string {
 		}
 		name := strings.TrimSpace(s[i+2 : i+j])
 		b.WriteString(s[:i])
-		switch {
-		case m.state.Secrets[name]:
-			b.WriteString("***")
-		case m.state.Vars[name] != "":
-			b.WriteString(m.state.Vars[name])
+		switch val, secret := variable(&m.inc, name); {
+		case secret:
+			b.WriteString(incident.SecretMask)
+		case val != "":
+			b.WriteString(val)
 		default:
 			b.WriteString(s[i : i+j+2])
 		}

@@ -5,6 +5,8 @@ import (
 
 	"charm.land/bubbles/v2/help"
 	"charm.land/lipgloss/v2"
+
+	"github.com/drnav/drnav/incident"
 )
 
 // Palette is the small semantic colour set every style is built from.
@@ -99,18 +101,18 @@ func NewStyles(isDark, noColor, ascii bool) Styles {
 }
 
 // StatusGlyph returns the styled glyph of a step status.
-func (s Styles) StatusGlyph(st StepStatus) string {
+func (s Styles) StatusGlyph(st incident.StepStatus) string {
 	g := s.Glyphs
 	switch st {
-	case StatusRunning:
+	case incident.StepRunning:
 		return s.Running.Render(g.Running)
-	case StatusDone:
+	case incident.StepDone:
 		return s.OK.Render(g.Done)
-	case StatusFailed:
+	case incident.StepFailed:
 		return s.Fail.Render(g.Failed)
-	case StatusSkipped:
+	case incident.StepSkipped:
 		return s.Subtle.Render(g.Skipped)
-	case StatusInterrupted:
+	case incident.StepInterrupted:
 		return s.Warn.Render(g.Interrupted)
 	}
 	return s.Subtle.Render(g.Pending)

@@ -3,12 +3,12 @@ package ui
 import (
 	"fmt"
 	"strings"
-	"time"
 
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/drnav/drnav/incident"
 	"github.com/drnav/drnav/runbooks"
 )
 
@@ -149,24 +149,18 @@ func joinEnds(left, right string, w int) string {
 	return clip(left+strings.Repeat(" ", gap)+right, w)
 }
 
-func (m Model) elapsed() time.Duration {
-	if m.state.Detected.IsZero() {
-		return 0
-	}
-	end := m.clock
-	if m.state.Resolved {
-		end = m.state.ResolvedAt
-	}
-	return max(0, end.Sub(m.state.Detected))
+// clockNow is the incident measured at the last tick against the configured RTO.
+func (m Model) clockNow() incident.Clock {
+	return m.inc.Clock(m.rb, m.clock, m.opts.Config.RTO.Duration)
 }
 
 func (m Model) viewRTO(w int) string {
 	s := m.styles
 	rto := m.opts.Config.RTO.Duration
-	if rto <= 0 || m.state.Detected.IsZero() {
+	if rto <= 0 || m.inc.Detected.IsZero() {
 		return ""
 	}
-	el := m.elapsed()
+	el := m.clockNow().Elapsed
 	text := fmt.Sprintf(" %s used %s %s left", fmtDur(el), s.Glyphs.Dot, fmtDur(max(0, rto-el)))
 	if el > rto {
 		text = fmt.Sprintf(" %s used %s %s OVER", fmtDur(el), s.Glyphs.Dot, fmtDur(el-rto))
@@ -185,82 +179,43 @@ func (m Model) viewRTO(w int) string {
 	return label + bar + text
 }
 
-// phaseTimes measures each phase: from its first step's start to its last
-// step's finish (now while open).
-func (m Model) phaseTimes(p runbooks.Phase) (time.Duration, StepStatus) {
-	var first, last time.Time
-	total, settled, running := 0, 0, false
-	failed := false
-	for i := range m.rb.Steps {
-		if m.rb.Steps[i].Phase != p.ID {
-			continue
-		}
-		total++
-		st := m.state.Steps[StepID(m.rb, i)]
-		if st == nil {
-			continue
-		}
-		if !st.Started.IsZero() && (first.IsZero() || st.Started.Before(first)) {
-			first = st.Started
-		}
-		if st.Finished.After(last) {
-			last = st.Finished
-		}
-		switch st.Status {
-		case StatusDone, StatusSkipped:
-			settled++
-		case StatusRunning:
-			running = true
-		case StatusFailed, StatusInterrupted:
-			failed = true
-		}
-	}
-	if first.IsZero() && !last.IsZero() {
-		first = last
-	}
-	status := StatusPending
+// phaseGlyph marks a phase on the strip: over its budget, active, left, or
+// not entered yet.
+func (m Model) phaseGlyph(p incident.PhaseClock) string {
 	switch {
-	case total > 0 && settled == total:
-		status = StatusDone
-	case running:
-		status = StatusRunning
-	case failed:
-		status = StatusFailed
-	case settled > 0:
-		status = StatusRunning
+	case p.Over:
+		return m.styles.StatusGlyph(incident.StepFailed)
+	case p.Status == incident.PhaseActive:
+		return m.styles.StatusGlyph(incident.StepRunning)
+	case p.Status == incident.PhaseDone:
+		return m.styles.StatusGlyph(incident.StepDone)
 	}
-	if first.IsZero() {
-		return 0, status
-	}
-	end := last
-	if status != StatusDone {
-		end = m.clock
-	}
-	return max(0, end.Sub(first)), status
+	return m.styles.StatusGlyph(incident.StepPending)
 }
 
+// viewPhases is the phase strip: each phase's time (incident.State.Clock:
+// time spent in it since its first step started) against its budget.
 func (m Model) viewPhases(w int) string {
 	if m.rb == nil || len(m.rb.Phases) == 0 {
 		return ""
 	}
 	s := m.styles
 	var parts []string
-	for _, p := range m.rb.Phases {
-		el, st := m.phaseTimes(p)
+	for _, p := range m.clockNow().Phases {
 		name := p.Title
 		if len([]rune(name)) > 12 {
 			name = string([]rune(name)[:11]) + "…"
 		}
 		budget := "–"
-		if p.Budget.Duration > 0 {
-			budget = fmtDur(p.Budget.Duration)
+		if p.Budget > 0 {
+			budget = fmtDur(p.Budget)
 		}
 		used := "0"
-		if el > 0 {
-			used = fmtDur(el)
+		if p.Elapsed > 0 {
+			used = fmtDur(p.Elapsed)
 		}
-		txt := fmt.Sprintf("%s %s %s/%s", name, s.StatusGlyph(st), used, budget)
-		if p.Budget.Duration > 0 && el > p.Budget.Duration {
+		txt := fmt.Sprintf("%s %s %s/%s", name, m.phaseGlyph(p), used, budget)
+		if p.Over {
 			txt = s.Fail.Render(txt)
 		}
 		parts = append(parts, txt)
@@ -270,7 +225,7 @@ func (m Model) viewPhases(w int) string {
 
 func (m Model) viewCadence() string {
 	it, ok := m.inc.Next(m.clock)
-	if !ok || m.state.Resolved {
+	if !ok || m.inc.Resolved {
 		return ""
 	}
 	label := strings.ToLower(it.Title)
@@ -302,9 +257,9 @@ func (m Model) viewSteps(w, h int) string {
 		}
 		status := m.stepStatus(i)
 		dur := ""
-		if ss := m.state.Steps[StepID(m.rb, i)]; ss != nil {
+		if ss := m.inc.Steps[StepID(m.rb, i)]; ss != nil {
 			switch {
-			case status == StatusRunning:
+			case status == incident.StepRunning:
 				dur = fmtDur(m.clock.Sub(ss.Started))
 			case ss.Duration > 0:
 				dur = fmtDur(ss.Duration)
@@ -349,7 +304,7 @@ func (m Model) detailLines(w int) []string {
 		return nil
 	}
 	id := m.selectedID()
-	st := m.state.Steps[id]
+	st := m.inc.Steps[id]
 	status := m.stepStatus(m.sel)
 	var lines []string
 	head := fmt.Sprintf("%d %s", m.sel+1, step.Title)
@@ -395,10 +350,10 @@ func (m Model) detailLines(w int) []string {
 	}
 	if st != nil {
 		switch status {
-		case StatusDone:
+		case incident.StepDone:
 			lines = append(lines, s.OK.Render(clip(fmt.Sprintf("done in %s", fmtDur(st.Duration)), w)))
-		case StatusFailed:
-			msg := fmt.Sprintf("failed: exit %d", st.ExitCode)
+		case incident.StepFailed:
+			msg := fmt.Sprintf("failed: exit %d", st.Exit)
 			if st.Err != "" {
 				msg += " — " + st.Err
 			}
@@ -406,15 +361,15 @@ func (m Model) detailLines(w int) []string {
 				msg += " (verification did not hold)"
 			}
 			lines = append(lines, s.Fail.Render(clip(msg, w)))
-		case StatusSkipped:
-			lines = append(lines, s.Subtle.Render(clip("skipped: "+st.Reason, w)))
-		case StatusInterrupted:
+		case incident.StepSkipped:
+			lines = append(lines, s.Subtle.Render(clip("skipped: "+st.SkipReason, w)))
+		case incident.StepInterrupted:
 			lines = append(lines, s.Warn.Render(clip("interrupted (started "+st.Started.Format("15:04:05")+"): v verify · r re-run · D mark done", w)))
-		case StatusRunning:
+		case incident.StepRunning:
 			lines = append(lines, s.Running.Render(clip("running "+fmtDur(m.clock.Sub(st.Started)), w)))
 		}
-		if st.Verify != "" {
-			lines = append(lines, s.Subtle.Render(clip("verify: "+st.Verify, w)))
+		if n := len(st.Verifications); n > 0 && st.Verifications[n-1].Detail != "" {
+			lines = append(lines, s.Subtle.Render(clip("verify: "+st.Verifications[n-1].Detail, w)))
 		}
 		if m.mode == ModeDrill {
 			for i := 0; i < st.Hints && i < len(step.Hints); i++ {
@@ -422,8 +377,8 @@ func (m Model) detailLines(w int) []string {
 			}
 		}
 		for _, n := range st.Notes {
-			if n != "" {
-				wrap("Note: ", n)
+			if n.Text != "" {
+				wrap("Note: ", n.Text)
 			}
 		}
 	}
@@ -620,14 +575,14 @@ func (m Model) footerKeys() []keyBinding {
 	if m.focus == focusOutput {
 		b = append(b, k.Up, k.Down, k.PageUp, k.Search, k.Follow)
 	} else {
-		st := StatusPending
+		st := incident.StepPending
 		if m.rb != nil {
 			st = m.stepStatus(m.sel)
 		}
 		switch {
-		case m.run != nil || st == StatusRunning:
+		case m.run != nil || st == incident.StepRunning:
 			b = append(b, k.Cancel)
-		case st == StatusInterrupted:
+		case st == incident.StepInterrupted:
 			b = append(b, k.Verify, k.Rerun, k.MarkDone)
 		default:
 			b = append(b, k.Run)

@@ -288,10 +288,10 @@ func (m Model) viewContacts() string {
 		}
 		b = append(b, clip(fmt.Sprintf("%s%-22s %s", cur, r[0], who), m.dialogWidth()-4))
 	}
-	if len(m.state.Roles) > 0 {
+	if len(m.inc.Roles) > 0 {
 		b = append(b, "", s.Subtle.Render("Assigned:"))
 		for _, role := range []string{"Incident Commander", "Scribe"} {
-			if p := m.state.Roles[role]; p != "" {
+			if p, _ := m.inc.RoleHolder(role); p != "" {
 				b = append(b, fmt.Sprintf("  %s: %s", role, p))
 			}
 		}
@@ -362,24 +362,24 @@ func (m Model) viewScorecard() string {
 		verdict = s.Fail.Render("RTO missed by " + fmtDur(-rep.RTOMargin))
 	}
 	b = append(b, fmt.Sprintf("Time since detection: %s of %s  %s", fmtDur(rep.Elapsed), fmtDur(rep.RTO), verdict))
-	counts := map[StepStatus]int{}
+	counts := map[incident.StepStatus]int{}
 	for i := range m.rb.Steps {
 		counts[m.stepStatus(i)]++
 	}
 	b = append(b, fmt.Sprintf("Steps: %d done · %d skipped · %d failed · %d interrupted · %d open",
-		counts[StatusDone], counts[StatusSkipped], counts[StatusFailed], counts[StatusInterrupted], counts[StatusPending]+counts[StatusRunning]))
+		counts[incident.StepDone], counts[incident.StepSkipped], counts[incident.StepFailed], counts[incident.StepInterrupted],
+		counts[incident.StepPending]+counts[incident.StepRunning]))
 	if sc := rep.Scorecard; sc != nil {
 		b = append(b, fmt.Sprintf("Hints used: %d · verifications passed %d/%d", sc.HintsUsed, sc.VerificationsPassed, sc.VerificationsTotal))
 	}
-	for _, p := range m.rb.Phases {
-		d, _ := m.phaseTimes(p)
+	for _, p := range rep.Phases {
 		mark := s.OK.Render(s.Glyphs.Done)
-		if p.Budget.Duration > 0 && d > p.Budget.Duration {
+		if p.Over {
 			mark = s.Fail.Render(s.Glyphs.Failed)
 		}
-		b = append(b, fmt.Sprintf("  %s %-24s %6s / %s", mark, clip(p.Title, 24), fmtDur(d), fmtDur(p.Budget.Duration)))
+		b = append(b, fmt.Sprintf("  %s %-24s %6s / %s", mark, clip(p.Title, 24), fmtDur(p.Actual), fmtDur(p.Budget)))
 	}
-	b = append(b, fmt.Sprintf("Status updates posted: %d", m.state.Statuses))
+	b = append(b, fmt.Sprintf("Status updates posted: %d", len(m.inc.Updates)))
 	if m.recovered != "" {
 		b = append(b, "Scenario: "+m.recovered)
 	}
