@@ -68,6 +68,7 @@ func (a *app) uiOptions(ctx context.Context, o *cmdOpts, cfg config.Config, rbs 
 	if liveCtx == "" {
 		liveCtx = "current kube context"
 	}
+	cfg.OnCall = resolveOnCall(ctx, cfg.OnCall, cfg.OnCallCommand)
 	opts := ui.Options{
 		Runbooks:    rbs,
 		Config:      cfg,
