@@ -189,11 +189,13 @@ func TestWatchReadOnly(t *testing.T) {
 	// The observer tries to run, skip and note step 3.
 	tm.keys("obs", "g", "j", "j")
 	tm.waitFor("obs", "3 Print five thousand lines", "$ seq 1 5000")
-	tm.keys("obs", "Enter")
-	tm.keys("obs", "s")
-	tm.waitFor("obs", "read-only")
-	tm.keys("obs", "n")
-	s = tm.waitFor("obs", "read-only: note")
+	for _, k := range []struct{ key, what string }{
+		{"Enter", "run"}, {"s", "skip"}, {"n", "note"}, {"R", "resolve"}, {"D", "mark done"},
+	} {
+		tm.keys("obs", k.key)
+		tm.waitFor("obs", "read-only: "+k.what+" is disabled")
+	}
+	s = tm.screen("obs")
 	for _, bad := range []string{"Skip:", "Note on:", "reason (required)"} {
 		if strings.Contains(s, bad) {
 			t.Errorf("observer opened a prompt %q:\n%s", bad, s)
