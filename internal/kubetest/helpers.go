@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -107,6 +108,10 @@ type AuditEvent struct {
 		Reason  string `json:"reason"`
 	} `json:"responseStatus"`
 	RequestReceivedTimestamp time.Time `json:"requestReceivedTimestamp"`
+	// RequestObject is recorded for deletes only (their dryRun is in the body).
+	RequestObject *struct {
+		DryRun []string `json:"dryRun"`
+	} `json:"requestObject"`
 }
 
 // Mutating reports whether the request asked to change something.
@@ -118,8 +123,12 @@ func (e AuditEvent) Mutating() bool {
 	return false
 }
 
-// DryRun reports whether the request carried dryRun=All.
+// DryRun reports whether the request carried dryRun=All (in the query, or
+// in the DeleteOptions of a delete).
 func (e AuditEvent) DryRun() bool {
+	if e.RequestObject != nil && slices.Contains(e.RequestObject.DryRun, "All") {
+		return true
+	}
 	u, err := url.ParseRequestURI(e.RequestURI)
 	if err != nil {
 		return false

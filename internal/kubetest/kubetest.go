@@ -88,6 +88,9 @@ rules:
 - level: None
   userGroups: ["system:serviceaccounts:kube-system"]
   verbs: ["get", "list", "watch"]
+# Deletes carry dryRun in the body: keep the request (DeleteOptions).
+- level: Request
+  verbs: ["delete", "deletecollection"]
 - level: Metadata
 `
 
@@ -386,7 +389,9 @@ func (cp *ControlPlane) apiserverArgs() []string {
 }
 
 // StartAPIServer starts kube-apiserver (again, after StopAPIServer) on the
-// same port and waits until /readyz answers ok.
+// same port and waits until /readyz answers ok. On a restart it also
+// restarts the controller-manager, scheduler and kwok (client-go would keep
+// them backing off for up to a minute) and waits until they act again.
 func (cp *ControlPlane) StartAPIServer(ctx context.Context) error {
 	cp.mu.Lock()
 	if cp.stopped {
@@ -403,9 +408,50 @@ func (cp *ControlPlane) StartAPIServer(ctx context.Context) error {
 		return err
 	}
 	cp.apiserver = p
+	restart := len(cp.others) > 0
 	cp.mu.Unlock()
-	return waitFor(ctx, "kube-apiserver /readyz", p, func() error {
+	err = waitFor(ctx, "kube-apiserver /readyz", p, func() error {
 		return cp.client.Discovery().RESTClient().Get().AbsPath("/readyz").Do(ctx).Error()
+	})
+	if err != nil || !restart {
+		return err
+	}
+	// client-go backs off a lost watch for up to a minute; restart the
+	// controller-manager, scheduler and kwok so the control plane is usable
+	// at once. (Clients under test keep their own backoff.)
+	cp.mu.Lock()
+	others := cp.others
+	cp.others = nil
+	cp.mu.Unlock()
+	for _, o := range others {
+		if err := o.stop(5 * time.Second); err != nil {
+			return err
+		}
+	}
+	if err := cp.startOthers(); err != nil {
+		return err
+	}
+	if err := cp.waitComponents(ctx); err != nil {
+		return err
+	}
+	return cp.waitControllers(ctx)
+}
+
+// waitControllers waits until the controller-manager acts again after an
+// API server restart (its watches back off for up to 30 s): a new namespace
+// gets its default ServiceAccount.
+func (cp *ControlPlane) waitControllers(ctx context.Context) error {
+	ns, err := cp.client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{
+		ObjectMeta: metav1.ObjectMeta{GenerateName: "kubetest-probe-"}}, metav1.CreateOptions{})
+	if err != nil {
+		return fmt.Errorf("controller probe namespace: %w", err)
+	}
+	defer func() {
+		_ = cp.client.CoreV1().Namespaces().Delete(context.WithoutCancel(ctx), ns.Name, metav1.DeleteOptions{})
+	}()
+	return waitFor(ctx, "controllers after the API server restart", nil, func() error {
+		_, err := cp.client.CoreV1().ServiceAccounts(ns.Name).Get(ctx, "default", metav1.GetOptions{})
+		return err
 	})
 }
 
@@ -436,9 +482,10 @@ func (cp *ControlPlane) startOthers() error {
 		"--cluster-signing-key-file=" + cp.path("pki", "ca.key"),
 		"--use-service-account-credentials=true",
 		"--service-cluster-ip-range=" + serviceRange,
-		// The fake node keeps no kubelet heartbeat through an API server
-		// outage; do not let the lifecycle controller taint and evict.
-		"--controllers=*,-node-lifecycle-controller",
+		// The node lifecycle controller removes the not-ready taint the API
+		// server puts on a new node; a long grace period keeps the fake node
+		// Ready through a test's API server outage.
+		"--node-monitor-grace-period=10m",
 		"--kube-api-qps=300",
 		"--kube-api-burst=600",
 		"--v=1",

@@ -2,6 +2,7 @@ package kubetest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -311,17 +312,26 @@ func TestNamespaceName(t *testing.T) {
 func TestAuditEvent(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		verb, uri        string
+		verb, uri, body  string
 		mutating, dryRun bool
 	}{
-		{"create", "/apis/apps/v1/namespaces/a/deployments?dryRun=All&fieldManager=drnav", true, true},
-		{"patch", "/apis/apps/v1/namespaces/a/deployments/web?fieldManager=drnav", true, false},
-		{"get", "/api/v1/namespaces/a/pods/p", false, false},
-		{"deletecollection", "/api/v1/namespaces/a/pods?dryRun=All", true, true},
-		{"list", "%%bad", false, false},
+		{"create", "/apis/apps/v1/namespaces/a/deployments?dryRun=All&fieldManager=drnav", "", true, true},
+		{"patch", "/apis/apps/v1/namespaces/a/deployments/web?fieldManager=drnav", "", true, false},
+		{"get", "/api/v1/namespaces/a/pods/p", "", false, false},
+		{"deletecollection", "/api/v1/namespaces/a/pods?dryRun=All", "", true, true},
+		{"delete", "/api/v1/namespaces/a/pods/p", `{"kind":"DeleteOptions","dryRun":["All"]}`, true, true},
+		{"delete", "/api/v1/namespaces/a/pods/p", `{"kind":"DeleteOptions"}`, true, false},
+		{"list", "%%bad", "", false, false},
 	}
 	for _, tt := range tests {
-		e := AuditEvent{Verb: tt.verb, RequestURI: tt.uri}
+		var e AuditEvent
+		line := fmt.Sprintf(`{"verb":%q,"requestURI":%q}`, tt.verb, tt.uri)
+		if tt.body != "" {
+			line = fmt.Sprintf(`{"verb":%q,"requestURI":%q,"requestObject":%s}`, tt.verb, tt.uri, tt.body)
+		}
+		if err := json.Unmarshal([]byte(line), &e); err != nil {
+			t.Fatal(err)
+		}
 		if e.Mutating() != tt.mutating || e.DryRun() != tt.dryRun {
 			t.Errorf("%s %s: mutating %v dryRun %v, want %v %v", tt.verb, tt.uri, e.Mutating(), e.DryRun(), tt.mutating, tt.dryRun)
 		}
