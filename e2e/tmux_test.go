@@ -95,9 +95,17 @@ func newTerm(t *testing.T, w, h int) *term {
 		}
 	}
 	t.Cleanup(func() {
-		if tm.started {
-			if out, err := exec.Command("tmux", "-L", tm.sock, "kill-server").CombinedOutput(); err != nil {
-				t.Logf("tmux kill-server: %v: %s", err, out)
+		if !tm.started {
+			return
+		}
+		path, _ := exec.Command("tmux", "-L", tm.sock, "display-message", "-p", "#{socket_path}").Output()
+		if out, err := exec.Command("tmux", "-L", tm.sock, "kill-server").CombinedOutput(); err != nil {
+			t.Logf("tmux kill-server: %v: %s", err, out)
+		}
+		// tmux leaves the socket file behind.
+		if p := strings.TrimSpace(string(path)); p != "" {
+			if err := os.Remove(p); err != nil && !os.IsNotExist(err) {
+				t.Logf("remove tmux socket: %v", err)
 			}
 		}
 	})
