@@ -262,6 +262,10 @@ func (s *KubeSource) newInformer(ctx context.Context, c kubernetes.Interface, re
 			obj, err := list(ctx, o)
 			if err == nil {
 				s.clearResErr(resource)
+			} else if ctx.Err() == nil {
+				// client-go retries "connection refused" silently, without
+				// calling the watch error handler: surface it here.
+				s.onWatchError(ctx, c, resource, err)
 			}
 			return obj, err
 		},
@@ -269,6 +273,8 @@ func (s *KubeSource) newInformer(ctx context.Context, c kubernetes.Interface, re
 			w, err := wat(ctx, o)
 			if err == nil {
 				s.clearResErr(resource)
+			} else if ctx.Err() == nil {
+				s.onWatchError(ctx, c, resource, err)
 			}
 			return w, err
 		},
