@@ -81,16 +81,14 @@ func cmdIncidents(a *app, o *cmdOpts, args []string) error {
 
 // reportFor builds the report of an incident, with the drill trend.
 func reportFor(cfg config.Config, rbs []*runbooks.Runbook, id string, now time.Time) (incident.ReportData, error) {
-	st, _, warns, err := incident.Read(cfg.JournalDir, id)
+	st, _, _, err := incident.Read(cfg.JournalDir, id)
 	if err != nil {
 		return incident.ReportData{}, fmt.Errorf("read incident %s: %w", id, err)
 	}
-	_ = warns
-	var rb *runbooks.Runbook
-	for _, r := range rbs {
-		if r.ID == st.RunbookID {
-			rb = r
-		}
+	_, rb, err := incidentRunbook(rbs, st)
+	if err != nil {
+		// The report still stands on the journal alone.
+		rb = nil
 	}
 	r := incident.Report(st, rb, st.RTO, st.RPO, now)
 	if st.Mode == incident.ModeDrill {
@@ -229,6 +227,34 @@ func cmdRun(a *app, o *cmdOpts, args []string) error {
 		return exitError{1}
 	}
 	return nil
+}
+
+// incidentRunbook finds the runbook an incident was declared with: among the
+// loaded ones, else from the file the journal recorded (a runbook loaded with
+// --runbooks at the time). It returns the runbooks with that one included.
+func incidentRunbook(rbs []*runbooks.Runbook, st incident.State) ([]*runbooks.Runbook, *runbooks.Runbook, error) {
+	for _, rb := range rbs {
+		if rb.ID == st.RunbookID {
+			return rbs, rb, nil
+		}
+	}
+	file := st.RunbookFile
+	if file == "" || strings.HasPrefix(file, runbooks.EmbeddedPrefix) {
+		_, err := findRunbook(rbs, st.RunbookID)
+		return rbs, nil, err
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return rbs, nil, fmt.Errorf("runbook %s of this incident: %w (pass --runbooks with its folder)", st.RunbookID, err)
+	}
+	rb, err := runbooks.LoadFile(file, data)
+	if err != nil {
+		return rbs, nil, fmt.Errorf("runbook %s of this incident: %w", st.RunbookID, err)
+	}
+	if rb.ID != st.RunbookID {
+		return rbs, nil, fmt.Errorf("runbook file %s now has id %q, the incident was declared with %q", file, rb.ID, st.RunbookID)
+	}
+	return append(append([]*runbooks.Runbook(nil), rbs...), rb), rb, nil
 }
 
 // describeDSN is a password-free description of where the database is.

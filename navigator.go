@@ -163,10 +163,11 @@ func (a *app) resumeEnvironment(ctx context.Context, o *cmdOpts, cfg config.Conf
 	if err != nil {
 		return fmt.Errorf("read incident %s: %w", id, err)
 	}
-	rb, err := findRunbook(rbs, st.RunbookID)
+	all, rb, err := incidentRunbook(rbs, st)
 	if err != nil {
 		return fmt.Errorf("incident %s: %w", id, err)
 	}
+	opts.Runbooks = all
 	mode := ui.ModeLive
 	if st.Mode == incident.ModeDrill {
 		mode = ui.ModeDrill
@@ -245,6 +246,11 @@ func cmdWatch(a *app, o *cmdOpts, args []string) error {
 func (a *app) watch(ctx context.Context, o *cmdOpts, cfg config.Config, rbs []*runbooks.Runbook, id string) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	if st, _, _, err := incident.Read(cfg.JournalDir, id); err == nil {
+		if all, _, err := incidentRunbook(rbs, st); err == nil {
+			rbs = all
+		}
+	}
 	opts := a.uiOptions(ctx, o, cfg, rbs)
 	opts.ReadOnly = true
 	opts.MakeEnv = nil

@@ -194,6 +194,7 @@ func (m Model) confirmed(a confirmAction) (tea.Model, tea.Cmd) {
 		m.flash = "cancelling…"
 		return m, func() tea.Msg { h.Cancel(); return nil }
 	case actResolve:
+		m.ended = false // the summary is shown again once resolved
 		return m, appendCmd(m.journal, "incident resolved", incident.Event{Type: incident.EventResolved, Time: m.now()})
 	}
 	return m, nil

@@ -230,7 +230,11 @@ func (m Model) viewCadence() string {
 	}
 	label := strings.ToLower(it.Title)
 	if it.Overdue() {
-		return m.styles.Warn.Render(fmt.Sprintf("%s DUE (%s late) · press u", label, fmtDur(-it.Remaining)))
+		hint := " · press u"
+		if m.opts.ReadOnly {
+			hint = ""
+		}
+		return m.styles.Warn.Render(fmt.Sprintf("%s DUE (%s late)%s", label, fmtDur(-it.Remaining), hint))
 	}
 	return m.styles.Subtle.Render(fmt.Sprintf("%s in %s", label, fmtDur(it.Remaining)))
 }
