@@ -252,10 +252,13 @@ func TestDrillDatabaseCorruption(t *testing.T) {
 	tm.keys("drill", "Enter")
 	tm.waitStep("drill", 1, "✓")
 	tm.waitFor("drill", "corrupt", "orders_pkey")
-	// 2 shell: shown, not run.
+	// 2 shell: shown, not run; the trainee says what they expect it did.
 	tm.keys("drill", "j", "Enter")
 	tm.waitStep("drill", 2, "✓")
-	tm.waitFor("drill", "shown, not run")
+	tm.waitFor("drill", "Shown, not run. What do you expect it to have done?")
+	tm.typeText("drill", "no corruption messages in the last 6h")
+	tm.keys("drill", "Enter")
+	tm.waitFor("drill", "the runbook expects:")
 	// 3 manual: enter asks what was done.
 	tm.keys("drill", "j", "Enter")
 	tm.waitFor("drill", "Done: Confirm the backup predates")
@@ -304,8 +307,12 @@ func TestDrillDatabaseCorruption(t *testing.T) {
 	tm.keys("drill", "Right", "Enter")
 	tm.waitStep("drill", 8, "✓")
 	tm.waitFor("drill", "ready 3/3")
-	// 9 shell: shown, not run. Every step is settled: the scorecard opens.
+	// 9 shell: shown, not run. Once the expectation is given every step is
+	// settled: the scorecard opens.
 	tm.keys("drill", "j", "Enter")
+	tm.waitFor("drill", "Shown, not run. What do you expect it to have done?")
+	tm.typeText("drill", "few application errors")
+	tm.keys("drill", "Enter")
 	s := tm.waitFor("drill", "Drill scorecard", "Scenario: recovered")
 	for _, want := range []string{"within RTO", "Steps: 9 done · 0 skipped · 0 failed", "Hints used: 0"} {
 		if !strings.Contains(s, want) {

@@ -41,6 +41,7 @@ const (
 	promptMarkDone
 	promptSearch
 	promptSecret
+	promptExpect // drill: what the trainee expects a shown-only step did
 )
 
 type promptState struct {
@@ -50,6 +51,7 @@ type promptState struct {
 	required bool
 	step     string
 	name     string // promptSecret: the variable
+	hint     string // promptExpect: the runbook's expectation, shown once answered
 	err      string
 }
 
@@ -231,6 +233,13 @@ func (m Model) promptKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			return m, appendCmd(m.journal, "skipped", incident.Event{Type: incident.EventStepSkipped, Time: now, Step: p.step, Reason: text})
 		case promptNote:
 			return m, appendCmd(m.journal, "note added", incident.Event{Type: incident.EventNote, Time: now, Step: p.step, Text: text})
+		case promptExpect:
+			ev := incident.Event{Type: incident.EventNote, Time: now, Step: p.step, Text: "expected: " + text}
+			flash := "recorded"
+			if p.hint != "" {
+				flash = "recorded · the runbook expects: " + p.hint
+			}
+			return m, appendCmd(m.journal, flash, ev)
 		case promptMarkDone:
 			return m, appendCmd(m.journal, "marked done", incident.Event{Type: incident.EventStepMarkedDone, Time: now, Step: p.step, Text: text})
 		case promptSearch:

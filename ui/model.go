@@ -439,6 +439,10 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		if msg.done {
 			m.run = nil
+			if st := m.inc.Step(id); st.ShownOnly && m.inc.Mode == incident.ModeDrill && !m.opts.ReadOnly {
+				m.askExpectation(id)
+				return m, nil
+			}
 			return m.afterStateChange()
 		}
 		return m, readRunCmd(m.journal, msg.id, id, m.phaseOf(id), m.run.verify, m.run.handle)
@@ -571,6 +575,24 @@ func (m *Model) selectedID() string {
 		return ""
 	}
 	return StepID(m.rb, m.sel)
+}
+
+// askExpectation: in a drill a shell step is shown, not run, so the trainee
+// says what they expect it to have done; the answer is recorded as a note
+// on the step and compared with the runbook's expectation in the review.
+func (m *Model) askExpectation(id string) {
+	expect := ""
+	if m.rb != nil {
+		for i := range m.rb.Steps {
+			if StepID(m.rb, i) == id {
+				expect = strings.TrimSpace(m.rb.Steps[i].Expect)
+			}
+		}
+	}
+	m.openPrompt(promptExpect, "Shown, not run. What do you expect it to have done?", "what you expect it printed or changed", "")
+	m.prompt.step = id
+	m.prompt.required = true
+	m.prompt.hint = expect
 }
 
 func (m *Model) selectedStep() *runbooks.Step {

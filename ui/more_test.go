@@ -167,3 +167,35 @@ func TestStatusUpdateSendUsesNotifyThenRecords(t *testing.T) {
 		t.Errorf("event %+v", last)
 	}
 }
+
+func TestDrillShownStepAsksWhatTheTraineeExpects(t *testing.T) {
+	t.Parallel()
+	opts := testOptions()
+	opts.Mode = ModeDrill
+	opts.Drill = &Environment{Context: "drill-sim", Database: "simulated",
+		Target: &steps.Target{ShellMode: steps.ShellShowOnly}}
+	h, j := declared(t, opts)
+	h.press("enter") // run "identify": a shell step, shown not run in a drill
+	h.until("expectation prompt", func(m Model) bool { return m.overlay == ovPrompt && m.prompt.kind == promptExpect })
+	h.press("enter") // empty: required
+	if h.m.overlay != ovPrompt {
+		t.Fatal("an empty expectation was accepted")
+	}
+	h.typeText("it prints two lines")
+	h.press("enter")
+	h.until("note", func(m Model) bool {
+		st := m.inc.Steps["identify"]
+		return st != nil && len(st.Notes) == 1
+	})
+	if got := h.m.inc.Steps["identify"].Notes[0].Text; got != "expected: it prints two lines" {
+		t.Errorf("note %q", got)
+	}
+	if !strings.Contains(h.m.flash, "the runbook expects: two lines") {
+		t.Errorf("flash %q", h.m.flash)
+	}
+	for _, ev := range j.Events() {
+		if ev.Type == incident.EventStepStarted && ev.Step == "identify" && !ev.ShownOnly {
+			t.Errorf("identify ran for real in a drill: %+v", ev)
+		}
+	}
+}
