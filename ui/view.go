@@ -566,7 +566,15 @@ func (m Model) viewFooter() string {
 	if m.opts.ReadOnly {
 		prefix = m.styles.Warn.Render("READ-ONLY") + " "
 	}
-	return clip(prefix+m.help.ShortHelpView(m.footerKeys()), m.width)
+	// "? help" and "q quit" always show; the other keys give way on a
+	// narrow terminal.
+	keys := m.footerKeys()
+	always := keys[len(keys)-2:]
+	suffix := m.help.ShortHelpView(always)
+	sep := m.help.Styles.ShortSeparator.Inline(true).Render(m.help.ShortSeparator)
+	room := m.width - lipgloss.Width(prefix) - lipgloss.Width(suffix) - lipgloss.Width(sep)
+	rest := clip(m.help.ShortHelpView(keys[:len(keys)-2]), max(room, 0))
+	return clip(prefix+rest+sep+suffix, m.width)
 }
 
 // footerKeys are the keys that apply to the focused area and state.
