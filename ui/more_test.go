@@ -14,6 +14,7 @@ import (
 	"charm.land/lipgloss/v2"
 
 	"github.com/drnav/drnav/incident"
+	"github.com/drnav/drnav/live"
 	"github.com/drnav/drnav/runbooks"
 	"github.com/drnav/drnav/steps"
 )
@@ -197,5 +198,25 @@ func TestDrillShownStepAsksWhatTheTraineeExpects(t *testing.T) {
 		if ev.Type == incident.EventStepStarted && ev.Step == "identify" && !ev.ShownOnly {
 			t.Errorf("identify ran for real in a drill: %+v", ev)
 		}
+	}
+}
+
+func TestHeaderShowsRPOExposureFromTheDatabasePane(t *testing.T) {
+	t.Parallel()
+	opts := testOptions()
+	ch := make(chan live.DBSnapshot, 1)
+	opts.Live.DBSnapshots = ch
+	h, _ := declared(t, opts)
+	h.handle(tea.WindowSizeMsg{Width: 120, Height: 40})
+	if strings.Contains(h.screen(), "RPO: data") {
+		t.Fatalf("RPO shown before any freshness is known:\n%s", h.screen())
+	}
+	h.handle(dbSnapMsg{ch: ch, snap: live.DBSnapshot{Up: true, Freshness: 20 * time.Minute, FreshnessKnown: true}})
+	if !strings.Contains(h.screen(), "RPO: data 20m old > 15m") {
+		t.Errorf("header lacks the RPO breach:\n%s", h.screen())
+	}
+	h.handle(dbSnapMsg{ch: ch, snap: live.DBSnapshot{Up: true, Freshness: 3 * time.Minute, FreshnessKnown: true}})
+	if s := h.screen(); !strings.Contains(s, "RPO: data 3m old") || strings.Contains(s, "> 15m") {
+		t.Errorf("header after fresh data:\n%s", s)
 	}
 }

@@ -135,7 +135,11 @@ func (m Model) viewHeader() string {
 	left := s.Title.Render(title) + " " + s.Glyphs.Dot + " " + banner
 	right := m.viewRTO(max(20, min(60, w-ansi.StringWidth(left)-2)))
 	line1 := joinEnds(left, right, w)
-	line2 := joinEnds(m.viewPhases(w-24), m.viewCadence(), w)
+	right2 := m.viewCadence()
+	if rpo := m.viewRPO(); rpo != "" {
+		right2 = strings.TrimSpace(right2 + "  " + rpo)
+	}
+	line2 := joinEnds(m.viewPhases(w-24), right2, w)
 	return line1 + "\n" + line2
 }
 
@@ -150,8 +154,27 @@ func joinEnds(left, right string, w int) string {
 }
 
 // clockNow is the incident measured at the last tick against the configured RTO.
+// The RPO exposure comes from the PostgreSQL pane's freshness figure (last
+// archived WAL or newest backup).
 func (m Model) clockNow() incident.Clock {
-	return m.inc.Clock(m.rb, m.clock, m.opts.Config.RTO.Duration)
+	c := m.inc.Clock(m.rb, m.clock, m.opts.Config.RTO.Duration)
+	if d := m.panes.dbs; d != nil {
+		c = c.WithFreshness(d.Freshness, d.FreshnessKnown)
+	}
+	return c
+}
+
+// viewRPO is the data-loss exposure against the RPO ("" when unknown).
+func (m Model) viewRPO() string {
+	c := m.clockNow()
+	if !c.FreshnessKnown || c.RPO <= 0 {
+		return ""
+	}
+	txt := fmt.Sprintf("RPO: data %s old", fmtDur(c.DataAge))
+	if c.RPOBreached {
+		return m.styles.Fail.Render(txt + " > " + fmtDur(c.RPO))
+	}
+	return m.styles.Subtle.Render(txt)
 }
 
 func (m Model) viewRTO(w int) string {
