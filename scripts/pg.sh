@@ -36,7 +36,7 @@ fi
 
 as_user() {
   if [ "$(id -u)" -eq 0 ]; then
-    runuser -u "$pguser" -- "$@"
+    (cd / && runuser -u "$pguser" -- "$@")
   else
     "$@"
   fi

@@ -503,3 +503,19 @@ contexts:
 		t.Fatalf("missing: %v", err)
 	}
 }
+
+// A verify on the failover context shows a kubectl line for that context,
+// not the (possibly dead) primary.
+func TestVerifyEquivalentNamesTheContext(t *testing.T) {
+	t.Parallel()
+	tg := Target{Kube: &fakeKube{cs: fake.NewClientset()}, Namespace: "app"}
+	v := &runbooks.Verify{Context: "failover", PodsReady: "app=x"}
+	got := verifyEquivalent(v, runbooks.Step{}, tg)
+	if want := "kubectl --context test-failover -n default get pods -l app=x"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	// Without a provider it still names the namespace it would use.
+	if got := verifyEquivalent(v, runbooks.Step{}, Target{Namespace: "app"}); got != "kubectl -n app get pods -l app=x" {
+		t.Errorf("no provider: %q", got)
+	}
+}

@@ -2,6 +2,7 @@ package steps
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -519,21 +520,28 @@ func verifyEquivalent(v *runbooks.Verify, st runbooks.Step, t Target) string {
 	if v == nil {
 		return ""
 	}
-	ns := v.Namespace
-	if ns == "" {
-		ns = t.Namespace
-	}
-	nsArg := ""
-	if ns != "" {
-		nsArg = " -n " + shq(ns)
+	// The same context and namespace the check reads (the failover region's
+	// for context = "failover"), so the line a person copies asks the same
+	// cluster.
+	kubectl := func(args ...string) string {
+		k, err := resolveKube(t, v.Context, v.Namespace)
+		if err != nil {
+			ns := v.Namespace
+			if ns == "" {
+				ns = t.Namespace
+			}
+			k = kubeTarget{ns: cmp.Or(ns, "default")}
+		}
+		k.dryRun = false
+		return k.kubectl(args...)
 	}
 	switch {
 	case v.Deployment != "":
-		return "kubectl" + nsArg + " get deployment " + shq(v.Deployment)
+		return kubectl("get", "deployment", v.Deployment)
 	case v.PodsReady != "":
-		return "kubectl" + nsArg + " get pods -l " + shq(v.PodsReady)
+		return kubectl("get", "pods", "-l", v.PodsReady)
 	case v.NoCrashLoop != "":
-		return "kubectl" + nsArg + " get pods -l " + shq(v.NoCrashLoop)
+		return kubectl("get", "pods", "-l", v.NoCrashLoop)
 	case v.SQL != "" && t.DB != nil:
 		return t.DB.Describe(v.Database) + " -c " + shq(v.SQL)
 	case v.URL != "":
