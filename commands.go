@@ -116,19 +116,26 @@ func printReport(a *app, r incident.ReportData, format string) error {
 	return nil
 }
 
+// forIncident loads what every command about one incident needs: the
+// config, the incident's id (given, or the latest) and the runbooks.
+func (a *app) forIncident(o *cmdOpts, args []string, openOnly bool) (config.Config, string, []*runbooks.Runbook, error) {
+	cfg, err := a.loadConfig(o)
+	if err != nil {
+		return cfg, "", nil, err
+	}
+	id, err := pickIncident(cfg.JournalDir, args, openOnly)
+	if err != nil {
+		return cfg, "", nil, err
+	}
+	rbs, err := a.loadRunbooks(o)
+	return cfg, id, rbs, err
+}
+
 func cmdReport(a *app, o *cmdOpts, args []string) error {
 	if o.format != "md" && o.format != "json" && o.format != "markdown" {
 		return usageError{fmt.Sprintf("unknown --format %q (md or json)", o.format)}
 	}
-	cfg, err := a.loadConfig(o)
-	if err != nil {
-		return err
-	}
-	id, err := pickIncident(cfg.JournalDir, args, false)
-	if err != nil {
-		return err
-	}
-	rbs, err := a.loadRunbooks(o)
+	cfg, id, rbs, err := a.forIncident(o, args, false)
 	if err != nil {
 		return err
 	}

@@ -186,15 +186,7 @@ func (a *app) resumeEnvironment(ctx context.Context, o *cmdOpts, cfg config.Conf
 }
 
 func cmdResume(a *app, o *cmdOpts, args []string) error {
-	cfg, err := a.loadConfig(o)
-	if err != nil {
-		return err
-	}
-	id, err := pickIncident(cfg.JournalDir, args, true)
-	if err != nil {
-		return err
-	}
-	rbs, err := a.loadRunbooks(o)
+	cfg, id, rbs, err := a.forIncident(o, args, true)
 	if err != nil {
 		return err
 	}
@@ -228,15 +220,7 @@ func (a *app) ask(prompt string) bool {
 }
 
 func cmdWatch(a *app, o *cmdOpts, args []string) error {
-	cfg, err := a.loadConfig(o)
-	if err != nil {
-		return err
-	}
-	id, err := pickIncident(cfg.JournalDir, args, false)
-	if err != nil {
-		return err
-	}
-	rbs, err := a.loadRunbooks(o)
+	cfg, id, rbs, err := a.forIncident(o, args, false)
 	if err != nil {
 		return err
 	}
