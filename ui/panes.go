@@ -60,7 +60,9 @@ type dbSnapMsg struct {
 	snap live.DBSnapshot
 }
 
-func kubeSnapCmd(ch <-chan live.KubeSnapshot) tea.Cmd {
+// snapCmd reads one snapshot from a source's channel; the message carries
+// the channel so a snapshot of a replaced environment is dropped.
+func snapCmd[T any](ch <-chan T, msg func(T) tea.Msg) tea.Cmd {
 	if ch == nil {
 		return nil
 	}
@@ -69,21 +71,16 @@ func kubeSnapCmd(ch <-chan live.KubeSnapshot) tea.Cmd {
 		if !ok {
 			return nil
 		}
-		return kubeSnapMsg{ch: ch, snap: s}
+		return msg(s)
 	}
 }
 
+func kubeSnapCmd(ch <-chan live.KubeSnapshot) tea.Cmd {
+	return snapCmd(ch, func(s live.KubeSnapshot) tea.Msg { return kubeSnapMsg{ch: ch, snap: s} })
+}
+
 func dbSnapCmd(ch <-chan live.DBSnapshot) tea.Cmd {
-	if ch == nil {
-		return nil
-	}
-	return func() tea.Msg {
-		s, ok := <-ch
-		if !ok {
-			return nil
-		}
-		return dbSnapMsg{ch: ch, snap: s}
-	}
+	return snapCmd(ch, func(s live.DBSnapshot) tea.Msg { return dbSnapMsg{ch: ch, snap: s} })
 }
 
 // snapshotCmds starts reading the current environment's snapshot channels,
