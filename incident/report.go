@@ -362,6 +362,12 @@ func stamp(t time.Time) string {
 	return t.Format(stampLayout)
 }
 
+// ganttTime is a Mermaid gantt date: the full date, so an incident that runs
+// past midnight is drawn in order.
+func ganttTime(t time.Time) string {
+	return t.Format("2006-01-02 15:04")
+}
+
 func hhmm(t time.Time) string {
 	if t.IsZero() {
 		return "–"
@@ -450,7 +456,7 @@ func RenderMarkdown(r ReportData) string {
 	// Timeline.
 	b.WriteString("\n## Timeline\n\n```mermaid\ngantt\n")
 	fmt.Fprintf(&b, "    title %s\n", mermaidText(r.RunbookTitle))
-	b.WriteString("    dateFormat HH:mm\n    axisFormat %H:%M\n")
+	b.WriteString("    dateFormat YYYY-MM-DD HH:mm\n    axisFormat %H:%M\n")
 	cursor := r.Detected
 	task := 0
 	writeSteps := func(steps []StepReport) {
@@ -475,7 +481,7 @@ func RenderMarkdown(r ReportData) string {
 				d = r.Generated.Sub(s.Started)
 			}
 			task++
-			fmt.Fprintf(&b, "    %d %s :%st%d, %s, %s\n", s.N, mermaidText(s.Title), tag, task, hhmm(s.Started), mermaidMinutes(d))
+			fmt.Fprintf(&b, "    %d %s :%st%d, %s, %s\n", s.N, mermaidText(s.Title), tag, task, ganttTime(s.Started), mermaidMinutes(d))
 		}
 	}
 	for _, p := range r.Phases {
@@ -485,7 +491,7 @@ func RenderMarkdown(r ReportData) string {
 			start = p.Entered
 		}
 		task++
-		fmt.Fprintf(&b, "    Budget %s :t%d, %s, %s\n", fmtDur(p.Budget), task, hhmm(start), mermaidMinutes(p.Budget))
+		fmt.Fprintf(&b, "    Budget %s :t%d, %s, %s\n", fmtDur(p.Budget), task, ganttTime(start), mermaidMinutes(p.Budget))
 		if !p.Entered.IsZero() {
 			tag := "done, "
 			if p.Over {
@@ -494,7 +500,7 @@ func RenderMarkdown(r ReportData) string {
 				tag = "active, "
 			}
 			task++
-			fmt.Fprintf(&b, "    Actual %s :%st%d, %s, %s\n", fmtDur(p.Actual), tag, task, hhmm(p.Entered), mermaidMinutes(p.Actual))
+			fmt.Fprintf(&b, "    Actual %s :%st%d, %s, %s\n", fmtDur(p.Actual), tag, task, ganttTime(p.Entered), mermaidMinutes(p.Actual))
 			end := p.Left
 			if end.IsZero() {
 				end = p.Entered.Add(p.Actual)

@@ -103,7 +103,7 @@ func TestReportOutageGolden(t *testing.T) {
 	if len(r.Updates) != 2 || r.Updates[0].Late != 5*minute || r.Updates[1].Late != 45*minute {
 		t.Errorf("updates = %+v", r.Updates)
 	}
-	for _, want := range []string{"```mermaid\ngantt", "dateFormat HH:mm", "axisFormat %H:%M", "section Restore data", "Marked done by hand"} {
+	for _, want := range []string{"```mermaid\ngantt", "dateFormat YYYY-MM-DD HH:mm", "axisFormat %H:%M", "section Restore data", "Marked done by hand"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q", want)
 		}
