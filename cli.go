@@ -48,13 +48,16 @@ func newCmdOpts() *cmdOpts {
 	return &cmdOpts{kube: genericclioptions.NewConfigFlags(false), drillSpeed: 0}
 }
 
-func (o *cmdOpts) addGlobal(fs *pflag.FlagSet) {
+func (o *cmdOpts) addGlobal(fs *pflag.FlagSet, touches bool) {
 	fs.StringVar(&o.configPath, "config", "", "config file (default $XDG_CONFIG_HOME/drnav/config.toml when present)")
 	fs.StringVar(&o.runbooksDir, "runbooks", "", "load runbooks from this folder instead of the shipped ones")
-	fs.BoolVar(&o.drill, "drill", false, "rehearse against the built-in simulator (no cluster or database needed)")
-	fs.Float64Var(&o.drillSpeed, "drill-speed", 0, "speed up the drill simulator's clock by this factor (default from config, 1)")
 	fs.BoolVar(&o.ascii, "ascii", false, "ASCII glyphs only (automatic when the locale is not UTF-8)")
 	fs.BoolVar(&o.debug, "debug", false, "log at debug level to the log file under the state folder")
+	if !touches {
+		return
+	}
+	fs.BoolVar(&o.drill, "drill", false, "rehearse against the built-in simulator (no cluster or database needed)")
+	fs.Float64Var(&o.drillSpeed, "drill-speed", 0, "speed up the drill simulator's clock by this factor (default from config, 1)")
 	fs.StringVar(&o.failoverContext, "failover-context", "", "kube context of the failover region (default from config)")
 	o.kube.AddFlags(fs)
 }
@@ -189,7 +192,8 @@ With --drill it rehearses against a built-in simulator: no cluster or database.`
 			flags: func(fs *pflag.FlagSet, o *cmdOpts) {
 				fs.BoolVar(&o.readOnly, "read-only", false, "open without the ability to run anything")
 			},
-			run: cmdNavigator,
+			run:     cmdNavigator,
+			touches: true,
 		},
 		{name: "list", short: "list the runbooks", run: cmdList},
 		{
@@ -202,7 +206,7 @@ With --drill it rehearses against a built-in simulator: no cluster or database.`
 		},
 		{name: "version", short: "print drnav's version", run: cmdVersion},
 		{name: "incidents", short: "list open and closed incidents and drills", run: cmdIncidents},
-		{name: "resume", args: "[ID]", short: "reopen an incident where it was (default: the latest open one)", run: cmdResume},
+		{name: "resume", args: "[ID]", short: "reopen an incident where it was (default: the latest open one)", run: cmdResume, touches: true},
 		{name: "watch", args: "[ID]", short: "follow an incident read-only (default: the latest)", run: cmdWatch},
 		{
 			name: "report", args: "[ID]", short: "print an incident's post-mortem timeline (default: the latest)",
@@ -224,7 +228,8 @@ manual steps fail the run unless --skip-manual.`,
 				fs.BoolVar(&o.skipManual, "skip-manual", false, "record manual steps as skipped instead of failing")
 				fs.StringVar(&o.reportFormat, "report", "", "print the report at the end: md or json")
 			},
-			run: cmdRun,
+			run:     cmdRun,
+			touches: true,
 		},
 	}
 }

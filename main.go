@@ -37,6 +37,9 @@ type command struct {
 	long  string
 	flags func(fs *pflag.FlagSet, o *cmdOpts)
 	run   func(a *app, o *cmdOpts, args []string) error
+	// touches says the command reaches a cluster or database: it takes the
+	// kubectl flags and the drill flags.
+	touches bool
 }
 
 func main() {
@@ -73,7 +76,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	o := newCmdOpts()
 	fs := pflag.NewFlagSet("drnav "+cmd.name, pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	o.addGlobal(fs)
+	o.addGlobal(fs, cmd.touches)
 	if cmd.flags != nil {
 		cmd.flags(fs, o)
 	}
