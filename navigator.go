@@ -46,19 +46,40 @@ func (a *app) uiEnvironment(ctx context.Context, o *cmdOpts, cfg config.Config, 
 	})
 	go ks.Run(sctx)
 	go ds.Run(sctx)
+	// The failover region's deployments show beside the primary's (drills
+	// always have one; live when a failover context is configured).
+	var failover <-chan live.KubeSnapshot
+	if mode == ui.ModeDrill || cfg.FailoverContext != "" {
+		name := cfg.FailoverContext
+		if mode == ui.ModeDrill && name == "" {
+			name = "drill-failover"
+		}
+		fs := live.NewKubeSource(nil, live.KubeOptions{
+			Context:   name,
+			Namespace: cfg.Namespace,
+			Selector:  cfg.AppLabel,
+			Dial: func(context.Context) (kubernetes.Interface, error) {
+				c, _, err := kube.Client("failover")
+				return c, err
+			},
+		})
+		go fs.Run(sctx)
+		failover = fs.Snapshots()
+	}
 	target := env.Target
 	return &ui.Environment{
-		Target:        &target,
-		Kube:          target.Kube,
-		DB:            target.DB,
-		ConfigValues:  env.ConfigValues,
-		Recovered:     env.Recovered,
-		Close:         func() { cancel(); env.Close() },
-		Context:       env.Declared.KubeContext,
-		Database:      env.Declared.Database,
-		KubeSnapshots: ks.Snapshots(),
-		DBSnapshots:   ds.Snapshots(),
-		Choices:       env.Choices,
+		FailoverSnapshots: failover,
+		Target:            &target,
+		Kube:              target.Kube,
+		DB:                target.DB,
+		ConfigValues:      env.ConfigValues,
+		Recovered:         env.Recovered,
+		Close:             func() { cancel(); env.Close() },
+		Context:           env.Declared.KubeContext,
+		Database:          env.Declared.Database,
+		KubeSnapshots:     ks.Snapshots(),
+		DBSnapshots:       ds.Snapshots(),
+		Choices:           env.Choices,
 	}, nil
 }
 

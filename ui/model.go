@@ -405,6 +405,12 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		m.panes.setKube(msg.snap)
 		return m, kubeSnapCmd(msg.ch)
+	case failoverSnapMsg:
+		if m.env == nil || msg.ch != m.env.FailoverSnapshots {
+			return m, nil
+		}
+		m.panes.setFailover(msg.snap)
+		return m, failoverSnapCmd(msg.ch)
 	case dbSnapMsg:
 		if m.env == nil || msg.ch != m.env.DBSnapshots {
 			return m, nil

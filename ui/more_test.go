@@ -220,3 +220,27 @@ func TestHeaderShowsRPOExposureFromTheDatabasePane(t *testing.T) {
 		t.Errorf("header after fresh data:\n%s", s)
 	}
 }
+
+func TestFailoverDeploymentsBesideThePrimary(t *testing.T) {
+	t.Parallel()
+	opts := testOptions()
+	prim, fail := make(chan live.KubeSnapshot, 1), make(chan live.KubeSnapshot, 1)
+	opts.Live.KubeSnapshots, opts.Live.FailoverSnapshots = prim, fail
+	h, _ := declared(t, opts)
+	h.handle(tea.WindowSizeMsg{Width: 200, Height: 50})
+	h.handle(kubeSnapMsg{ch: prim, snap: live.KubeSnapshot{Context: "east", Synced: true,
+		Deployments: []live.Deployment{{Name: "ci-failure-agent", Desired: 3, Ready: 0}}}})
+	h.handle(failoverSnapMsg{ch: fail, snap: live.KubeSnapshot{Context: "west", Synced: true,
+		Deployments: []live.Deployment{{Name: "ci-failure-agent", Desired: 3, Updated: 3, Ready: 3, Available: 3}}}})
+	s := h.screen()
+	for _, want := range []string{"east", "west"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("deployment pane lacks context %q:\n%s", want, s)
+		}
+	}
+	// A snapshot from a channel that is not this environment's is dropped.
+	h.handle(failoverSnapMsg{ch: make(chan live.KubeSnapshot), snap: live.KubeSnapshot{Context: "stale-ctx"}})
+	if strings.Contains(h.screen(), "stale-ctx") {
+		t.Error("stale failover snapshot shown")
+	}
+}

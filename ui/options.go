@@ -82,6 +82,9 @@ type Environment struct {
 	// live.KubeSource.Snapshots() and live.DBSource's channel.
 	KubeSnapshots <-chan live.KubeSnapshot
 	DBSnapshots   <-chan live.DBSnapshot
+	// FailoverSnapshots (optional) is the failover region's source: its
+	// deployments are shown beside the primary's.
+	FailoverSnapshots <-chan live.KubeSnapshot
 	// Choices lists live values for variable sources (runbooks.Source*),
 	// e.g. unready pods; called in a Cmd, never from View. Typically
 	// func(ctx, src) { return live.Choices(ctx, query, src) }.

@@ -12,11 +12,12 @@ import (
 // panesSet holds the live pane renderers and their latest snapshots. Only
 // Update mutates them; View only calls their View.
 type panesSet struct {
-	pods *panes.PodsPane
-	dep  *panes.DeploymentPane
-	db   *panes.DBPane
-	kube *live.KubeSnapshot
-	dbs  *live.DBSnapshot
+	pods     *panes.PodsPane
+	dep      *panes.DeploymentPane
+	db       *panes.DBPane
+	kube     *live.KubeSnapshot
+	failover *live.KubeSnapshot
+	dbs      *live.DBSnapshot
 }
 
 func newPanes(isDark, noColor, ascii bool) panesSet {
@@ -36,7 +37,24 @@ func (p *panesSet) setNow(t time.Time) {
 func (p *panesSet) setKube(s live.KubeSnapshot) {
 	p.kube = &s
 	p.pods.SetSnapshot(s)
-	p.dep.SetSnapshots(s)
+	p.setDeployments()
+}
+
+// setFailover shows the failover region's deployments beside the primary's.
+func (p *panesSet) setFailover(s live.KubeSnapshot) {
+	p.failover = &s
+	p.setDeployments()
+}
+
+func (p *panesSet) setDeployments() {
+	switch {
+	case p.kube != nil && p.failover != nil:
+		p.dep.SetSnapshots(*p.kube, *p.failover)
+	case p.kube != nil:
+		p.dep.SetSnapshots(*p.kube)
+	case p.failover != nil:
+		p.dep.SetSnapshots(*p.failover)
+	}
 }
 
 func (p *panesSet) setDB(s live.DBSnapshot) {
@@ -51,6 +69,11 @@ func (p *panesSet) setSize(widths []int, h int) {
 }
 
 type kubeSnapMsg struct {
+	ch   <-chan live.KubeSnapshot
+	snap live.KubeSnapshot
+}
+
+type failoverSnapMsg struct {
 	ch   <-chan live.KubeSnapshot
 	snap live.KubeSnapshot
 }
@@ -79,6 +102,10 @@ func kubeSnapCmd(ch <-chan live.KubeSnapshot) tea.Cmd {
 	return snapCmd(ch, func(s live.KubeSnapshot) tea.Msg { return kubeSnapMsg{ch: ch, snap: s} })
 }
 
+func failoverSnapCmd(ch <-chan live.KubeSnapshot) tea.Cmd {
+	return snapCmd(ch, func(s live.KubeSnapshot) tea.Msg { return failoverSnapMsg{ch: ch, snap: s} })
+}
+
 func dbSnapCmd(ch <-chan live.DBSnapshot) tea.Cmd {
 	return snapCmd(ch, func(s live.DBSnapshot) tea.Msg { return dbSnapMsg{ch: ch, snap: s} })
 }
@@ -94,7 +121,7 @@ func (m *Model) snapshotCmds() tea.Cmd {
 }
 
 func startSnapshots(env *Environment) tea.Cmd {
-	return tea.Batch(kubeSnapCmd(env.KubeSnapshots), dbSnapCmd(env.DBSnapshots))
+	return tea.Batch(kubeSnapCmd(env.KubeSnapshots), dbSnapCmd(env.DBSnapshots), failoverSnapCmd(env.FailoverSnapshots))
 }
 
 func paneWidths(w int) []int {
