@@ -257,6 +257,13 @@ type declaredMsg struct {
 	err     error
 }
 
+// resumedEnvMsg carries the environment built for an incident resumed from
+// the picker.
+type resumedEnvMsg struct {
+	env *Environment
+	err error
+}
+
 type resumeMsg struct {
 	r   *Resume
 	err error
@@ -379,6 +386,27 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		m.applyResume(msg.r)
 		m.layout()
+		if m.opts.MakeEnv != nil && m.rb != nil && !m.opts.ReadOnly {
+			// Resumed from the picker: the incident's own mode and runbook
+			// get their environment (the static ones only describe it).
+			mk, mode, rb := m.opts.MakeEnv, m.mode, m.rb
+			m.flash = "preparing the " + mode.String() + " environment…"
+			return m, func() tea.Msg {
+				env, err := mk(context.Background(), mode, rb)
+				if err != nil {
+					err = fmt.Errorf("prepare %s environment: %w", mode, err)
+				}
+				return resumedEnvMsg{env: env, err: err}
+			}
+		}
+		return m, m.snapshotCmds()
+	case resumedEnvMsg:
+		if msg.err != nil {
+			m.flash = msg.err.Error()
+			return m, nil
+		}
+		m.env = msg.env
+		m.flash = ""
 		return m, m.snapshotCmds()
 	case followMsg:
 		for _, ev := range msg.events {

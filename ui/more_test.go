@@ -244,3 +244,34 @@ func TestFailoverDeploymentsBesideThePrimary(t *testing.T) {
 		t.Error("stale failover snapshot shown")
 	}
 }
+
+func TestResumeFromPickerBuildsTheIncidentsEnvironment(t *testing.T) {
+	t.Parallel()
+	opts := testOptions()
+	opts.Mode = ModeAsk
+	j := NewMemJournal()
+	decl := declaredEvent(testNow.Add(-time.Minute), testNow.Add(-5*time.Minute))
+	decl.Declared.Mode = incident.ModeDrill
+	if err := j.Append(decl); err != nil {
+		t.Fatal(err)
+	}
+	opts.Open = []OpenIncident{{ID: "inc-1", Runbook: "db-corruption", Mode: ModeDrill,
+		Open: func() (*Resume, error) { return &Resume{ID: "inc-1", Journal: j}, nil }}}
+	var built []Mode
+	opts.MakeEnv = func(_ context.Context, mode Mode, _ *runbooks.Runbook) (*Environment, error) {
+		built = append(built, mode)
+		base := steps.Target{Namespace: "sim"}
+		return &Environment{Context: "drill-primary", Target: &base}, nil
+	}
+	h := newHarness(t, opts)
+	h.press("enter") // the open incident is listed first
+	h.until("checklist with its environment", func(m Model) bool {
+		return m.screen == screenChecklist && m.env != nil && m.env.Target != nil
+	})
+	if len(built) != 1 || built[0] != ModeDrill {
+		t.Errorf("MakeEnv calls %v, want one for the drill", built)
+	}
+	if tg := h.m.target(); tg.Namespace != "sim" {
+		t.Errorf("steps would run against %+v", tg)
+	}
+}
