@@ -28,9 +28,7 @@ type environment struct {
 	DBProber live.DBProber
 	// Recovered reports whether the drill scenario is recovered (drill only).
 	Recovered func() (bool, string)
-	// Banner names what the run touches, for the header and the confirm dialog.
-	Banner string
-	Close  func()
+	Close     func()
 }
 
 // environment builds the environment for a runbook. With --drill and no
@@ -53,7 +51,6 @@ func (a *app) environment(ctx context.Context, o *cmdOpts, cfg config.Config, rb
 		env.Target.DB = drill.GuardDatabase(env.Target.DB, cfg.Drill.AllowDatabase)
 		env.Target.ShellMode = steps.ShellShowOnly
 		env.Target.AllowShell = shellAllowList(cfg, rb)
-		env.Banner = "DRILL on " + env.Banner
 	}
 	return env, nil
 }
@@ -100,7 +97,6 @@ func liveEnvironment(cfg config.Config, kube steps.KubeProvider) (*environment, 
 		Target:       t,
 		ConfigValues: cfg.Values(),
 		DBProber:     prober,
-		Banner:       ctxName,
 		Declared: incident.Declared{
 			RTO: cfg.RTO.Duration, RPO: cfg.RPO.Duration,
 			KubeContext: ctxName, Database: dbDesc,
@@ -144,7 +140,6 @@ func drillEnvironment(ctx context.Context, cfg config.Config, rb *runbooks.Runbo
 		Target:       t,
 		ConfigValues: values,
 		DBProber:     sim.DBProber(),
-		Banner:       "simulator",
 		Declared: incident.Declared{
 			RTO: cfg.RTO.Duration, RPO: cfg.RPO.Duration,
 			KubeContext: "drill-primary (simulated)", Database: t.DB.Describe(cfg.Database),
