@@ -830,27 +830,20 @@ func (m Model) checklistKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m, nil
 	}
 	// mutating keys
-	var what string
-	switch {
-	case keyIs(msg, k.Run):
-		what = "run"
-	case keyIs(msg, k.Skip):
-		what = "skip"
-	case keyIs(msg, k.Note):
-		what = "note"
-	case keyIs(msg, k.Verify):
-		what = "verify"
-	case keyIs(msg, k.Hint):
-		what = "hint"
-	case keyIs(msg, k.Status):
-		what = "status update"
-	case keyIs(msg, k.Resolve):
-		what = "resolve"
-	case keyIs(msg, k.MarkDone):
-		what = "mark done"
-	case keyIs(msg, k.Rerun):
-		what = "re-run"
-	default:
+	what := ""
+	for _, mk := range []struct {
+		b    keyBinding
+		what string
+	}{
+		{k.Run, "run"}, {k.Skip, "skip"}, {k.Note, "note"}, {k.Verify, "verify"}, {k.Hint, "hint"},
+		{k.Status, "status update"}, {k.Resolve, "resolve"}, {k.MarkDone, "mark done"}, {k.Rerun, "re-run"},
+	} {
+		if keyIs(msg, mk.b) {
+			what = mk.what
+			break
+		}
+	}
+	if what == "" {
 		return m, nil
 	}
 	if ro {
