@@ -179,6 +179,7 @@ func TestScenarioContract(t *testing.T) {
 			"k8s undo deployment={{deployment}} destructive",
 			"k8s rollout-status deployment={{deployment}}",
 			"k8s restart deployment={{deployment}} destructive",
+			"k8s rollout-status deployment={{deployment}}",
 			"wait pods_ready={{app_label}} no_crashloop={{app_label}}",
 		},
 		"network-failure": {
