@@ -3,9 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
-	"os/exec"
 	"strings"
 	"time"
+
+	"github.com/drnav/drnav/internal/proc"
 )
 
 // onCallTimeout bounds the on-call command (a pager CLI over the network).
@@ -20,7 +21,7 @@ func resolveOnCall(ctx context.Context, name, command string) string {
 	}
 	ctx, cancel := context.WithTimeout(ctx, onCallTimeout)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, "bash", "-c", command).Output()
+	out, err := proc.Bash(ctx, command).Output()
 	first, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
 	if err != nil || first == "" {
 		if err == nil {

@@ -1,21 +1,20 @@
 package live
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io/fs"
-	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/drnav/drnav/internal/proc"
 )
 
 // RPOState grades backup freshness against the RPO.
@@ -280,49 +279,11 @@ func NewestFile(dir string) (time.Time, error) {
 func runFreshnessCommand(ctx context.Context, command string) (time.Time, error) {
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(cctx, "bash", "-c", command)
-	var out, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &stderr
-	if err := cmd.Run(); err != nil {
-		msg := strings.TrimSpace(stderr.String())
-		if len(msg) > 200 {
-			msg = msg[:200]
-		}
-		if msg != "" {
-			return time.Time{}, fmt.Errorf("freshness command: %w: %s", err, msg)
-		}
-		return time.Time{}, fmt.Errorf("freshness command: %w", err)
-	}
-	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	last := strings.TrimSpace(lines[len(lines)-1])
-	t, err := ParseTimestamp(last)
+	ts, err := proc.Timestamp(cctx, command, nil, "")
 	if err != nil {
 		return time.Time{}, fmt.Errorf("freshness command: %w", err)
 	}
-	return t, nil
-}
-
-// ParseTimestamp reads the timestamps freshness commands print: RFC 3339,
-// "2006-01-02 15:04:05" (UTC unless zoned), date(1)'s default, or Unix
-// seconds.
-func ParseTimestamp(s string) (time.Time, error) {
-	s = strings.TrimSpace(s)
-	if n, err := strconv.ParseInt(s, 10, 64); err == nil && n > 0 {
-		return time.Unix(n, 0), nil
-	}
-	if f, err := strconv.ParseFloat(s, 64); err == nil && f > 0 {
-		return time.Unix(0, int64(f*1e9)), nil
-	}
-	for _, layout := range []string{
-		time.RFC3339Nano, "2006-01-02 15:04:05.999999999Z07:00", "2006-01-02 15:04:05Z07",
-		"2006-01-02 15:04:05 -0700", "2006-01-02 15:04:05 MST", "2006-01-02T15:04:05", "2006-01-02 15:04:05",
-		time.UnixDate, time.RubyDate, "Mon Jan _2 03:04:05 PM MST 2006",
-	} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t, nil
-		}
-	}
-	return time.Time{}, fmt.Errorf("cannot read a timestamp from %q", s)
+	return ts, nil
 }
 
 // PGProber probes a real PostgreSQL server with pgx: one short-lived

@@ -143,20 +143,6 @@ func TestDBBackoffAndRecovery(t *testing.T) {
 	}
 }
 
-func TestParseTimestamp(t *testing.T) {
-	t.Parallel()
-	want := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
-	for _, in := range []string{"2026-03-04T05:06:07Z", "2026-03-04 05:06:07", "2026-03-04 05:06:07+00", "1772600767", "Wed Mar  4 05:06:07 UTC 2026"} {
-		got, err := ParseTimestamp(in)
-		if err != nil || !got.Equal(want) {
-			t.Errorf("ParseTimestamp(%q) = %v, %v", in, got, err)
-		}
-	}
-	if _, err := ParseTimestamp("yesterday"); err == nil {
-		t.Error("no error for garbage")
-	}
-}
-
 func TestScrubSecrets(t *testing.T) {
 	t.Parallel()
 	tests := []struct{ in, want string }{

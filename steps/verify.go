@@ -1,22 +1,19 @@
 package steps
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/drnav/drnav/internal/proc"
 	"github.com/drnav/drnav/runbooks"
 )
 
@@ -396,76 +393,7 @@ func checkBackupRegions(ctx context.Context, t Target, limit time.Duration) chec
 func commandTimestamp(ctx context.Context, t Target, script string) (time.Time, error) {
 	ctx, cancel := context.WithTimeout(ctx, BackupCommandTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "bash", "-c", shellPrelude+script)
-	cmd.Env = shellEnv(t)
-	cmd.Dir = t.Dir
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = time.Second
-	var out, stderr bytes.Buffer
-	cmd.Stdout = &limitedBuffer{b: &out, n: 64 << 10}
-	cmd.Stderr = &limitedBuffer{b: &stderr, n: 4 << 10}
-	if err := cmd.Run(); err != nil {
-		msg := strings.TrimSpace(stderr.String())
-		if i := strings.LastIndexByte(msg, '\n'); i >= 0 {
-			msg = msg[i+1:]
-		}
-		if msg != "" {
-			return time.Time{}, fmt.Errorf("%q failed: %v: %s", script, err, msg)
-		}
-		return time.Time{}, fmt.Errorf("%q failed: %w", script, err)
-	}
-	line := ""
-	for _, l := range splitLines(out.String()) {
-		if s := strings.TrimSpace(l); s != "" {
-			line = s
-		}
-	}
-	if line == "" {
-		return time.Time{}, fmt.Errorf("%q printed nothing (want a timestamp: RFC3339 or unix seconds)", script)
-	}
-	ts, err := ParseTimestamp(line)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("%q: %w", script, err)
-	}
-	return ts, nil
-}
-
-type limitedBuffer struct {
-	b *bytes.Buffer
-	n int
-}
-
-func (l *limitedBuffer) Write(p []byte) (int, error) {
-	if room := l.n - l.b.Len(); room > 0 {
-		if len(p) > room {
-			l.b.Write(p[:room])
-		} else {
-			l.b.Write(p)
-		}
-	}
-	return len(p), nil
-}
-
-// ParseTimestamp reads a backup timestamp: RFC3339 (with or without
-// fraction), "2006-01-02 15:04:05[Z07:00]" (UTC when no zone) or unix
-// seconds (possibly fractional).
-func ParseTimestamp(s string) (time.Time, error) {
-	s = strings.TrimSpace(s)
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05Z07:00", "2006-01-02 15:04:05.999999999Z07:00", "2006-01-02 15:04:05 -0700", "2006-01-02T15:04:05", "2006-01-02 15:04:05"} {
-		if ts, err := time.Parse(layout, s); err == nil {
-			return ts, nil
-		}
-	}
-	if f, err := strconv.ParseFloat(s, 64); err == nil && f > 0 && f < 1e11 {
-		sec := int64(f)
-		return time.Unix(sec, int64((f-float64(sec))*1e9)), nil
-	}
-	shown := s
-	if len(shown) > 60 {
-		shown = shown[:60] + "…"
-	}
-	return time.Time{}, fmt.Errorf("printed %q, not a timestamp (want RFC3339 or unix seconds)", shown)
+	return proc.Timestamp(ctx, shellPrelude+script, shellEnv(t), t.Dir)
 }
 
 // describeVerify says in words what a verify waits for.

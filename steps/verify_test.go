@@ -201,17 +201,3 @@ func TestBackupPolicyChecks(t *testing.T) {
 		})
 	}
 }
-
-func TestParseTimestamp(t *testing.T) {
-	t.Parallel()
-	for _, s := range []string{"2026-03-01T12:00:00Z", "2026-03-01T12:00:00.5+02:00", "2026-03-01 12:00:00", "1772366400", "1772366400.25"} {
-		if _, err := ParseTimestamp(s); err != nil {
-			t.Errorf("%q: %v", s, err)
-		}
-	}
-	for _, s := range []string{"", "soon", "12:00", "-5"} {
-		if _, err := ParseTimestamp(s); err == nil {
-			t.Errorf("%q accepted", s)
-		}
-	}
-}
