@@ -21,18 +21,7 @@ func TestProgramEndToEnd(t *testing.T) {
 	opts := testOptions()
 	opts.JournalRoot = root
 	opts.Now = nil // the real clock: the program ticks
-	tm := teatest.NewTestModel(t, New(opts), teatest.WithInitialTermSize(120, 40))
-	wait := func(what string) {
-		t.Helper()
-		teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte(what)) },
-			teatest.WithDuration(15*time.Second), teatest.WithCheckInterval(20*time.Millisecond))
-	}
-	wait("Database corruption")
-	tm.Send(keyMsg("enter"))
-	wait("Detection time")
-	tm.Send(keyMsg("enter"))
-	tm.Send(keyMsg("enter"))
-	tm.Send(keyMsg("enter"))
+	tm, wait := declareInProgram(t, opts)
 	wait("Identify corruption")
 	tm.Send(keyMsg("enter"))
 	wait("world")
@@ -85,4 +74,24 @@ func TestProgramEndToEnd(t *testing.T) {
 	if j, ok := final.journal.(*incident.Journal); ok {
 		_ = j.Close()
 	}
+}
+
+// declareInProgram runs the model as a real Bubble Tea program, picks the
+// only runbook and declares with the defaults; wait blocks until the output
+// shows a text.
+func declareInProgram(t *testing.T, opts Options) (*teatest.TestModel, func(string)) {
+	t.Helper()
+	tm := teatest.NewTestModel(t, New(opts), teatest.WithInitialTermSize(120, 40))
+	wait := func(what string) {
+		t.Helper()
+		teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte(what)) },
+			teatest.WithDuration(15*time.Second), teatest.WithCheckInterval(20*time.Millisecond))
+	}
+	wait("Database corruption")
+	tm.Send(keyMsg("enter"))
+	wait("Detection time")
+	tm.Send(keyMsg("enter"))
+	tm.Send(keyMsg("enter"))
+	tm.Send(keyMsg("enter"))
+	return tm, wait
 }

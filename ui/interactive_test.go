@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"bytes"
 	"testing"
 	"time"
 
@@ -20,18 +19,7 @@ func TestInteractiveStepHandsTerminalOver(t *testing.T) {
 	opts.Runbooks[0].Steps = []runbooks.Step{{ID: "shell", Title: "Open a shell", Interactive: true, Run: "exit 4"}}
 	j := NewMemJournal()
 	opts.NewJournal = func(d incident.Event) (Journal, error) { return j, j.Append(d) }
-	tm := teatest.NewTestModel(t, New(opts), teatest.WithInitialTermSize(120, 40))
-	wait := func(what string) {
-		t.Helper()
-		teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte(what)) },
-			teatest.WithDuration(15*time.Second), teatest.WithCheckInterval(20*time.Millisecond))
-	}
-	wait("Database corruption")
-	tm.Send(keyMsg("enter"))
-	wait("Detection time")
-	tm.Send(keyMsg("enter"))
-	tm.Send(keyMsg("enter"))
-	tm.Send(keyMsg("enter"))
+	tm, wait := declareInProgram(t, opts)
 	wait("Open a shell")
 	tm.Send(keyMsg("enter"))
 	wait("failed: exit 4")
