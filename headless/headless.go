@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -317,12 +316,4 @@ type printer struct {
 
 func (p printer) line(format string, args ...any) {
 	fmt.Fprintf(p.w, "%s %s\n", p.now().Format("15:04:05"), fmt.Sprintf(format, args...))
-}
-
-// Operator is $USER, or "unknown".
-func Operator() string {
-	if u := os.Getenv("USER"); u != "" {
-		return u
-	}
-	return "unknown"
 }
