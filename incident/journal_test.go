@@ -519,3 +519,11 @@ func handleLine(t *testing.T, l string, acked map[int]bool, torn *int) {
 		t.Fatalf("child: %s", l)
 	}
 }
+
+func TestOperatorWithoutUserVariables(t *testing.T) {
+	t.Setenv("USER", "")
+	t.Setenv("LOGNAME", "")
+	if got := currentUser(); got == "" {
+		t.Fatal("no operator when $USER and $LOGNAME are unset (cron, some tmux sessions)")
+	}
+}

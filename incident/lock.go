@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/user"
 	"path/filepath"
 	"strings"
 	"time"
@@ -154,11 +155,18 @@ func writeFileSync(path string, data []byte) error {
 	return f.Close()
 }
 
+// currentUser is $USER, $LOGNAME, or the account of the process (cron and
+// tmux sessions often have neither variable), else "uid N".
 func currentUser() string {
-	if u := os.Getenv("USER"); u != "" {
-		return u
+	for _, k := range []string{"USER", "LOGNAME"} {
+		if u := os.Getenv(k); u != "" {
+			return u
+		}
 	}
-	return os.Getenv("LOGNAME")
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	return fmt.Sprintf("uid %d", os.Getuid())
 }
 
 // currentTTY is the terminal on stdin, or $SSH_TTY.
