@@ -40,6 +40,7 @@ type cmdOpts struct {
 	allowDestructive []string
 	skipManual       bool
 	reportFormat     string
+	resumeID         string
 	// navigator
 	readOnly bool
 }
@@ -227,6 +228,7 @@ manual steps fail the run unless --skip-manual.`,
 				fs.StringSliceVar(&o.allowDestructive, "allow-destructive", nil, "step ids allowed to change state, or 'all'")
 				fs.BoolVar(&o.skipManual, "skip-manual", false, "record manual steps as skipped instead of failing")
 				fs.StringVar(&o.reportFormat, "report", "", "print the report at the end: md or json")
+				fs.StringVar(&o.resumeID, "resume", "", "continue this incident's journal (done steps are kept; an interrupted step stops the run)")
 			},
 			run:     cmdRun,
 			touches: true,

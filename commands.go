@@ -204,6 +204,7 @@ func cmdRun(a *app, o *cmdOpts, args []string) error {
 		Target:           t,
 		AllowDestructive: o.allowDestructive,
 		SkipManual:       o.skipManual,
+		Resume:           o.resumeID,
 		Out:              a.stdout,
 	})
 	if res.ID == "" {

@@ -118,3 +118,63 @@ func TestBadConfigIsAClearError(t *testing.T) {
 		t.Errorf("exit %d: %s", code, errs)
 	}
 }
+
+// TestRunResumeContinuesAJournal: a headless run stopped at a refused step
+// continues with --resume, keeping what was done.
+func TestRunResumeContinuesAJournal(t *testing.T) {
+	dir := isolate(t)
+	rbDir := filepath.Join(dir, "rb")
+	if err := os.MkdirAll(rbDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	marker := filepath.Join(dir, "count")
+	body := `id = "two"
+title = "Two steps"
+impact = "none"
+[[steps]]
+id = "first"
+title = "Count a run"
+run = "echo x >> ` + marker + `"
+[[steps]]
+id = "change"
+title = "Change something"
+why = "test"
+destructive = true
+run = "true"
+`
+	if err := os.WriteFile(filepath.Join(rbDir, "two.toml"), []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ := drnav(t, "run", "two", "--runbooks", rbDir)
+	if code != 1 || !strings.Contains(out, "destructive step refused") {
+		t.Fatalf("first run: exit %d\n%s", code, out)
+	}
+	_, list, _ := drnav(t, "incidents")
+	fields := strings.Fields(strings.Split(list, "\n")[1])
+	id := fields[0]
+	code, out, errs := drnav(t, "run", "two", "--runbooks", rbDir, "--resume", id, "--allow-destructive", "change")
+	if code != 0 {
+		t.Fatalf("resumed run: exit %d\n%s\n%s", code, out, errs)
+	}
+	if !strings.Contains(out, "first already done") {
+		t.Errorf("the done step was not kept:\n%s", out)
+	}
+	b, err := os.ReadFile(marker)
+	if err != nil || strings.Count(string(b), "x") != 1 {
+		t.Errorf("the done step ran again: %q %v", b, err)
+	}
+}
+
+func TestRunResumeRefusesAnotherRunbook(t *testing.T) {
+	isolate(t)
+	code, _, _ := drnav(t, "run", "database-corruption", "--drill", "--drill-speed", "50", "--skip-manual")
+	if code != 1 {
+		t.Fatalf("first run: exit %d, want 1 (destructive step refused)", code)
+	}
+	_, list, _ := drnav(t, "incidents")
+	id := strings.Fields(strings.Split(list, "\n")[1])[0]
+	code, _, errs := drnav(t, "run", "network-failure", "--drill", "--resume", id)
+	if code != 1 || !strings.Contains(errs, `runs runbook "database-corruption", not "network-failure"`) {
+		t.Errorf("exit %d: %s", code, errs)
+	}
+}

@@ -202,6 +202,10 @@ func open(o Options) (*incident.Journal, incident.State, error) {
 		for _, w := range warns {
 			fmt.Fprintf(o.Out, "warning: %v\n", w)
 		}
+		if st.RunbookID != o.Runbook.ID {
+			j.Close()
+			return nil, st, fmt.Errorf("resume %s: the incident runs runbook %q, not %q", o.Resume, st.RunbookID, o.Runbook.ID)
+		}
 		return j, st, nil
 	}
 	d := o.Declared
