@@ -29,15 +29,20 @@ func (a *app) uiEnvironment(ctx context.Context, o *cmdOpts, cfg config.Config, 
 	}
 	sctx, cancel := context.WithCancel(ctx)
 	kube := env.Target.Kube
-	ks := live.NewKubeSource(nil, live.KubeOptions{
-		Context:   env.Declared.KubeContext,
-		Namespace: cfg.Namespace,
-		Selector:  cfg.AppLabel,
-		Dial: func(context.Context) (kubernetes.Interface, error) {
-			c, _, err := kube.Client("primary")
-			return c, err
-		},
-	})
+	// source follows one of the provider's contexts ("primary", "failover"),
+	// dialled (and re-dialled) by the source itself.
+	source := func(shown, which string) *live.KubeSource {
+		return live.NewKubeSource(nil, live.KubeOptions{
+			Context:   shown,
+			Namespace: cfg.Namespace,
+			Selector:  cfg.AppLabel,
+			Dial: func(context.Context) (kubernetes.Interface, error) {
+				c, _, err := kube.Client(which)
+				return c, err
+			},
+		})
+	}
+	ks := source(env.Declared.KubeContext, "primary")
 	backupDir := env.Target.Backup.Dir
 	ds := live.NewDBSource(env.DBProber, live.DBOptions{
 		RPO:              cfg.RPO.Duration,
@@ -54,15 +59,7 @@ func (a *app) uiEnvironment(ctx context.Context, o *cmdOpts, cfg config.Config, 
 		if mode == ui.ModeDrill && name == "" {
 			name = "drill-failover"
 		}
-		fs := live.NewKubeSource(nil, live.KubeOptions{
-			Context:   name,
-			Namespace: cfg.Namespace,
-			Selector:  cfg.AppLabel,
-			Dial: func(context.Context) (kubernetes.Interface, error) {
-				c, _, err := kube.Client("failover")
-				return c, err
-			},
-		})
+		fs := source(name, "failover")
 		go fs.Run(sctx)
 		failover = fs.Snapshots()
 	}

@@ -389,15 +389,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if m.opts.MakeEnv != nil && m.rb != nil && !m.opts.ReadOnly {
 			// Resumed from the picker: the incident's own mode and runbook
 			// get their environment (the static ones only describe it).
-			mk, mode, rb := m.opts.MakeEnv, m.mode, m.rb
-			m.flash = "preparing the " + mode.String() + " environment…"
-			return m, func() tea.Msg {
-				env, err := mk(context.Background(), mode, rb)
-				if err != nil {
-					err = fmt.Errorf("prepare %s environment: %w", mode, err)
-				}
-				return resumedEnvMsg{env: env, err: err}
-			}
+			return m, m.makeEnvCmd(func(env *Environment, err error) tea.Msg { return resumedEnvMsg{env: env, err: err} })
 		}
 		return m, m.snapshotCmds()
 	case resumedEnvMsg:
@@ -1151,14 +1143,20 @@ func (m Model) chooseEnv() (tea.Model, tea.Cmd) {
 	if m.opts.MakeEnv == nil {
 		return m.startDeclare()
 	}
+	return m, m.makeEnvCmd(func(env *Environment, err error) tea.Msg { return envMsg{env: env, err: err} })
+}
+
+// makeEnvCmd builds the environment of the current mode and runbook in a Cmd
+// (MakeEnv may start a simulator or dial a cluster) and wraps the result.
+func (m *Model) makeEnvCmd(done func(*Environment, error) tea.Msg) tea.Cmd {
 	mk, mode, rb := m.opts.MakeEnv, m.mode, m.rb
 	m.flash = "preparing the " + mode.String() + " environment…"
-	return m, func() tea.Msg {
+	return func() tea.Msg {
 		env, err := mk(context.Background(), mode, rb)
 		if err != nil {
 			err = fmt.Errorf("prepare %s environment: %w", mode, err)
 		}
-		return envMsg{env: env, err: err}
+		return done(env, err)
 	}
 }
 
