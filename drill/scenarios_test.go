@@ -208,14 +208,14 @@ func scenarioRunbook(t *testing.T, id string) *runbooks.Runbook {
 	t.Helper()
 	rbs, err := runbooks.Embedded()
 	if err != nil {
-		t.Skipf("shipped runbooks do not load yet: %v", err)
+		t.Fatalf("shipped runbooks do not load: %v", err)
 	}
 	for _, rb := range rbs {
 		if rb.Scenario == id {
 			return rb
 		}
 	}
-	t.Skipf("no shipped runbook for scenario %s", id)
+	t.Fatalf("no shipped runbook for scenario %s", id)
 	return nil
 }
 
