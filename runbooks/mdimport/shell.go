@@ -823,7 +823,9 @@ func (a *analyser) psql(args []word, redirs []*syntax.Redirect) {
 		a.found("database", pos[0], 0)
 	}
 	file := flagValue(args, "-f", "--file")
-	stdin := slices.ContainsFunc(redirs, func(r *syntax.Redirect) bool { return r.Op == syntax.RdrIn || r.Op == syntax.Hdoc || r.Op == syntax.DashHdoc || r.Op == syntax.WordHdoc })
+	stdin := slices.ContainsFunc(redirs, func(r *syntax.Redirect) bool {
+		return r.Op == syntax.RdrIn || r.Op == syntax.Hdoc || r.Op == syntax.DashHdoc || r.Op == syntax.WordHdoc
+	})
 	for _, s := range sqls {
 		up := strings.ToUpper(s)
 		if strings.Contains(up, "CHECK TABLE") || strings.HasPrefix(strings.TrimSpace(up), "CHECK ") {
