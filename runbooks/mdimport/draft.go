@@ -36,7 +36,11 @@ type step struct {
 }
 
 func (im *importer) runbook(s *section, phases []*section) {
-	d := &draft{title: cleanTitle(s.title, budget{}), line: s.line, vars: newRegistry(),
+	title := cleanTitle(s.title, budget{})
+	if genericTitle.MatchString(title) && s.parent != nil && s.parent.level > 0 {
+		title = cleanTitle(s.parent.title, budget{})
+	}
+	d := &draft{title: title, line: s.line, vars: newRegistry(),
 		stepIDs: map[string]bool{}, phaseIDs: map[string]bool{}}
 	if d.title == "" {
 		d.title = "Imported procedure"
@@ -55,7 +59,7 @@ func (im *importer) runbook(s *section, phases []*section) {
 		if !c.hasBudget || !im.hasSteps(c.blocks) {
 			for _, b := range c.blocks {
 				if !im.consumed[b] {
-					d.comments = append(d.comments, Span{im.lineOf(b), im.endLine(b), c.title})
+					d.comments = append(d.comments, Span{im.lineOf(b), im.endLine(b), fmt.Sprintf("%q: %s", c.title, im.describe(b))})
 				}
 			}
 			continue
@@ -100,6 +104,10 @@ func (d *draft) addStep(s *step) {
 	}
 	d.steps = append(d.steps, s)
 }
+
+// genericTitle matches headings that only say "here are the steps": the
+// runbook takes its parent heading's title instead.
+var genericTitle = regexp.MustCompile(`(?i)^(recovery )?(steps|procedure|instructions|runbook|how to|what to do)$`)
 
 // keyValueRE matches "**Impact**: text" and "Impact: text".
 var keyValueRE = regexp.MustCompile(`^\s*\**([A-Za-z][A-Za-z /()-]{0,40}?)\**\s*:\s*\**\s*(.*)$`)
@@ -303,7 +311,7 @@ func (im *importer) item(d *draft, it ast.Node, ph, why string, asPhase bool) {
 			produced = true
 		case *ast.FencedCodeBlock, *ast.CodeBlock:
 			if console, ok := im.shellLang(c); ok {
-				im.shell(d, c, console, ph, title, joinWhy(why, strings.Join(extra, " ")))
+				im.shell(d, c, console, ph, plainTitle(title), joinWhy(why, strings.Join(extra, " ")))
 				produced = true
 			} else {
 				d.comments = append(d.comments, Span{im.lineOf(c), im.endLine(c), im.describe(c)})
@@ -397,6 +405,7 @@ func (im *importer) shellLines(d *draft, lines []blockLine, console bool, ph, ti
 			if c == "" {
 				continue
 			}
+			c = strings.ToUpper(c[:1]) + c[1:]
 			if len(groups) == 0 || len(groups[len(groups)-1].cmds) > 0 {
 				groups = append(groups, &group{title: im.prose(d, c, it.line), line: it.line})
 			} else {

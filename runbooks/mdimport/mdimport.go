@@ -150,6 +150,7 @@ type section struct {
 	hasBudget bool
 	blocks    []ast.Node
 	children  []*section
+	parent    *section
 }
 
 func (im *importer) sections(doc ast.Node) *section {
@@ -165,9 +166,9 @@ func (im *importer) sections(doc ast.Node) *section {
 		for len(stack) > 1 && stack[len(stack)-1].level >= h.Level {
 			stack = stack[:len(stack)-1]
 		}
-		s := &section{title: im.text(h), level: h.Level, line: im.lineOf(h)}
-		s.budget, s.hasBudget = findBudget(s.title)
 		parent := stack[len(stack)-1]
+		s := &section{title: im.text(h), level: h.Level, line: im.lineOf(h), parent: parent}
+		s.budget, s.hasBudget = findBudget(s.title)
 		parent.children = append(parent.children, s)
 		stack = append(stack, s)
 	}

@@ -110,8 +110,8 @@ func analyseShell(lines []blockLine, console bool, vars *registry) []shellItem {
 			text:        a.rewrite(text, start, end),
 			line:        lines[first].line,
 			verb:        a.verb,
-			trivial:     a.trivial && !a.other,
-			context:     a.context && !a.other,
+			trivial:     trivialStmt(st),
+			context:     contextStmt(st),
 			destructive: a.destructive,
 			endless:     a.endless,
 			interactive: a.interactive,
@@ -133,6 +133,50 @@ func analyseShell(lines []blockLine, console bool, vars *registry) []shellItem {
 	}
 	sort.SliceStable(items, func(i, j int) bool { return items[i].line < items[j].line })
 	return items
+}
+
+// contextStmt reports whether a statement only sets up the shell for the
+// next ones (cd, export, VAR=…): it is repeated in each later step.
+func contextStmt(st *syntax.Stmt) bool {
+	c, ok := st.Cmd.(*syntax.CallExpr)
+	if !ok || len(st.Redirs) > 0 {
+		return false
+	}
+	if hasCmdSubst(st) {
+		return false // X=$(…) is not repeated: it rides along with the next step
+	}
+	if len(c.Args) == 0 {
+		return len(c.Assigns) > 0
+	}
+	return slices.Contains(contextCmds, c.Args[0].Lit())
+}
+
+func hasCmdSubst(n syntax.Node) bool {
+	found := false
+	syntax.Walk(n, func(n syntax.Node) bool {
+		if _, ok := n.(*syntax.CmdSubst); ok {
+			found = true
+		}
+		return !found
+	})
+	return found
+}
+
+// trivialStmt reports whether a statement only prints or waits: it rides
+// along with the next step.
+func trivialStmt(st *syntax.Stmt) bool {
+	c, ok := st.Cmd.(*syntax.CallExpr)
+	if !ok || len(st.Redirs) > 0 {
+		return false
+	}
+	if len(c.Args) == 0 {
+		return len(c.Assigns) > 0 // X=$(…)
+	}
+	switch c.Args[0].Lit() {
+	case "echo", "printf", "sleep":
+		return true
+	}
+	return false
 }
 
 // fallbackShell makes one statement per non-comment line (joining
@@ -218,9 +262,6 @@ type analyser struct {
 	offLine  []int
 
 	verb        string
-	trivial     bool // saw echo/printf/sleep
-	context     bool // saw cd/export/assignment
-	other       bool // saw any other command
 	destructive []string
 	endless     []string
 	interactive []string
@@ -395,9 +436,6 @@ func (a *analyser) call(c *syntax.CallExpr, redirs []*syntax.Redirect) {
 		words[i] = mkWord(w)
 	}
 	if len(words) == 0 {
-		if len(c.Assigns) > 0 {
-			a.context = true
-		}
 		a.redirects("", redirs)
 		return
 	}
@@ -422,7 +460,6 @@ func (a *analyser) command(words []word, redirs []*syntax.Redirect) {
 		return
 	}
 	if !words[0].literal {
-		a.other = true
 		a.addUnique(&a.destructive, "the command name is computed, so not analysed: assumed to change state")
 		a.redirects("?", redirs)
 		return
@@ -431,14 +468,6 @@ func (a *analyser) command(words []word, redirs []*syntax.Redirect) {
 	args := words[1:]
 	if a.verb == "" {
 		a.verb = name
-	}
-	switch {
-	case slices.Contains(contextCmds, name):
-		a.context = true
-	case name == "echo" || name == "printf" || name == "sleep":
-		a.trivial = true
-	default:
-		a.other = true
 	}
 	has := func(flags ...string) bool {
 		for _, w := range args {

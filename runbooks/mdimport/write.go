@@ -61,7 +61,7 @@ func (im *importer) file(d *draft) File {
 	if len(d.comments) > 0 {
 		b.WriteString("\n# Not mapped to steps (kept from the plan):\n")
 		for _, c := range d.comments {
-			fmt.Fprintf(&b, "# %s:%s\n", comment(src), lineRange(c.From, c.To))
+			fmt.Fprintf(&b, "# %s:%s: %s\n", comment(src), lineRange(c.From, c.To), comment(c.What))
 			for _, l := range im.planLines(c.From, c.To) {
 				b.WriteString(strings.TrimRight("#   "+comment(l), " ") + "\n")
 			}
