@@ -20,6 +20,7 @@ func FuzzImport(f *testing.F) {
 		}
 	}
 	f.Add([]byte("# A (5 minutes)\n- `rm -rf <dir>`\n"))
+	f.Add([]byte("# X\n- run `kubectl\nget pods`\n")) // a code span over two lines once panicked
 	f.Add([]byte("# X\n```console\n$ echo \"$FOO\" '''\n> x\nout\n```\n"))
 	f.Fuzz(func(t *testing.T, src []byte) {
 		res, err := Import(src, Options{Source: "fuzz.md", Now: testNow, RTO: -1})

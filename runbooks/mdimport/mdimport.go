@@ -468,7 +468,7 @@ func (im *importer) codeSpan(c *ast.CodeSpan) string {
 			b.Write(x.Value)
 		}
 	}
-	return b.String()
+	return strings.TrimSpace(strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(b.String()))
 }
 
 // itemText is the text of a list item's first paragraph.

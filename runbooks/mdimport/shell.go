@@ -56,6 +56,14 @@ var wellKnownEnv = []string{"HOME", "PATH", "USER", "PWD", "SHELL", "KUBECONFIG"
 // line becomes a statement with a review note.
 func analyseShell(lines []blockLine, console bool, vars *registry) []shellItem {
 	// Work on a copy: the rewrites below keep the number of lines.
+	// A line never holds a newline (inline code may): split it.
+	var split []blockLine
+	for _, l := range lines {
+		for _, t := range strings.Split(l.text, "\n") {
+			split = append(split, blockLine{t, l.line})
+		}
+	}
+	lines = split
 	src := make([]string, len(lines))
 	lineNotes := map[int][]string{}
 	outputs := map[int][]string{} // block line of a command → its output
@@ -108,7 +116,7 @@ func analyseShell(lines []blockLine, console bool, vars *registry) []shellItem {
 		start, end := int(st.Pos().Offset()), int(st.End().Offset())
 		c := &command{
 			text:        a.rewrite(text, start, end),
-			line:        lines[first].line,
+			line:        lines[min(first, len(lines)-1)].line,
 			verb:        a.verb,
 			trivial:     trivialStmt(st),
 			context:     contextStmt(st),
