@@ -157,7 +157,7 @@ func (im *importer) blocks(d *draft, blocks []ast.Node, ph, why string) {
 				d.summary = t
 				continue
 			}
-			d.comments = append(d.comments, Span{im.lineOf(b), im.endLine(b), "paragraph"})
+			d.comments = append(d.comments, Span{im.lineOf(b), im.endLine(b), im.describe(b)})
 		case *ast.List:
 			if ph == "" && len(d.steps) == 0 && len(d.phases) == 0 && im.phasedList(x) {
 				for it := x.FirstChild(); it != nil; it = it.NextSibling() {
@@ -168,7 +168,7 @@ func (im *importer) blocks(d *draft, blocks []ast.Node, ph, why string) {
 					im.item(d, it, p.id, joinWhy(why, lead), true)
 				}
 			} else if im.definitionList(x) {
-				d.comments = append(d.comments, Span{im.lineOf(b), im.endLine(b), "list of key: value items"})
+				d.comments = append(d.comments, Span{im.lineOf(b), im.endLine(b), im.describe(b)})
 			} else {
 				for it := x.FirstChild(); it != nil; it = it.NextSibling() {
 					im.item(d, it, ph, joinWhy(why, lead), false)

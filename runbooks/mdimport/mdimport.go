@@ -70,7 +70,8 @@ type File struct {
 	Kinds       map[string]int // "run", "manual" → steps
 	Destructive int
 	Variables   int
-	Reviews     int // "# REVIEW:" notes
+	Reviews     int    // "# REVIEW:" notes
+	Comments    []Span // plan text kept as comments in the file
 	Findings    []runbooks.Finding
 }
 

@@ -139,7 +139,7 @@ func (im *importer) file(d *draft) File {
 	_, findings := runbooks.LintData(filepath.Join(im.opts.Dir, name), data, runbooks.LintOptions{RTO: im.opts.RTO, Now: im.opts.Now})
 	return File{Name: name, ID: d.id, Title: d.title, Line: d.line, Data: data,
 		Phases: len(d.phases), Steps: len(d.steps), Kinds: kinds, Destructive: destructive,
-		Variables: len(d.vars.vars), Reviews: notes, Findings: findings}
+		Variables: len(d.vars.vars), Reviews: notes, Comments: d.comments, Findings: findings}
 }
 
 // planLines returns plan lines from..to (1-based, inclusive).
@@ -334,10 +334,19 @@ func WriteSummary(w io.Writer, res *Result, source string) {
 			fmt.Fprintf(w, "  %s:%d: %s\n", source, s.From, s.What)
 		}
 	}
-	if len(res.Unmapped) > 0 {
-		fmt.Fprintf(w, "\nNot mapped (%d, outside any runbook; runbooks keep their own as comments):\n", len(res.Unmapped))
+	kept := 0
+	for _, f := range res.Files {
+		kept += len(f.Comments)
+	}
+	if len(res.Unmapped)+kept > 0 {
+		fmt.Fprintf(w, "\nNot mapped to steps (%d):\n", len(res.Unmapped)+kept)
 		for _, s := range res.Unmapped {
-			fmt.Fprintf(w, "  %s:%s: %s\n", source, lineRange(s.From, s.To), s.What)
+			fmt.Fprintf(w, "  %s:%s: %s (in no runbook)\n", source, lineRange(s.From, s.To), s.What)
+		}
+		for _, f := range res.Files {
+			for _, s := range f.Comments {
+				fmt.Fprintf(w, "  %s:%s: %s (kept as a comment in %s)\n", source, lineRange(s.From, s.To), s.What, f.Name)
+			}
 		}
 	}
 }
