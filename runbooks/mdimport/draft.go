@@ -384,6 +384,8 @@ func (im *importer) shell(d *draft, b ast.Node, console bool, ph, title, why str
 	im.shellLines(d, lines, console, ph, title, why)
 }
 
+var stepNumberRE = regexp.MustCompile(`(?i)^step\s+\d+\s*[:.]\s*`)
+
 // group is a comment line and the statements after it.
 type group struct {
 	title string
@@ -398,15 +400,21 @@ type group struct {
 func (im *importer) shellLines(d *draft, lines []blockLine, console bool, ph, title, why string) {
 	items := analyseShell(lines, console, d.vars)
 	var groups []*group
+	lastComment := -1
 	for _, it := range items {
 		if it.cmd == nil {
 			c := numberingRE.ReplaceAllString(it.comment, "")
-			c = regexp.MustCompile(`(?i)^step\s+\d+\s*[:.]\s*`).ReplaceAllString(c, "")
+			c = stepNumberRE.ReplaceAllString(c, "")
+			numbered := c != it.comment
 			if c == "" {
 				continue
 			}
 			c = strings.ToUpper(c[:1]) + c[1:]
-			if len(groups) == 0 || len(groups[len(groups)-1].cmds) > 0 {
+			// A comment starts a new group after commands, when it is
+			// numbered ("# 5. Monitor health"), or after a blank line.
+			gap := lastComment >= 0 && it.line > lastComment+1
+			lastComment = it.line
+			if len(groups) == 0 || len(groups[len(groups)-1].cmds) > 0 || numbered || gap {
 				groups = append(groups, &group{title: im.prose(d, c, it.line), line: it.line})
 			} else {
 				g := groups[len(groups)-1]

@@ -507,3 +507,12 @@ func TestTOMLStrings(t *testing.T) {
 		}
 	}
 }
+
+// A comment-only group is a manual step, even right before a numbered one.
+func TestCommentOnlyGroupIsManual(t *testing.T) {
+	rb, _, _ := one(t, "# Failover\n\n```bash\n# 4. Update DNS\n# Change the CNAME records\n\n# 5. Monitor health\nkubectl get pods\n```\n")
+	if len(rb.Steps) != 2 || rb.Steps[0].Title != "Update DNS" || rb.Steps[0].Manual != "Change the CNAME records" ||
+		rb.Steps[1].Title != "Monitor health" || rb.Steps[1].Run != "kubectl get pods" {
+		t.Errorf("steps %+v", rb.Steps)
+	}
+}
