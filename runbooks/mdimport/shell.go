@@ -767,6 +767,12 @@ func (a *analyser) kubectl(name string, args []word) {
 		}
 	}
 	a.verb = name + " " + verb
+	switch {
+	case (verb == "get" || verb == "describe" || verb == "delete") && sub != "" && !strings.Contains(sub, "{{"):
+		a.verb += " " + strings.SplitN(sub, "/", 2)[0]
+	case len(inner) > 0 && inner[0].literal:
+		a.verb += " " + path.Base(inner[0].value)
+	}
 	changes := func(why string) { a.addUnique(&a.destructive, why) }
 	switch verb {
 	case "get":
