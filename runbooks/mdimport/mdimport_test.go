@@ -516,3 +516,16 @@ func TestCommentOnlyGroupIsManual(t *testing.T) {
 		t.Errorf("steps %+v", rb.Steps)
 	}
 }
+
+// Budgets past the RTO are kept as the plan says, and lint's error is listed.
+func TestBudgetsPastRTOAreReported(t *testing.T) {
+	res, err := Import([]byte("# Big\n\n1. Restore (3 hours)\n   - Restore\n2. Verify (2 hours)\n   - Verify\n"), Options{Source: "t.md", Now: testNow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum bytes.Buffer
+	WriteSummary(&sum, res, "t.md")
+	if !strings.Contains(sum.String(), "ERROR: big.toml:") || !strings.Contains(sum.String(), "phase budgets sum to 5h, past the RTO of 4h") {
+		t.Errorf("summary:\n%s", sum.String())
+	}
+}
