@@ -43,6 +43,9 @@ type cmdOpts struct {
 	resumeID         string
 	// navigator
 	readOnly bool
+	// import
+	importOut, idPrefix string
+	force               bool
 }
 
 func newCmdOpts() *cmdOpts {
@@ -206,6 +209,7 @@ With --drill it rehearses against a built-in simulator: no cluster or database.`
 			run: cmdLint,
 		},
 		{name: "version", short: "print drnav's version", run: cmdVersion},
+		importCommand(),
 		{name: "incidents", short: "list open and closed incidents and drills", run: cmdIncidents},
 		{name: "resume", args: "[ID]", short: "reopen an incident where it was (default: the latest open one)", run: cmdResume, touches: true},
 		{name: "watch", args: "[ID]", short: "follow an incident read-only (default: the latest)", run: cmdWatch},

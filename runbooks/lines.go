@@ -11,7 +11,28 @@ import (
 // Keys inside inline tables and inline arrays are not recorded; lineOf falls
 // back to the enclosing key. The text is assumed to have parsed as TOML.
 func keyLines(text string) map[string]int {
+	lines, _ := scanLines(text)
+	return lines
+}
+
+// reviewPrefix starts a comment that asks a person to review what follows
+// (drnav import writes them): lint reports each one as a warning until it is
+// deleted.
+const reviewPrefix = "# REVIEW:"
+
+// reviewNote is a "# REVIEW:" comment: its line, the table it is in
+// ("steps[3]", "" at the top level) and its text.
+type reviewNote struct {
+	line  int
+	field string
+	text  string
+}
+
+// scanLines is keyLines, and also returns the review notes: comments
+// starting "# REVIEW:" outside strings.
+func scanLines(text string) (map[string]int, []reviewNote) {
 	lines := map[string]int{}
+	var notes []reviewNote
 	counts := map[string]int{} // array-of-tables path → elements so far
 	var (
 		prefix string
@@ -25,6 +46,8 @@ func keyLines(text string) map[string]int {
 		}
 		t := strings.TrimSpace(line)
 		switch {
+		case strings.HasPrefix(t, reviewPrefix):
+			notes = append(notes, reviewNote{line: n, field: prefix, text: strings.TrimSpace(t[len(reviewPrefix):])})
 		case t == "" || t[0] == '#':
 			continue
 		case strings.HasPrefix(t, "[["):
@@ -68,7 +91,7 @@ func keyLines(text string) map[string]int {
 			sc.scan(t[eq+1:])
 		}
 	}
-	return lines
+	return lines, notes
 }
 
 func record(lines map[string]int, path string, n int) {

@@ -84,6 +84,7 @@ func Lint(rbs []*Runbook, opts LintOptions) []Finding {
 	var out []Finding
 	for _, rb := range rbs {
 		out = append(out, rb.loadFindings...)
+		out = append(out, rb.reviewNotes...)
 		out = append(out, check(rb, opts)...)
 		out = append(out, review(rb, opts)...)
 	}
@@ -158,6 +159,17 @@ func LintPaths(paths []string, opts LintOptions) ([]*Runbook, []Finding) {
 	findings = append(findings, Lint(rbs, opts)...)
 	sortFindings(findings)
 	return rbs, findings
+}
+
+// LintData loads and lints one runbook held in memory, as LintPaths does a
+// file; name is the file its findings name. The runbook is nil when the
+// text is not TOML.
+func LintData(name string, data []byte, opts LintOptions) (*Runbook, []Finding) {
+	rb, findings := parse(name, data)
+	if rb == nil {
+		return nil, findings
+	}
+	return rb, Lint([]*Runbook{rb}, opts)
 }
 
 func errMessage(err error) string {

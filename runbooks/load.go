@@ -115,7 +115,12 @@ func parse(name string, data []byte) (*Runbook, []Finding) {
 		}
 		return nil, []Finding{f}
 	}
-	rb := &Runbook{File: name, lines: keyLines(string(data))}
+	lines, notes := scanLines(string(data))
+	rb := &Runbook{File: name, lines: lines}
+	for _, n := range notes {
+		rb.reviewNotes = append(rb.reviewNotes, Finding{File: name, Line: n.line, Field: n.field,
+			Message: "review: " + n.text, Severity: Warning})
+	}
 	rb.Line = 1
 	if n, ok := rb.lines["id"]; ok {
 		rb.Line = n

@@ -41,6 +41,8 @@ type Runbook struct {
 	// loadFindings are the problems found while decoding (unknown keys,
 	// invalid durations…); Lint reports them again.
 	loadFindings []Finding
+	// reviewNotes are the "# REVIEW:" comments left in the file (warnings).
+	reviewNotes []Finding
 }
 
 // Variable sources.
