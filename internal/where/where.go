@@ -102,3 +102,21 @@ func orDash(s string) string {
 	}
 	return s
 }
+
+// Change says how the context a change would reach now differs from the
+// one recorded ("" when it is the same): another context name, API server
+// or namespace. A different user on the same server is not a change of
+// target.
+func Change(recorded, now Kube) string {
+	var diffs []string
+	if recorded.Context != now.Context {
+		diffs = append(diffs, "context "+orDash(recorded.Context)+" → "+orDash(now.Context))
+	}
+	if recorded.Server != "" && now.Server != "" && normServer(recorded.Server) != normServer(now.Server) {
+		diffs = append(diffs, "server "+recorded.Server+" → "+now.Server)
+	}
+	if recorded.Namespace != "" && now.Namespace != "" && recorded.Namespace != now.Namespace {
+		diffs = append(diffs, "namespace "+recorded.Namespace+" → "+now.Namespace)
+	}
+	return strings.Join(diffs, ", ")
+}
