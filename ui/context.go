@@ -261,16 +261,19 @@ func (m *Model) checkResumedContext() {
 		declared = m.inc.Kube.String()
 	}
 	m.ctxHeld = change
+	lines := []string{"Declared:  " + declared, "Now:       " + orDefault(now.String(), "(none)")}
+	for i, c := range strings.Split(change, ", ") {
+		label := "Change:    "
+		if i > 0 {
+			label = "           "
+		}
+		lines = append(lines, label+c)
+	}
+	lines = append(lines, "",
+		"Going on runs the remaining steps against Now. Cancel holds",
+		"every step; resume with --context to reach the declared one.")
 	m.openConfirm(confirmState{action: actContextChange, danger: true, yesLabel: "Go on here",
-		title: "The kube context changed since this incident was declared",
-		lines: []string{
-			"Declared:  " + declared,
-			"Now:       " + orDefault(now.String(), "(none)"),
-			"Change:    " + change,
-			"",
-			"Going on runs the remaining steps against Now. Cancel holds",
-			"every step; resume with --context to reach the declared one.",
-		}})
+		title: "The kube context changed since this incident was declared", lines: lines})
 }
 
 // acceptContextChange records the operator's decision in the journal.
