@@ -118,6 +118,8 @@ func (m Model) modeLiveLines(l *Environment) []string {
 	}
 	if f := l.FailoverWhere; f != nil {
 		row("failover:", f.Short())
+	} else if l.FailoverProblem != "" {
+		b = append(b, "        "+fmt.Sprintf("%-14s", "failover:")+s.Fail.Render("not resolved: "+l.FailoverProblem))
 	}
 	row("database:", orDefault(l.dbText(), "(libpq environment)"))
 	if l.sameServer() {

@@ -90,6 +90,9 @@ type Environment struct {
 	// Contexts is chosen (Options.PickContext).
 	Unresolved string
 	Contexts   []string
+	// FailoverProblem says why the configured failover context did not
+	// resolve (shown on the mode screen).
+	FailoverProblem string
 	// Make, when set, builds this environment once chosen (a context picked
 	// on the mode screen), in place of Options.MakeEnv.
 	Make func(ctx context.Context, rb *runbooks.Runbook) (*Environment, error)
