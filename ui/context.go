@@ -75,6 +75,20 @@ func (m Model) dbFor(database string) string {
 	return orDefault(database, "(libpq default)")
 }
 
+// liveHeader is the LIVE target the header names: what this process
+// reaches, or for an observer the context the incident was declared with.
+func (m Model) liveHeader() string {
+	if m.opts.ReadOnly {
+		if m.inc.Kube != nil {
+			return m.inc.Kube.Short()
+		}
+		if m.inc.KubeContext != "" {
+			return m.inc.KubeContext
+		}
+	}
+	return m.env.kubeShort()
+}
+
 // dbText describes the database (host, port, database, user).
 func (e *Environment) dbText() string {
 	if e == nil {

@@ -160,3 +160,27 @@ func TestResumeOnTheSameContextAsksNothing(t *testing.T) {
 		t.Fatalf("same context warned:\n%s", h.screen())
 	}
 }
+
+// TestObserverHeaderNamesTheDeclaredContext: a read-only observer's header
+// names the context the incident was declared with, not its own.
+func TestObserverHeaderNamesTheDeclaredContext(t *testing.T) {
+	t.Parallel()
+	j := NewMemJournal()
+	ev := declaredEvent(testNow.Add(-time.Hour), testNow.Add(-time.Hour))
+	k := testKube
+	ev.Declared.KubeContext, ev.Declared.Kube = k.Context, &k
+	if err := j.Append(ev); err != nil {
+		t.Fatal(err)
+	}
+	opts := testOptions()
+	opts.ReadOnly = true
+	opts.Live.Context, opts.Live.KubeWhere = "observer-laptop", &where.Kube{Context: "observer-laptop", Server: "https://192.0.2.1"}
+	opts.Resume = &Resume{ID: "inc-obs", Journal: j}
+	h := newHarness(t, opts)
+	if h.m.overlay != ovNone {
+		t.Fatalf("an observer was asked about the context:\n%s", h.screen())
+	}
+	if hd := h.m.viewHeader(); !strings.Contains(hd, "LIVE lab · https://10.1.0.1:6443 · ns default") || strings.Contains(hd, "observer-laptop") {
+		t.Errorf("observer header: %s", hd)
+	}
+}

@@ -76,10 +76,6 @@ func (m *Model) openConfirm(c confirmState) {
 // runConfirm describes what running the step will touch.
 func (m *Model) runConfirm(step *runbooks.Step, title string) confirmState {
 	c := confirmState{action: actRun, title: title, danger: step.Destructive || step.Critical, yesLabel: "Run"}
-	ctxName := ""
-	if m.env != nil {
-		ctxName = m.env.kubeShort()
-	}
 	c.lines = append(c.lines, "Step:      "+step.Title)
 	c.lines = append(c.lines, "Mode:      "+strings.ToUpper(m.mode.String()))
 	object := ""
@@ -108,7 +104,7 @@ func (m *Model) runConfirm(step *runbooks.Step, title string) confirmState {
 			object = m.resolve(step.SQL.Index)
 		}
 	case runbooks.ActionShell:
-		c.lines = append(c.lines, "Context:   "+orDefault(ctxName, "(kubeconfig current)"),
+		c.lines = append(c.lines, "Context:   "+m.kubeFor("").Short(),
 			"Command:   "+m.resolve(step.Run))
 		object = firstPodLike(m.resolve(step.Run))
 	default:

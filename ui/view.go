@@ -124,7 +124,7 @@ func (m Model) viewHeader() string {
 		banner = s.DrillBanner.Render("DRILL")
 	case ModeLive:
 		ctx := ""
-		if k := m.env.kubeShort(); k != "" {
+		if k := m.liveHeader(); k != "" {
 			ctx = " " + k
 		}
 		banner = s.LiveBanner.Render("LIVE" + ctx)
