@@ -84,7 +84,11 @@ func (m *Model) runConfirm(step *runbooks.Step, title string) confirmState {
 		a := step.K8s
 		k := m.kubeFor(m.resolve(a.Context))
 		ns := orDefault(m.resolve(a.Namespace), orDefault(m.opts.Config.Namespace, orDefault(k.Namespace, "default")))
-		c.lines = append(c.lines, "Context:   "+k.Context, "Server:    "+orDefault(k.Server, "(not resolved)"), "Namespace: "+ns)
+		server := orDefault(k.Server, "(not resolved)")
+		if m.mode == ModeDrill && k.Server == "" {
+			server = "(simulated)"
+		}
+		c.lines = append(c.lines, "Context:   "+k.Context, "Server:    "+server, "Namespace: "+ns)
 		switch {
 		case a.Deployment != "":
 			object = "deployment/" + m.resolve(a.Deployment)
