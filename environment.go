@@ -40,7 +40,11 @@ func (a *app) environment(ctx context.Context, o *cmdOpts, cfg config.Config, rb
 	}
 	targets := resolveTargets(o, cfg)
 	if targets.Unresolved != "" {
-		return nil, fmt.Errorf("LIVE refused: %s (choose a context with --context or primary_context)", targets.Unresolved)
+		what := "LIVE refused"
+		if o.drill {
+			what = "drill on a real context refused"
+		}
+		return nil, fmt.Errorf("%s: %s (choose a context with --context or primary_context)", what, targets.Unresolved)
 	}
 	cfg = targets.pin(cfg)
 	env, err := liveEnvironment(cfg, kubeProvider(o.kube, cfg), targets)

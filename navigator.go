@@ -194,6 +194,9 @@ func (a *app) resumeEnvironment(ctx context.Context, o *cmdOpts, cfg config.Conf
 	}
 	env, err := a.uiEnvironment(ctx, o, cfg, rb, mode)
 	if err != nil {
+		if st.Mode == incident.ModeLive && st.KubeContext != "" {
+			return fmt.Errorf("%w; incident %s was declared on %s", err, id, st.KubeContext)
+		}
 		return err
 	}
 	opts.Mode = mode
@@ -226,6 +229,7 @@ func cmdResume(a *app, o *cmdOpts, args []string) error {
 	}
 	opts.Resume = r
 	if err := a.resumeEnvironment(ctx, o, cfg, rbs, id, &opts); err != nil {
+		_ = r.Journal.Close() // releases the driver lock
 		return err
 	}
 	return a.runUI(ctx, o, opts)

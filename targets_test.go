@@ -173,3 +173,19 @@ func TestRunResumeRefusesAChangedContext(t *testing.T) {
 		t.Fatalf("accepted: exit %d\n%s\n%s", code, out, errs)
 	}
 }
+
+// TestResumeWithoutAContextNamesTheDeclaredOne: `drnav resume` of a LIVE
+// incident where no context resolves now refuses, naming the one it was
+// declared with.
+func TestResumeWithoutAContextNamesTheDeclaredOne(t *testing.T) {
+	dir := isolate(t)
+	rb := oneStepRunbooks(t, dir)
+	if code, out, _ := drnav(t, "run", "local", "--runbooks", rb); code != 1 || !strings.Contains(out, "destructive step refused") {
+		t.Fatalf("first run: exit %d\n%s", code, out)
+	}
+	t.Setenv("KUBECONFIG", filepath.Join(dir, "missing"))
+	code, _, errs := drnav(t, "resume", "--runbooks", rb)
+	if code != 1 || !strings.Contains(errs, "LIVE refused") || !strings.Contains(errs, "was declared on lab") {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+}
