@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -29,7 +28,7 @@ func TestBadImageCrashLoopsAndUndoRecovers(t *testing.T) {
 		t.Fatal(err)
 	}
 	// the rollout creates one surge pod that crash-loops; the old pods stay
-	eventually(t, 20*time.Second, func() string {
+	eventually(t, waitLong, func() string {
 		s := summarize(t, cs, AppDeployment)
 		if s.crash == 0 {
 			return fmt.Sprintf("no crash loop yet (%+v)", s)
@@ -49,7 +48,7 @@ func TestBadImageCrashLoopsAndUndoRecovers(t *testing.T) {
 			}
 		}
 	}
-	eventually(t, 20*time.Second, func() string {
+	eventually(t, waitLong, func() string {
 		l, _ := cs.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: AppLabel})
 		for _, p := range l.Items {
 			if badImage(&p.Spec) && restarts(&p) > restartsBefore {
@@ -78,7 +77,7 @@ func TestBadImageCrashLoopsAndUndoRecovers(t *testing.T) {
 	if _, err := cs.AppsV1().Deployments("default").Patch(ctx, AppDeployment, types.JSONPatchType, data, metav1.PatchOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 30*time.Second, func() string {
+	eventually(t, waitLong, func() string {
 		if msg := rolledOut(deployment(t, cs, AppDeployment)); msg != "" {
 			return msg
 		}
@@ -113,7 +112,7 @@ func TestApplicationFailureUndoRecovers(t *testing.T) {
 	if _, err := cs.AppsV1().Deployments("default").Patch(ctx, AppDeployment, types.JSONPatchType, data, metav1.PatchOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 40*time.Second, func() string {
+	eventually(t, waitLong, func() string {
 		if ok, why := e.Recovered(ScenarioApplication); !ok {
 			return why
 		}
@@ -137,7 +136,7 @@ func TestInformersSeeTheSimulation(t *testing.T) {
 		t.Fatalf("informer sees %d pods, want 4 (3 app + postgres)", n)
 	}
 	scale(t, cs, AppDeployment, 5)
-	eventually(t, 20*time.Second, func() string {
+	eventually(t, waitLong, func() string {
 		ready := 0
 		for _, o := range pods.GetStore().List() {
 			if p := o.(*corev1.Pod); p.Labels["app"] == AppDeployment && podReady(p) {
@@ -188,7 +187,7 @@ func TestServerSideApplyAndDryRun(t *testing.T) {
 	if d.UID == "" || d.Generation != 1 || len(d.ManagedFields) == 0 {
 		t.Errorf("applied deployment uid=%q generation=%d managedFields=%d", d.UID, d.Generation, len(d.ManagedFields))
 	}
-	eventually(t, 20*time.Second, func() string {
+	eventually(t, waitLong, func() string {
 		if ok, why := e.Recovered(ScenarioDataCenter); ok || why != "database not restored from backup" {
 			return why
 		}

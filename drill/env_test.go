@@ -35,6 +35,11 @@ func startEnv(t *testing.T, scenario string) *Env {
 }
 
 // eventually polls cond until it returns "" or the deadline passes.
+// waitLong bounds every wait for the simulator: generous, because CI runs on
+// a loaded 2-core machine where the simulator's goroutines can be starved for
+// seconds. A passing wait returns as soon as its condition holds.
+const waitLong = 90 * time.Second
+
 func eventually(t *testing.T, within time.Duration, cond func() string) {
 	t.Helper()
 	deadline := time.Now().Add(within)
@@ -138,7 +143,7 @@ func TestScaleDownAndUp(t *testing.T) {
 	if d.Generation <= d.Status.ObservedGeneration {
 		t.Fatalf("scale did not bump generation: gen %d observed %d", d.Generation, d.Status.ObservedGeneration)
 	}
-	eventually(t, 15*time.Second, func() string {
+	eventually(t, waitLong, func() string {
 		s := summarize(t, cs, AppDeployment)
 		if s.total+s.terminating != 0 {
 			return fmt.Sprintf("%d pods (%d terminating)", s.total+s.terminating, s.terminating)
@@ -150,7 +155,7 @@ func TestScaleDownAndUp(t *testing.T) {
 	}
 	seen := watchPhases(t, cs)
 	scale(t, cs, AppDeployment, 3)
-	eventually(t, 20*time.Second, func() string {
+	eventually(t, waitLong, func() string {
 		if msg := rolledOut(deployment(t, cs, AppDeployment)); msg != "" {
 			return msg
 		}
@@ -159,7 +164,7 @@ func TestScaleDownAndUp(t *testing.T) {
 		}
 		return ""
 	})
-	eventually(t, 5*time.Second, func() string {
+	eventually(t, waitLong, func() string {
 		if !seen()["Ready"] {
 			return "watch has not delivered Ready yet"
 		}
@@ -234,7 +239,7 @@ func TestDeletedPodIsRecreated(t *testing.T) {
 	if err != nil || p.DeletionTimestamp == nil {
 		t.Fatalf("deleted pod should be Terminating first: %v %v", err, p)
 	}
-	eventually(t, 20*time.Second, func() string {
+	eventually(t, waitLong, func() string {
 		if _, err := cs.CoreV1().Pods("default").Get(ctx, victim, metav1.GetOptions{}); err == nil {
 			return victim + " still there"
 		}
@@ -268,7 +273,7 @@ func TestRestartRollsPodsOneByOne(t *testing.T) {
 		t.Fatal("rollout status reports done right after the restart")
 	}
 	minReady := 3
-	eventually(t, 30*time.Second, func() string {
+	eventually(t, waitLong, func() string {
 		s := summarize(t, cs, AppDeployment)
 		minReady = min(minReady, s.ready)
 		if msg := rolledOut(deployment(t, cs, AppDeployment)); msg != "" {

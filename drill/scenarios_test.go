@@ -82,7 +82,7 @@ func TestDatabaseFollowsPostgresPods(t *testing.T) {
 	}
 	h0 := time.Now()
 	scale(t, client(t, e, "primary"), DBDeployment, 1)
-	eventually(t, 20*time.Second, func() string {
+	eventually(t, waitLong, func() string {
 		if _, err := e.DBProber().Probe(ctx); err != nil {
 			return err.Error()
 		}
@@ -91,7 +91,7 @@ func TestDatabaseFollowsPostgresPods(t *testing.T) {
 	h, _ := e.DBProber().Probe(ctx)
 	// the last archive was 12 simulated minutes ago when injected; once up it
 	// archives within a simulated minute
-	eventually(t, 20*time.Second, func() string {
+	eventually(t, waitLong, func() string {
 		h, _ = e.DBProber().Probe(ctx)
 		if age := time.Since(h.LastArchived); age > 2*time.Minute {
 			return fmt.Sprintf("WAL age %s", age)
@@ -208,14 +208,14 @@ func scenarioRunbook(t *testing.T, id string) *runbooks.Runbook {
 	t.Helper()
 	rbs, err := runbooks.Embedded()
 	if err != nil {
-		t.Skipf("shipped runbooks do not load yet: %v", err)
+		t.Fatalf("shipped runbooks do not load: %v", err)
 	}
 	for _, rb := range rbs {
 		if rb.Scenario == id {
 			return rb
 		}
 	}
-	t.Skipf("no shipped runbook for scenario %s", id)
+	t.Fatalf("no shipped runbook for scenario %s", id)
 	return nil
 }
 

@@ -19,7 +19,7 @@ import (
 )
 
 // waitTimeout bounds every wait for the screen to show something.
-const waitTimeout = 20 * time.Second
+const waitTimeout = 90 * time.Second
 
 // pollInterval is how often the screen is captured while waiting.
 const pollInterval = 50 * time.Millisecond

@@ -230,7 +230,7 @@ func TestFollow(t *testing.T) {
 			return ev
 		case err := <-errc:
 			t.Fatalf("follow error: %v", err)
-		case <-time.After(10 * time.Second):
+		case <-time.After(60 * time.Second):
 			t.Fatal("no event from Follow within 10s")
 		}
 		return Event{}
@@ -254,7 +254,7 @@ func TestFollow(t *testing.T) {
 		if !errors.As(err, &w) {
 			t.Errorf("want a Warning, got %v", err)
 		}
-	case <-time.After(10 * time.Second):
+	case <-time.After(60 * time.Second):
 		t.Fatal("no warning for garbage")
 	}
 	if ev := next(); ev.Seq != 4 || ev.Text != "three" {
@@ -445,7 +445,7 @@ func crashLane(t *testing.T, seed int64, runs int) {
 		// Wait for the child's first acknowledgement, then kill it after a
 		// random delay of microseconds to milliseconds.
 		first := true
-		deadline := time.After(20 * time.Second)
+		deadline := time.After(90 * time.Second)
 		for first {
 			select {
 			case l := <-lines:

@@ -231,6 +231,9 @@ func startThrowaway(t *testing.T) *throwaway {
 	t.Helper()
 	_, bin, user := pgEnv(t)
 	if bin == "" {
+		if os.Getenv("DRNAV_REQUIRE_PG") == "1" {
+			t.Fatal("DRNAV_TEST_PG_BIN unset and DRNAV_REQUIRE_PG=1")
+		}
 		t.Skip("DRNAV_TEST_PG_BIN unset")
 	}
 	dir, err := os.MkdirTemp("", "drnav-live-pg-")

@@ -79,7 +79,7 @@ func startSource(t *testing.T, client kubernetes.Interface, opts KubeOptions) *K
 // waitSnap reads snapshots until ok holds, failing after a deadline.
 func waitSnap(t *testing.T, src *KubeSource, what string, ok func(KubeSnapshot) bool) KubeSnapshot {
 	t.Helper()
-	deadline := time.After(20 * time.Second)
+	deadline := time.After(90 * time.Second)
 	var last KubeSnapshot
 	for {
 		select {

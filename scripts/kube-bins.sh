@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# kube-bins.sh [OUTDIR] — build (or reuse) the local Kubernetes control plane
+# kube-bins.sh [--check] [OUTDIR] — build (or reuse) the local Kubernetes control plane
 # used by drnav's integration tests: kube-apiserver, kube-controller-manager,
 # kube-scheduler, kubectl (k8s.io/kubernetes v1.37.2), etcd (v3.7.3) and kwok
 # (v0.8.0), all from the Go module proxy. Needs only Go and the proxy.
@@ -36,6 +36,11 @@ key="$({
 	echo "$GOVERSION"
 } | sha256sum | cut -c1-16)"
 
+CHECK=0
+if [[ ${1:-} == --check ]]; then
+	CHECK=1 # print the folder if it is complete, else exit 1; never build
+	shift
+fi
 if [[ $# -ge 1 && -n $1 ]]; then
 	OUT="$1"
 else
@@ -53,6 +58,9 @@ if complete; then
 	log "reusing complete binaries (key $key)"
 	echo "$OUT"
 	exit 0
+fi
+if [[ $CHECK == 1 ]]; then
+	exit 1
 fi
 
 mkdir -p "$OUT"

@@ -51,7 +51,7 @@ func TestProgramEndToEnd(t *testing.T) {
 	}
 
 	tm.Send(keyMsg("q"))
-	final := tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second)).(Model)
+	final := tm.FinalModel(t, teatest.WithFinalTimeout(90*time.Second)).(Model)
 	if final.stepStatus(0) != incident.StepDone || final.stepStatus(1) != incident.StepSkipped {
 		t.Errorf("final statuses %v %v", final.stepStatus(0), final.stepStatus(1))
 	}

@@ -54,7 +54,7 @@ func (h *harness) handle(msg tea.Msg) {
 // until processes messages until cond holds, failing after a deadline.
 func (h *harness) until(what string, cond func(m Model) bool) {
 	h.t.Helper()
-	deadline := time.After(15 * time.Second)
+	deadline := time.After(90 * time.Second)
 	for !cond(h.m) {
 		select {
 		case msg := <-h.msgs:

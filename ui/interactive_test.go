@@ -24,7 +24,7 @@ func TestInteractiveStepHandsTerminalOver(t *testing.T) {
 	tm.Send(keyMsg("enter"))
 	wait("failed: exit 4")
 	tm.Send(keyMsg("q"))
-	final := tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second)).(Model)
+	final := tm.FinalModel(t, teatest.WithFinalTimeout(90*time.Second)).(Model)
 	if st := final.inc.Steps["shell"]; st == nil || st.Status != incident.StepFailed || st.Exit != 4 {
 		t.Fatalf("interactive step state = %+v", st)
 	}

@@ -76,7 +76,7 @@ type Model struct {
 	isDark bool
 
 	width, height int
-	clock         time.Time // last tick: every timer reads this
+	clock         time.Time // every timer reads this; see advanceClock
 
 	screen  screen
 	overlay overlay
@@ -199,6 +199,7 @@ func (m *Model) setEnv() {
 func (m *Model) applyResume(r *Resume) {
 	m.journal = r.Journal
 	m.inc = r.Journal.State()
+	m.refreshClock()
 	// nothing runs in this process yet: a step still running was cut short
 	m.inc.Interrupt(m.now())
 	m.mode = modeOf(m.inc.Mode)
@@ -355,10 +356,10 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.panes.restyle(m.isDark, m.opts.NoColor, m.opts.ASCII)
 		return m, nil
 	case tickMsg:
-		m.clock = time.Time(msg)
-		m.panes.setNow(m.clock)
+		m.advanceClock(time.Time(msg))
 		return m, tickCmd()
 	case journaledMsg:
+		m.refreshClock()
 		for _, ev := range msg.events {
 			m.apply(ev)
 		}
@@ -375,6 +376,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		m.journal = msg.journal
 		m.inc = msg.state
+		m.refreshClock()
 		m.screen = screenChecklist
 		m.sel = 0
 		m.layout()
@@ -411,6 +413,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case pickedContextMsg:
 		return m.pickedContext(msg)
 	case followMsg:
+		m.refreshClock()
 		for _, ev := range msg.events {
 			m.apply(ev)
 			switch ev.Type {
@@ -529,7 +532,24 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 // apply folds an event the journal accepted into the incident state.
 func (m *Model) apply(ev incident.Event) {
 	m.inc.Apply(ev)
+	m.advanceClock(ev.Time)
 }
+
+// advanceClock moves the one clock every timer reads forward to t. It never
+// moves back: a tick that was queued behind other work (a loaded machine) can
+// carry a time older than an event already shown.
+func (m *Model) advanceClock(t time.Time) {
+	if t.After(m.clock) {
+		m.clock = t
+		m.panes.setNow(t)
+	}
+}
+
+// refreshClock reads the clock now. Every state change (declare, resume,
+// journal events) calls it, so the header never measures a fresh incident
+// against the last tick, which can be up to a second — or, on a loaded
+// machine, longer — older than the declaration.
+func (m *Model) refreshClock() { m.advanceClock(m.now()) }
 
 // afterStateChange shows the scorecard once every step is settled.
 func (m Model) afterStateChange() (tea.Model, tea.Cmd) {

@@ -111,10 +111,18 @@ func TestBackgroundColourRestyles(t *testing.T) {
 func TestStaleRunEventsDropped(t *testing.T) {
 	t.Parallel()
 	h, _ := declared(t, testOptions())
-	h.handle(runEventsMsg{id: 99, events: []incident.Event{{Type: incident.EventStepFinished, Step: "identify"}}, done: true})
+	// A run is active, so the message reaches the id comparison itself.
+	h.press("down", "down", "enter") // "Slow step": sleep 30
+	h.until("slow step running", func(m Model) bool { return m.run != nil && m.run.handle != nil })
+	stale := h.m.run.id - 1
+	h.handle(runEventsMsg{id: stale, events: []incident.Event{{Type: incident.EventStepFinished, Step: "identify"}}, done: true})
 	if h.m.stepStatus(0) != incident.StepPending {
-		t.Errorf("stale event applied")
+		t.Errorf("stale event applied: identify is %v", h.m.stepStatus(0))
 	}
+	if h.m.run == nil || h.m.run.id != stale+1 {
+		t.Fatalf("a stale message ended the active run: %+v", h.m.run)
+	}
+	h.m.run.handle.Cancel()
 }
 
 func TestMakeEnvBuildsEnvironmentAfterChoice(t *testing.T) {
