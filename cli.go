@@ -41,6 +41,9 @@ type cmdOpts struct {
 	skipManual       bool
 	reportFormat     string
 	resumeID         string
+	// accept what the context guard refuses (run)
+	acceptContextChange bool
+	acceptSameServer    bool
 	// navigator
 	readOnly bool
 	// import
@@ -233,6 +236,8 @@ manual steps fail the run unless --skip-manual.`,
 				fs.BoolVar(&o.skipManual, "skip-manual", false, "record manual steps as skipped instead of failing")
 				fs.StringVar(&o.reportFormat, "report", "", "print the report at the end: md or json")
 				fs.StringVar(&o.resumeID, "resume", "", "continue this incident's journal (done steps are kept; an interrupted step stops the run)")
+				fs.BoolVar(&o.acceptContextChange, "accept-context-change", false, "with --resume: go on although the kube context (name, server or namespace) differs from the one the incident was declared with")
+				fs.BoolVar(&o.acceptSameServer, "accept-same-server", false, "go on although the primary and failover contexts reach the same API server")
 			},
 			run:     cmdRun,
 			touches: true,

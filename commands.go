@@ -188,6 +188,17 @@ func cmdRun(a *app, o *cmdOpts, args []string) error {
 		return err
 	}
 	defer env.Close()
+	if d := env.Declared; d.Kube != nil {
+		fmt.Fprintf(a.stdout, "%s: kube %s\n", strings.ToUpper(env.Mode), d.Kube.String())
+		if d.FailoverKube != nil {
+			fmt.Fprintf(a.stdout, "%s: failover %s\n", strings.ToUpper(env.Mode), d.FailoverKube.String())
+		}
+		fmt.Fprintf(a.stdout, "%s: %s\n", strings.ToUpper(env.Mode), d.Database)
+		t := liveTargets{Primary: *d.Kube, Failover: d.FailoverKube}
+		if err := checkContext(o, cfg, t); err != nil {
+			return err
+		}
+	}
 
 	vars, err := headless.ResolveVars(ctx, rb, given, env.ConfigValues, env.Choices)
 	if err != nil {
@@ -263,19 +274,4 @@ func incidentRunbook(rbs []*runbooks.Runbook, st incident.State) ([]*runbooks.Ru
 		return rbs, nil, fmt.Errorf("runbook file %s now has id %q, the incident was declared with %q", file, rb.ID, st.RunbookID)
 	}
 	return append(append([]*runbooks.Runbook(nil), rbs...), rb), rb, nil
-}
-
-// describeDSN is a password-free description of where the database is.
-func describeDSN(dsn string) string {
-	if dsn == "" {
-		host := os.Getenv("PGHOST")
-		if host == "" {
-			host = "libpq defaults"
-		}
-		return "postgres (" + host + ")"
-	}
-	if i := strings.Index(dsn, "@"); i >= 0 && strings.Contains(dsn, "://") {
-		return dsn[:strings.Index(dsn, "://")+3] + dsn[i+1:]
-	}
-	return "postgres (conninfo)"
 }

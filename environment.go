@@ -38,7 +38,16 @@ func (a *app) environment(ctx context.Context, o *cmdOpts, cfg config.Config, rb
 	if o.drill && !explicitContext {
 		return drillEnvironment(ctx, cfg, rb)
 	}
-	env, err := liveEnvironment(cfg, kubeProvider(o.kube, cfg))
+	targets := resolveTargets(o, cfg)
+	if targets.Unresolved != "" {
+		what := "LIVE refused"
+		if o.drill {
+			what = "drill on a real context refused"
+		}
+		return nil, fmt.Errorf("%s: %s (choose a context with --context or primary_context)", what, targets.Unresolved)
+	}
+	cfg = targets.pin(cfg)
+	env, err := liveEnvironment(cfg, kubeProvider(o.kube, cfg), targets)
 	if err != nil {
 		return nil, err
 	}
@@ -75,7 +84,7 @@ func baseTarget(cfg config.Config) steps.Target {
 	}
 }
 
-func liveEnvironment(cfg config.Config, kube steps.KubeProvider) (*environment, error) {
+func liveEnvironment(cfg config.Config, kube steps.KubeProvider, targets liveTargets) (*environment, error) {
 	t := baseTarget(cfg)
 	t.Kube = kube
 	db, err := steps.NewDatabase(cfg.DSN)
@@ -87,11 +96,6 @@ func liveEnvironment(cfg config.Config, kube steps.KubeProvider) (*environment, 
 	if err != nil {
 		return nil, err
 	}
-	ctxName := cfg.PrimaryContext
-	if ctxName == "" {
-		ctxName = "current kube context"
-	}
-	dbDesc := db.Describe(cfg.Database)
 	env := &environment{
 		Mode:         incident.ModeLive,
 		Target:       t,
@@ -99,11 +103,11 @@ func liveEnvironment(cfg config.Config, kube steps.KubeProvider) (*environment, 
 		DBProber:     prober,
 		Declared: incident.Declared{
 			RTO: cfg.RTO.Duration, RPO: cfg.RPO.Duration,
-			KubeContext: ctxName, Database: dbDesc,
 			SSHClient: os.Getenv("SSH_CONNECTION"),
 		},
 		Close: func() {},
 	}
+	targets.declare(&env.Declared)
 	env.Choices = choicesFor(t.Kube, cfg, cfg.Backup.Dir)
 	return env, nil
 }

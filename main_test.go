@@ -21,8 +21,41 @@ func isolate(t *testing.T) string {
 	dir := t.TempDir()
 	t.Setenv("XDG_CONFIG_HOME", filepath.Join(dir, "config"))
 	t.Setenv("XDG_STATE_HOME", filepath.Join(dir, "state"))
-	t.Setenv("KUBECONFIG", filepath.Join(dir, "no-kubeconfig"))
+	t.Setenv("KUBECONFIG", writeLabKubeconfig(t, dir))
 	return dir
+}
+
+// labKubeconfig is a plain kubeconfig: two contexts, lab current. Its
+// servers refuse connections (nothing in these tests dials them).
+const labKubeconfig = `apiVersion: v1
+kind: Config
+current-context: lab
+clusters:
+- name: lab-cluster
+  cluster: {server: "https://127.0.0.1:1"}
+- name: west-cluster
+  cluster: {server: "https://127.0.0.2:1"}
+contexts:
+- name: lab
+  context: {cluster: lab-cluster, user: lab-admin}
+- name: west
+  context: {cluster: west-cluster, user: west-admin}
+- name: lab-alias
+  context: {cluster: lab-cluster, user: lab-admin}
+users:
+- name: lab-admin
+  user: {token: lab-token}
+- name: west-admin
+  user: {token: west-token}
+`
+
+func writeLabKubeconfig(t *testing.T, dir string) string {
+	t.Helper()
+	p := filepath.Join(dir, "kubeconfig")
+	if err := os.WriteFile(p, []byte(labKubeconfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 func TestListShowsTheNineProcedures(t *testing.T) {

@@ -74,6 +74,9 @@ func (a *app) uiEnvironment(ctx context.Context, o *cmdOpts, cfg config.Config, 
 		Close:             func() { cancel(); env.Close() },
 		Context:           env.Declared.KubeContext,
 		Database:          env.Declared.Database,
+		KubeWhere:         env.Declared.Kube,
+		FailoverWhere:     env.Declared.FailoverKube,
+		DBWhere:           env.Declared.DB,
 		KubeSnapshots:     ks.Snapshots(),
 		DBSnapshots:       ds.Snapshots(),
 		Choices:           env.Choices,
@@ -82,24 +85,23 @@ func (a *app) uiEnvironment(ctx context.Context, o *cmdOpts, cfg config.Config, 
 
 // uiOptions are the options every navigator command shares.
 func (a *app) uiOptions(ctx context.Context, o *cmdOpts, cfg config.Config, rbs []*runbooks.Runbook) ui.Options {
-	liveCtx := cfg.PrimaryContext
-	if liveCtx == "" {
-		liveCtx = "current kube context"
-	}
+	targets := resolveTargets(o, cfg)
+	cfg = targets.pin(cfg)
 	cfg.OnCall = resolveOnCall(ctx, cfg.OnCall, cfg.OnCallCommand)
 	opts := ui.Options{
 		Runbooks:    rbs,
 		Config:      cfg,
 		JournalRoot: cfg.JournalDir,
 		Mode:        ui.ModeAsk,
-		Live:        &ui.Environment{Context: liveCtx, Database: describeDSN(cfg.DSN)},
+		Live:        targets.describe(),
 		Drill:       &ui.Environment{Context: "drill-primary (simulated)", Database: "simulated PostgreSQL"},
 		MakeEnv: func(ctx context.Context, mode ui.Mode, rb *runbooks.Runbook) (*ui.Environment, error) {
 			return a.uiEnvironment(ctx, o, cfg, rb, mode)
 		},
-		ASCII:    o.ascii || !utf8Locale(),
-		NoColor:  os.Getenv("NO_COLOR") != "",
-		ReadOnly: o.readOnly,
+		PickContext: a.pickContext(o, cfg),
+		ASCII:       o.ascii || !utf8Locale(),
+		NoColor:     os.Getenv("NO_COLOR") != "",
+		ReadOnly:    o.readOnly,
 	}
 	if o.drill {
 		opts.Mode = ui.ModeDrill
@@ -192,6 +194,9 @@ func (a *app) resumeEnvironment(ctx context.Context, o *cmdOpts, cfg config.Conf
 	}
 	env, err := a.uiEnvironment(ctx, o, cfg, rb, mode)
 	if err != nil {
+		if st.Mode == incident.ModeLive && st.KubeContext != "" {
+			return fmt.Errorf("%w; incident %s was declared on %s", err, id, st.KubeContext)
+		}
 		return err
 	}
 	opts.Mode = mode
@@ -224,6 +229,7 @@ func cmdResume(a *app, o *cmdOpts, args []string) error {
 	}
 	opts.Resume = r
 	if err := a.resumeEnvironment(ctx, o, cfg, rbs, id, &opts); err != nil {
+		_ = r.Journal.Close() // releases the driver lock
 		return err
 	}
 	return a.runUI(ctx, o, opts)

@@ -94,6 +94,14 @@ func newTerm(t *testing.T, w, h int) *term {
 			t.Fatalf("mkdir %s: %v", d, err)
 		}
 	}
+	// LIVE needs a resolvable kube context; its server refuses connections.
+	kc := "apiVersion: v1\nkind: Config\ncurrent-context: e2e\n" +
+		"clusters:\n- name: e2e\n  cluster: {server: \"https://127.0.0.1:1\"}\n" +
+		"contexts:\n- name: e2e\n  context: {cluster: e2e, user: e2e}\n" +
+		"users:\n- name: e2e\n  user: {token: e2e}\n"
+	if err := os.WriteFile(filepath.Join(dir, "kubeconfig"), []byte(kc), 0o600); err != nil {
+		t.Fatalf("write kubeconfig: %v", err)
+	}
 	t.Cleanup(func() {
 		if !tm.started {
 			return
@@ -112,8 +120,9 @@ func newTerm(t *testing.T, w, h int) *term {
 	return tm
 }
 
-// env is the environment drnav runs with: private state and config, no
-// cluster, no PostgreSQL settings, a UTF-8 locale.
+// env is the environment drnav runs with: private state and config, a
+// kubeconfig whose cluster refuses connections, no PostgreSQL settings, a
+// UTF-8 locale.
 func (tm *term) env() []string {
 	var env []string
 	for _, kv := range os.Environ() {
@@ -128,7 +137,7 @@ func (tm *term) env() []string {
 	return append(env,
 		"XDG_STATE_HOME="+tm.state,
 		"XDG_CONFIG_HOME="+tm.config,
-		"KUBECONFIG="+filepath.Join(tm.dir, "no-kubeconfig"),
+		"KUBECONFIG="+filepath.Join(tm.dir, "kubeconfig"),
 		"LANG=C.UTF-8",
 		"LC_ALL=C.UTF-8",
 	)

@@ -7,6 +7,8 @@ package incident
 
 import (
 	"time"
+
+	"github.com/drnav/drnav/internal/where"
 )
 
 // Event types.
@@ -78,6 +80,11 @@ type Declared struct {
 	Phases       []PhaseBudget `json:"phases,omitempty"`
 	KubeContext  string        `json:"kube_context,omitempty"`
 	Database     string        `json:"database,omitempty"` // a description, never a password
+	// Kube, FailoverKube and DB are the resolved targets of a LIVE incident
+	// (absent in journals written before drnav recorded them, and in drills).
+	Kube         *where.Kube `json:"kube,omitempty"`
+	FailoverKube *where.Kube `json:"failover_kube,omitempty"`
+	DB           *where.DB   `json:"db,omitempty"`
 	// At is the declaration time (the event's Time); time.Now when zero.
 	At time.Time `json:"-"`
 }

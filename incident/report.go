@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/drnav/drnav/internal/where"
 	"github.com/drnav/drnav/runbooks"
 )
 
@@ -93,17 +94,22 @@ type ScorecardSummary struct {
 // ReportData is everything the report says; render it with RenderMarkdown
 // or RenderJSON.
 type ReportData struct {
-	ID           string    `json:"id"`
-	RunbookID    string    `json:"runbook_id"`
-	RunbookTitle string    `json:"runbook_title"`
-	RunbookFile  string    `json:"runbook_file,omitempty"`
-	Mode         string    `json:"mode"`
-	Operator     string    `json:"operator"`
-	SSHClient    string    `json:"ssh_client,omitempty"`
-	Resumes      []Resume  `json:"resumes,omitempty"`
-	KubeContext  string    `json:"kube_context,omitempty"`
-	Database     string    `json:"database,omitempty"`
-	Generated    time.Time `json:"generated"`
+	ID           string   `json:"id"`
+	RunbookID    string   `json:"runbook_id"`
+	RunbookTitle string   `json:"runbook_title"`
+	RunbookFile  string   `json:"runbook_file,omitempty"`
+	Mode         string   `json:"mode"`
+	Operator     string   `json:"operator"`
+	SSHClient    string   `json:"ssh_client,omitempty"`
+	Resumes      []Resume `json:"resumes,omitempty"`
+	KubeContext  string   `json:"kube_context,omitempty"`
+	Database     string   `json:"database,omitempty"`
+	// Kube, FailoverKube and DB are the resolved targets the declaration
+	// recorded (absent for journals older than them, and for drills).
+	Kube         *where.Kube `json:"kube,omitempty"`
+	FailoverKube *where.Kube `json:"failover_kube,omitempty"`
+	DB           *where.DB   `json:"db,omitempty"`
+	Generated    time.Time   `json:"generated"`
 
 	Detected   time.Time `json:"detected"`
 	Declared   time.Time `json:"declared"`
@@ -160,6 +166,7 @@ func Report(state State, rb *runbooks.Runbook, rto, rpo time.Duration, now time.
 		ID: state.ID, RunbookID: state.RunbookID, RunbookTitle: state.RunbookTitle, RunbookFile: state.RunbookFile,
 		Mode: state.Mode, Operator: state.Operator, SSHClient: state.SSHClient, Resumes: state.Resumes,
 		KubeContext: state.KubeContext, Database: state.Database, Generated: now,
+		Kube: state.Kube, FailoverKube: state.FailoverKube, DB: state.DB,
 		Detected: state.Detected, Declared: state.DeclaredAt, Resolved: state.Resolved, ResolvedAt: state.ResolvedAt,
 		Summary: state.Summary, Elapsed: c.Elapsed, RTO: rto, RTOMargin: rto - c.Elapsed, RPO: rpo,
 		Variables: state.Variables, Roles: state.Roles, Notes: state.Notes, HintsUsed: state.Hints(),
@@ -433,10 +440,19 @@ func RenderMarkdown(r ReportData) string {
 	for _, rs := range r.Resumes {
 		row("Resumed", fmt.Sprintf("%s by %s %s", stamp(rs.Time), rs.Operator, paren(sshText(rs.SSHClient))))
 	}
-	if r.KubeContext != "" {
+	switch {
+	case r.Kube != nil:
+		row("Kube context", r.Kube.String())
+	case r.KubeContext != "":
 		row("Kube context", r.KubeContext)
 	}
-	if r.Database != "" {
+	if r.FailoverKube != nil {
+		row("Failover context", r.FailoverKube.String())
+	}
+	switch {
+	case r.DB != nil:
+		row("Database", r.DB.String())
+	case r.Database != "":
 		row("Database", r.Database)
 	}
 	row("Detected", stamp(r.Detected))

@@ -4,6 +4,8 @@ import (
 	"maps"
 	"slices"
 	"time"
+
+	"github.com/drnav/drnav/internal/where"
 )
 
 // StepStatus is where a step stands.
@@ -142,6 +144,11 @@ type State struct {
 	Phases       []PhaseBudget // budget snapshot taken at declaration
 	KubeContext  string
 	Database     string
+	// Kube, FailoverKube and DB are what the declaration resolved (nil in
+	// old journals and drills).
+	Kube         *where.Kube
+	FailoverKube *where.Kube
+	DB           *where.DB
 
 	Variables []Variable             // in the order first set
 	Steps     map[string]*StepState  // by step id; absent = pending
@@ -281,6 +288,7 @@ func (s *State) Apply(ev Event) {
 			s.Detected, s.RTO, s.RPO = d.Detected, d.RTO, d.RPO
 			s.Phases = slices.Clone(d.Phases)
 			s.KubeContext, s.Database = d.KubeContext, d.Database
+			s.Kube, s.FailoverKube, s.DB = clonePtr(d.Kube), clonePtr(d.FailoverKube), cloneDB(d.DB)
 		}
 		s.DeclaredAt = t
 		if s.Detected.IsZero() {
@@ -393,10 +401,28 @@ func (s *State) Interrupt(t time.Time) {
 	}
 }
 
+func clonePtr(k *where.Kube) *where.Kube {
+	if k == nil {
+		return nil
+	}
+	c := *k
+	return &c
+}
+
+func cloneDB(d *where.DB) *where.DB {
+	if d == nil {
+		return nil
+	}
+	c := *d
+	c.Hosts = slices.Clone(d.Hosts)
+	return &c
+}
+
 // Clone is a deep copy, safe to hand to another goroutine.
 func (s State) Clone() State {
 	c := s
 	c.Phases = slices.Clone(s.Phases)
+	c.Kube, c.FailoverKube, c.DB = clonePtr(s.Kube), clonePtr(s.FailoverKube), cloneDB(s.DB)
 	c.Variables = slices.Clone(s.Variables)
 	c.StepOrder = slices.Clone(s.StepOrder)
 	c.Updates = slices.Clone(s.Updates)

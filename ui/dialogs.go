@@ -19,6 +19,8 @@ const (
 	actRun confirmAction = iota
 	actCancel
 	actResolve
+	actSameServer    // LIVE with primary and failover on one server
+	actContextChange // resume on another kube context than declared
 )
 
 // confirmState is a yes/no dialog whose default (and initial) choice is Cancel.
@@ -74,22 +76,19 @@ func (m *Model) openConfirm(c confirmState) {
 // runConfirm describes what running the step will touch.
 func (m *Model) runConfirm(step *runbooks.Step, title string) confirmState {
 	c := confirmState{action: actRun, title: title, danger: step.Destructive || step.Critical, yesLabel: "Run"}
-	ctxName, dbName := "", ""
-	if m.env != nil {
-		ctxName, dbName = m.env.Context, m.env.Database
-	}
 	c.lines = append(c.lines, "Step:      "+step.Title)
 	c.lines = append(c.lines, "Mode:      "+strings.ToUpper(m.mode.String()))
 	object := ""
 	switch step.Kind() {
 	case runbooks.ActionK8s:
 		a := step.K8s
-		ctx := a.Context
-		if ctx == "" || ctx == "primary" {
-			ctx = orDefault(ctxName, "primary")
+		k := m.kubeFor(m.resolve(a.Context))
+		ns := orDefault(m.resolve(a.Namespace), orDefault(m.opts.Config.Namespace, orDefault(k.Namespace, "default")))
+		server := orDefault(k.Server, "(not resolved)")
+		if m.mode == ModeDrill && k.Server == "" {
+			server = "(simulated)"
 		}
-		ns := orDefault(m.resolve(a.Namespace), m.opts.Config.Namespace)
-		c.lines = append(c.lines, "Context:   "+ctx, "Namespace: "+ns)
+		c.lines = append(c.lines, "Context:   "+k.Context, "Server:    "+server, "Namespace: "+ns)
 		switch {
 		case a.Deployment != "":
 			object = "deployment/" + m.resolve(a.Deployment)
@@ -103,13 +102,13 @@ func (m *Model) runConfirm(step *runbooks.Step, title string) confirmState {
 		c.lines = append(c.lines, "Action:    "+a.Action)
 	case runbooks.ActionSQL:
 		db := orDefault(m.resolve(step.SQL.Database), m.opts.Config.Database)
-		c.lines = append(c.lines, "Database:  "+orDefault(dbName, db), "Action:    "+step.SQL.Action)
+		c.lines = append(c.lines, "Database:  "+m.dbFor(db), "Action:    "+step.SQL.Action)
 		object = db
 		if step.SQL.Index != "" {
 			object = m.resolve(step.SQL.Index)
 		}
 	case runbooks.ActionShell:
-		c.lines = append(c.lines, "Context:   "+orDefault(ctxName, "(kubeconfig current)"),
+		c.lines = append(c.lines, "Context:   "+m.kubeFor("").Short(),
 			"Command:   "+m.resolve(step.Run))
 		object = firstPodLike(m.resolve(step.Run))
 	default:
@@ -195,6 +194,10 @@ func (m Model) confirmed(a confirmAction) (tea.Model, tea.Cmd) {
 		h := m.run.handle
 		m.flash = "cancelling…"
 		return m, func() tea.Msg { h.Cancel(); return nil }
+	case actSameServer:
+		return m.goLive()
+	case actContextChange:
+		return m.acceptContextChange()
 	case actResolve:
 		m.ended = false // the summary is shown again once resolved
 		return m, appendCmd(m.journal, "incident resolved", incident.Event{Type: incident.EventResolved, Time: m.now()})

@@ -10,6 +10,7 @@ import (
 
 	"github.com/drnav/drnav/config"
 	"github.com/drnav/drnav/incident"
+	"github.com/drnav/drnav/internal/where"
 	"github.com/drnav/drnav/runbooks"
 )
 
@@ -146,15 +147,24 @@ func testRunbook() *runbooks.Runbook {
 	}
 }
 
+// The resolved LIVE targets of the test environment: kubeconfig context
+// lab, its failover dr-west, and the database.
+var (
+	testKube     = where.Kube{Context: "lab", Cluster: "lab-cluster", Server: "https://10.1.0.1:6443", Namespace: "default", User: "lab-admin"}
+	testFailover = where.Kube{Context: "dr-west", Cluster: "dr-cluster", Server: "https://10.2.0.1:6443", Namespace: "default", User: "dr-admin"}
+	testDB       = where.DB{Hosts: []string{"db1:5432"}, Database: "app", User: "dr"}
+)
+
 func testOptions() Options {
 	cfg := config.Default()
 	return Options{
 		Runbooks: []*runbooks.Runbook{testRunbook()},
 		Config:   cfg,
 		Mode:     ModeLive,
-		Live:     &Environment{Context: "prod-east", Database: "host=db1 dbname=app user=dr"},
-		Drill:    &Environment{Context: "drill-sim", Database: "simulated"},
-		Now:      func() time.Time { return testNow },
+		Live: &Environment{Context: "lab", Database: testDB.String(),
+			KubeWhere: &testKube, FailoverWhere: &testFailover, DBWhere: &testDB},
+		Drill: &Environment{Context: "drill-sim", Database: "simulated"},
+		Now:   func() time.Time { return testNow },
 	}
 }
 

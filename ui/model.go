@@ -48,6 +48,7 @@ const (
 	ovPager
 	ovScorecard
 	ovBriefing
+	ovContexts
 )
 
 type focusArea int
@@ -116,6 +117,11 @@ type Model struct {
 	ended     bool         // scorecard shown once
 	recovered string       // drill: whether the scenario is recovered (for the scorecard)
 	snapEnv   *Environment // the environment whose snapshots are being read
+
+	ctxPick contextPick // LIVE's kube context picker
+	// ctxHeld, when set, holds every step: a resumed LIVE incident reaches
+	// another kube context than it was declared with (see context.go).
+	ctxHeld string
 }
 
 type activeRun struct {
@@ -169,6 +175,7 @@ func New(opts Options) Model {
 	m.setEnv()
 	if opts.Resume != nil {
 		m.applyResume(opts.Resume)
+		m.checkResumedContext()
 	}
 	if opts.ReadOnly {
 		m.screen = screenChecklist
@@ -401,7 +408,10 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		m.env = msg.env
 		m.flash = ""
+		m.checkResumedContext()
 		return m, m.snapshotCmds()
+	case pickedContextMsg:
+		return m.pickedContext(msg)
 	case followMsg:
 		m.refreshClock()
 		for _, ev := range msg.events {
@@ -679,6 +689,8 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case ovContacts:
 		return m.contactsKey(msg)
+	case ovContexts:
+		return m.contextsKey(msg)
 	case ovDocs:
 		return m.docsKey(msg)
 	case ovPager:
@@ -955,6 +967,10 @@ func (m Model) startStep(verifyOnly bool) (tea.Model, tea.Cmd) {
 	if step == nil {
 		return m, nil
 	}
+	if m.ctxHeld != "" {
+		m.flash = "steps held: the kube context changed since the declaration (" + m.ctxHeld + "); resume with --context"
+		return m, nil
+	}
 	id := m.selectedID()
 	// a resumed incident does not know its secrets: ask again, never run with the mask
 	for _, name := range slices.Sorted(slices.Values(secretNames(&m.inc))) {
@@ -1117,6 +1133,9 @@ func (m Model) pickerKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			m.screen = screenMode
 			return m, nil
 		}
+		if m.mode == ModeLive {
+			return m.chooseLive()
+		}
 		return m.chooseEnv()
 	}
 	if msg.Text != "" && msg.Mod == 0 || msg.Text != "" && msg.Mod == tea.ModShift {
@@ -1139,7 +1158,9 @@ func (m Model) modeKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			m.flash = "live mode is not available (no cluster or database configured)"
 			return m, nil
 		}
-		m.mode = ModeLive
+		return m.chooseLive()
+	case msg.String() == "c" && m.opts.Live != nil && m.opts.Live.Unresolved != "":
+		return m.openContextPick()
 	case msg.String() == "esc":
 		m.screen = screenPicker
 		return m, nil
@@ -1170,6 +1191,10 @@ func (m Model) chooseEnv() (tea.Model, tea.Cmd) {
 // (MakeEnv may start a simulator or dial a cluster) and wraps the result.
 func (m *Model) makeEnvCmd(done func(*Environment, error) tea.Msg) tea.Cmd {
 	mk, mode, rb := m.opts.MakeEnv, m.mode, m.rb
+	if d := m.descriptionOf(mode); d != nil && d.Make != nil {
+		build := d.Make
+		mk = func(ctx context.Context, _ Mode, rb *runbooks.Runbook) (*Environment, error) { return build(ctx, rb) }
+	}
 	m.flash = "preparing the " + mode.String() + " environment…"
 	return func() tea.Msg {
 		env, err := mk(context.Background(), mode, rb)
@@ -1337,6 +1362,7 @@ func (m Model) declare() (tea.Model, tea.Cmd) {
 	}
 	if m.env != nil {
 		d.KubeContext, d.Database = m.env.Context, m.env.Database
+		d.Kube, d.FailoverKube, d.DB = m.env.KubeWhere, m.env.FailoverWhere, m.env.DBWhere
 	}
 	decl := incident.Event{Type: incident.EventDeclared, Time: now, Declared: &d}
 	var vars []incident.Event

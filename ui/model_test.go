@@ -31,7 +31,8 @@ func TestDeclareRecordsDetectionAndMasksSecrets(t *testing.T) {
 		t.Fatalf("mode was not asked explicitly")
 	}
 	scr := h.screen()
-	for _, want := range []string{"prod-east", "host=db1 dbname=app user=dr", "DRILL", "LIVE"} {
+	for _, want := range []string{"kube context: lab", "server:       https://10.1.0.1:6443", "user:         lab-admin",
+		"failover:     dr-west · https://10.2.0.1:6443", "database:     database app on db1:5432 as user dr", "DRILL", "LIVE"} {
 		if !strings.Contains(scr, want) {
 			t.Errorf("mode screen lacks %q:\n%s", want, scr)
 		}
@@ -68,6 +69,10 @@ func TestDeclareRecordsDetectionAndMasksSecrets(t *testing.T) {
 	if want := testNow.Add(-15 * time.Minute); evs[0].Declared == nil || !evs[0].Declared.Detected.Equal(want) ||
 		evs[0].Declared.Mode != incident.ModeLive {
 		t.Errorf("declared = %+v, want detected %v live", evs[0], want)
+	}
+	if d := evs[0].Declared; d == nil || d.KubeContext != "lab" || d.Kube == nil || *d.Kube != testKube ||
+		d.FailoverKube == nil || *d.FailoverKube != testFailover || d.DB == nil || d.DB.String() != testDB.String() {
+		t.Errorf("declared event does not carry the resolved targets: %+v", evs[0].Declared)
 	}
 	if evs[1].Value != "web-1" || evs[2].Value != "***" || !evs[2].Secret {
 		t.Errorf("variables = %+v / %+v", evs[1], evs[2])
@@ -202,7 +207,8 @@ func TestConfirmDefaultsToCancel(t *testing.T) {
 		t.Fatalf("destructive step ran without confirmation")
 	}
 	scr := h.screen()
-	for _, want := range []string{"prod-east", "Namespace: default", "deployment/ci-failure-agent", "LIVE", "Cancel"} {
+	for _, want := range []string{"Context:   lab", "Server:    https://10.1.0.1:6443", "Namespace: default",
+		"Object:    deployment/ci-failure-agent", "LIVE", "Cancel"} {
 		if !strings.Contains(scr, want) {
 			t.Errorf("confirmation lacks %q:\n%s", want, scr)
 		}
@@ -398,7 +404,8 @@ func TestSmallTerminalKeepsEssentials(t *testing.T) {
 			t.Errorf("line %d is %d wide", i, w)
 		}
 	}
-	for _, want := range []string{"Database corruption", "RTO", "Identify corruption", "Why:", "enter run"} {
+	// In LIVE the cluster it reaches outranks the runbook title at 80 columns.
+	for _, want := range []string{"LIVE lab · https://10.1.0.1:6443", "RTO", "Identify corruption", "Why:", "enter run"} {
 		if !strings.Contains(scr, want) {
 			t.Errorf("80x24 lacks %q:\n%s", want, scr)
 		}
@@ -409,6 +416,9 @@ func TestSmallTerminalKeepsEssentials(t *testing.T) {
 	h.handle(tea.WindowSizeMsg{Width: 120, Height: 40})
 	if !strings.Contains(h.screen(), "PostgreSQL") {
 		t.Errorf("panes missing at 120x40")
+	}
+	if !strings.Contains(h.screen(), "Database corruption · LIVE lab · https://10.1.0.1:6443 · ns default") {
+		t.Errorf("120x40 header lacks the title and the LIVE target:\n%s", h.screen())
 	}
 }
 

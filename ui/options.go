@@ -8,6 +8,7 @@ import (
 
 	"github.com/drnav/drnav/config"
 	"github.com/drnav/drnav/incident"
+	"github.com/drnav/drnav/internal/where"
 	"github.com/drnav/drnav/live"
 	"github.com/drnav/drnav/runbooks"
 	"github.com/drnav/drnav/steps"
@@ -78,6 +79,23 @@ type Environment struct {
 	// context name and the database description (no password).
 	Context  string
 	Database string
+	// KubeWhere, FailoverWhere and DBWhere are the resolved targets of LIVE
+	// (nil in drills): shown on the mode screen, the header and every
+	// confirmation, and recorded with the declaration.
+	KubeWhere     *where.Kube
+	FailoverWhere *where.Kube
+	DBWhere       *where.DB
+	// Unresolved says why LIVE's kube context could not be resolved (no
+	// kubeconfig, no current context): LIVE is refused until one of
+	// Contexts is chosen (Options.PickContext).
+	Unresolved string
+	Contexts   []string
+	// FailoverProblem says why the configured failover context did not
+	// resolve (shown on the mode screen).
+	FailoverProblem string
+	// Make, when set, builds this environment once chosen (a context picked
+	// on the mode screen), in place of Options.MakeEnv.
+	Make func(ctx context.Context, rb *runbooks.Runbook) (*Environment, error)
 	// KubeSnapshots and DBSnapshots feed the panes (optional):
 	// live.KubeSource.Snapshots() and live.DBSource's channel.
 	KubeSnapshots <-chan live.KubeSnapshot
@@ -129,6 +147,9 @@ type Options struct {
 	// MakeEnv builds the environment once the mode and runbook are chosen
 	// (in a Cmd: e.g. the drill simulator with the runbook's scenario).
 	MakeEnv func(ctx context.Context, mode Mode, rb *runbooks.Runbook) (*Environment, error)
+	// PickContext describes LIVE for a kubeconfig context chosen on the mode
+	// screen (called in a Cmd); the result replaces Live.
+	PickContext func(ctx context.Context, name string) (*Environment, error)
 	// Start starts a step; nil means the steps engine (EngineStart).
 	Start StepStarter
 	// Interactive builds the command of an interactive step, handed the

@@ -124,8 +124,8 @@ func (m Model) viewHeader() string {
 		banner = s.DrillBanner.Render("DRILL")
 	case ModeLive:
 		ctx := ""
-		if m.env != nil && m.env.Context != "" {
-			ctx = " " + m.env.Context
+		if k := m.liveHeader(); k != "" {
+			ctx = " " + k
 		}
 		banner = s.LiveBanner.Render("LIVE" + ctx)
 	}
@@ -133,6 +133,10 @@ func (m Model) viewHeader() string {
 		banner += " " + s.Subtle.Render("(read-only)")
 	}
 	left := s.Title.Render(title) + " " + s.Glyphs.Dot + " " + banner
+	if m.mode == ModeLive && ansi.StringWidth(left)+21 > w {
+		// Narrow: the cluster LIVE reaches matters more than the title.
+		left = s.Title.Render("drnav") + " " + s.Glyphs.Dot + " " + banner
+	}
 	right := m.viewRTO(max(20, min(60, w-ansi.StringWidth(left)-2)))
 	line1 := joinEnds(left, right, w)
 	right2 := m.viewCadence()

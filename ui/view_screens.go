@@ -122,9 +122,7 @@ func (m Model) viewMode() string {
 		b = append(b, s.Subtle.Render("  d  DRILL  (not available: no simulator configured)"))
 	}
 	if l := m.opts.Live; l != nil {
-		b = append(b, "  "+s.Key.Render("l")+"  "+s.LiveBanner.Render("LIVE")+"   touches for real:")
-		b = append(b, "        kube context: "+s.Warn.Render(orDefault(l.Context, "(kubeconfig current context)")))
-		b = append(b, "        database:     "+s.Warn.Render(orDefault(l.Database, "(libpq environment)")))
+		b = append(b, m.modeLiveLines(l)...)
 	} else {
 		b = append(b, s.Subtle.Render("  l  LIVE   (not available: no cluster or database configured)"))
 	}
@@ -141,7 +139,7 @@ func (m Model) viewDeclare() string {
 	var b []string
 	mode := s.DrillBanner.Render("DRILL")
 	if m.mode == ModeLive {
-		mode = s.LiveBanner.Render("LIVE " + orDefault(m.env.Context, ""))
+		mode = s.LiveBanner.Render("LIVE " + m.env.kubeShort())
 	}
 	b = append(b, s.Title.Render("Declare: "+m.rb.Title)+" · "+mode, "")
 	for i, f := range m.decl.fields {
@@ -197,6 +195,8 @@ func (m Model) viewOverlay() string {
 		return m.viewScorecard()
 	case ovBriefing:
 		return m.viewBriefing()
+	case ovContexts:
+		return m.viewContextPick()
 	}
 	return ""
 }
