@@ -4,13 +4,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/user"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/gofrs/flock"
+
+	"github.com/drnav/drnav/internal/fsafe"
 )
 
 const (
@@ -64,11 +68,15 @@ type Lock struct {
 // Acquire takes the driver lock of incident id without waiting. When another
 // process holds it the error is a *LockedError naming that process.
 func Acquire(root, id string) (*Lock, error) {
-	dir := filepath.Join(root, id)
-	if _, err := os.Stat(dir); err != nil {
+	if _, err := checkIncidentDir(root, id, true); err != nil {
 		return nil, fmt.Errorf("lock incident %s: %w", id, err)
 	}
-	fl := flock.New(filepath.Join(dir, lockName), flock.SetPermissions(0o600))
+	dir := filepath.Join(root, id)
+	// The lock file is readable by the share group (if any) so observers
+	// can tell whether someone drives; links are never followed.
+	mode := fileMode(dir)
+	fl := flock.New(filepath.Join(dir, lockName), flock.SetPermissions(mode),
+		flock.SetFlag(os.O_CREATE|os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_CLOEXEC))
 	ok, err := fl.TryLock()
 	if err != nil {
 		return nil, fmt.Errorf("lock incident %s: %w", id, err)
@@ -81,6 +89,7 @@ func Acquire(root, id string) (*Lock, error) {
 		}
 		return nil, le
 	}
+	_ = os.Chmod(filepath.Join(dir, lockName), mode) // the umask may have taken the group's read
 	info := LockInfo{User: currentUser(), PID: os.Getpid(), TTY: currentTTY(), Since: time.Now()}
 	data, err := json.Marshal(info)
 	if err == nil {
@@ -113,8 +122,12 @@ func (l *Lock) Release() error {
 
 // Driver reports who holds the lock of incident id, if anyone.
 func Driver(root, id string) (LockInfo, bool) {
+	if _, err := checkIncidentDir(root, id, false); err != nil {
+		return LockInfo{}, false
+	}
 	dir := filepath.Join(root, id)
-	fl := flock.New(filepath.Join(dir, lockName), flock.SetPermissions(0o600))
+	// Read-only: never create the lock file, never follow a link.
+	fl := flock.New(filepath.Join(dir, lockName), flock.SetFlag(os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_CLOEXEC))
 	ok, err := fl.TryRLock()
 	if err != nil {
 		return LockInfo{}, false
@@ -129,7 +142,12 @@ func Driver(root, id string) (LockInfo, bool) {
 
 func readLockInfo(path string) (LockInfo, error) {
 	var info LockInfo
-	data, err := os.ReadFile(path)
+	f, err := fsafe.OpenFile(path, os.O_RDONLY, 0)
+	if err != nil {
+		return info, fmt.Errorf("read lock info: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, 64<<10))
 	if err != nil {
 		return info, fmt.Errorf("read lock info: %w", err)
 	}
@@ -140,7 +158,7 @@ func readLockInfo(path string) (LockInfo, error) {
 }
 
 func writeFileSync(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	f, err := createFile(path, os.O_WRONLY|os.O_TRUNC)
 	if err != nil {
 		return err
 	}
