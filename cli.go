@@ -40,6 +40,8 @@ type cmdOpts struct {
 	format string
 	// run
 	vars             []string
+	varEnv           []string
+	varFile          []string
 	dryRun           bool
 	allowDestructive []string
 	skipManual       bool
@@ -239,7 +241,9 @@ progress lines, and exiting non-zero at the first failed step or verification.
 Destructive steps are refused unless --allow-destructive names them (or all);
 manual steps fail the run unless --skip-manual.`,
 			flags: func(fs *pflag.FlagSet, o *cmdOpts) {
-				fs.StringArrayVar(&o.vars, "var", nil, "set a variable: name=value (repeatable)")
+				fs.StringArrayVar(&o.vars, "var", nil, "set a variable: name=value (repeatable; not for secrets: the command line is visible to every account)")
+				fs.StringArrayVar(&o.varEnv, "var-env", nil, "set a variable from an environment variable: name=ENVVAR (repeatable)")
+				fs.StringArrayVar(&o.varFile, "var-file", nil, "set a variable from a file only you can read: name=PATH, PATH - for stdin (repeatable)")
 				fs.BoolVar(&o.dryRun, "dry-run", false, "validate mutating actions without changing anything")
 				fs.StringSliceVar(&o.allowDestructive, "allow-destructive", nil, "step ids allowed to change state, or 'all'")
 				fs.BoolVar(&o.skipManual, "skip-manual", false, "record manual steps as skipped instead of failing")

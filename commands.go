@@ -158,6 +158,16 @@ func cmdRun(a *app, o *cmdOpts, args []string) error {
 	if err != nil {
 		return usageError{err.Error()}
 	}
+	hidden, err := headless.ReadVarSources(o.varEnv, o.varFile, os.Getenv, a.stdin)
+	if err != nil {
+		return err
+	}
+	for name, v := range hidden {
+		if _, dup := given[name]; dup {
+			return usageError{fmt.Sprintf("variable %s is set by --var and by --var-env/--var-file", name)}
+		}
+		given[name] = v
+	}
 	cfg, err := a.loadConfig(o)
 	if err != nil {
 		return err
@@ -175,6 +185,11 @@ func cmdRun(a *app, o *cmdOpts, args []string) error {
 	}
 	if rb.Kind == runbooks.KindCadence {
 		return fmt.Errorf("%s is a communication cadence, not a procedure: it runs beside an incident in the navigator", rb.ID)
+	}
+	for _, v := range rb.Variables {
+		if _, onCmdLine := hidden[v.Name]; v.Secret && !onCmdLine && given[v.Name] != "" {
+			fmt.Fprintf(a.stderr, "drnav run: warning: secret variable %s given with --var is visible to every account on this host (ps, /proc/PID/cmdline); use --var-env %s=ENVVAR or --var-file %s=PATH\n", v.Name, v.Name, v.Name)
+		}
 	}
 
 	logger, closeLog, err := setupLogging(o.debug)
