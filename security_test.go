@@ -559,7 +559,6 @@ func TestShareGroupColleagueWatches(t *testing.T) {
 		root:                                     0o750 | os.ModeSetgid | os.ModeDir,
 		filepath.Join(root, id):                  0o750 | os.ModeSetgid | os.ModeDir,
 		filepath.Join(root, id, "journal.jsonl"): 0o640,
-		filepath.Join(root, id, "lock"):          0o640,
 	} {
 		fi, err := os.Stat(p)
 		if err != nil {
@@ -569,12 +568,19 @@ func TestShareGroupColleagueWatches(t *testing.T) {
 			t.Errorf("%s: mode %v gid %d, want %v gid %d", p, fi.Mode(), fi.Sys().(*syscall.Stat_t).Gid, want, gid)
 		}
 	}
-	// The driver holds the lock while the colleague looks.
+	// The driver holds the lock while the colleague looks; the lock itself
+	// stays the owner's alone.
 	j, _, _, err := incident.Open(root, id)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer j.Close()
+	if fi, err := os.Stat(filepath.Join(root, id, "lock")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("lock file: %v %v, want 0600", fi, err)
+	}
+	if fi, err := os.Stat(filepath.Join(root, id, "lock.json")); err != nil || fi.Mode().Perm() != 0o640 {
+		t.Errorf("lock information: %v %v, want 0640", fi, err)
+	}
 
 	as := func(name string, args ...string) (int, string, string) {
 		u, err := user.Lookup(name)

@@ -72,10 +72,9 @@ func Acquire(root, id string) (*Lock, error) {
 		return nil, fmt.Errorf("lock incident %s: %w", id, err)
 	}
 	dir := filepath.Join(root, id)
-	// The lock file is readable by the share group (if any) so observers
-	// can tell whether someone drives; links are never followed.
-	mode := fileMode(dir)
-	fl := flock.New(filepath.Join(dir, lockName), flock.SetPermissions(mode),
+	// The lock file is the owner's alone (0600 even in a group share, so no
+	// one else can hold it); links are never followed.
+	fl := flock.New(filepath.Join(dir, lockName), flock.SetPermissions(0o600),
 		flock.SetFlag(os.O_CREATE|os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_CLOEXEC))
 	ok, err := fl.TryLock()
 	if err != nil {
@@ -89,7 +88,6 @@ func Acquire(root, id string) (*Lock, error) {
 		}
 		return nil, le
 	}
-	_ = os.Chmod(filepath.Join(dir, lockName), mode) // the umask may have taken the group's read
 	info := LockInfo{User: currentUser(), PID: os.Getpid(), TTY: currentTTY(), Since: time.Now()}
 	data, err := json.Marshal(info)
 	if err == nil {
@@ -129,6 +127,11 @@ func Driver(root, id string) (LockInfo, bool) {
 	// Read-only: never create the lock file, never follow a link.
 	fl := flock.New(filepath.Join(dir, lockName), flock.SetFlag(os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_CLOEXEC))
 	ok, err := fl.TryRLock()
+	if errors.Is(err, os.ErrPermission) {
+		// A colleague reading a group share cannot open the owner's lock:
+		// the lock information (group-readable) names the driver's pid.
+		return sharedDriver(filepath.Join(dir, lockInfoName))
+	}
 	if err != nil {
 		return LockInfo{}, false
 	}
@@ -137,6 +140,20 @@ func Driver(root, id string) (LockInfo, bool) {
 		return LockInfo{}, false
 	}
 	info, _ := readLockInfo(filepath.Join(dir, lockInfoName))
+	return info, true
+}
+
+// sharedDriver is Driver for an observer who cannot open the lock file: the
+// incident is driven while the process the lock information names exists
+// (the driver removes the information when it lets go).
+func sharedDriver(infoPath string) (LockInfo, bool) {
+	info, err := readLockInfo(infoPath)
+	if err != nil || info.PID <= 0 {
+		return LockInfo{}, false
+	}
+	if err := syscall.Kill(info.PID, 0); err != nil && !errors.Is(err, syscall.EPERM) {
+		return LockInfo{}, false
+	}
 	return info, true
 }
 
