@@ -496,7 +496,7 @@ func TestEscapesNeutralisedInEveryPrintedForm(t *testing.T) {
 		t.Fatal(err)
 	}
 	j.Close()
-	for _, args := range [][]string{{"report", id, "--runbooks", rbs}, {"report", id}, {"incidents"}, {"list", "--runbooks", rbs}} {
+	for _, args := range [][]string{{"report", id, "--runbooks", rbs}, {"report", id}, {"report", "--format", "json", id}, {"incidents"}, {"list", "--runbooks", rbs}} {
 		code, out, errs := drnav(t, args...)
 		if code != 0 {
 			t.Errorf("%v: exit %d %s", args, code, errs)

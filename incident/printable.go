@@ -90,3 +90,26 @@ func PrintableText(s string) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// jsonEscapeControls writes the characters encoding/json leaves raw but a
+// terminal may act on (DEL, C1 controls, bidirectional overrides) as \u
+// escapes: the JSON decodes to the same text and is safe to cat.
+func jsonEscapeControls(b []byte) []byte {
+	var out []byte
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		if r == 0x7f || (r >= 0x80 && r < 0xa0) || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) || r == 0x200e || r == 0x200f || r == 0x061c {
+			if out == nil {
+				out = append(make([]byte, 0, len(b)+16), b[:i]...)
+			}
+			out = fmt.Appendf(out, `\u%04x`, r)
+		} else if out != nil {
+			out = append(out, b[i:i+size]...)
+		}
+		i += size
+	}
+	if out == nil {
+		return b
+	}
+	return out
+}

@@ -1,6 +1,10 @@
 package incident
 
-import "testing"
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
 
 func TestPrintable(t *testing.T) {
 	cases := map[string]string{
@@ -26,5 +30,21 @@ func TestPrintable(t *testing.T) {
 	}
 	if got := PrintableText("a\x1b[2J\nb\x07"); got != "a\\x1b[2J\nb\\x07" {
 		t.Errorf("PrintableText = %q", got)
+	}
+}
+
+func TestRenderJSONEscapesWhatJSONLeavesRaw(t *testing.T) {
+	b, err := RenderJSON(ReportData{RunbookTitle: "a\u009b2J\u202eb\x7f\x1b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back ReportData
+	if err := json.Unmarshal(b, &back); err != nil || back.RunbookTitle != "a\u009b2J\u202eb\x7f\x1b" {
+		t.Errorf("round trip: %q %v", back.RunbookTitle, err)
+	}
+	for _, c := range []string{"\u009b", "\u202e", "\x7f", "\x1b"} {
+		if strings.Contains(string(b), c) {
+			t.Errorf("JSON report carries raw %q", c)
+		}
 	}
 }

@@ -332,7 +332,7 @@ func RenderJSON(r ReportData) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("render report: %w", err)
 	}
-	return append(b, '\n'), nil
+	return append(jsonEscapeControls(b), '\n'), nil
 }
 
 // WriteReport writes the Markdown and JSON reports into the incident's folder
