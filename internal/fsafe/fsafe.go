@@ -77,9 +77,6 @@ func CheckInfo(what, path string, fi fs.FileInfo, owner Owner) error {
 	case uid == me:
 	case owner == MeOrRoot && uid == 0:
 	case owner == Shared && fi.IsDir() && fi.Mode()&fs.ModeSetgid != 0 && fi.Mode().Perm()&0o040 != 0:
-	case owner == Shared && !fi.IsDir():
-		// a file inside a checked shared folder: its owner is checked
-		// against the folder's by the caller
 	default:
 		return fmt.Errorf("%s %s is owned by %s, not by you (%s): another account may have prepared it to take over drnav's state; remove it, or point drnav at a folder you own",
 			what, path, account(uid), account(me))
