@@ -583,36 +583,9 @@ func TestShareGroupColleagueWatches(t *testing.T) {
 	}
 
 	as := func(name string, args ...string) (int, string, string) {
-		u, err := user.Lookup(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		uid, _ := strconv.Atoi(u.Uid)
-		ugid, _ := strconv.Atoi(u.Gid)
-		groups := []uint32{}
-		if ids, err := u.GroupIds(); err == nil {
-			for _, s := range ids {
-				n, _ := strconv.Atoi(s)
-				groups = append(groups, uint32(n))
-			}
-		}
 		home, _ := os.MkdirTemp("", "drnav-home-")
-		os.Chown(home, uid, ugid)
 		defer os.RemoveAll(home)
-		cmd := exec.Command(bin, args...)
-		cmd.Env = []string{"DRNAV_TEST_RUN_CLI=1", "HOME=" + home, "PATH=" + os.Getenv("PATH"), "USER=" + name}
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(ugid), Groups: groups}}
-		cmd.Dir = home
-		var o, e bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &o, &e
-		err = cmd.Run()
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatalf("run as %s: %v", name, err)
-		}
-		return code, o.String(), e.String()
+		return runAs(t, bin, name, home, args...)
 	}
 	code, out, errs := as(colleague, "report", "--journal-dir", root, id)
 	if code != 0 || !strings.Contains(out, "Local procedure") {
@@ -646,4 +619,101 @@ func mustRun(t *testing.T, name string, args ...string) {
 	if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
 		t.Fatalf("%s %v: %v\n%s", name, args, err, out)
 	}
+}
+
+// runAs runs the CLI (the test binary bin) as account name with HOME=home
+// (created for it; "" leaves HOME unset).
+func runAs(t *testing.T, bin, name, home string, args ...string) (int, string, string) {
+	t.Helper()
+	u, err := user.Lookup(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	ugid, _ := strconv.Atoi(u.Gid)
+	groups := []uint32{}
+	if ids, err := u.GroupIds(); err == nil {
+		for _, s := range ids {
+			n, _ := strconv.Atoi(s)
+			groups = append(groups, uint32(n))
+		}
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Env = []string{"DRNAV_TEST_RUN_CLI=1", "PATH=" + os.Getenv("PATH"), "USER=" + name}
+	cmd.Dir = "/"
+	if home != "" {
+		os.Chown(home, uid, ugid)
+		cmd.Env = append(cmd.Env, "HOME="+home)
+		cmd.Dir = home
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(ugid), Groups: groups}}
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err = cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("run as %s: %v", name, err)
+	}
+	return code, o.String(), e.String()
+}
+
+// TestNoHOMEUsesTheAccountDatabase: a run with HOME unset (system service,
+// cron) keeps its state under the home the account database gives, never in
+// a shared temp folder another account could have prepared. Run as nobody,
+// whose home does not exist: the run fails naming it, and nothing appears in
+// the temp folder.
+func TestNoHOMEUsesTheAccountDatabase(t *testing.T) {
+	needRoot(t)
+	u, err := user.Lookup("nobody")
+	if err != nil || u.HomeDir == "" {
+		t.Skip("no nobody account with a home in the account database")
+	}
+	if _, err := os.Stat(u.HomeDir); err == nil {
+		t.Skipf("nobody's home %s exists: the run would write there", u.HomeDir)
+	}
+	base, err := os.MkdirTemp("", "drnav-nohome-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(base) })
+	os.Chmod(base, 0o755)
+	self, err := os.ReadFile(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := writeFile(t, filepath.Join(base, "drnav.test"), string(self), 0o755)
+	rb := writeFile(t, filepath.Join(base, "rb", "local.toml"), localRunbook, 0o644)
+	os.Chmod(filepath.Dir(rb), 0o755)
+	before, _ := os.ReadDir(os.TempDir())
+	code, out, errs := runAs(t, bin, "nobody", "", "run", "local", "--runbooks", filepath.Dir(rb))
+	if code == 0 || !strings.Contains(errs, u.HomeDir) {
+		t.Errorf("run as nobody without HOME: exit %d, stderr %q; want a failure naming %s", code, errs, u.HomeDir)
+	}
+	if strings.Contains(out+errs, os.TempDir()+"/drnav") {
+		t.Errorf("state in the temp folder: %s %s", out, errs)
+	}
+	after, _ := os.ReadDir(os.TempDir())
+	for _, e := range after {
+		if fi, err := os.Lstat(filepath.Join(os.TempDir(), e.Name())); err == nil && fsafeUID(fi) == nobody && !contains(before, e.Name()) {
+			t.Errorf("nobody's run created %s in the temp folder", e.Name())
+		}
+	}
+}
+
+func fsafeUID(fi os.FileInfo) int {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return int(st.Uid)
+	}
+	return -1
+}
+
+func contains(entries []os.DirEntry, name string) bool {
+	for _, e := range entries {
+		if e.Name() == name {
+			return true
+		}
+	}
+	return false
 }
