@@ -277,10 +277,7 @@ func incidentRunbook(rbs []*runbooks.Runbook, st incident.State) ([]*runbooks.Ru
 // incident: created 0700 (or shared with share_group), refused when another
 // account owns it or can write to it.
 func prepareJournal(cfg config.Config) error {
-	if err := incident.PrepareRoot(cfg.JournalDir, cfg.ShareGroup); err != nil {
-		return fmt.Errorf("journal folder: %w", err)
-	}
-	return nil
+	return incident.PrepareRoot(cfg.JournalDir, cfg.ShareGroup) // its errors name the folder
 }
 
 // describeDSN is a password-free description of where the database is.

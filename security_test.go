@@ -132,11 +132,11 @@ func TestStateFolderOfAnotherAccountIsRefused(t *testing.T) {
 		{"state folder owned by nobody", func(t *testing.T, dir string) {
 			os.MkdirAll(stateDir(dir), 0o700)
 			os.Chown(stateDir(dir), nobody, nobody)
-		}, "not by you"},
+		}, "owned by uid 65534"},
 		{"journal folder owned by nobody", func(t *testing.T, dir string) {
 			os.MkdirAll(journalDir(dir), 0o700)
 			os.Chown(journalDir(dir), nobody, nobody)
-		}, "not by you"},
+		}, "owned by uid 65534"},
 		{"journal folder writable by others", func(t *testing.T, dir string) {
 			os.MkdirAll(journalDir(dir), 0o700)
 			os.Chmod(journalDir(dir), 0o777)

@@ -127,10 +127,41 @@ func MkdirPrivate(what, path string) error {
 	if !filepath.IsAbs(path) {
 		return fmt.Errorf("%s %q is a relative path: use an absolute one", what, path)
 	}
+	if err := checkAncestors(what, filepath.Dir(filepath.Clean(path))); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(path, 0o700); err != nil {
 		return fmt.Errorf("create %s: %w", what, err)
 	}
 	return CheckDir(what, path, Me)
+}
+
+// checkAncestors checks the existing folders above a state folder, as ssh's
+// StrictModes does: each must belong to the user or root and be writable by
+// nobody else, unless it is sticky (/tmp): whoever can write to a folder
+// can rename what is in it and put their own in its place.
+func checkAncestors(what, dir string) error {
+	for {
+		fi, err := os.Stat(dir)
+		if err == nil {
+			uid := UID(fi)
+			switch {
+			case uid != os.Geteuid() && uid != 0:
+				return fmt.Errorf("%s: folder %s above it is owned by %s: another account could swap what is inside; use a folder only you and root control",
+					what, dir, account(uint32(uid)))
+			case fi.Mode().Perm()&0o022 != 0 && fi.Mode()&fs.ModeSticky == 0:
+				return fmt.Errorf("%s: folder %s above it is writable by group or others (mode %04o): another account could swap what is inside; run: chmod go-w %s",
+					what, dir, fi.Mode().Perm(), dir)
+			}
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return nil
+		}
+		dir = parent
+	}
 }
 
 // OpenFile opens path without following a symbolic link in its last

@@ -99,3 +99,20 @@ func TestOpenFileRefusesLinks(t *testing.T) {
 		}
 	}
 }
+
+// TestMkdirPrivateChecksTheFoldersAbove: a state folder under a folder
+// others can write to (not sticky) is refused: they could rename it away and
+// put a link in its place.
+func TestMkdirPrivateChecksTheFoldersAbove(t *testing.T) {
+	dir := t.TempDir()
+	open := filepath.Join(dir, "open")
+	os.Mkdir(open, 0o700)
+	os.Chmod(open, 0o777)
+	if err := MkdirPrivate("state folder", filepath.Join(open, "drnav", "incidents")); err == nil || !strings.Contains(err.Error(), "chmod go-w "+open) {
+		t.Errorf("under a world-writable folder: %v", err)
+	}
+	os.Chmod(open, 0o777|os.ModeSticky)
+	if err := MkdirPrivate("state folder", filepath.Join(open, "drnav")); err != nil {
+		t.Errorf("under a sticky folder (like /tmp): %v", err)
+	}
+}
