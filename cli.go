@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -13,6 +14,8 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 
 	"github.com/drnav/drnav/config"
+	"github.com/drnav/drnav/incident"
+	"github.com/drnav/drnav/internal/fsafe"
 	"github.com/drnav/drnav/runbooks"
 )
 
@@ -23,6 +26,7 @@ const version = "0.1.0"
 type cmdOpts struct {
 	configPath      string
 	runbooksDir     string
+	journalDir      string
 	drill           bool
 	drillSpeed      float64
 	ascii           bool
@@ -36,6 +40,8 @@ type cmdOpts struct {
 	format string
 	// run
 	vars             []string
+	varEnv           []string
+	varFile          []string
 	dryRun           bool
 	allowDestructive []string
 	skipManual       bool
@@ -58,6 +64,7 @@ func newCmdOpts() *cmdOpts {
 func (o *cmdOpts) addGlobal(fs *pflag.FlagSet, touches bool) {
 	fs.StringVar(&o.configPath, "config", "", "config file (default $XDG_CONFIG_HOME/drnav/config.toml when present)")
 	fs.StringVar(&o.runbooksDir, "runbooks", "", "load runbooks from this folder instead of the shipped ones")
+	fs.StringVar(&o.journalDir, "journal-dir", "", "incident journals folder (default from config: journal_dir); e.g. a colleague's shared folder to watch")
 	fs.BoolVar(&o.ascii, "ascii", false, "ASCII glyphs only (automatic when the locale is not UTF-8)")
 	fs.BoolVar(&o.debug, "debug", false, "log at debug level to the log file under the state folder")
 	if !touches {
@@ -96,6 +103,16 @@ func (a *app) loadConfig(o *cmdOpts) (config.Config, error) {
 	}
 	if o.drillSpeed > 0 {
 		cfg.Drill.Speed = o.drillSpeed
+	}
+	if o.journalDir != "" {
+		d, err := fsafe.ExpandHome(o.journalDir)
+		if err != nil {
+			return cfg, usageError{"--journal-dir " + err.Error()}
+		}
+		if d, err = filepath.Abs(d); err != nil {
+			return cfg, fmt.Errorf("--journal-dir: %w", err)
+		}
+		cfg.JournalDir = d
 	}
 	return cfg, nil
 }
@@ -156,7 +173,8 @@ func cmdList(a *app, o *cmdOpts, args []string) error {
 		if since, overdue := rb.ReviewOverdue(now); overdue {
 			impact += " (review overdue since " + since.Format("2006-01-02") + ")"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", rb.ID, rb.Title, len(rb.Steps), budget, impact)
+		p := incident.Printable
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", p(rb.ID), p(rb.Title), len(rb.Steps), budget, p(impact))
 	}
 	return tw.Flush()
 }
@@ -173,7 +191,7 @@ func cmdLint(a *app, o *cmdOpts, args []string) error {
 	rbs, findings := runbooks.LintPaths(paths, runbooks.LintOptions{RTO: cfg.RTO.Duration, Now: time.Now(), Strict: o.strict})
 	errs, warns := 0, 0
 	for _, f := range findings {
-		fmt.Fprintln(a.stdout, f.String())
+		fmt.Fprintln(a.stdout, incident.Printable(f.String()))
 		if f.Severity == runbooks.Error {
 			errs++
 		} else {
@@ -230,7 +248,9 @@ progress lines, and exiting non-zero at the first failed step or verification.
 Destructive steps are refused unless --allow-destructive names them (or all);
 manual steps fail the run unless --skip-manual.`,
 			flags: func(fs *pflag.FlagSet, o *cmdOpts) {
-				fs.StringArrayVar(&o.vars, "var", nil, "set a variable: name=value (repeatable)")
+				fs.StringArrayVar(&o.vars, "var", nil, "set a variable: name=value (repeatable; not for secrets: the command line is visible to every account)")
+				fs.StringArrayVar(&o.varEnv, "var-env", nil, "set a variable from an environment variable: name=ENVVAR (repeatable)")
+				fs.StringArrayVar(&o.varFile, "var-file", nil, "set a variable from a file only you can read: name=PATH, PATH - for stdin (repeatable)")
 				fs.BoolVar(&o.dryRun, "dry-run", false, "validate mutating actions without changing anything")
 				fs.StringSliceVar(&o.allowDestructive, "allow-destructive", nil, "step ids allowed to change state, or 'all'")
 				fs.BoolVar(&o.skipManual, "skip-manual", false, "record manual steps as skipped instead of failing")

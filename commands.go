@@ -59,7 +59,7 @@ func cmdIncidents(a *app, o *cmdOpts, args []string) error {
 		return fmt.Errorf("list incidents: %w", err)
 	}
 	if len(list) == 0 {
-		fmt.Fprintf(a.stdout, "no incidents in %s\n", cfg.JournalDir)
+		fmt.Fprintf(a.stdout, "no incidents in %s\n", incident.Printable(cfg.JournalDir))
 		return nil
 	}
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
@@ -73,8 +73,9 @@ func cmdIncidents(a *app, o *cmdOpts, args []string) error {
 		if li, ok := incident.Driver(cfg.JournalDir, s.ID); ok {
 			driver = fmt.Sprintf("%s (pid %d)", li.User, li.PID)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.RunbookID, s.Mode, state,
-			s.Detected.Local().Format("2006-01-02 15:04"), s.Operator, driver)
+		p := incident.Printable
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p(s.ID), p(s.RunbookID), p(s.Mode), state,
+			s.Detected.Local().Format("2006-01-02 15:04"), p(s.Operator), p(driver))
 	}
 	return tw.Flush()
 }
@@ -157,8 +158,21 @@ func cmdRun(a *app, o *cmdOpts, args []string) error {
 	if err != nil {
 		return usageError{err.Error()}
 	}
+	hidden, err := headless.ReadVarSources(o.varEnv, o.varFile, os.Getenv, a.stdin)
+	if err != nil {
+		return err
+	}
+	for name, v := range hidden {
+		if _, dup := given[name]; dup {
+			return usageError{fmt.Sprintf("variable %s is set by --var and by --var-env/--var-file", name)}
+		}
+		given[name] = v
+	}
 	cfg, err := a.loadConfig(o)
 	if err != nil {
+		return err
+	}
+	if err := prepareJournal(cfg); err != nil {
 		return err
 	}
 	rbs, err := a.loadRunbooks(o)
@@ -171,6 +185,11 @@ func cmdRun(a *app, o *cmdOpts, args []string) error {
 	}
 	if rb.Kind == runbooks.KindCadence {
 		return fmt.Errorf("%s is a communication cadence, not a procedure: it runs beside an incident in the navigator", rb.ID)
+	}
+	for _, v := range rb.Variables {
+		if _, onCmdLine := hidden[v.Name]; v.Secret && !onCmdLine && given[v.Name] != "" {
+			fmt.Fprintf(a.stderr, "drnav run: warning: secret variable %s given with --var is visible to every account on this host (ps, /proc/PID/cmdline); use --var-env %s=ENVVAR or --var-file %s=PATH\n", v.Name, v.Name, v.Name)
+		}
 	}
 
 	logger, closeLog, err := setupLogging(o.debug)
@@ -242,36 +261,32 @@ func cmdRun(a *app, o *cmdOpts, args []string) error {
 		}
 	}
 	if runErr != nil {
-		fmt.Fprintf(a.stderr, "drnav run: %v (journal %s)\n", runErr, res.ID)
+		fmt.Fprintf(a.stderr, "drnav run: %s (journal %s)\n", incident.Printable(runErr.Error()), res.ID)
 		return exitError{1}
 	}
 	return nil
 }
 
-// incidentRunbook finds the runbook an incident was declared with: among the
-// loaded ones, else from the file the journal recorded (a runbook loaded with
-// --runbooks at the time). It returns the runbooks with that one included.
+// incidentRunbook finds the runbook an incident was declared with, by its
+// id, among the loaded runbooks (the shipped ones, or --runbooks). The
+// runbook_file a journal records is shown in reports but never decides which
+// file is loaded: a journal is data, and a forged one must not choose code.
 func incidentRunbook(rbs []*runbooks.Runbook, st incident.State) ([]*runbooks.Runbook, *runbooks.Runbook, error) {
 	for _, rb := range rbs {
 		if rb.ID == st.RunbookID {
 			return rbs, rb, nil
 		}
 	}
-	file := st.RunbookFile
-	if file == "" || strings.HasPrefix(file, runbooks.EmbeddedPrefix) {
-		_, err := findRunbook(rbs, st.RunbookID)
-		return rbs, nil, err
+	hint := ""
+	if st.RunbookFile != "" && !strings.HasPrefix(st.RunbookFile, runbooks.EmbeddedPrefix) {
+		hint = fmt.Sprintf(" (it was declared from %s: pass --runbooks with the folder holding it)", incident.Printable(st.RunbookFile))
 	}
-	data, err := os.ReadFile(file)
-	if err != nil {
-		return rbs, nil, fmt.Errorf("runbook %s of this incident: %w (pass --runbooks with its folder)", st.RunbookID, err)
-	}
-	rb, err := runbooks.LoadFile(file, data)
-	if err != nil {
-		return rbs, nil, fmt.Errorf("runbook %s of this incident: %w", st.RunbookID, err)
-	}
-	if rb.ID != st.RunbookID {
-		return rbs, nil, fmt.Errorf("runbook file %s now has id %q, the incident was declared with %q", file, rb.ID, st.RunbookID)
-	}
-	return append(append([]*runbooks.Runbook(nil), rbs...), rb), rb, nil
+	return rbs, nil, fmt.Errorf("runbook %q of this incident is not among the loaded runbooks%s", incident.Printable(st.RunbookID), hint)
+}
+
+// prepareJournal readies the journal folder for a command that drives an
+// incident: created 0700 (or shared with share_group), refused when another
+// account owns it or can write to it.
+func prepareJournal(cfg config.Config) error {
+	return incident.PrepareRoot(cfg.JournalDir, cfg.ShareGroup) // its errors name the folder
 }

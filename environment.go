@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"sort"
 
 	"github.com/drnav/drnav/config"
 	"github.com/drnav/drnav/drill"
@@ -65,17 +64,9 @@ func (a *app) environment(ctx context.Context, o *cmdOpts, cfg config.Config, rb
 }
 
 func baseTarget(cfg config.Config) steps.Target {
-	var envv []string
-	keys := make([]string, 0, len(cfg.Env))
-	for k := range cfg.Env {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		envv = append(envv, k+"="+cfg.Env[k])
-	}
 	return steps.Target{
-		Env:       envv,
+		Env:       cfg.EnvList(),
+		SecretEnv: cfg.SecretEnv(),
 		Dir:       cfg.WorkDir,
 		Namespace: cfg.Namespace,
 		Redact:    cfg.Redact,

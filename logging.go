@@ -11,6 +11,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/drnav/drnav/config"
+	"github.com/drnav/drnav/internal/fsafe"
 )
 
 // setupLogging sends drnav's and client-go's logs to a JSON file under the
@@ -21,14 +22,21 @@ func setupLogging(debug bool) (*slog.Logger, func(), error) {
 	if debug {
 		level = slog.LevelDebug
 	}
-	dir := config.StateDir()
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, nil, fmt.Errorf("create state folder: %w", err)
+	dir, err := config.StateDir()
+	if err != nil {
+		return nil, nil, fmt.Errorf("state folder: %w", err)
+	}
+	if err := fsafe.MkdirPrivate("state folder", dir); err != nil {
+		return nil, nil, err
 	}
 	path := filepath.Join(dir, "drnav.log")
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	f, err := fsafe.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
 		return nil, nil, fmt.Errorf("open log file: %w", err)
+	}
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() || fsafe.UID(fi) != os.Geteuid() || fi.Mode().Perm()&0o077 != 0 {
+		f.Close()
+		return nil, nil, fmt.Errorf("log file %s is not a private regular file of yours (want mode 0600): remove it", path)
 	}
 	h := slog.NewJSONHandler(f, &slog.HandlerOptions{Level: level})
 	logger := slog.New(h)

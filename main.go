@@ -14,6 +14,8 @@ import (
 	"strings"
 
 	"github.com/spf13/pflag"
+
+	"github.com/drnav/drnav/incident"
 )
 
 // exitUsage is returned for bad flags or arguments.
@@ -103,7 +105,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "drnav %s: %v\nRun 'drnav %s --help' for usage.\n", cmd.name, err, cmd.name)
 		return exitUsage
 	}
-	fmt.Fprintf(stderr, "drnav: %v\n", err)
+	fmt.Fprintf(stderr, "drnav: %s\n", incident.PrintableText(err.Error()))
 	return 1
 }
 

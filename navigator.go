@@ -168,6 +168,11 @@ func cmdNavigator(a *app, o *cmdOpts, args []string) error {
 	if err != nil {
 		return err
 	}
+	if !o.readOnly {
+		if err := prepareJournal(cfg); err != nil {
+			return err
+		}
+	}
 	ctx := context.Background()
 	opts := a.uiOptions(ctx, o, cfg, rbs)
 	if open, err := ui.OpenIncidents(cfg.JournalDir); err == nil {
@@ -213,12 +218,15 @@ func cmdResume(a *app, o *cmdOpts, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := prepareJournal(cfg); err != nil {
+		return err
+	}
 	ctx := context.Background()
 	opts := a.uiOptions(ctx, o, cfg, rbs)
 	r, err := ui.ResumeIncident(cfg.JournalDir, id)
 	if err != nil {
 		if le, ok := ui.IsLocked(err); ok {
-			fmt.Fprintf(a.stderr, "incident %s is driven by %s (pid %d, %s) since %s.\n", id, le.User, le.PID, le.TTY,
+			fmt.Fprintf(a.stderr, "incident %s is driven by %s (pid %d, %s) since %s.\n", id, incident.Printable(le.User), le.PID, incident.Printable(le.TTY),
 				le.Since.Local().Format("15:04:05"))
 			if !a.ask("Open it read-only instead? [y/N] ") {
 				return exitError{1}

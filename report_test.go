@@ -8,8 +8,9 @@ import (
 )
 
 // TestReportFindsARunbookLoadedFromAFolder: an incident declared with a
-// runbook from --runbooks is reported (and resumed) later without the flag,
-// from the file its journal recorded.
+// runbook from --runbooks is reported later with the same --runbooks: the
+// runbook is found by id among the loaded ones. Without the flag the report
+// stands on the journal alone (the file the journal names is never loaded).
 func TestReportFindsARunbookLoadedFromAFolder(t *testing.T) {
 	dir := isolate(t)
 	rbDir := filepath.Join(dir, "rb")
@@ -36,13 +37,20 @@ run = "true"
 	if code != 0 {
 		t.Fatalf("run: exit %d\n%s\n%s", code, out, errs)
 	}
-	code, out, errs = drnav(t, "report")
+	code, out, errs = drnav(t, "report", "--runbooks", rbDir)
 	if code != 0 {
 		t.Fatalf("report: exit %d: %s", code, errs)
 	}
 	for _, want := range []string{"Say hello", "A step never run"} {
 		if !strings.Contains(out, want) {
-			t.Errorf("report lacks %q (runbook not found from the journal's file):\n%s", want, out)
+			t.Errorf("report lacks %q (runbook not found by id among the loaded ones):\n%s", want, out)
 		}
+	}
+	code, out, errs = drnav(t, "report")
+	if code != 0 {
+		t.Fatalf("report without --runbooks: exit %d: %s", code, errs)
+	}
+	if !strings.Contains(out, "Local procedure") {
+		t.Errorf("report without the runbook lacks the journal's title:\n%s", out)
 	}
 }

@@ -5,6 +5,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -13,6 +14,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/drnav/drnav/internal/fsafe"
 )
 
 // Duration is a time.Duration written as "15m" in TOML.
@@ -94,11 +97,15 @@ type Config struct {
 	RTO Duration `toml:"rto"`
 	RPO Duration `toml:"rpo"`
 
-	JournalDir    string            `toml:"journal_dir"`
-	NotifyCommand string            `toml:"notify_command"` // receives status text on stdin
-	Env           map[string]string `toml:"env"`            // extra environment for shell steps
-	WorkDir       string            `toml:"workdir"`        // working folder for shell steps
-	Redact        []string          `toml:"redact"`         // extra regexps to mask in output
+	JournalDir string `toml:"journal_dir"`
+	// ShareGroup makes new incident folders readable by this Unix group
+	// (folder 0750 + setgid, journal 0640) so its members can watch and
+	// report from their own accounts; "" keeps everything 0700/0600.
+	ShareGroup    string              `toml:"share_group"`
+	NotifyCommand string              `toml:"notify_command"` // receives status text on stdin
+	Env           map[string]EnvValue `toml:"env"`            // extra environment for shell steps
+	WorkDir       string              `toml:"workdir"`        // working folder for shell steps
+	Redact        []string            `toml:"redact"`         // extra regexps to mask in output
 
 	OnCall        string    `toml:"on_call"`
 	OnCallCommand string    `toml:"on_call_command"`
@@ -126,7 +133,7 @@ func Default() Config {
 		FailoverHealthURL: "http://failover-service/health",
 		RTO:               Duration{4 * time.Hour},
 		RPO:               Duration{15 * time.Minute},
-		JournalDir:        filepath.Join(stateHome(), "drnav", "incidents"),
+		JournalDir:        defaultJournalDir(),
 		Backup: Backup{
 			Dir:       "/backups",
 			Latest:    "/backups/latest.sql",
@@ -142,56 +149,167 @@ func Default() Config {
 	}
 }
 
-// StateDir is drnav's state folder ($XDG_STATE_HOME/drnav).
-func StateDir() string { return filepath.Join(stateHome(), "drnav") }
-
-func stateHome() string {
-	if v := os.Getenv("XDG_STATE_HOME"); v != "" {
-		return v
+// StateDir is drnav's state folder ($XDG_STATE_HOME/drnav, by default
+// ~/.local/state/drnav). It is never a shared folder: without a usable home
+// directory it is an error.
+func StateDir() (string, error) {
+	h, err := stateHome()
+	if err != nil {
+		return "", err
 	}
-	home, err := os.UserHomeDir()
-	if err != nil || home == "" {
-		return filepath.Join(os.TempDir(), "drnav-state")
-	}
-	return filepath.Join(home, ".local", "state")
+	return filepath.Join(h, "drnav"), nil
 }
 
-// DefaultPath is $XDG_CONFIG_HOME/drnav/config.toml.
-func DefaultPath() string {
-	base := os.Getenv("XDG_CONFIG_HOME")
-	if base == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return ""
-		}
-		base = filepath.Join(home, ".config")
+func defaultJournalDir() string {
+	d, err := StateDir()
+	if err != nil {
+		return "" // Load reports why
 	}
-	return filepath.Join(base, "drnav", "config.toml")
+	return filepath.Join(d, "incidents")
+}
+
+// xdgDir is $name when set (it must be absolute), else home/fallback.
+func xdgDir(name, fallback string) (string, error) {
+	if v := os.Getenv(name); v != "" {
+		if !filepath.IsAbs(v) {
+			return "", fmt.Errorf("%s=%q is a relative path (the XDG spec requires an absolute one): set it to an absolute folder or unset it", name, v)
+		}
+		return v, nil
+	}
+	home, err := fsafe.HomeDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(home, fallback), nil
+}
+
+func stateHome() (string, error) { return xdgDir("XDG_STATE_HOME", filepath.Join(".local", "state")) }
+
+// DefaultPath is $XDG_CONFIG_HOME/drnav/config.toml.
+func DefaultPath() (string, error) {
+	base, err := xdgDir("XDG_CONFIG_HOME", ".config")
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(base, "drnav", "config.toml"), nil
 }
 
 // Load reads the config. An explicit path must exist; with path == "" the
 // default path is read when present, else the defaults are returned.
 func Load(path string) (Config, error) {
 	explicit := path != ""
-	if !explicit {
-		path = DefaultPath()
-	}
 	cfg := Default()
-	if path == "" {
-		return cfg, nil
+	if !explicit {
+		p, err := DefaultPath()
+		if err != nil {
+			return cfg, fmt.Errorf("config: %w", err)
+		}
+		path = p
 	}
-	data, err := os.ReadFile(path)
+	data, err := readTrusted(path)
 	if err != nil {
 		if !explicit && errors.Is(err, fs.ErrNotExist) {
-			return cfg, nil
+			return cfg, cfg.resolvePaths("defaults")
 		}
 		return cfg, fmt.Errorf("read config: %w", err)
 	}
 	if err := cfg.decode(path, string(data)); err != nil {
 		return Default(), err
 	}
+	if err := cfg.resolvePaths(path); err != nil {
+		return Default(), err
+	}
 	cfg.Source = path
 	return cfg, nil
+}
+
+// readTrusted reads a config file after checking that nobody but its owner
+// (the user, or root for a system-wide file) can change it: the file and
+// the folder holding it must not be writable by group or others (a sticky
+// folder such as /tmp is fine for a file the user owns). A config sets
+// notify_command, [env] and workdir, so whoever can write it runs code as
+// the user.
+func readTrusted(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("config file %s is not a regular file", path)
+	}
+	if err := fsafe.CheckInfo("config file", path, fi, fsafe.MeOrRoot); err != nil {
+		return nil, err
+	}
+	real, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return nil, err
+	}
+	dir := filepath.Dir(real)
+	di, err := os.Stat(dir)
+	if err != nil {
+		return nil, err
+	}
+	if di.Mode()&fs.ModeSticky == 0 {
+		if err := fsafe.CheckInfo("config folder", dir, di, fsafe.MeOrRoot); err != nil {
+			return nil, err
+		}
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxConfigBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxConfigBytes {
+		return nil, fmt.Errorf("config file %s is larger than %d bytes", path, maxConfigBytes)
+	}
+	return data, nil
+}
+
+// maxConfigBytes bounds the config file read.
+const maxConfigBytes = 1 << 20
+
+// resolvePaths expands ~ in the path settings and refuses a relative
+// journal_dir or workdir (they would depend on the folder drnav is started
+// from: `incidents` elsewhere would see nothing).
+func (c *Config) resolvePaths(src string) error {
+	if c.JournalDir == "" {
+		if _, err := StateDir(); err != nil {
+			return fmt.Errorf("journal folder: %w", err)
+		}
+		return fmt.Errorf("%s: journal_dir is empty", src)
+	}
+	fields := []struct {
+		key      string
+		p        *string
+		absolute bool
+	}{
+		{"journal_dir", &c.JournalDir, true},
+		{"workdir", &c.WorkDir, true},
+		{"kubeconfig", &c.Kubeconfig, false},
+		{"backup.dir", &c.Backup.Dir, false},
+		{"backup.latest", &c.Backup.Latest, false},
+		{"failover_manifests", &c.FailoverManifests, false},
+		{"network_policy", &c.NetworkPolicy, false},
+		{"drill_manifests", &c.DrillManifests, false},
+	}
+	for _, f := range fields {
+		if *f.p == "" {
+			continue
+		}
+		v, err := fsafe.ExpandHome(*f.p)
+		if err != nil {
+			return fmt.Errorf("%s: field %s: %w", src, f.key, err)
+		}
+		if f.absolute && !filepath.IsAbs(v) {
+			return fmt.Errorf("%s: field %s = %q is a relative path: write an absolute path or ~/…", src, f.key, *f.p)
+		}
+		*f.p = filepath.Clean(v)
+	}
+	return nil
 }
 
 func (c *Config) decode(path, data string) error {
@@ -252,4 +370,68 @@ func (c Config) DrillAllowsContext(name string) bool {
 		}
 	}
 	return false
+}
+
+// EnvValue is one [env] entry: a plain string, or a table
+// `{ value = "…", secret = true }` whose value is masked in every output,
+// journal and report like a secret variable.
+type EnvValue struct {
+	Value  string
+	Secret bool
+}
+
+// UnmarshalTOML reads a string or a { value, secret } table.
+func (e *EnvValue) UnmarshalTOML(v any) error {
+	switch x := v.(type) {
+	case string:
+		e.Value = x
+		return nil
+	case map[string]any:
+		for k, val := range x {
+			switch k {
+			case "value":
+				s, ok := val.(string)
+				if !ok {
+					return fmt.Errorf("env value must be a string")
+				}
+				e.Value = s
+			case "secret":
+				b, ok := val.(bool)
+				if !ok {
+					return fmt.Errorf("env secret must be true or false")
+				}
+				e.Secret = b
+			default:
+				return fmt.Errorf("unknown env key %q (value, secret)", k)
+			}
+		}
+		return nil
+	}
+	return fmt.Errorf("env entry must be a string or { value = \"…\", secret = true }")
+}
+
+// EnvList is the [env] entries as sorted KEY=VALUE strings.
+func (c Config) EnvList() []string {
+	keys := make([]string, 0, len(c.Env))
+	for k := range c.Env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := make([]string, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, k+"="+c.Env[k].Value)
+	}
+	return out
+}
+
+// SecretEnv names the [env] entries marked secret (sorted).
+func (c Config) SecretEnv() []string {
+	var out []string
+	for k, v := range c.Env {
+		if v.Secret {
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return out
 }

@@ -114,3 +114,65 @@ func TestValuesAndDrillAllowList(t *testing.T) {
 		t.Error("drill allow-list wrong")
 	}
 }
+
+// TestNoSharedFallbackWithoutHOME: with HOME and XDG_STATE_HOME unset the
+// journal folder is under the account's home from the account database,
+// never in the shared temp folder.
+func TestNoSharedFallbackWithoutHOME(t *testing.T) {
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	t.Setenv("XDG_STATE_HOME", "")
+	t.Setenv("HOME", "")
+	os.Unsetenv("HOME")
+	os.Unsetenv("XDG_STATE_HOME")
+	cfg, err := Load("")
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if strings.HasPrefix(cfg.JournalDir, os.TempDir()) || !filepath.IsAbs(cfg.JournalDir) {
+		t.Errorf("journal dir %q: in the shared temp folder or relative", cfg.JournalDir)
+	}
+	d, err := StateDir()
+	if err != nil || strings.HasPrefix(d, os.TempDir()) {
+		t.Errorf("StateDir() = %q, %v", d, err)
+	}
+}
+
+func TestEnvEntriesCanBeSecret(t *testing.T) {
+	dir := t.TempDir()
+	p := write(t, dir, "c.toml", `
+[env]
+PLAIN = "one"
+API = { value = "two", secret = true }
+`)
+	cfg, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(cfg.EnvList(), ","); got != "API=two,PLAIN=one" {
+		t.Errorf("EnvList = %s", got)
+	}
+	if got := strings.Join(cfg.SecretEnv(), ","); got != "API" {
+		t.Errorf("SecretEnv = %s", got)
+	}
+	write(t, dir, "bad.toml", "[env]\nX = { value = \"v\", secrte = true }\n")
+	if _, err := Load(filepath.Join(dir, "bad.toml")); err == nil || !strings.Contains(err.Error(), "secrte") {
+		t.Errorf("unknown env key: %v", err)
+	}
+}
+
+func TestShareGroupAndPaths(t *testing.T) {
+	t.Setenv("HOME", "/home/op")
+	dir := t.TempDir()
+	p := write(t, dir, "c.toml", "journal_dir = \"~/inc\"\nshare_group = \"oncall\"\nworkdir = \"~\"\n")
+	cfg, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.JournalDir != "/home/op/inc" || cfg.WorkDir != "/home/op" || cfg.ShareGroup != "oncall" {
+		t.Errorf("got %q %q %q", cfg.JournalDir, cfg.WorkDir, cfg.ShareGroup)
+	}
+	write(t, dir, "rel.toml", "workdir = \"scripts\"\n")
+	if _, err := Load(filepath.Join(dir, "rel.toml")); err == nil || !strings.Contains(err.Error(), "relative") {
+		t.Errorf("relative workdir: %v", err)
+	}
+}

@@ -200,7 +200,7 @@ func open(o Options) (*incident.Journal, incident.State, error) {
 			return nil, st, fmt.Errorf("resume %s: %w", o.Resume, err)
 		}
 		for _, w := range warns {
-			fmt.Fprintf(o.Out, "warning: %v\n", w)
+			fmt.Fprintf(o.Out, "warning: %s\n", incident.Printable(w.Error()))
 		}
 		if st.RunbookID != o.Runbook.ID {
 			j.Close()
@@ -319,5 +319,5 @@ type printer struct {
 }
 
 func (p printer) line(format string, args ...any) {
-	fmt.Fprintf(p.w, "%s %s\n", p.now().Format("15:04:05"), fmt.Sprintf(format, args...))
+	fmt.Fprintf(p.w, "%s %s\n", p.now().Format("15:04:05"), incident.Printable(fmt.Sprintf(format, args...)))
 }

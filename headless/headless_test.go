@@ -209,3 +209,27 @@ run = "echo {{deployment}} {{pod}} {{n}}"
 		t.Error("ParseVars: want an error for a flag without =")
 	}
 }
+
+func TestReadVarSources(t *testing.T) {
+	dir := t.TempDir()
+	f := filepath.Join(dir, "secret")
+	os.WriteFile(f, []byte("from-file\n"), 0o600)
+	env := map[string]string{"SRC": "from-env"}
+	got, err := ReadVarSources([]string{"a=SRC"}, []string{"b=" + f, "c=-"}, func(k string) string { return env[k] }, strings.NewReader("line1\nline2\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got["a"] != "from-env" || got["b"] != "from-file" || got["c"] != "line1\nline2" {
+		t.Errorf("got %q", got)
+	}
+	os.Chmod(f, 0o640)
+	if _, err := ReadVarSources(nil, []string{"b=" + f}, nil, nil); err == nil || !strings.Contains(err.Error(), "readable by group or others") {
+		t.Errorf("group-readable file: %v", err)
+	}
+	if _, err := ReadVarSources([]string{"a=NOPE"}, nil, func(string) string { return "" }, nil); err == nil || !strings.Contains(err.Error(), "NOPE") {
+		t.Errorf("unset env: %v", err)
+	}
+	if _, err := ReadVarSources([]string{"a=SRC", "a=SRC"}, nil, func(k string) string { return env[k] }, nil); err == nil {
+		t.Error("a variable set twice accepted")
+	}
+}

@@ -3,9 +3,12 @@ package headless
 import (
 	"context"
 	"fmt"
+	"io"
+	"os"
 	"sort"
 	"strings"
 
+	"github.com/drnav/drnav/internal/fsafe"
 	"github.com/drnav/drnav/runbooks"
 )
 
@@ -24,6 +27,92 @@ func ParseVars(flags []string) (map[string]string, error) {
 		m[name] = value
 	}
 	return m, nil
+}
+
+// maxVarFileBytes bounds a --var-file read.
+const maxVarFileBytes = 1 << 20
+
+// ReadVarSources reads variable values that must not go on the command line
+// (where every account on the host sees them in /proc/PID/cmdline):
+// --var-env name=ENVVAR takes the value of an environment variable,
+// --var-file name=PATH reads a file (PATH "-" is stdin) whose mode gives
+// group and others no access, owned by the user or root. One trailing
+// newline of a file is dropped. A name set twice is an error.
+func ReadVarSources(envFlags, fileFlags []string, getenv func(string) string, stdin io.Reader) (map[string]string, error) {
+	out := map[string]string{}
+	set := func(flag, name, value string) error {
+		if _, dup := out[name]; dup {
+			return fmt.Errorf("%s: variable %s is set twice", flag, name)
+		}
+		out[name] = value
+		return nil
+	}
+	for _, f := range envFlags {
+		name, env, ok := strings.Cut(f, "=")
+		if !ok || name == "" || env == "" {
+			return nil, fmt.Errorf("--var-env %q: want name=ENVVAR", f)
+		}
+		v := getenv(env)
+		if v == "" {
+			return nil, fmt.Errorf("--var-env %s: environment variable %s is empty or unset", name, env)
+		}
+		if err := set("--var-env", name, v); err != nil {
+			return nil, err
+		}
+	}
+	stdinUsed := false
+	for _, f := range fileFlags {
+		name, path, ok := strings.Cut(f, "=")
+		if !ok || name == "" || path == "" {
+			return nil, fmt.Errorf("--var-file %q: want name=PATH (PATH - for stdin)", f)
+		}
+		var data []byte
+		var err error
+		if path == "-" {
+			if stdinUsed {
+				return nil, fmt.Errorf("--var-file %s: stdin is already read for another variable", name)
+			}
+			stdinUsed = true
+			data, err = io.ReadAll(io.LimitReader(stdin, maxVarFileBytes+1))
+		} else {
+			data, err = readSecretFile(path)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("--var-file %s: %w", name, err)
+		}
+		if len(data) > maxVarFileBytes {
+			return nil, fmt.Errorf("--var-file %s: more than %d bytes", name, maxVarFileBytes)
+		}
+		v := strings.TrimSuffix(strings.TrimSuffix(string(data), "\n"), "\r")
+		if err := set("--var-file", name, v); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// readSecretFile reads a file holding a secret after checking that nobody
+// else can read or change it.
+func readSecretFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	}
+	if err := fsafe.CheckInfo("secret file", path, fi, fsafe.MeOrRoot); err != nil {
+		return nil, err
+	}
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+		return nil, fmt.Errorf("secret file %s is readable by group or others (mode %04o): run chmod 600 %s", path, perm, path)
+	}
+	return io.ReadAll(io.LimitReader(f, maxVarFileBytes+1))
 }
 
 // ResolveVars gives every variable of the runbook a value: the given one
@@ -67,7 +156,7 @@ func ResolveVars(ctx context.Context, rb *runbooks.Runbook, given, config map[st
 			return nil, fmt.Errorf("variable %s (%s) has no value: pass --var %s=…", v.Name, v.Prompt, v.Name)
 		}
 		if err := v.Validate(val); err != nil {
-			return nil, fmt.Errorf("variable %s: %w", v.Name, err)
+			return nil, err // names the variable, never the value
 		}
 		out[v.Name] = val
 	}

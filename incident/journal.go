@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/drnav/drnav/internal/fsafe"
 )
 
 // JournalName is the journal file inside an incident's folder.
@@ -100,8 +102,18 @@ func Create(root string, decl Declared) (*Journal, error) {
 	if decl.SSHClient == "" {
 		decl.SSHClient = sshClient()
 	}
-	if err := os.MkdirAll(root, 0o700); err != nil {
-		return nil, fmt.Errorf("create journal root: %w", err)
+	if _, err := os.Stat(root); errors.Is(err, fs.ErrNotExist) {
+		if err := fsafe.MkdirPrivate("journal folder", root); err != nil {
+			return nil, err
+		}
+	}
+	_, share, err := checkRoot(root, true)
+	if err != nil {
+		return nil, err
+	}
+	dirMode := fs.FileMode(0o700)
+	if share {
+		dirMode = 0o750 | fs.ModeSetgid
 	}
 	base := decl.At.Format("20060102-1504") + "-" + slug(decl.RunbookID)
 	id := ""
@@ -113,6 +125,9 @@ func Create(root string, decl Declared) (*Journal, error) {
 		err := os.Mkdir(filepath.Join(root, cand), 0o700)
 		if err == nil {
 			id = cand
+			if err := os.Chmod(filepath.Join(root, cand), dirMode); err != nil {
+				return nil, fmt.Errorf("create incident folder: %w", err)
+			}
 			break
 		}
 		if !errors.Is(err, fs.ErrExist) {
@@ -128,7 +143,7 @@ func Create(root string, decl Declared) (*Journal, error) {
 		return nil, err
 	}
 	path := filepath.Join(root, id, JournalName)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o600)
+	f, err := createFile(path, os.O_WRONLY|os.O_EXCL|os.O_APPEND)
 	if err != nil {
 		_ = lock.Release()
 		return nil, fmt.Errorf("create journal: %w", err)
@@ -151,12 +166,16 @@ func Create(root string, decl Declared) (*Journal, error) {
 // running is interrupted (its outcome is unknown; it is never re-run by
 // itself). The warnings say what was skipped.
 func Open(root, id string) (*Journal, State, []Warning, error) {
+	uid, err := checkIncidentDir(root, id, true)
+	if err != nil {
+		return nil, State{}, nil, err
+	}
 	lock, err := Acquire(root, id)
 	if err != nil {
 		return nil, State{}, nil, err
 	}
 	path := filepath.Join(root, id, JournalName)
-	f, err := os.OpenFile(path, os.O_RDWR, 0o600)
+	f, err := fsafe.OpenOwned("journal", path, os.O_RDWR, uid)
 	if err != nil {
 		_ = lock.Release()
 		return nil, State{}, nil, fmt.Errorf("open journal %s: %w", id, err)
@@ -199,7 +218,7 @@ func Open(root, id string) (*Journal, State, []Warning, error) {
 // Read reads an incident's journal without writing to it (observers, reports).
 // When nobody drives it, steps still running are shown interrupted.
 func Read(root, id string) (State, []Event, []Warning, error) {
-	data, err := os.ReadFile(filepath.Join(root, id, JournalName))
+	data, err := readJournal(root, id)
 	if err != nil {
 		return State{}, nil, nil, fmt.Errorf("read journal %s: %w", id, err)
 	}
@@ -333,11 +352,14 @@ type Summary struct {
 // List lists the incidents under root, open and closed, newest first
 // (by declaration time). A missing root is an empty list.
 func List(root string) ([]Summary, error) {
+	if _, err := os.Stat(root); errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if _, _, err := checkRoot(root, false); err != nil {
+		return nil, err
+	}
 	entries, err := os.ReadDir(root)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, nil
-		}
 		return nil, fmt.Errorf("list incidents: %w", err)
 	}
 	var out []Summary
@@ -345,9 +367,9 @@ func List(root string) ([]Summary, error) {
 		if !e.IsDir() {
 			continue
 		}
-		data, err := os.ReadFile(filepath.Join(root, e.Name(), JournalName))
+		data, err := readJournal(root, e.Name())
 		if err != nil {
-			continue // not an incident folder
+			continue // not an incident folder, or one not to be trusted
 		}
 		events, _, warns := parse(data)
 		st := Replay(events)
@@ -398,6 +420,14 @@ func Follow(ctx context.Context, root, id string, from int) (<-chan Event, <-cha
 		defer close(evc)
 		defer close(errc)
 		path := filepath.Join(root, id, JournalName)
+		uid, err := checkIncidentDir(root, id, false)
+		if err != nil {
+			select {
+			case errc <- fmt.Errorf("follow %s: %w", id, err):
+			case <-ctx.Done():
+			}
+			return
+		}
 		var pos int64
 		lineNo := 0
 		lastSeq := from
@@ -412,7 +442,7 @@ func Follow(ctx context.Context, root, id string, from int) (<-chan Event, <-cha
 			}
 		}
 		for {
-			data, err := readFrom(path, pos)
+			data, err := readFrom(path, pos, uid)
 			if err != nil {
 				send(fmt.Errorf("follow %s: %w", id, err))
 				return
@@ -456,8 +486,8 @@ func Follow(ctx context.Context, root, id string, from int) (<-chan Event, <-cha
 	return evc, errc
 }
 
-func readFrom(path string, pos int64) ([]byte, error) {
-	f, err := os.Open(path)
+func readFrom(path string, pos int64, uid int) ([]byte, error) {
+	f, err := fsafe.OpenOwned("journal", path, os.O_RDONLY, uid)
 	if err != nil {
 		return nil, err
 	}

@@ -4,13 +4,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/user"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/gofrs/flock"
+
+	"github.com/drnav/drnav/internal/fsafe"
 )
 
 const (
@@ -64,11 +68,14 @@ type Lock struct {
 // Acquire takes the driver lock of incident id without waiting. When another
 // process holds it the error is a *LockedError naming that process.
 func Acquire(root, id string) (*Lock, error) {
-	dir := filepath.Join(root, id)
-	if _, err := os.Stat(dir); err != nil {
+	if _, err := checkIncidentDir(root, id, true); err != nil {
 		return nil, fmt.Errorf("lock incident %s: %w", id, err)
 	}
-	fl := flock.New(filepath.Join(dir, lockName), flock.SetPermissions(0o600))
+	dir := filepath.Join(root, id)
+	// The lock file is the owner's alone (0600 even in a group share, so no
+	// one else can hold it); links are never followed.
+	fl := flock.New(filepath.Join(dir, lockName), flock.SetPermissions(0o600),
+		flock.SetFlag(os.O_CREATE|os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_CLOEXEC))
 	ok, err := fl.TryLock()
 	if err != nil {
 		return nil, fmt.Errorf("lock incident %s: %w", id, err)
@@ -113,9 +120,18 @@ func (l *Lock) Release() error {
 
 // Driver reports who holds the lock of incident id, if anyone.
 func Driver(root, id string) (LockInfo, bool) {
+	if _, err := checkIncidentDir(root, id, false); err != nil {
+		return LockInfo{}, false
+	}
 	dir := filepath.Join(root, id)
-	fl := flock.New(filepath.Join(dir, lockName), flock.SetPermissions(0o600))
+	// Read-only: never create the lock file, never follow a link.
+	fl := flock.New(filepath.Join(dir, lockName), flock.SetFlag(os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_CLOEXEC))
 	ok, err := fl.TryRLock()
+	if errors.Is(err, os.ErrPermission) {
+		// A colleague reading a group share cannot open the owner's lock:
+		// the lock information (group-readable) names the driver's pid.
+		return sharedDriver(filepath.Join(dir, lockInfoName))
+	}
 	if err != nil {
 		return LockInfo{}, false
 	}
@@ -127,9 +143,28 @@ func Driver(root, id string) (LockInfo, bool) {
 	return info, true
 }
 
+// sharedDriver is Driver for an observer who cannot open the lock file: the
+// incident is driven while the process the lock information names exists
+// (the driver removes the information when it lets go).
+func sharedDriver(infoPath string) (LockInfo, bool) {
+	info, err := readLockInfo(infoPath)
+	if err != nil || info.PID <= 0 {
+		return LockInfo{}, false
+	}
+	if err := syscall.Kill(info.PID, 0); err != nil && !errors.Is(err, syscall.EPERM) {
+		return LockInfo{}, false
+	}
+	return info, true
+}
+
 func readLockInfo(path string) (LockInfo, error) {
 	var info LockInfo
-	data, err := os.ReadFile(path)
+	f, err := fsafe.OpenFile(path, os.O_RDONLY, 0)
+	if err != nil {
+		return info, fmt.Errorf("read lock info: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, 64<<10))
 	if err != nil {
 		return info, fmt.Errorf("read lock info: %w", err)
 	}
@@ -140,7 +175,7 @@ func readLockInfo(path string) (LockInfo, error) {
 }
 
 func writeFileSync(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	f, err := createFile(path, os.O_WRONLY|os.O_TRUNC)
 	if err != nil {
 		return err
 	}

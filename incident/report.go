@@ -3,7 +3,6 @@ package incident
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"sort"
 	"strings"
 	"time"
@@ -340,7 +339,7 @@ func RenderJSON(r ReportData) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("render report: %w", err)
 	}
-	return append(b, '\n'), nil
+	return append(jsonEscapeControls(b), '\n'), nil
 }
 
 // WriteReport writes the Markdown and JSON reports into the incident's folder
@@ -351,10 +350,10 @@ func WriteReport(dir string, r ReportData) (md, js string, err error) {
 		return "", "", err
 	}
 	md, js = dir+"/report.md", dir+"/report.json"
-	if err := os.WriteFile(md, []byte(RenderMarkdown(r)), 0o600); err != nil {
+	if err := writeFileSync(md, []byte(RenderMarkdown(r))); err != nil {
 		return "", "", fmt.Errorf("write report: %w", err)
 	}
-	if err := os.WriteFile(js, data, 0o600); err != nil {
+	if err := writeFileSync(js, data); err != nil {
 		return "", "", fmt.Errorf("write report: %w", err)
 	}
 	return md, js, nil
@@ -424,7 +423,13 @@ func (r ReportData) stepsInPhase(phase string) []StepReport {
 }
 
 // RenderMarkdown writes the report as Markdown with a Mermaid gantt chart.
+// Every line is made Printable: journal text (output, notes, operator)
+// cannot carry terminal escape sequences into a terminal or a pager.
 func RenderMarkdown(r ReportData) string {
+	return PrintableText(renderMarkdown(r))
+}
+
+func renderMarkdown(r ReportData) string {
 	var b strings.Builder
 	kind := "Incident report"
 	if r.Mode == ModeDrill {

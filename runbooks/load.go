@@ -169,7 +169,8 @@ func (v Variable) Validate(value string) error {
 		}
 	}
 	if !re.MatchString(value) {
-		return fmt.Errorf("variable %s: %q does not match pattern %s", v.Name, value, v.Pattern)
+		// The value is never repeated: it may be a secret.
+		return fmt.Errorf("variable %s: the value given does not match pattern %s", v.Name, v.Pattern)
 	}
 	return nil
 }

@@ -395,7 +395,7 @@ func TestVariableValidate(t *testing.T) {
 			t.Errorf("Validate(%q) = nil, want an error", bad)
 		}
 	}
-	if err := v.Validate("x;y"); err == nil || err.Error() != `variable db: "x;y" does not match pattern [a-z_]+` {
+	if err := v.Validate("x;y"); err == nil || err.Error() != `variable db: the value given does not match pattern [a-z_]+` || strings.Contains(err.Error(), "x;y") {
 		t.Errorf("error = %v", err)
 	}
 	if err := (Variable{Name: "free"}).Validate("anything at all"); err != nil {

@@ -167,6 +167,7 @@ type Target struct {
 	Redact  []string          // extra regexps to redact (and DSN passwords)
 
 	Env       []string // extra environment for shell steps (KEY=VALUE)
+	SecretEnv []string // names of Env entries whose values are secret
 	Dir       string   // working folder for shell steps
 	Namespace string   // default namespace when the step and context name none
 

@@ -65,6 +65,62 @@ func unknownErr(unknown map[string]bool) error {
 // by the surrounding quotes): write it bare, drnav quotes it. An unknown
 // placeholder is an error.
 func ShellCommand(cmd string, vars map[string]string) (string, error) {
+	return shellCommand(cmd, vars, nil)
+}
+
+// SecretEnvName is the environment variable that carries secret variable
+// name to a shell step: DRNAV_VAR_ and the name with every character other
+// than a letter, digit or _ replaced by _.
+func SecretEnvName(name string) string {
+	b := []byte(name)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
+			b[i] = '_'
+		}
+	}
+	return "DRNAV_VAR_" + string(b)
+}
+
+// secretSet is the set of secret variable names of a target.
+func secretSet(t Target) map[string]bool {
+	if len(t.Secrets) == 0 {
+		return nil
+	}
+	m := make(map[string]bool, len(t.Secrets))
+	for _, n := range t.Secrets {
+		m[n] = true
+	}
+	return m
+}
+
+// secretVarEnv is the environment carrying the target's secret variables to
+// a shell step (DRNAV_VAR_name=value): a secret never goes on a command
+// line, where every account on the host can read it in /proc/PID/cmdline.
+func secretVarEnv(t Target) ([]string, error) {
+	var out []string
+	seen := map[string]string{}
+	for _, n := range t.Secrets {
+		v, ok := t.Vars[n]
+		if !ok {
+			continue
+		}
+		e := SecretEnvName(n)
+		if other, dup := seen[e]; dup && other != n {
+			return nil, fmt.Errorf("secret variables %s and %s both map to $%s: rename one", other, n, e)
+		}
+		seen[e] = n
+		if strings.ContainsRune(v, 0) {
+			return nil, fmt.Errorf("variable %s contains a NUL byte, which the environment cannot carry", n)
+		}
+		out = append(out, e+"="+v)
+	}
+	return out, nil
+}
+
+// shellCommand is ShellCommand where the placeholders of secret variables
+// become a quoted "$DRNAV_VAR_name" reference (see secretVarEnv) instead of
+// the value.
+func shellCommand(cmd string, vars map[string]string, secret map[string]bool) (string, error) {
 	if !strings.Contains(cmd, "{{") {
 		return cmd, nil
 	}
@@ -86,6 +142,10 @@ func ShellCommand(cmd string, vars map[string]string) (string, error) {
 		v, ok := vars[name]
 		if !ok {
 			unknown[name] = true
+			continue
+		}
+		if secret[name] {
+			b.WriteString(`"$` + SecretEnvName(name) + `"`)
 			continue
 		}
 		if strings.ContainsRune(v, 0) {
@@ -171,6 +231,12 @@ func quotedRegions(s string) []bool {
 // unknown placeholder in those is an error. Title, Why, Expect and Hints are
 // expanded too, leaving unknown placeholders as written.
 func Expand(step runbooks.Step, vars map[string]string) (runbooks.Step, error) {
+	return expand(step, vars, nil)
+}
+
+// expand is Expand with the secret variables' shell placeholders turned
+// into environment references (see shellCommand).
+func expand(step runbooks.Step, vars map[string]string, secret map[string]bool) (runbooks.Step, error) {
 	out := step
 	lenient := map[string]bool{}
 	out.Title = expandText(step.Title, vars, lenient)
@@ -185,7 +251,7 @@ func Expand(step runbooks.Step, vars map[string]string) (runbooks.Step, error) {
 
 	unknown := map[string]bool{}
 	if step.Run != "" {
-		cmd, err := ShellCommand(step.Run, vars)
+		cmd, err := shellCommand(step.Run, vars, secret)
 		if err != nil {
 			return step, fmt.Errorf("step %s: %w", step.ID, err)
 		}

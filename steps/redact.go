@@ -30,6 +30,10 @@ type Redactor struct {
 	patterns []*regexp.Regexp
 }
 
+// minSecretLine is the shortest line of a multi-line secret masked on its
+// own: shorter lines ("}", "---") carry no secret and would mask everything.
+const minSecretLine = 6
+
 // NewRedactor builds a Redactor from literal values and regexps. A pattern
 // with capture groups masks only its first group; one without masks the whole
 // match. Each value's shell-quoted form is masked too, so a quoted secret in a
@@ -44,13 +48,26 @@ func NewRedactor(values []string, patterns []string) (*Redactor, error) {
 		seen[v] = true
 		r.literals = append(r.literals, v)
 	}
-	for _, v := range values {
+	forms := func(v string) {
 		add(v)
 		if q, err := syntax.Quote(v, syntax.LangBash); err == nil && q != v {
 			add(q)
 		}
 		add(url.QueryEscape(v))
 		add(url.PathEscape(v))
+	}
+	for _, v := range values {
+		forms(v)
+		if strings.ContainsAny(v, "\r\n") {
+			// A multi-line secret (a PEM key, a kubeconfig) reaches output
+			// one line at a time: mask each of its lines too.
+			for _, l := range strings.FieldsFunc(v, func(r rune) bool { return r == '\n' || r == '\r' }) {
+				if t := strings.TrimSpace(l); len(t) >= minSecretLine {
+					add(l)
+					add(t)
+				}
+			}
+		}
 	}
 	sort.SliceStable(r.literals, func(i, j int) bool { return len(r.literals[i]) > len(r.literals[j]) })
 	for _, p := range patterns {
@@ -163,12 +180,16 @@ func redactorFor(t Target) (*Redactor, error) {
 			vals = append(vals, p)
 		}
 	}
+	secretEnv := map[string]bool{}
+	for _, k := range t.SecretEnv {
+		secretEnv[k] = true
+	}
 	for _, kv := range t.Env {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok {
 			continue
 		}
-		if k == "PGPASSWORD" || strings.Contains(strings.ToUpper(k), "PASSWORD") || strings.Contains(strings.ToUpper(k), "TOKEN") || strings.Contains(strings.ToUpper(k), "SECRET") {
+		if secretEnv[k] || k == "PGPASSWORD" || strings.Contains(strings.ToUpper(k), "PASSWORD") || strings.Contains(strings.ToUpper(k), "TOKEN") || strings.Contains(strings.ToUpper(k), "SECRET") {
 			vals = append(vals, v)
 		}
 		if p := dsnPassword(v); p != "" {

@@ -79,3 +79,38 @@ func TestRedactionInEveryEvent(t *testing.T) {
 		t.Fatalf("command %q", cmd)
 	}
 }
+
+// TestMultiLineSecretMaskedLineByLine: a PEM key or kubeconfig given as a
+// secret is masked whole and in each of its lines (output arrives one line
+// at a time); short lines carry nothing and are left alone.
+func TestMultiLineSecretMaskedLineByLine(t *testing.T) {
+	pem := "-----BEGIN KEY-----\nAAAAsecretline1\r\n  BBBBsecretline2\n}\n-----END KEY-----"
+	r, err := NewRedactor([]string{pem}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for in, want := range map[string]string{
+		pem:                      "***",
+		"AAAAsecretline1":        "***",
+		"x BBBBsecretline2 y":    "x *** y",
+		"  BBBBsecretline2":      "***",
+		"}":                      "}",
+		"-----END KEY----- done": "*** done",
+	} {
+		if got := r.String(in); got != want {
+			t.Errorf("String(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestSecretEnvMasked: an [env] entry marked secret is masked whatever its
+// name.
+func TestSecretEnvMasked(t *testing.T) {
+	r, err := redactorFor(Target{Env: []string{"UPSTREAM_AUTH=sekrit-value-1", "PLAIN=visible"}, SecretEnv: []string{"UPSTREAM_AUTH"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := r.String("a sekrit-value-1 visible"); got != "a *** visible" {
+		t.Errorf("got %q", got)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/drnav/drnav/runbooks"
 )
@@ -188,10 +189,16 @@ func (r *Run) print(s Stream, text string) {
 }
 
 func (r *Run) addLine(s Stream, text string, rawBytes int64) {
-	if len(text) > MaxLineBytes {
-		text = text[:MaxLineBytes] + " …(line truncated)"
-	}
+	// Mask first, then cut: a secret across the cut would otherwise leave
+	// its first part unmasked.
 	text = r.red.String(text)
+	if len(text) > MaxLineBytes {
+		cut := MaxLineBytes
+		for cut > 0 && !utf8.RuneStart(text[cut]) {
+			cut--
+		}
+		text = text[:cut] + " …(line truncated)"
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.totalLines++

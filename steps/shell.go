@@ -63,7 +63,11 @@ func runShell(ctx context.Context, r *Run, st runbooks.Step, t Target) Event {
 		r.print(Stdout, "dry run: would run: "+cmdText)
 		return Event{ExitCode: ExitOK}
 	}
-	code, err := execShell(ctx, r, cmdText, t.Env, t.Dir, nil)
+	secretEnv, err := secretVarEnv(t)
+	if err != nil {
+		return Event{ExitCode: ExitFailed, Err: err.Error()}
+	}
+	code, err := execShell(ctx, r, cmdText, append(append([]string(nil), t.Env...), secretEnv...), t.Dir, nil)
 	if err != nil {
 		if ctx.Err() != nil {
 			c, msg := ctxExit(ctx, "shell")
@@ -241,12 +245,16 @@ func InteractiveCommand(step runbooks.Step, t Target) (*exec.Cmd, error) {
 	if t.DryRun {
 		return nil, fmt.Errorf("step %s: dry run: interactive command not run", step.ID)
 	}
-	cmdText, err := ShellCommand(step.Run, t.Vars)
+	cmdText, err := shellCommand(step.Run, t.Vars, secretSet(t))
+	if err != nil {
+		return nil, fmt.Errorf("step %s: %w", step.ID, err)
+	}
+	secretEnv, err := secretVarEnv(t)
 	if err != nil {
 		return nil, fmt.Errorf("step %s: %w", step.ID, err)
 	}
 	cmd := exec.Command("bash", "-c", shellPrelude+cmdText)
-	cmd.Env = shellEnv(t)
+	cmd.Env = append(shellEnv(t), secretEnv...)
 	cmd.Dir = t.Dir
 	return cmd, nil
 }

@@ -378,3 +378,48 @@ func BenchmarkFlood(b *testing.B) {
 	b.ReportMetric(float64(retained), "retained-B")
 	b.ReportMetric(float64(RingLines), "max-lines")
 }
+
+// TestSecretVariablesReachShellThroughTheEnvironment: a secret placeholder
+// becomes a quoted "$DRNAV_VAR_name" reference, the value travels in the
+// environment, and the bash command line (visible to every account in
+// /proc/PID/cmdline) never holds it; the value still works in the command,
+// spaces and quotes included.
+func TestSecretVariablesReachShellThroughTheEnvironment(t *testing.T) {
+	t.Parallel()
+	secret := `s3cr3t 'with' "quotes" $(id)`
+	dir := t.TempDir()
+	st := shellStep(`tr '\0' ' ' < /proc/$$/cmdline > ` + filepath.Join(dir, "cmdline") + `; printf '%s' {{tok}} | wc -c; [ {{tok}} = "$DRNAV_VAR_tok" ] && echo same; echo {{plain}}`)
+	tg := Target{Vars: map[string]string{"tok": secret, "plain": "visible"}, Secrets: []string{"tok"}}
+	evs := collect(t, Start(context.Background(), st, tg))
+	if fin := finished(t, evs); fin.ExitCode != 0 {
+		t.Fatalf("exit %d: %s %v", fin.ExitCode, fin.Err, lines(evs))
+	}
+	var out []string
+	for _, l := range lines(evs) {
+		out = append(out, strings.TrimSpace(l.Text))
+	}
+	if got := strings.Join(out, "|"); got != strconv.Itoa(len(secret))+"|same|visible" {
+		t.Errorf("output %q", got)
+	}
+	cmdline, err := os.ReadFile(filepath.Join(dir, "cmdline"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(cmdline), "s3cr3t") || !strings.Contains(string(cmdline), `"$DRNAV_VAR_tok"`) {
+		t.Errorf("bash command line: %q", cmdline)
+	}
+	if evs[0].Kind != EventStarted || strings.Contains(evs[0].Command, "s3cr3t") || !strings.Contains(evs[0].Command, "visible") {
+		t.Errorf("started command %q", evs[0].Command)
+	}
+	st.Interactive = true
+	cmd, err := InteractiveCommand(st, tg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(strings.Join(cmd.Args, " "), "s3cr3t") {
+		t.Errorf("interactive argv holds the secret: %q", cmd.Args)
+	}
+	if SecretEnvName("db.pass-word") != "DRNAV_VAR_db_pass_word" {
+		t.Errorf("SecretEnvName = %s", SecretEnvName("db.pass-word"))
+	}
+}

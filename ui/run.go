@@ -205,18 +205,14 @@ func (m *Model) target() steps.Target {
 		}
 	}
 	sort.Strings(secrets)
-	var env []string
-	for k, v := range cfg.Env {
-		env = append(env, k+"="+v)
-	}
-	sort.Strings(env)
+	env := cfg.EnvList()
 	if m.env != nil && m.env.Target != nil {
 		t := *m.env.Target
 		t.Vars, t.Secrets, t.Now = vars, secrets, m.now
 		return t
 	}
 	t := steps.Target{
-		Vars: vars, Secrets: secrets, Redact: cfg.Redact, Env: env, Dir: cfg.WorkDir,
+		Vars: vars, Secrets: secrets, Redact: cfg.Redact, Env: env, SecretEnv: cfg.SecretEnv(), Dir: cfg.WorkDir,
 		Namespace: cfg.Namespace, Now: m.now,
 	}
 	if m.env != nil {
