@@ -619,7 +619,30 @@ func (c *checker) sql(p string, a *SQLAction) {
 	if a.ReportOnly && a.Action != SQLAmcheck {
 		c.err(p+".report_only", "not used by %s", a.Action)
 	}
+	if a.Action != SQLRestore {
+		if a.Method != "" {
+			c.err(p+".method", "not used by %s", a.Action)
+		}
+		if len(a.Tables) > 0 {
+			c.err(p+".tables", "not used by %s", a.Action)
+		}
+		return
+	}
+	if a.Method != "" && !slices.Contains(RestoreMethods(), a.Method) {
+		c.err(p+".method", "unknown method %q (want one of %s)", a.Method, strings.Join(RestoreMethods(), ", "))
+	}
+	if len(a.Tables) > 0 && (a.Method == "" || a.Method == RestoreLoad) {
+		c.err(p+".tables", "checked only by method swap or scratch")
+	}
+	for i, tb := range a.Tables {
+		if !tableRE.MatchString(tb) && !strings.Contains(tb, "{{") {
+			c.err(fmt.Sprintf("%s.tables[%d]", p, i+1), "invalid table %q (want name or schema.name: letters, digits, _)", tb)
+		}
+	}
 }
+
+// tableRE is a plain table name, optionally schema-qualified.
+var tableRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$`)
 
 func (c *checker) http(p string, a *HTTPAction) {
 	if a.URL == "" {
