@@ -491,6 +491,7 @@ func (c *checker) steps(vars, phases map[string]bool) {
 		if s.Verify != nil {
 			c.verify(p+".verify", s.Verify, s, false)
 		}
+		c.falseSuccess(p, s)
 		check := func(field, text string) {
 			for _, n := range Placeholders(text) {
 				if !vars[n] {
@@ -504,6 +505,43 @@ func (c *checker) steps(vars, phases map[string]bool) {
 	for i, ph := range rb.Phases {
 		if ph.ID != "" && !inPhase[ph.ID] && len(rb.Steps) > 0 {
 			c.warn(fmt.Sprintf("phases[%d]", i+1), "phase %q has no steps", ph.ID)
+		}
+	}
+}
+
+// falseSuccess warns where a step could report success although what it
+// ran failed: a shell pipeline whose failure `|| echo` or `|| true` hides,
+// a variable spliced into SQL text without a pattern, a SQL check that
+// accepts any answer, a restore that needs no typed confirmation.
+func (c *checker) falseSuccess(p string, s *Step) {
+	if s.Run != "" {
+		for _, h := range HiddenFailures(s.Run) {
+			c.warn(p+".run", "%s hides the failure of %q: the step succeeds even when it fails; capture its output first (out=$(cmd) || exit) and let only grep's \"no match\" through (see FORMAT.md)", h.Fallback, h.Command)
+		}
+	}
+	sqlVars := func(field, text string) {
+		for _, n := range Placeholders(text) {
+			if v, ok := c.rb.VariableByName(n); ok && v.Pattern == "" {
+				c.warn(p+"."+field, "variable %q is spliced into SQL text without a pattern: give it one (e.g. pattern = \"[a-z_][a-z0-9_]*\") so no value can change the statement", n)
+			}
+		}
+	}
+	if s.SQL != nil {
+		sqlVars("sql.query", s.SQL.Query)
+		if s.SQL.Action == SQLRestore && s.SQL.Method != RestoreScratch && !s.Critical {
+			c.warn(p+".critical", "a restore replaces a database: set critical = true so the operator types its name")
+		}
+	}
+	for _, v := range []struct {
+		field string
+		v     *Verify
+	}{{"verify", s.Verify}, {"wait", s.Wait}} {
+		if v.v == nil || v.v.SQL == "" {
+			continue
+		}
+		sqlVars(v.field+".sql", v.v.SQL)
+		if v.v.Equals == "" {
+			c.warn(p+"."+v.field+".equals", "a SQL check without equals holds for any answer: set the expected value")
 		}
 	}
 }
