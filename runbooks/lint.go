@@ -48,6 +48,12 @@ func ConfigKeys() []string {
 	}
 }
 
+// BuiltinVariables are the placeholders drnav fills itself: the resolved
+// kube context names (a declared variable of the same name wins).
+func BuiltinVariables() []string {
+	return []string{"context", "primary_context", "failover_context"}
+}
+
 // Sources lists the variable sources.
 func Sources() []string {
 	return []string{SourceText, SourcePods, SourceUnreadyPods, SourceDeployments,
@@ -252,6 +258,9 @@ func check(rb *Runbook, opts LintOptions) []Finding {
 	c := &checker{rb: rb}
 	c.header(opts)
 	vars := c.variables()
+	for _, n := range BuiltinVariables() {
+		vars[n] = true
+	}
 	phases := c.phases(opts)
 	c.steps(vars, phases)
 	// A field that failed to decode is reported once, by the decoder.

@@ -11,7 +11,7 @@ import (
 // execute runs the step's action then its verify condition and returns the
 // finished event (without totals; finish adds them).
 func execute(ctx context.Context, r *Run, step runbooks.Step, t Target) Event {
-	st, err := Expand(step, t.Vars)
+	st, err := Expand(step, withContextVars(t))
 	if err != nil {
 		r.emit(Event{Kind: EventStarted, Command: describeStep(step), DryRun: t.DryRun})
 		return Event{ExitCode: ExitFailed, Err: err.Error()}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -63,7 +64,15 @@ func runShell(ctx context.Context, r *Run, st runbooks.Step, t Target) Event {
 		r.print(Stdout, "dry run: would run: "+cmdText)
 		return Event{ExitCode: ExitOK}
 	}
-	code, err := execShell(ctx, r, cmdText, t.Env, t.Dir, nil)
+	extra, where, cleanup, err := shellContext(t)
+	if err != nil {
+		return Event{ExitCode: ExitFailed, Err: err.Error()}
+	}
+	defer cleanup()
+	if where != "" {
+		r.print(Stdout, "drnav: "+where+" (KUBECONFIG set for this step)")
+	}
+	code, err := execShell(ctx, r, cmdText, append(slices.Clone(t.Env), extra...), t.Dir, nil)
 	if err != nil {
 		if ctx.Err() != nil {
 			c, msg := ctxExit(ctx, "shell")
