@@ -55,6 +55,11 @@ func execute(ctx context.Context, r *Run, step runbooks.Step, t Target) Event {
 	if fin.ExitCode != ExitOK || fin.Err != "" || st.Verify == nil {
 		return fin
 	}
+	if t.DryRun && st.Mutates() {
+		// The action changed nothing, so its condition cannot come true.
+		r.print(Stdout, "dry run: verify not checked (the action changed nothing): "+describeVerify(st.Verify))
+		return fin
+	}
 	if ctx.Err() != nil {
 		code, msg := ctxExit(ctx, "step")
 		return Event{ExitCode: code, Err: msg}
