@@ -114,6 +114,18 @@ func TestDatabaseCorruptionRunbookOnRealPostgres(t *testing.T) {
 	if found, err := db.Amcheck(ctx, ""); err != nil || len(found) != 0 {
 		t.Errorf("amcheck after the runbook: %v %v", found, err)
 	}
+	// The report tells the story: what amcheck found, what the restore swapped.
+	state, _, _, err := incident.Read(filepath.Join(work, "journals"), res.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	report := incident.RenderMarkdown(incident.Report(state, rb, 4*time.Hour, 15*time.Minute, time.Now()))
+	for _, want := range []string{`corrupt: public.builds_pkey: index "builds_pkey" contains unexpected zero page at block 1`,
+		"restore: swapped: " + name + " → " + name + "_damaged_", "; took ", "amcheck: no corruption found"} {
+		if !strings.Contains(report, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
 	if got := srv.Query(t, name, pgtest.ChecksumSQL); got != bad.Checksum {
 		t.Errorf("data after the runbook %s, want the backup's %s", got, bad.Checksum)
 	}
