@@ -70,7 +70,7 @@ func runShell(ctx context.Context, r *Run, st runbooks.Step, t Target) Event {
 	}
 	defer cleanup()
 	if where != "" {
-		r.print(Stdout, "drnav: "+where+" (KUBECONFIG set for this step)")
+		r.print(Stdout, "drnav: "+where)
 	}
 	code, err := execShell(ctx, r, cmdText, append(slices.Clone(t.Env), extra...), t.Dir, nil)
 	if err != nil {

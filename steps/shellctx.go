@@ -89,13 +89,15 @@ func shellContext(t Target) (env []string, where string, cleanup func(), err err
 	path := filepath.Join(dir, "kubeconfig")
 	info, err := w.WriteShellKubeconfig("primary", path)
 	if err != nil {
+		// No context to give (no kubeconfig, no current context): the step
+		// may not need one; say so and leave KUBECONFIG as it is.
 		cleanup()
-		return nil, "", func() {}, fmt.Errorf("kubeconfig for the shell step: %w", err)
+		return env, "no kube context for this step (" + err.Error() + "); KUBECONFIG left as is", func() {}, nil
 	}
 	env = append(env, "KUBECONFIG="+path)
-	where = "kube context " + info.Name
+	where = "kube context " + info.Name + " (KUBECONFIG set for this step)"
 	if info.Namespace != "" {
-		where += ", namespace " + info.Namespace
+		where = "kube context " + info.Name + ", namespace " + info.Namespace + " (KUBECONFIG set for this step)"
 	}
 	return env, where, cleanup, nil
 }
