@@ -363,3 +363,35 @@ func postmasterPID(t *testing.T, path string) int {
 	}
 	return pid
 }
+
+// TestStatementTimeoutFollowsTheStep: a SQL step's statements run with
+// statement_timeout set to what is left of the step's timeout.
+func TestStatementTimeoutFollowsTheStep(t *testing.T) {
+	dsn := pgDSN(t)
+	t.Parallel()
+	db, err := NewDatabase(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := sqlStep(runbooks.SQLAction{Action: "query", Query: "SELECT current_setting('statement_timeout')"})
+	st.Timeout = runbooks.Duration{Duration: time.Hour}
+	evs := collect(t, Start(context.Background(), st, Target{DB: db}))
+	if fin := finished(t, evs); fin.ExitCode != 0 {
+		t.Fatal(fin.Err)
+	}
+	got := lines(evs)[2].Text // header, dashes, value
+	ms, err := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(got), "ms"))
+	if strings.HasSuffix(strings.TrimSpace(got), "min") {
+		ms, err = strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(got), "min"))
+		ms *= 60000
+	}
+	if err != nil || ms <= 50*60*1000 || ms > 60*60*1000 {
+		t.Errorf("statement_timeout %q, want just under the step's hour", got)
+	}
+	st.SQL.Query = "SELECT pg_sleep(30)"
+	st.Timeout = runbooks.Duration{Duration: 2 * time.Second}
+	fin := Start(context.Background(), st, Target{DB: db}).Wait()
+	if fin.ExitCode == 0 {
+		t.Errorf("a 30s statement in a 2s step: %+v", fin)
+	}
+}

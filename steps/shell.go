@@ -39,8 +39,11 @@ func shellShownOnly(step runbooks.Step, t Target) bool {
 }
 
 func shellEnv(t Target) []string {
-	env := os.Environ()
-	return append(env, t.Env...)
+	env := append(os.Environ(), t.Env...)
+	if s, ok := t.DB.(ShellEnver); ok && t.DB != nil {
+		env = append(env, s.ShellEnv()...)
+	}
+	return env
 }
 
 // runShell runs an expanded shell step.
