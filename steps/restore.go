@@ -227,6 +227,15 @@ func checkRestored(ctx context.Context, r *Run, db Database, database string, ta
 		return fmt.Sprintf("amcheck found %d corruption(s), first: %s: %s", len(found), found[0].Relation, found[0].Detail)
 	}
 	r.print(Stdout, "amcheck: no corruption found in "+database)
+	// An empty dump restores without an error; it is no backup.
+	tab, err := db.Query(ctx, database, emptyCheckSQL)
+	if err != nil {
+		return "count tables: " + err.Error()
+	}
+	if len(tab.Rows) != 1 || len(tab.Rows[0]) != 1 || tab.Rows[0][0] == "0" {
+		return "the restored copy holds no tables: the backup is empty or not a dump of a database"
+	}
+	r.print(Stdout, fmt.Sprintf("restore: the restored copy holds %s tables", tab.Rows[0][0]))
 	for _, t := range tables {
 		tab, err := db.Query(ctx, database, "SELECT count(*) FROM "+pgx.Identifier(strings.Split(t, ".")).Sanitize())
 		if err != nil {

@@ -395,3 +395,26 @@ func TestStatementTimeoutFollowsTheStep(t *testing.T) {
 		t.Errorf("a 30s statement in a 2s step: %+v", fin)
 	}
 }
+
+// TestScratchRestoreOfAnEmptyDump: a dump with no tables restores without
+// an error, but it is no backup: the check fails and nothing is left.
+func TestScratchRestoreOfAnEmptyDump(t *testing.T) {
+	dsn := pgDSN(t)
+	t.Parallel()
+	name := tempDB(t, dsn, 10)
+	db, err := NewDatabase(dsn, WithPsql(pgBin("psql")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	empty := filepath.Join(t.TempDir(), "empty.sql")
+	writeFile(t, empty, "SET client_encoding = 'UTF8';\n")
+	for _, method := range []string{"scratch", "swap"} {
+		evs := collect(t, Start(context.Background(), sqlStep(runbooks.SQLAction{Action: "restore", Database: name, File: empty, Method: method}), Target{DB: db}))
+		if fin := finished(t, evs); fin.ExitCode != ExitFailed || !strings.Contains(fin.Err, "holds no tables") {
+			t.Errorf("%s of an empty dump: %+v", method, fin)
+		}
+	}
+	if got := databases(t, dsn, name); len(got) != 1 {
+		t.Errorf("databases left: %v", got)
+	}
+}
