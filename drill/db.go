@@ -40,10 +40,17 @@ type simDB struct {
 	alwaysUp     bool  // the scenario keeps it up without a postgres pod
 	appReady     int32 // ready application pods (connections)
 	restored     bool
-	corrupt      map[string]string // index → amcheck detail
-	lastArchived time.Time         // wall-clock time of the last archived WAL
-	orders       int64
+	main         *simData            // the application's database (DatabaseName)
+	others       map[string]*simData // databases created by restores, and those kept by swaps
+	lastArchived time.Time           // wall-clock time of the last archived WAL
 	sizeBytes    int64
+}
+
+// simData is the content of one simulated database.
+type simData struct {
+	tables  bool              // holds tables: a plain dump does not load into it
+	orders  int64             // rows in orders
+	corrupt map[string]string // index → amcheck detail
 }
 
 var (
@@ -52,7 +59,7 @@ var (
 )
 
 func newSimDB(clk clock.WithTicker, speed float64, pgReady func() bool) *simDB {
-	return &simDB{clk: clk, speed: speed, pgReady: pgReady, corrupt: map[string]string{}}
+	return &simDB{clk: clk, speed: speed, pgReady: pgReady, main: &simData{corrupt: map[string]string{}}, others: map[string]*simData{}}
 }
 
 func (d *simDB) scaled(t time.Duration) time.Duration { return time.Duration(float64(t) / d.speed) }
@@ -67,8 +74,8 @@ func (d *simDB) resetState(alwaysUp bool, orders int64, archivedAgo time.Duratio
 		d.appReady = 0
 	}
 	d.restored = false
-	d.corrupt = corrupt
-	d.orders = orders
+	d.main = &simData{tables: orders > 0, orders: orders, corrupt: corrupt}
+	d.others = map[string]*simData{}
 	d.sizeBytes = 8_000_000 + orders*620
 	d.lastArchived = d.clk.Now().Add(-d.scaled(archivedAgo))
 }
@@ -101,6 +108,7 @@ type dbState struct {
 	up       bool
 	restored bool
 	corrupt  []string
+	kept     []string // databases other than the application's
 }
 
 func (d *simDB) state() dbState {
@@ -108,10 +116,14 @@ func (d *simDB) state() dbState {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	s := dbState{up: d.alwaysUp || up, restored: d.restored}
-	for k := range d.corrupt {
+	for k := range d.main.corrupt {
 		s.corrupt = append(s.corrupt, k)
 	}
 	slices.Sort(s.corrupt)
+	for k := range d.others {
+		s.kept = append(s.kept, k)
+	}
+	slices.Sort(s.kept)
 	return s
 }
 
@@ -174,12 +186,27 @@ func (d *simDB) Query(ctx context.Context, database, sql string) (steps.Table, e
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	data, err := d.lookup(database)
+	if err != nil {
+		return steps.Table{}, err
+	}
 	one := func(col, v string) steps.Table { return steps.Table{Columns: []string{col}, Rows: [][]string{{v}}} }
-	switch normalizeSQL(sql) {
+	q := normalizeSQL(sql)
+	if strings.HasPrefix(q, "select count(*) from pg_class") { // user tables (restore's empty check)
+		n := 0
+		if data.tables {
+			n = 2
+		}
+		return one("count", strconv.Itoa(n)), nil
+	}
+	switch strings.ReplaceAll(q, `"`, "") {
 	case "select 1":
 		return one("?column?", "1"), nil
 	case "select count(*) from orders", "select count(*) from public.orders":
-		return one("count", strconv.FormatInt(d.orders, 10)), nil
+		if !data.tables {
+			return steps.Table{}, fmt.Errorf(`ERROR: relation "orders" does not exist (SQLSTATE 42P01)`)
+		}
+		return one("count", strconv.FormatInt(data.orders, 10)), nil
 	case "select count(*) from pg_stat_activity":
 		return one("count", strconv.Itoa(int(2+4*d.appReady))), nil
 	case "select version()":
@@ -188,6 +215,18 @@ func (d *simDB) Query(ctx context.Context, database, sql string) (steps.Table, e
 		return one("pg_is_in_recovery", "f"), nil
 	}
 	return steps.Table{}, fmt.Errorf("query not simulated in drills: %q (simulated: select 1; select count(*) from orders; select count(*) from pg_stat_activity; select version(); select pg_is_in_recovery())", sql)
+}
+
+// lookup returns the database of that name ("" is the application's).
+// Caller holds d.mu.
+func (d *simDB) lookup(database string) (*simData, error) {
+	if database == "" || database == DatabaseName {
+		return d.main, nil
+	}
+	if o, ok := d.others[database]; ok {
+		return o, nil
+	}
+	return nil, fmt.Errorf("connect to database %s (simulated): FATAL: database %q does not exist (SQLSTATE 3D000)", database, database)
 }
 
 // Exec implements steps.Database: a dry run succeeds, a real change is not simulated.
@@ -214,9 +253,13 @@ func (d *simDB) Amcheck(ctx context.Context, database string) ([]steps.Corruptio
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	data, err := d.lookup(database)
+	if err != nil {
+		return nil, err
+	}
 	var out []steps.Corruption
 	for _, ix := range simIndexes {
-		if detail, ok := d.corrupt[ix]; ok {
+		if detail, ok := data.corrupt[ix]; ok {
 			out = append(out, steps.Corruption{Relation: ix, Detail: detail})
 		}
 	}
@@ -236,10 +279,14 @@ func (d *simDB) Reindex(ctx context.Context, database, index string) error {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	data, err := d.lookup(database)
+	if err != nil {
+		return err
+	}
 	if index == "" {
-		clear(d.corrupt)
+		clear(data.corrupt)
 	} else {
-		delete(d.corrupt, index)
+		delete(data.corrupt, index)
 	}
 	return nil
 }
@@ -259,12 +306,20 @@ func (d *simDB) sleep(ctx context.Context, t time.Duration) error {
 	}
 }
 
-// Restore implements steps.Database: it reads the plain SQL dump, prints
-// what psql would, reports progress over simulated seconds, then marks the
-// database restored (which also clears corrupt indexes).
+// Restore implements steps.Database like psql -1 -v ON_ERROR_STOP=1 with
+// a plain SQL dump: it reads the dump, prints what psql would, reports
+// progress over simulated seconds, then replaces the target's content. A
+// dump whose CREATE TABLE meets a database that already holds tables fails
+// as psql does ("relation … already exists") and changes nothing.
 func (d *simDB) Restore(ctx context.Context, database, file string, progress func(done, total int64), out func(steps.Line)) error {
 	if err := d.check(); err != nil {
 		return err
+	}
+	d.mu.Lock()
+	_, err := d.lookup(database)
+	d.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("restore %s: %w", file, err)
 	}
 	f, err := os.Open(file)
 	if err != nil {
@@ -274,6 +329,9 @@ func (d *simDB) Restore(ctx context.Context, database, file string, progress fun
 	fi, err := f.Stat()
 	if err != nil {
 		return fmt.Errorf("restore %s: %w", file, err)
+	}
+	if fi.IsDir() {
+		return fmt.Errorf("restore %s: the drill simulates plain SQL dumps only", file)
 	}
 	total := fi.Size()
 	// a realistic restore of the sample takes ~8 s; spread it over the lines
@@ -288,10 +346,11 @@ func (d *simDB) Restore(ctx context.Context, database, file string, progress fun
 	}
 	per := 8 * time.Second / time.Duration(max(1, len(lines)))
 	var done, orders int64
+	tables := false
 	inCopy, copyRows, copyTable := false, int64(0), ""
-	emit := func(s string) {
+	emit := func(st steps.Stream, s string) {
 		if out != nil {
-			out(steps.Line{Stream: steps.Stdout, Text: s})
+			out(steps.Line{Stream: st, Text: s})
 		}
 	}
 	for i, ln := range lines {
@@ -300,7 +359,7 @@ func (d *simDB) Restore(ctx context.Context, database, file string, progress fun
 		case inCopy:
 			if ln == `\.` {
 				inCopy = false
-				emit(fmt.Sprintf("COPY %d", copyRows))
+				emit(steps.Stdout, fmt.Sprintf("COPY %d", copyRows))
 				if copyTable == "orders" || copyTable == "public.orders" {
 					orders = copyRows
 				}
@@ -311,36 +370,113 @@ func (d *simDB) Restore(ctx context.Context, database, file string, progress fun
 			inCopy, copyRows = true, 0
 			copyTable = strings.Fields(ln)[1]
 		case strings.HasPrefix(ln, "SET "):
-			emit("SET")
+			emit(steps.Stdout, "SET")
 		case strings.HasPrefix(ln, "CREATE TABLE"):
-			emit("CREATE TABLE")
+			d.mu.Lock()
+			target, lerr := d.lookup(database)
+			occupied := lerr == nil && target.tables
+			d.mu.Unlock()
+			if occupied {
+				name := "orders"
+				if f := strings.Fields(ln); len(f) >= 3 {
+					name = strings.TrimPrefix(strings.TrimSuffix(f[2], "("), "public.")
+				}
+				emit(steps.Stderr, fmt.Sprintf("psql:%s:%d: ERROR:  relation %q already exists", file, i+1, name))
+				return fmt.Errorf("restore %s: psql exited with code 3; the transaction was rolled back, %s is unchanged: psql:%s:%d: ERROR:  relation %q already exists "+
+					"(a dump without --clean loads only into an empty database: use method = \"swap\" to restore into a new database and swap it into place)",
+					file, dbName(database), file, i+1, name)
+			}
+			tables = true
+			emit(steps.Stdout, "CREATE TABLE")
 		case strings.HasPrefix(ln, "CREATE INDEX"), strings.HasPrefix(ln, "CREATE UNIQUE INDEX"):
-			emit("CREATE INDEX")
+			emit(steps.Stdout, "CREATE INDEX")
 		case strings.HasPrefix(ln, "ALTER TABLE"):
-			emit("ALTER TABLE")
+			emit(steps.Stdout, "ALTER TABLE")
 		case strings.HasPrefix(ln, "INSERT INTO"):
-			emit("INSERT 0 1")
+			emit(steps.Stdout, "INSERT 0 1")
 		}
 		if i%8 == 7 || i == len(lines)-1 {
 			if progress != nil {
 				progress(min(done, total), total)
 			}
 			if err := d.sleep(ctx, per*8); err != nil {
-				return fmt.Errorf("restore %s: %w", file, err)
+				return fmt.Errorf("restore %s: %w (the transaction was rolled back)", file, err)
 			}
 			if err := d.check(); err != nil {
-				return fmt.Errorf("restore %s: %w", file, err)
+				return fmt.Errorf("restore %s: %w (the transaction was rolled back)", file, err)
 			}
 		}
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.restored = true
-	clear(d.corrupt)
-	if orders > 0 {
-		d.orders = orders
+	target, err := d.lookup(database)
+	if err != nil {
+		return fmt.Errorf("restore %s: %w", file, err)
+	}
+	target.tables = target.tables || tables
+	target.orders = orders
+	clear(target.corrupt)
+	if target == d.main {
+		d.restored = true
 	}
 	return nil
+}
+
+// CreateDatabase implements steps.Database.
+func (d *simDB) CreateDatabase(ctx context.Context, name, like string) error {
+	if err := d.check(); err != nil {
+		return err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, err := d.lookup(like); err != nil {
+		return fmt.Errorf("create database %s: %w", name, err)
+	}
+	if _, err := d.lookup(name); err == nil {
+		return fmt.Errorf("create database %s: ERROR: database %q already exists (SQLSTATE 42P04)", name, name)
+	}
+	d.others[name] = &simData{corrupt: map[string]string{}}
+	return nil
+}
+
+// DropDatabase implements steps.Database; the application's database
+// cannot be dropped.
+func (d *simDB) DropDatabase(ctx context.Context, name string) error {
+	if err := d.check(); err != nil {
+		return err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if name == "" || name == DatabaseName {
+		return fmt.Errorf("drop database %s: refused (simulated): drnav drops only databases it created", dbName(name))
+	}
+	delete(d.others, name)
+	return nil
+}
+
+// Swap implements steps.Database: the application's database is kept under
+// keep and restored takes its place; the application's connections end.
+func (d *simDB) Swap(ctx context.Context, database, restored, keep string) (int, error) {
+	if err := d.check(); err != nil {
+		return 0, err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if database != "" && database != DatabaseName {
+		return 0, fmt.Errorf("swap: database %q does not exist (simulated)", database)
+	}
+	next, ok := d.others[restored]
+	if !ok {
+		return 0, fmt.Errorf("swap: database %q does not exist (simulated)", restored)
+	}
+	if _, taken := d.others[keep]; taken {
+		return 0, fmt.Errorf("swap: ERROR: database %q already exists (SQLSTATE 42P04); nothing renamed", keep)
+	}
+	d.others[keep] = d.main
+	d.main = next
+	delete(d.others, restored)
+	d.restored = true
+	return int(4 * d.appReady), nil
 }
 
 // Describe implements steps.Database.

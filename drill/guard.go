@@ -142,7 +142,8 @@ func (g *guardTransport) refusal(req *http.Request) error {
 }
 
 // GuardDatabase wraps a real database for a drill: unless allow, Exec
-// without dryRun, Reindex and Restore are refused. A simulated database
+// without dryRun, Reindex, Restore, CreateDatabase, DropDatabase and Swap
+// are refused. A simulated database
 // (Real false) passes through.
 func GuardDatabase(real steps.Database, allow bool) steps.Database {
 	if allow || real == nil || !real.Real() {
@@ -168,6 +169,18 @@ func (g guardDB) Reindex(ctx context.Context, database, index string) error {
 
 func (g guardDB) Restore(ctx context.Context, database, file string, progress func(done, total int64), out func(steps.Line)) error {
 	return fmt.Errorf("restore %s into %s: %s", file, database, dbRefusal)
+}
+
+func (g guardDB) CreateDatabase(ctx context.Context, name, like string) error {
+	return fmt.Errorf("create database %s: %s", name, dbRefusal)
+}
+
+func (g guardDB) DropDatabase(ctx context.Context, name string) error {
+	return fmt.Errorf("drop database %s: %s", name, dbRefusal)
+}
+
+func (g guardDB) Swap(ctx context.Context, database, restored, keep string) (int, error) {
+	return 0, fmt.Errorf("swap %s and %s: %s", database, restored, dbRefusal)
 }
 
 func firstWords(s string) string {

@@ -197,6 +197,13 @@ func (d *countingDB) Restore(context.Context, string, string, func(int64, int64)
 	return nil
 }
 
+func (d *countingDB) CreateDatabase(context.Context, string, string) error { d.changes++; return nil }
+func (d *countingDB) DropDatabase(context.Context, string) error           { d.changes++; return nil }
+func (d *countingDB) Swap(context.Context, string, string, string) (int, error) {
+	d.changes++
+	return 0, nil
+}
+
 func TestGuardDatabase(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -210,6 +217,15 @@ func TestGuardDatabase(t *testing.T) {
 	}
 	if err := g.Restore(ctx, "app", "/backups/latest.sql", nil, nil); err == nil {
 		t.Error("restore allowed")
+	}
+	if err := g.CreateDatabase(ctx, "app_scratch", "app"); err == nil {
+		t.Error("create database allowed")
+	}
+	if err := g.DropDatabase(ctx, "app_scratch"); err == nil {
+		t.Error("drop database allowed")
+	}
+	if _, err := g.Swap(ctx, "app", "app_restore", "app_damaged"); err == nil {
+		t.Error("swap allowed")
 	}
 	if real.changes != 0 {
 		t.Fatalf("%d changes reached the real database", real.changes)

@@ -102,11 +102,35 @@ func TestDatabaseFollowsPostgresPods(t *testing.T) {
 	if err := e.Database().Restore(ctx, "app", "/nonexistent.sql", nil, nil); err == nil {
 		t.Error("restore of a missing file succeeded")
 	}
+	db := e.Database()
+	backup := e.ConfigOverrides()["latest_backup"]
+	// Like psql: a plain dump does not load into a database full of data,
+	// and the failed transaction leaves it as it was.
+	err := db.Restore(ctx, "app", backup, nil, nil)
+	if err == nil || !strings.Contains(err.Error(), "already exists") {
+		t.Fatalf("restore into the non-empty database: %v, want psql's \"already exists\"", err)
+	}
+	if tab, err := db.Query(ctx, "app", "SELECT count(*) FROM orders"); err != nil || tab.Rows[0][0] != "212" {
+		t.Errorf("orders after the failed restore: %v %v, want 212 (unchanged)", tab, err)
+	}
+	// Into a new database, then swapped into place.
+	if err := db.CreateDatabase(ctx, "app_restore_1", "app"); err != nil {
+		t.Fatal(err)
+	}
 	var lines []string
 	var done, total int64
-	err := e.Database().Restore(ctx, "app", e.ConfigOverrides()["latest_backup"], func(d, tt int64) { done, total = d, tt }, func(l steps.Line) { lines = append(lines, l.Text) })
+	err = db.Restore(ctx, "app_restore_1", backup, func(d, tt int64) { done, total = d, tt }, func(l steps.Line) { lines = append(lines, l.Text) })
 	if err != nil {
 		t.Fatal(err)
+	}
+	if _, err := db.Swap(ctx, "app", "app_restore_1", "app_damaged_1"); err != nil {
+		t.Fatal(err)
+	}
+	if tab, err := db.Query(ctx, "app_damaged_1", "SELECT count(*) FROM orders"); err != nil || tab.Rows[0][0] != "212" {
+		t.Errorf("kept database after the swap: %v %v, want 212 orders", tab, err)
+	}
+	if err := db.DropDatabase(ctx, "app"); err == nil {
+		t.Error("the simulator dropped the application's database")
 	}
 	if done != total || total == 0 {
 		t.Errorf("progress %d/%d", done, total)
@@ -222,7 +246,7 @@ func scenarioRunbook(t *testing.T, id string) *runbooks.Runbook {
 // keySteps are the steps whose omission must leave a scenario unrecovered.
 var keySteps = map[string][]string{
 	ScenarioDataCenter:  {"restore"},
-	ScenarioCorruption:  {"restore", "reindex"},
+	ScenarioCorruption:  {"restore"},
 	ScenarioApplication: {"rollback"},
 	ScenarioNetwork:     {"delete-policy"},
 	ScenarioOutage:      {"restore"},

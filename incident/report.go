@@ -47,6 +47,9 @@ type StepReport struct {
 	DoneNote      string         `json:"done_note,omitempty"`
 	Interrupted   bool           `json:"interrupted,omitempty"` // was interrupted at some point
 	Hints         int            `json:"hints,omitempty"`
+	// Output is the step's key output: what amcheck found, the databases a
+	// restore swapped and how long it took, the last lines before a failure.
+	Output []string `json:"output,omitempty"`
 }
 
 // UpdateReport is one posted communication with its due time.
@@ -202,6 +205,7 @@ func stepReports(state State, rb *runbooks.Runbook) []StepReport {
 			sr.Verifications, sr.Notes = st.Verifications, st.Notes
 			sr.SkipReason, sr.DoneNote, sr.Hints = st.SkipReason, st.DoneNote, st.Hints
 			sr.Interrupted = st.WasInterrupted || st.Status == StepInterrupted
+			sr.Output = KeyOutput(st.Tail, st.Status == StepFailed || st.Exit != 0)
 			if st.Phase != "" {
 				sr.Phase = st.Phase
 			}
@@ -221,6 +225,49 @@ func stepReports(state State, rb *runbooks.Runbook) []StepReport {
 			seen[id] = true
 			add(id, id, "")
 		}
+	}
+	return out
+}
+
+// keyPrefixes mark output lines that tell a step's story.
+var keyPrefixes = []string{"corrupt: ", "amcheck: ", "restore: ", "table ", "dry run: ", "connected to "}
+
+// maxKeyLines bounds the key output of one step.
+const maxKeyLines = 12
+
+// KeyOutput picks a step's key lines from its output tail: amcheck's
+// findings and verdict, a restore's swap, drop and duration, the dry run's
+// verdict, row counts; for a failed step also the last lines before it
+// failed.
+func KeyOutput(tail []string, failed bool) []string {
+	var out []string
+	seen := map[string]bool{}
+	more := 0
+	for _, l := range tail {
+		t := strings.TrimSpace(l)
+		for _, p := range keyPrefixes {
+			if strings.HasPrefix(t, p) && !seen[t] {
+				seen[t] = true
+				if len(out) < maxKeyLines-1 {
+					out = append(out, t)
+				} else {
+					more++
+				}
+				break
+			}
+		}
+	}
+	if more > 0 {
+		out = append(out, fmt.Sprintf("… %d more line(s) in the journal", more))
+	}
+	if failed {
+		var last []string
+		for i := len(tail) - 1; i >= 0 && len(last) < 3; i-- {
+			if t := strings.TrimSpace(tail[i]); t != "" && !seen[t] {
+				last = append([]string{t}, last...)
+			}
+		}
+		out = append(out, last...)
 	}
 	return out
 }
@@ -592,6 +639,13 @@ func renderMarkdown(r ReportData) string {
 		}
 		if s.Err != "" {
 			fmt.Fprintf(&b, "- Error: %s\n", s.Err)
+		}
+		if len(s.Output) > 0 {
+			b.WriteString("- Output:\n\n```\n")
+			for _, l := range s.Output {
+				b.WriteString(strings.ReplaceAll(l, "```", "'''") + "\n")
+			}
+			b.WriteString("```\n\n")
 		}
 		for _, v := range s.Verifications {
 			res := "failed"

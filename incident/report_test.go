@@ -2,6 +2,7 @@ package incident
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -169,5 +170,32 @@ func TestReportDrillScorecardGolden(t *testing.T) {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q", want)
 		}
+	}
+}
+
+func TestKeyOutput(t *testing.T) {
+	t.Parallel()
+	tail := []string{
+		"restore 1/4: create database app_restore_202612012130",
+		"SET", " set_config ",
+		"corrupt: public.builds_pkey: index \"builds_pkey\" contains unexpected zero page at block 1",
+		"amcheck: no corruption found in app_restore_202612012130",
+		"table orders: 500 rows",
+		"restore: swapped: app → app_damaged_202612012130 (kept for forensics, never dropped by drnav); app_restore_202612012130 → app; 2 connection(s) ended; took 1m4s",
+	}
+	got := KeyOutput(tail, false)
+	if len(got) != 4 || !strings.HasPrefix(got[0], "corrupt: public.builds_pkey") || !strings.Contains(got[3], "took 1m4s") {
+		t.Errorf("key output %q", got)
+	}
+	failed := KeyOutput([]string{"psql:/b.sql:9: ERROR:  relation \"builds\" already exists", "", "done?"}, true)
+	if len(failed) != 2 || !strings.Contains(failed[0], "already exists") {
+		t.Errorf("failed step's key output %q", failed)
+	}
+	var many []string
+	for i := range 30 {
+		many = append(many, fmt.Sprintf("corrupt: idx%d: bad", i))
+	}
+	if got := KeyOutput(many, false); len(got) != maxKeyLines || !strings.Contains(got[len(got)-1], "19 more") {
+		t.Errorf("many findings: %d lines, last %q", len(got), got[len(got)-1])
 	}
 }

@@ -48,6 +48,12 @@ func ConfigKeys() []string {
 	}
 }
 
+// BuiltinVariables are the placeholders drnav fills itself: the resolved
+// kube context names (a declared variable of the same name wins).
+func BuiltinVariables() []string {
+	return []string{"context", "primary_context", "failover_context"}
+}
+
 // Sources lists the variable sources.
 func Sources() []string {
 	return []string{SourceText, SourcePods, SourceUnreadyPods, SourceDeployments,
@@ -264,6 +270,9 @@ func check(rb *Runbook, opts LintOptions) []Finding {
 	c := &checker{rb: rb}
 	c.header(opts)
 	vars := c.variables()
+	for _, n := range BuiltinVariables() {
+		vars[n] = true
+	}
 	phases := c.phases(opts)
 	c.steps(vars, phases)
 	// A field that failed to decode is reported once, by the decoder.
@@ -503,6 +512,7 @@ func (c *checker) steps(vars, phases map[string]bool) {
 		if s.Verify != nil {
 			c.verify(p+".verify", s.Verify, s, false)
 		}
+		c.falseSuccess(p, s)
 		check := func(field, text string) {
 			for _, n := range Placeholders(text) {
 				if !vars[n] {
@@ -516,6 +526,43 @@ func (c *checker) steps(vars, phases map[string]bool) {
 	for i, ph := range rb.Phases {
 		if ph.ID != "" && !inPhase[ph.ID] && len(rb.Steps) > 0 {
 			c.warn(fmt.Sprintf("phases[%d]", i+1), "phase %q has no steps", ph.ID)
+		}
+	}
+}
+
+// falseSuccess warns where a step could report success although what it
+// ran failed: a shell pipeline whose failure `|| echo` or `|| true` hides,
+// a variable spliced into SQL text without a pattern, a SQL check that
+// accepts any answer, a restore that needs no typed confirmation.
+func (c *checker) falseSuccess(p string, s *Step) {
+	if s.Run != "" {
+		for _, h := range HiddenFailures(s.Run) {
+			c.warn(p+".run", "%s hides the failure of %q: the step succeeds even when it fails; capture its output first (out=$(cmd) || exit) and let only grep's \"no match\" through (see FORMAT.md)", h.Fallback, h.Command)
+		}
+	}
+	sqlVars := func(field, text string) {
+		for _, n := range Placeholders(text) {
+			if v, ok := c.rb.VariableByName(n); ok && v.Pattern == "" {
+				c.warn(p+"."+field, "variable %q is spliced into SQL text without a pattern: give it one (e.g. pattern = \"[a-z_][a-z0-9_]*\") so no value can change the statement", n)
+			}
+		}
+	}
+	if s.SQL != nil {
+		sqlVars("sql.query", s.SQL.Query)
+		if s.SQL.Action == SQLRestore && s.SQL.Method != RestoreScratch && !s.Critical {
+			c.warn(p+".critical", "a restore replaces a database: set critical = true so the operator types its name")
+		}
+	}
+	for _, v := range []struct {
+		field string
+		v     *Verify
+	}{{"verify", s.Verify}, {"wait", s.Wait}} {
+		if v.v == nil || v.v.SQL == "" {
+			continue
+		}
+		sqlVars(v.field+".sql", v.v.SQL)
+		if v.v.Equals == "" {
+			c.warn(p+"."+v.field+".equals", "a SQL check without equals holds for any answer: set the expected value")
 		}
 	}
 }
@@ -631,7 +678,30 @@ func (c *checker) sql(p string, a *SQLAction) {
 	if a.ReportOnly && a.Action != SQLAmcheck {
 		c.err(p+".report_only", "not used by %s", a.Action)
 	}
+	if a.Action != SQLRestore {
+		if a.Method != "" {
+			c.err(p+".method", "not used by %s", a.Action)
+		}
+		if len(a.Tables) > 0 {
+			c.err(p+".tables", "not used by %s", a.Action)
+		}
+		return
+	}
+	if a.Method != "" && !slices.Contains(RestoreMethods(), a.Method) {
+		c.err(p+".method", "unknown method %q (want one of %s)", a.Method, strings.Join(RestoreMethods(), ", "))
+	}
+	if len(a.Tables) > 0 && (a.Method == "" || a.Method == RestoreLoad) {
+		c.err(p+".tables", "checked only by method swap or scratch")
+	}
+	for i, tb := range a.Tables {
+		if !tableRE.MatchString(tb) && !strings.Contains(tb, "{{") {
+			c.err(fmt.Sprintf("%s.tables[%d]", p, i+1), "invalid table %q (want name or schema.name: letters, digits, _)", tb)
+		}
+	}
 }
+
+// tableRE is a plain table name, optionally schema-qualified.
+var tableRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$`)
 
 func (c *checker) http(p string, a *HTTPAction) {
 	if a.URL == "" {

@@ -154,13 +154,36 @@ const (
 	SQLRestore = "restore"
 )
 
+// Restore methods.
+const (
+	// RestoreLoad loads the dump into the database itself, in one
+	// transaction; a plain dump only loads into an empty database.
+	RestoreLoad = "load"
+	// RestoreSwap loads the dump into a new database <db>_restore_<time>,
+	// checks it (amcheck, tables), then swaps it into place: the old
+	// database is kept as <db>_damaged_<time>, never dropped.
+	RestoreSwap = "swap"
+	// RestoreScratch loads the dump into a new scratch database, checks it
+	// and drops the scratch database: a rehearsal that changes nothing else.
+	RestoreScratch = "scratch"
+)
+
+// RestoreMethods lists the restore methods.
+func RestoreMethods() []string { return []string{RestoreLoad, RestoreSwap, RestoreScratch} }
+
 // SQLAction is a typed PostgreSQL action run through pgx (restore runs psql).
 type SQLAction struct {
 	Action   string `toml:"action"`   // one of the SQL* verbs
 	Database string `toml:"database"` // default: the DSN's database
 	Query    string `toml:"query"`    // query, exec
 	Index    string `toml:"index"`    // reindex one index instead of the database
-	File     string `toml:"file"`     // restore: plain SQL dump
+	File     string `toml:"file"`     // restore: plain SQL, custom or directory format dump
+	// Method is how restore loads the dump (RestoreLoad, RestoreSwap or
+	// RestoreScratch; default RestoreLoad).
+	Method string `toml:"method"`
+	// Tables must each hold at least one row in the restored copy (restore
+	// with method swap or scratch checks them before it swaps or drops).
+	Tables []string `toml:"tables"`
 	// ReportOnly makes amcheck report what it finds without failing the step
 	// (the "identify corruption" step: finding corruption is the point).
 	ReportOnly bool `toml:"report_only"`
@@ -279,6 +302,8 @@ func (s *Step) Mutates() bool {
 		switch s.SQL.Action {
 		case SQLPing, SQLQuery, SQLAmcheck:
 			return false
+		case SQLRestore:
+			return s.SQL.Method != RestoreScratch
 		}
 		return true
 	}

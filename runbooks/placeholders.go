@@ -139,7 +139,18 @@ func walkStrings(path string, v reflect.Value, fn func(field, value string)) {
 	t := v.Type()
 	for i := range t.NumField() {
 		f := t.Field(i)
-		if f.Type.Kind() != reflect.String || !f.IsExported() {
+		if !f.IsExported() {
+			continue
+		}
+		if f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() == reflect.String {
+			for j := range v.Field(i).Len() {
+				if s := v.Field(i).Index(j).String(); s != "" {
+					fn(fmt.Sprintf("%s.%s[%d]", path, f.Tag.Get("toml"), j+1), s)
+				}
+			}
+			continue
+		}
+		if f.Type.Kind() != reflect.String {
 			continue
 		}
 		if s := v.Field(i).String(); s != "" {

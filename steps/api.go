@@ -141,8 +141,20 @@ type Database interface {
 	Exec(ctx context.Context, database, sql string, dryRun bool) (int64, error)
 	Amcheck(ctx context.Context, database string) ([]Corruption, error)
 	Reindex(ctx context.Context, database, index string) error
-	// Restore loads a plain SQL dump; progress is called with bytes read.
+	// Restore loads a dump (plain SQL, custom, directory or tar format) in
+	// one transaction that the first error aborts; progress is called with
+	// bytes read when they can be counted.
 	Restore(ctx context.Context, database, file string, progress func(done, total int64), out func(Line)) error
+	// CreateDatabase creates an empty database name with the encoding,
+	// locale and owner of the database like.
+	CreateDatabase(ctx context.Context, name, like string) error
+	// DropDatabase drops a database drnav created itself (a scratch copy or
+	// a failed restore); it is never called on the damaged database.
+	DropDatabase(ctx context.Context, name string) error
+	// Swap ends every other connection to database, then renames database
+	// to keep and restored to database, both or neither. It returns the
+	// number of connections it ended.
+	Swap(ctx context.Context, database, restored, keep string) (int, error)
 	// Describe is the psql-style equivalent for a person (no password).
 	Describe(database string) string
 	// Real is false for the drill simulator.

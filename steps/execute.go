@@ -11,7 +11,7 @@ import (
 // execute runs the step's action then its verify condition and returns the
 // finished event (without totals; finish adds them).
 func execute(ctx context.Context, r *Run, step runbooks.Step, t Target) Event {
-	st, err := expand(step, t.Vars, secretSet(t))
+	st, err := expand(step, withContextVars(t), secretSet(t))
 	if err != nil {
 		r.emit(Event{Kind: EventStarted, Command: describeStep(step), DryRun: t.DryRun})
 		return Event{ExitCode: ExitFailed, Err: err.Error()}
@@ -53,6 +53,11 @@ func execute(ctx context.Context, r *Run, step runbooks.Step, t Target) Event {
 		return Event{ExitCode: ExitFailed, Err: fmt.Sprintf("step %s: needs exactly one action (run, manual, k8s, sql, http or wait), has %d", st.ID, len(st.Kinds()))}
 	}
 	if fin.ExitCode != ExitOK || fin.Err != "" || st.Verify == nil {
+		return fin
+	}
+	if t.DryRun && st.Mutates() {
+		// The action changed nothing, so its condition cannot come true.
+		r.print(Stdout, "dry run: verify not checked (the action changed nothing): "+describeVerify(st.Verify))
 		return fin
 	}
 	if ctx.Err() != nil {

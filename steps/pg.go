@@ -1,15 +1,18 @@
 package steps
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -21,18 +24,29 @@ import (
 type DatabaseOption func(*pgDatabase)
 
 // WithPsql sets the psql binary restore runs (default: psql from PATH).
+// pg_restore is looked for beside it.
 func WithPsql(path string) DatabaseOption {
-	return func(d *pgDatabase) { d.psql = path }
+	return func(d *pgDatabase) {
+		d.psql = path
+		if dir := filepath.Dir(path); dir != "." || strings.ContainsRune(path, filepath.Separator) {
+			d.pgRestore = filepath.Join(dir, "pg_restore")
+		}
+	}
 }
+
+// DefaultConnectTimeout bounds connecting to PostgreSQL when the DSN sets
+// no connect_timeout: a hung server fails the step instead of hanging it.
+const DefaultConnectTimeout = 10 * time.Second
 
 // pgDatabase is the real Database: pgx for queries, psql for restore.
 type pgDatabase struct {
-	dsn      string
-	cfg      *pgx.ConnConfig
-	password string
-	sslmode  string
-	psql     string
-	red      *Redactor
+	dsn       string
+	cfg       *pgx.ConnConfig
+	password  string
+	sslmode   string
+	psql      string
+	pgRestore string
+	red       *Redactor
 }
 
 var sslmodeRE = regexp.MustCompile(`(?:^|[\s?&])sslmode=([A-Za-z-]+)`)
@@ -46,7 +60,10 @@ func NewDatabase(dsn string, opts ...DatabaseOption) (Database, error) {
 	if err != nil {
 		return nil, fmt.Errorf("database DSN: %s", red.String(err.Error()))
 	}
-	d := &pgDatabase{dsn: dsn, cfg: cfg, password: cfg.Password, psql: "psql"}
+	if cfg.ConnectTimeout <= 0 {
+		cfg.ConnectTimeout = DefaultConnectTimeout
+	}
+	d := &pgDatabase{dsn: dsn, cfg: cfg, password: cfg.Password, psql: "psql", pgRestore: "pg_restore"}
 	if m := sslmodeRE.FindStringSubmatch(dsn); m != nil {
 		d.sslmode = m[1]
 	} else if v := os.Getenv("PGSSLMODE"); v != "" {
@@ -84,16 +101,42 @@ func (d *pgDatabase) dbName(database string) string {
 	return d.cfg.Database
 }
 
+// connect opens a connection bounded by the connect timeout; when ctx has
+// a deadline (the step's timeout) the server's statement_timeout is set to
+// what is left of it, so a statement never outlives its step.
 func (d *pgDatabase) connect(ctx context.Context, database string) (*pgx.Conn, error) {
 	cfg := d.cfg.Copy()
 	if database != "" {
 		cfg.Database = database
 	}
+	if ms := statementTimeoutMS(ctx); ms > 0 {
+		cfg.RuntimeParams["statement_timeout"] = strconv.FormatInt(ms, 10)
+	}
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
+		if ctx.Err() == nil && (pgconn.Timeout(err) || errors.Is(err, context.DeadlineExceeded)) {
+			return nil, fmt.Errorf("connect to database %s at %s: no answer within %s (connect timeout): the server is hung, overloaded or unreachable", cfg.Database, d.addr(), cfg.ConnectTimeout)
+		}
 		return nil, d.scrub("connect to database "+cfg.Database, err)
 	}
 	return conn, nil
+}
+
+func (d *pgDatabase) addr() string {
+	if strings.HasPrefix(d.cfg.Host, "/") {
+		return d.cfg.Host
+	}
+	return fmt.Sprintf("%s:%d", d.cfg.Host, d.cfg.Port)
+}
+
+// statementTimeoutMS is the time left before ctx's deadline in
+// milliseconds (0: no deadline).
+func statementTimeoutMS(ctx context.Context) int64 {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return 0
+	}
+	return max(1, time.Until(dl).Milliseconds())
 }
 
 func (d *pgDatabase) Describe(database string) string {
@@ -365,43 +408,115 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// Restore streams a plain SQL dump into psql -X -v ON_ERROR_STOP=1; the
-// password goes through PGPASSWORD only.
-func (d *pgDatabase) Restore(ctx context.Context, database, file string, progress func(done, total int64), out func(Line)) error {
-	f, err := os.Open(file)
+// Dump formats DumpFormat tells apart.
+const (
+	FormatPlain     = "plain"     // SQL text: psql
+	FormatCustom    = "custom"    // pg_dump -Fc: pg_restore
+	FormatDirectory = "directory" // pg_dump -Fd: pg_restore
+	FormatTar       = "tar"       // pg_dump -Ft: pg_restore
+)
+
+// DumpFormat tells a pg_dump archive's format from its content: a folder
+// holding toc.dat is the directory format, a file starting with PGDMP the
+// custom format, a tar archive the tar format, anything else plain SQL.
+func DumpFormat(path string) (string, error) {
+	fi, err := os.Stat(path)
 	if err != nil {
-		return fmt.Errorf("restore: %w", err)
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return fmt.Errorf("restore: %w", err)
+		return "", err
 	}
 	if fi.IsDir() {
-		return fmt.Errorf("restore: %s is a folder, not a plain SQL dump", file)
+		if _, err := os.Stat(filepath.Join(path, "toc.dat")); err != nil {
+			return "", fmt.Errorf("%s is a folder without toc.dat: not a directory-format dump", path)
+		}
+		return FormatDirectory, nil
 	}
-	cmd := exec.Command(d.psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", d.conninfo(database), "-f", "-")
-	env := os.Environ()
-	if d.password != "" {
-		env = append(env, "PGPASSWORD="+d.password)
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
 	}
-	cmd.Env = env
-	cmd.Stdin = &countingReader{r: f, total: fi.Size(), fn: progress}
+	defer f.Close()
+	head := make([]byte, 512)
+	n, _ := io.ReadFull(f, head)
+	head = head[:n]
+	switch {
+	case bytes.HasPrefix(head, []byte("PGDMP")):
+		return FormatCustom, nil
+	case n >= 262 && bytes.Equal(head[257:262], []byte("ustar")):
+		return FormatTar, nil
+	}
+	return FormatPlain, nil
+}
+
+// RestoreCommand is the command a person would type to load file (of the
+// given format) into database in one transaction, stopping at the first
+// error. It names no password.
+func RestoreCommand(psqlLine, format, file string) string {
+	conn := psqlConnArgs(psqlLine)
+	if format == FormatPlain {
+		return "psql -X -1 -v ON_ERROR_STOP=1 " + conn + " -f " + shq(file)
+	}
+	return "pg_restore --single-transaction --exit-on-error " + conn + " " + shq(file)
+}
+
+// Restore loads a dump into database in one transaction that the first
+// error aborts: plain SQL through psql -1 -v ON_ERROR_STOP=1 (streamed on
+// stdin, so progress counts bytes), custom, directory and tar archives
+// through pg_restore --single-transaction --exit-on-error. The password
+// goes through PGPASSWORD only, never argv.
+func (d *pgDatabase) Restore(ctx context.Context, database, file string, progress func(done, total int64), out func(Line)) error {
+	format, err := DumpFormat(file)
+	if err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	var cmd *exec.Cmd
+	var tool string
+	if format == FormatPlain {
+		f, err := os.Open(file)
+		if err != nil {
+			return fmt.Errorf("restore: %w", err)
+		}
+		defer f.Close()
+		fi, err := f.Stat()
+		if err != nil {
+			return fmt.Errorf("restore: %w", err)
+		}
+		tool = "psql"
+		cmd = exec.Command(d.psql, "-X", "-q", "-1", "-v", "ON_ERROR_STOP=1", "-d", d.conninfo(database), "-f", "-")
+		cmd.Stdin = &countingReader{r: f, total: fi.Size(), fn: progress}
+	} else {
+		tool = "pg_restore"
+		cmd = exec.Command(d.pgRestore, "--single-transaction", "--exit-on-error", "--verbose", "-d", d.conninfo(database), file)
+	}
+	cmd.Env = d.libpqEnv(ctx)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	var lastErr []string
+	collect := func(l Line) {
+		if l.Stream == Stderr && !strings.HasPrefix(l.Text, "pg_restore: creating") && !strings.HasPrefix(l.Text, "pg_restore: processing") {
+			lastErr = append(lastErr, l.Text)
+			if len(lastErr) > 3 {
+				lastErr = lastErr[1:]
+			}
+		}
+		if out != nil {
+			out(l)
+		}
+	}
 	pr, pw := io.Pipe()
 	cmd.Stdout = pw
 	errR, errW := io.Pipe()
 	cmd.Stderr = errW
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("restore: start %s: %w", d.psql, err)
+		return fmt.Errorf("restore: start %s: %w", cmd.Path, err)
 	}
 	readDone := make(chan struct{}, 2)
 	pump := func(rd io.Reader, s Stream) {
-		lr := &lineCollector{out: out, s: s}
+		lr := &lineCollector{out: collect, s: s}
 		_, _ = io.Copy(lr, rd)
 		lr.flush()
 		readDone <- struct{}{}
 	}
+	var mu sync.Mutex
+	collect = lockedLine(&mu, collect)
 	go pump(pr, Stdout)
 	go pump(errR, Stderr)
 	waited := make(chan error, 1)
@@ -428,12 +543,170 @@ func (d *pgDatabase) Restore(ctx context.Context, database, file string, progres
 	if werr != nil {
 		var ee *exec.ExitError
 		if errors.As(werr, &ee) {
-			return fmt.Errorf("restore %s: psql exited with code %d (ON_ERROR_STOP: the first error stopped it)", file, ee.ExitCode())
+			mu.Lock()
+			last := strings.Join(lastErr, " / ")
+			mu.Unlock()
+			msg := fmt.Sprintf("restore %s: %s exited with code %d; the transaction was rolled back, %s is unchanged", file, tool, ee.ExitCode(), d.dbName(database))
+			if last != "" {
+				msg += ": " + d.red.String(last)
+			}
+			if strings.Contains(last, "already exists") {
+				msg += " (a dump without --clean loads only into an empty database: use method = \"swap\" to restore into a new database and swap it into place)"
+			}
+			return errors.New(msg)
 		}
 		return d.scrub("restore "+file, werr)
 	}
 	return nil
 }
+
+// lockedLine serialises calls of fn (stdout and stderr pumps run at once).
+func lockedLine(mu *sync.Mutex, fn func(Line)) func(Line) {
+	return func(l Line) {
+		mu.Lock()
+		defer mu.Unlock()
+		fn(l)
+	}
+}
+
+// libpqEnv is the environment of psql and pg_restore: the password only
+// through PGPASSWORD, the connect timeout, and a statement timeout of what
+// is left of the step.
+func (d *pgDatabase) libpqEnv(ctx context.Context) []string {
+	env := os.Environ()
+	if d.password != "" {
+		env = append(env, "PGPASSWORD="+d.password)
+	}
+	env = append(env, "PGCONNECT_TIMEOUT="+strconv.Itoa(max(1, int(d.cfg.ConnectTimeout/time.Second))))
+	if ms := statementTimeoutMS(ctx); ms > 0 {
+		opts := os.Getenv("PGOPTIONS")
+		if opts != "" {
+			opts += " "
+		}
+		env = append(env, "PGOPTIONS="+opts+"-c statement_timeout="+strconv.FormatInt(ms, 10))
+	}
+	return env
+}
+
+// maintenance connects to a database other than name (postgres, else
+// template1), for CREATE, DROP and ALTER DATABASE.
+func (d *pgDatabase) maintenance(ctx context.Context, name string) (*pgx.Conn, error) {
+	var firstErr error
+	for _, db := range []string{"postgres", "template1"} {
+		if db == name {
+			continue
+		}
+		conn, err := d.connect(ctx, db)
+		if err == nil {
+			return conn, nil
+		}
+		if firstErr == nil {
+			firstErr = err
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return nil, firstErr
+}
+
+// CreateDatabase creates an empty database from template0 with the
+// encoding, locale and owner of like.
+func (d *pgDatabase) CreateDatabase(ctx context.Context, name, like string) error {
+	conn, err := d.maintenance(ctx, name)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	var enc, collate, ctype, owner, me string
+	err = conn.QueryRow(ctx, `SELECT pg_encoding_to_char(d.encoding), d.datcollate, d.datctype, pg_get_userbyid(d.datdba), current_user
+		FROM pg_database d WHERE d.datname = $1`, like).Scan(&enc, &collate, &ctype, &owner, &me)
+	if err != nil {
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("create database %s: database %s does not exist", name, like)
+		}
+		return d.scrub("create database "+name+": read "+like, err)
+	}
+	sql := "CREATE DATABASE " + pgx.Identifier{name}.Sanitize() + " TEMPLATE template0 ENCODING " + quoteLit(enc) +
+		" LC_COLLATE " + quoteLit(collate) + " LC_CTYPE " + quoteLit(ctype)
+	if owner != me {
+		sql += " OWNER " + pgx.Identifier{owner}.Sanitize()
+	}
+	if _, err := conn.Exec(ctx, sql); err != nil {
+		return d.scrub("create database "+name, err)
+	}
+	return nil
+}
+
+// DropDatabase drops a database drnav created (a scratch or failed copy),
+// ending its connections first.
+func (d *pgDatabase) DropDatabase(ctx context.Context, name string) error {
+	conn, err := d.maintenance(ctx, name)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
+		return d.scrub("drop database "+name, err)
+	}
+	return nil
+}
+
+// swapAttempts bounds how often Swap ends connections and retries when a
+// client reconnects between the end and the rename.
+const swapAttempts = 10
+
+// Swap ends every other connection to database, then renames it to keep
+// and restored to database in one transaction: either both renames happen
+// or neither. It returns how many connections it ended.
+func (d *pgDatabase) Swap(ctx context.Context, database, restored, keep string) (int, error) {
+	conn, err := d.maintenance(ctx, database)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close(context.Background())
+	var version int
+	if err := conn.QueryRow(ctx, "SELECT current_setting('server_version_num')::int").Scan(&version); err != nil {
+		return 0, d.scrub("swap: server version", err)
+	}
+	terminate := "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()"
+	if version >= 140000 {
+		terminate = "SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()"
+	}
+	ended := 0
+	var lastErr error
+	for attempt := 0; attempt < swapAttempts; attempt++ {
+		var n int
+		if err := conn.QueryRow(ctx, terminate, database).Scan(&n); err != nil {
+			return ended, d.scrub("swap: end connections to "+database, err)
+		}
+		ended += n
+		lastErr = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, "ALTER DATABASE "+pgx.Identifier{database}.Sanitize()+" RENAME TO "+pgx.Identifier{keep}.Sanitize()); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, "ALTER DATABASE "+pgx.Identifier{restored}.Sanitize()+" RENAME TO "+pgx.Identifier{database}.Sanitize())
+			return err
+		})
+		if lastErr == nil {
+			return ended, nil
+		}
+		var pe *pgconn.PgError
+		if !errors.As(lastErr, &pe) || pe.Code != "55006" { // object_in_use: someone reconnected
+			break
+		}
+		t := time.NewTimer(time.Duration(attempt+1) * 200 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ended, d.scrub("swap", ctx.Err())
+		case <-t.C:
+		}
+	}
+	return ended, d.scrub("swap: rename "+database+" to "+keep+" and "+restored+" to "+database+" (nothing renamed)", lastErr)
+}
+
+func quoteLit(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 // lineCollector splits written bytes into lines for out.
 type lineCollector struct {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -38,8 +39,11 @@ func shellShownOnly(step runbooks.Step, t Target) bool {
 }
 
 func shellEnv(t Target) []string {
-	env := os.Environ()
-	return append(env, t.Env...)
+	env := append(os.Environ(), t.Env...)
+	if s, ok := t.DB.(ShellEnver); ok && t.DB != nil {
+		env = append(env, s.ShellEnv()...)
+	}
+	return env
 }
 
 // runShell runs an expanded shell step.
@@ -67,7 +71,15 @@ func runShell(ctx context.Context, r *Run, st runbooks.Step, t Target) Event {
 	if err != nil {
 		return Event{ExitCode: ExitFailed, Err: err.Error()}
 	}
-	code, err := execShell(ctx, r, cmdText, append(append([]string(nil), t.Env...), secretEnv...), t.Dir, nil)
+	extra, where, cleanup, err := shellContext(t)
+	if err != nil {
+		return Event{ExitCode: ExitFailed, Err: err.Error()}
+	}
+	defer cleanup()
+	if where != "" {
+		r.print(Stdout, "drnav: "+where)
+	}
+	code, err := execShell(ctx, r, cmdText, append(append(slices.Clone(t.Env), secretEnv...), extra...), t.Dir, nil)
 	if err != nil {
 		if ctx.Err() != nil {
 			c, msg := ctxExit(ctx, "shell")
@@ -245,7 +257,7 @@ func InteractiveCommand(step runbooks.Step, t Target) (*exec.Cmd, error) {
 	if t.DryRun {
 		return nil, fmt.Errorf("step %s: dry run: interactive command not run", step.ID)
 	}
-	cmdText, err := shellCommand(step.Run, t.Vars, secretSet(t))
+	cmdText, err := shellCommand(step.Run, withContextVars(t), secretSet(t))
 	if err != nil {
 		return nil, fmt.Errorf("step %s: %w", step.ID, err)
 	}

@@ -3,7 +3,6 @@ package steps
 import (
 	"context"
 	"fmt"
-	"os"
 
 	"github.com/drnav/drnav/runbooks"
 )
@@ -103,24 +102,7 @@ func runSQL(ctx context.Context, r *Run, st runbooks.Step, t Target) Event {
 		r.print(Stdout, what+": done")
 		return Event{ExitCode: ExitOK}
 	case runbooks.SQLRestore:
-		start("restore "+a.File+" into "+name+" with psql (stops at the first error)", psql+" -X -v ON_ERROR_STOP=1 -f "+shq(a.File), t.DryRun)
-		if a.File == "" {
-			return Event{ExitCode: ExitFailed, Err: "sql restore: file is required"}
-		}
-		if t.DryRun {
-			fi, err := os.Stat(a.File)
-			if err != nil {
-				return Event{ExitCode: ExitFailed, Err: fmt.Sprintf("dry run: restore %s: %v", a.File, err)}
-			}
-			r.print(Stdout, fmt.Sprintf("dry run: would restore %s (%d bytes); not run", a.File, fi.Size()))
-			return Event{ExitCode: ExitOK}
-		}
-		err := db.Restore(ctx, a.Database, a.File, r.progress, func(l Line) { r.print(l.Stream, l.Text) })
-		if err != nil {
-			return fail(err)
-		}
-		r.print(Stdout, "restore finished")
-		return Event{ExitCode: ExitOK}
+		return runRestore(ctx, r, a, db, t.DryRun, fail)
 	}
 	start("sql "+a.Action, psql, t.DryRun)
 	return Event{ExitCode: ExitFailed, Err: fmt.Sprintf("unknown sql action %q", a.Action)}

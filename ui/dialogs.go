@@ -11,6 +11,7 @@ import (
 
 	"github.com/drnav/drnav/incident"
 	"github.com/drnav/drnav/runbooks"
+	"github.com/drnav/drnav/steps"
 )
 
 type confirmAction int
@@ -106,6 +107,11 @@ func (m *Model) runConfirm(step *runbooks.Step, title string) confirmState {
 		object = db
 		if step.SQL.Index != "" {
 			object = m.resolve(step.SQL.Index)
+		}
+		if step.SQL.Action == runbooks.SQLRestore {
+			a := *step.SQL
+			a.File = m.resolve(a.File)
+			c.lines = append(c.lines, steps.RestorePlan(&a, orDefault(db, "<db>"), m.now())...)
 		}
 	case runbooks.ActionShell:
 		c.lines = append(c.lines, "Context:   "+m.kubeFor("").Short(),
