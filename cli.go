@@ -41,6 +41,7 @@ type cmdOpts struct {
 	skipManual       bool
 	reportFormat     string
 	resumeID         string
+	resumeSet        bool // --resume was given, even empty
 	// navigator
 	readOnly bool
 }
@@ -221,17 +222,45 @@ With --drill it rehearses against a built-in simulator: no cluster or database.`
 			long: `Runs every step in order, writing the same journal as the navigator, printing
 progress lines, and exiting non-zero at the first failed step or verification.
 Destructive steps are refused unless --allow-destructive names them (or all);
-manual steps fail the run unless --skip-manual.`,
+manual steps fail the run unless --skip-manual.
+
+Each step's start is journalled before it runs. Shell steps run detached
+under a supervisor (output, exit status and timing in the incident folder),
+so they run to their end even if drnav is killed or the session drops.
+SIGINT, SIGTERM and SIGHUP stop drnav without failing the running step: the
+signal is journalled, the exit code is 128 + the signal number (130, 143,
+129), and 'drnav run RUNBOOK --resume ID' later records the step's real
+outcome (or follows it again while it still runs).`,
 			flags: func(fs *pflag.FlagSet, o *cmdOpts) {
 				fs.StringArrayVar(&o.vars, "var", nil, "set a variable: name=value (repeatable)")
 				fs.BoolVar(&o.dryRun, "dry-run", false, "validate mutating actions without changing anything")
 				fs.StringSliceVar(&o.allowDestructive, "allow-destructive", nil, "step ids allowed to change state, or 'all'")
 				fs.BoolVar(&o.skipManual, "skip-manual", false, "record manual steps as skipped instead of failing")
 				fs.StringVar(&o.reportFormat, "report", "", "print the report at the end: md or json")
-				fs.StringVar(&o.resumeID, "resume", "", "continue this incident's journal (done steps are kept; an interrupted step stops the run)")
+				fs.Var(&setString{val: &o.resumeID, set: &o.resumeSet}, "resume", "continue this incident's journal (done steps are kept; an interrupted step stops the run)")
 			},
 			run:     cmdRun,
 			touches: true,
 		},
 	}
 }
+
+// setString is a string flag that remembers it was given (even empty).
+type setString struct {
+	val *string
+	set *bool
+}
+
+func (s *setString) String() string {
+	if s.val == nil {
+		return ""
+	}
+	return *s.val
+}
+
+func (s *setString) Set(v string) error {
+	*s.val, *s.set = v, true
+	return nil
+}
+
+func (s *setString) Type() string { return "string" }

@@ -64,6 +64,9 @@ type Lock struct {
 // Acquire takes the driver lock of incident id without waiting. When another
 // process holds it the error is a *LockedError naming that process.
 func Acquire(root, id string) (*Lock, error) {
+	if err := ValidID(id); err != nil {
+		return nil, err
+	}
 	dir := filepath.Join(root, id)
 	if _, err := os.Stat(dir); err != nil {
 		return nil, fmt.Errorf("lock incident %s: %w", id, err)
@@ -113,6 +116,9 @@ func (l *Lock) Release() error {
 
 // Driver reports who holds the lock of incident id, if anyone.
 func Driver(root, id string) (LockInfo, bool) {
+	if ValidID(id) != nil {
+		return LockInfo{}, false
+	}
 	dir := filepath.Join(root, id)
 	fl := flock.New(filepath.Join(dir, lockName), flock.SetPermissions(0o600))
 	ok, err := fl.TryRLock()
@@ -154,6 +160,9 @@ func writeFileSync(path string, data []byte) error {
 	}
 	return f.Close()
 }
+
+// CurrentUser is who runs drnav ($USER, $LOGNAME or the process account).
+func CurrentUser() string { return currentUser() }
 
 // currentUser is $USER, $LOGNAME, or the account of the process (cron and
 // tmux sessions often have neither variable), else "uid N".
