@@ -216,10 +216,10 @@ run = "echo after >> `+counter+`"
 // appends to. After each kill: every side effect has its step_started in
 // the journal (nothing runs before it is journalled); after the resume: no
 // step ran twice, and every step whose process ended has its real exit code
-// in the journal. DRNAV_CRASH_KILLS sets the number of kills (default 40);
+// in the journal. DRNAV_CRASH_KILLS sets the number of kills (default 16);
 // four kills run at a time (the time is spent waiting for processes).
 func TestCrashStepRunner(t *testing.T) {
-	kills := 40
+	kills := 16
 	if v := os.Getenv("DRNAV_CRASH_KILLS"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
