@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"runtime"
@@ -98,6 +99,18 @@ func (a *app) loadConfig(o *cmdOpts) (config.Config, error) {
 // loadRunbooks loads the shipped runbooks, or the --runbooks folder.
 func (a *app) loadRunbooks(o *cmdOpts) ([]*runbooks.Runbook, error) {
 	rbs, err := runbooks.Load(o.runbooksDir)
+	var broken runbooks.Findings
+	if err != nil && errors.As(err, &broken) && len(rbs) > 0 {
+		// One broken file does not hide the others: name it, go on.
+		seen := map[string]bool{}
+		for _, f := range broken {
+			if !seen[f.File] {
+				seen[f.File] = true
+				fmt.Fprintf(a.stderr, "drnav: broken runbook skipped: %s (see 'drnav lint')\n", f.String())
+			}
+		}
+		return rbs, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("load runbooks: %w", err)
 	}

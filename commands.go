@@ -298,7 +298,7 @@ func incidentRunbook(rbs []*runbooks.Runbook, st incident.State) ([]*runbooks.Ru
 		_, err := findRunbook(rbs, st.RunbookID)
 		return rbs, nil, err
 	}
-	data, err := os.ReadFile(file)
+	data, err := runbooks.ReadFile(file)
 	if err != nil {
 		return rbs, nil, fmt.Errorf("runbook %s of this incident: %w (pass --runbooks with its folder)", st.RunbookID, err)
 	}

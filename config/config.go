@@ -3,6 +3,7 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -13,6 +14,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/drnav/drnav/internal/safefile"
 )
 
 // Duration is a time.Duration written as "15m" in TOML.
@@ -169,7 +172,10 @@ func DefaultPath() string {
 	return filepath.Join(base, "drnav", "config.toml")
 }
 
-// Load reads the config. An explicit path must exist; with path == "" the
+// MaxBytes is the largest config file read.
+const MaxBytes = 256 << 10
+
+// Load reads the config (a regular file of at most MaxBytes). An explicit path must exist; with path == "" the
 // default path is read when present, else the defaults are returned.
 func Load(path string) (Config, error) {
 	explicit := path != ""
@@ -180,12 +186,16 @@ func Load(path string) (Config, error) {
 	if path == "" {
 		return cfg, nil
 	}
-	data, err := os.ReadFile(path)
+	data, err := safefile.ReadFile(path, MaxBytes)
 	if err != nil {
 		if !explicit && errors.Is(err, fs.ErrNotExist) {
 			return cfg, nil
 		}
 		return cfg, fmt.Errorf("read config: %w", err)
+	}
+	data = bytes.TrimPrefix(data, []byte("\xEF\xBB\xBF"))
+	if err := safefile.TOMLDepth(data, safefile.MaxTOMLDepth); err != nil {
+		return Default(), fmt.Errorf("%s: %w", path, err)
 	}
 	if err := cfg.decode(path, string(data)); err != nil {
 		return Default(), err

@@ -96,8 +96,14 @@ func runDetached(ctx context.Context, r *Run, sup *Supervisor, dir, script strin
 func followRun(ctx context.Context, r *Run, dir string, exited <-chan struct{}) (supervisor.Status, error) {
 	stopTail := make(chan struct{})
 	tails := make(chan struct{}, 2)
-	go func() { readLines(&followReader{path: filepath.Join(dir, supervisor.OutName), stop: stopTail}, Stdout, r); tails <- struct{}{} }()
-	go func() { readLines(&followReader{path: filepath.Join(dir, supervisor.ErrName), stop: stopTail}, Stderr, r); tails <- struct{}{} }()
+	go func() {
+		readLines(&followReader{path: filepath.Join(dir, supervisor.OutName), stop: stopTail}, Stdout, r)
+		tails <- struct{}{}
+	}()
+	go func() {
+		readLines(&followReader{path: filepath.Join(dir, supervisor.ErrName), stop: stopTail}, Stderr, r)
+		tails <- struct{}{}
+	}()
 	endTails := func() {
 		close(stopTail)
 		<-tails

@@ -94,3 +94,75 @@ func kind(m os.FileMode) string {
 	}
 	return "mode " + m.String()
 }
+
+// MaxTOMLDepth bounds the nesting of arrays and inline tables in a TOML
+// document drnav reads: far beyond any runbook or config, far below what
+// could exhaust the decoder.
+const MaxTOMLDepth = 32
+
+// TOMLDepth refuses a TOML document whose arrays and inline tables nest
+// deeper than max, or whose dotted keys have more than max parts, before a
+// decoder sees it. It skips strings and comments; it does not validate.
+func TOMLDepth(data []byte, max int) error {
+	depth, line := 0, 1
+	dots := 0 // dots of the key being read on this line
+	inKey := true
+	for i := 0; i < len(data); i++ {
+		c := data[i]
+		switch c {
+		case '\n':
+			line++
+			dots, inKey = 0, true
+		case '#':
+			for i < len(data) && data[i] != '\n' {
+				i++
+			}
+			i--
+		case '"', '\'':
+			q := c
+			multi := i+2 < len(data) && data[i+1] == q && data[i+2] == q
+			if multi {
+				i += 3
+				for i < len(data) && !(data[i] == q && i+2 < len(data) && data[i+1] == q && data[i+2] == q) {
+					if data[i] == '\\' && q == '"' {
+						i++
+					} else if data[i] == '\n' {
+						line++
+					}
+					i++
+				}
+				i += 2
+				continue
+			}
+			for i++; i < len(data) && data[i] != q && data[i] != '\n'; i++ {
+				if data[i] == '\\' && q == '"' {
+					i++
+				}
+			}
+		case '[', '{':
+			depth++
+			if depth > max {
+				return fmt.Errorf("line %d: arrays and inline tables nest deeper than %d", line, max)
+			}
+			if c == '{' {
+				inKey, dots = true, 0
+			}
+		case ']', '}':
+			if depth > 0 {
+				depth--
+			}
+		case ',':
+			inKey, dots = depth > 0, 0
+		case '=':
+			inKey = false
+		case '.':
+			if inKey {
+				dots++
+				if dots >= max {
+					return fmt.Errorf("line %d: a dotted key with more than %d parts", line, max)
+				}
+			}
+		}
+	}
+	return nil
+}
