@@ -67,6 +67,10 @@ func cmdIncidents(a *app, o *cmdOpts, args []string) error {
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tRUNBOOK\tMODE\tSTATE\tDETECTED\tOPERATOR\tDRIVER")
 	for _, s := range list {
+		if s.Error != "" {
+			fmt.Fprintf(tw, "%s\t-\t-\tunreadable\t-\t-\t%s\n", s.ID, s.Error)
+			continue
+		}
 		state := "open"
 		if s.Resolved {
 			state = "resolved"

@@ -23,7 +23,18 @@ import (
 // set, as a drnav process a test can signal or SIGKILL.
 func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && (os.Args[1] == supervisor.Command || os.Getenv("DRNAV_TEST_AS_DRNAV") == "1") {
-		os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+		code := run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+		if p := os.Getenv("DRNAV_TEST_HWM_FILE"); p != "" {
+			// the peak resident set of this process, for the memory bound
+			if b, err := os.ReadFile("/proc/self/status"); err == nil {
+				for _, l := range strings.Split(string(b), "\n") {
+					if strings.HasPrefix(l, "VmHWM:") {
+						_ = os.WriteFile(p, []byte(strings.TrimSpace(strings.TrimPrefix(l, "VmHWM:"))), 0o600)
+					}
+				}
+			}
+		}
+		os.Exit(code)
 	}
 	os.Exit(m.Run())
 }
