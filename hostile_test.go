@@ -105,8 +105,8 @@ func TestHostileFiles(t *testing.T) {
 	type tc struct {
 		name  string
 		setup func(t *testing.T, d string) []string // returns drnav's args
-		code  int                                     // want exit code (-1: non-zero)
-		want  string                                  // in stderr (or stdout)
+		code  int                                   // want exit code (-1: non-zero)
+		want  string                                // in stderr (or stdout)
 	}
 	journalDecl := func(seq int, extra string) []byte {
 		return []byte(fmt.Sprintf(`{"seq":%d,"time":"2026-11-25T20:00:00Z","type":"declared","declared":{"id":"x","runbook_id":"good","runbook_title":"A good runbook","mode":"live","detected":"2026-11-25T20:00:00Z","rto_ns":3600000000000,"rpo_ns":900000000000}}`, seq) + extra)
