@@ -477,7 +477,11 @@ func waitDone(r *steps.Run) {
 // one that ended meanwhile gets its real outcome journalled; one still
 // running is followed again to its end. Nothing is run again.
 func settle(ctx context.Context, o Options, j *incident.Journal, t steps.Target, p printer) (incident.State, error) {
-	settled, err := j.Settle()
+	redact, err := steps.RedactFunc(t)
+	if err != nil {
+		return j.State(), err
+	}
+	settled, err := j.Settle(redact)
 	if err != nil {
 		return j.State(), fmt.Errorf("journal: %w", err)
 	}

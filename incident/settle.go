@@ -38,7 +38,10 @@ func (j *Journal) RunDir(rel string) string {
 // step_finished (exit code and timing from the status file) and a note
 // ("finished while you were away: exit 0 at 03:41") appended; one still
 // running is reported so the caller re-attaches to it. Nothing is run.
-func (j *Journal) Settle() ([]Settled, error) {
+// redact masks secrets in the output lines copied into the journal; when it
+// is nil (the secrets are not known yet) no output is copied: it stays in
+// the run folder.
+func (j *Journal) Settle(redact func(string) string) ([]Settled, error) {
 	st := j.State()
 	var out []Settled
 	for _, id := range st.StepOrder {
@@ -53,7 +56,7 @@ func (j *Journal) Settle() ([]Settled, error) {
 		case err != nil:
 			s.Err = err.Error()
 		case ok:
-			if err := j.SettleFinished(id, dir, status); err != nil {
+			if err := j.SettleFinished(id, dir, status, redact); err != nil {
 				return out, err
 			}
 			s.Finished, s.Exit, s.At = true, status.Exit, status.Finished
@@ -62,7 +65,7 @@ func (j *Journal) Settle() ([]Settled, error) {
 		default:
 			// Re-read: it may have ended between the two looks.
 			if status, ok, err := supervisor.ReadStatus(dir); err == nil && ok {
-				if err := j.SettleFinished(id, dir, status); err != nil {
+				if err := j.SettleFinished(id, dir, status, redact); err != nil {
 					return out, err
 				}
 				s.Finished, s.Exit, s.At = true, status.Exit, status.Finished
@@ -76,9 +79,13 @@ func (j *Journal) Settle() ([]Settled, error) {
 }
 
 // SettleFinished journals the real end of a step from its run folder's
-// status: the output tail, step_finished at the time it ended, and a note.
-func (j *Journal) SettleFinished(step, dir string, status supervisor.Status) error {
-	if tail := supervisor.Tail(dir, MaxTailLines); len(tail) > 0 {
+// status: the output tail (redacted; none without redact), step_finished
+// at the time it ended, and a note.
+func (j *Journal) SettleFinished(step, dir string, status supervisor.Status, redact func(string) string) error {
+	if tail := supervisor.Tail(dir, MaxTailLines); len(tail) > 0 && redact != nil {
+		for i := range tail {
+			tail[i] = redact(tail[i])
+		}
 		if err := j.Append(Event{Type: EventOutput, Step: step, Lines: tail}); err != nil {
 			return err
 		}

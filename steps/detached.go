@@ -254,3 +254,14 @@ func detachedFinish(ctx context.Context, st supervisor.Status, err error, dir st
 func DetachedTail(dir string, n int) []string {
 	return supervisor.Tail(dir, n)
 }
+
+// RedactFunc masks what t says is secret (secret variables, DSN passwords,
+// Redact patterns), as a run does with its output. The run folder's files
+// hold the raw output; use this before journalling lines read from them.
+func RedactFunc(t Target) (func(string) string, error) {
+	red, err := redactorFor(t)
+	if err != nil {
+		return nil, err
+	}
+	return red.String, nil
+}

@@ -18,8 +18,10 @@ func ResumeIncident(root, id string) (*Resume, error) {
 	if err != nil {
 		return nil, fmt.Errorf("resume %s: %w", id, err)
 	}
-	// Steps that ran detached: their real outcome, when they ended meanwhile.
-	settled, err := j.Settle()
+	// Steps that ran detached: their real outcome, when they ended meanwhile
+	// (their output stays in the run folder: the secrets to mask it are not
+	// known before they are re-entered).
+	settled, err := j.Settle(nil)
 	if err != nil {
 		_ = j.Close()
 		return nil, fmt.Errorf("resume %s: %w", id, err)
