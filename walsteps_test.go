@@ -138,20 +138,25 @@ func TestRunSignalsLeaveTheStepRunning(t *testing.T) {
 			root := filepath.Join(dir, "state", "drnav", "incidents")
 			counter := filepath.Join(dir, "counter")
 			gate := filepath.Join(dir, "gate")
+			const secret = "hunter2-pa55"
 			rbDir := writeRunbook(t, dir, `id = "slow"
 title = "A slow step"
 impact = "none"
+[[variables]]
+name = "token"
+prompt = "token"
+secret = true
 [[steps]]
 id = "slow"
 title = "Slow"
-run = "echo begun; while [ ! -e `+gate+` ]; do sleep 0.05; done; echo slow >> `+counter+`; echo finished-slow"
+run = "echo begun; while [ ! -e `+gate+` ]; do sleep 0.05; done; echo slow >> `+counter+`; echo token {{token}}; echo finished-slow"
 [[steps]]
 id = "after"
 title = "After"
 run = "echo after >> `+counter+`"
 `)
 			deadline := time.Now().Add(60 * time.Second)
-			cmd, out, errb := drnavProc(t, "run", "slow", "--runbooks", rbDir)
+			cmd, out, errb := drnavProc(t, "run", "slow", "--runbooks", rbDir, "--var", "token="+secret)
 			id := onlyIncident(t, root, deadline)
 			waitFor(t, "the step's output", deadline, func() bool { return strings.Contains(out.String(), "begun") })
 			if err := cmd.Process.Signal(tc.sig); err != nil {
@@ -186,17 +191,29 @@ run = "echo after >> `+counter+`"
 					t.Fatal(err)
 				}
 				// the step runs to its end without drnav
-				waitFor(t, "the step's status file", deadline, func() bool {
+				for {
 					m, _ := filepath.Glob(filepath.Join(root, id, "steps", "*", supervisor.StatusName))
-					return len(m) == 1
-				})
+					if len(m) == 1 {
+						break
+					}
+					if time.Now().After(deadline) {
+						runs, _ := filepath.Glob(filepath.Join(root, id, "steps", "*", "*"))
+						var b strings.Builder
+						for _, r := range runs {
+							data, _ := os.ReadFile(r)
+							fmt.Fprintf(&b, "%s: %q\n", filepath.Base(r), data)
+						}
+						t.Fatalf("the step's status file never appeared:\n%s\ndrnav stdout:\n%s", b.String(), out)
+					}
+					time.Sleep(20 * time.Millisecond)
+				}
 			} else {
 				go func() {
 					time.Sleep(300 * time.Millisecond)
 					_ = os.WriteFile(gate, nil, 0o600)
 				}()
 			}
-			code, rout, rerr := drnav(t, "run", "slow", "--runbooks", rbDir, "--resume", id)
+			code, rout, rerr := drnav(t, "run", "slow", "--runbooks", rbDir, "--resume", id, "--var", "token="+secret)
 			if code != 0 {
 				t.Fatalf("resume: exit %d\n%s\n%s", code, rout, rerr)
 			}
@@ -206,6 +223,12 @@ run = "echo after >> `+counter+`"
 				}
 			} else if !strings.Contains(rout, "slow finished while you were away: exit 0 at") {
 				t.Errorf("resume did not report the real outcome:\n%s", rout)
+			}
+			if jb, _ := os.ReadFile(filepath.Join(root, id, incident.JournalName)); strings.Contains(string(jb), secret) || !strings.Contains(string(jb), "token ***") {
+				t.Errorf("the step's output is not in the journal, or its secret is not masked:\n%s", jb)
+			}
+			if strings.Contains(rout, secret) {
+				t.Errorf("secret printed on resume:\n%s", rout)
 			}
 			b, _ := os.ReadFile(counter)
 			if string(b) != "slow\nafter\n" {
