@@ -197,13 +197,7 @@ run = "echo after >> `+counter+`"
 						break
 					}
 					if time.Now().After(deadline) {
-						runs, _ := filepath.Glob(filepath.Join(root, id, "steps", "*", "*"))
-						var b strings.Builder
-						for _, r := range runs {
-							data, _ := os.ReadFile(r)
-							fmt.Fprintf(&b, "%s: %q\n", filepath.Base(r), data)
-						}
-						t.Fatalf("the step's status file never appeared:\n%s\ndrnav stdout:\n%s", b.String(), out)
+						t.Fatalf("the step's status file never appeared:\n%s\ndrnav stdout:\n%s", runFolder(root, id), out)
 					}
 					time.Sleep(20 * time.Millisecond)
 				}
@@ -215,7 +209,7 @@ run = "echo after >> `+counter+`"
 			}
 			code, rout, rerr := drnav(t, "run", "slow", "--runbooks", rbDir, "--resume", id, "--var", "token="+secret)
 			if code != 0 {
-				t.Fatalf("resume: exit %d\n%s\n%s", code, rout, rerr)
+				t.Fatalf("resume: exit %d\n%s\n%s\nrun folder:\n%s", code, rout, rerr, runFolder(root, id))
 			}
 			if tc.stillRunning {
 				if !strings.Contains(rout, "still running (detached): following it again") || !strings.Contains(rout, "finished-slow") {
@@ -440,4 +434,15 @@ func readEffects(t *testing.T, counter string) map[string]int {
 		m[l]++
 	}
 	return m
+}
+
+// runFolder shows the files of an incident's run folders (diagnostics).
+func runFolder(root, id string) string {
+	runs, _ := filepath.Glob(filepath.Join(root, id, "steps", "*", "*"))
+	var b strings.Builder
+	for _, r := range runs {
+		data, _ := os.ReadFile(r)
+		fmt.Fprintf(&b, "%s: %q\n", filepath.Base(r), data)
+	}
+	return b.String()
 }

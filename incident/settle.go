@@ -63,8 +63,8 @@ func (j *Journal) Settle(redact func(string) string) ([]Settled, error) {
 		case supervisor.Alive(dir):
 			s.Running = true
 		default:
-			// Re-read: it may have ended between the two looks.
-			if status, ok, err := supervisor.ReadStatus(dir); err == nil && ok {
+			// Re-read for a moment: it may have ended between the two looks.
+			if status, ok, err := supervisor.AwaitStatus(dir, time.Second); err == nil && ok {
 				if err := j.SettleFinished(id, dir, status, redact); err != nil {
 					return out, err
 				}

@@ -37,6 +37,9 @@ const pollInterval = 50 * time.Millisecond
 // aliveInterval is how often a re-attached step's supervisor is checked.
 const aliveInterval = time.Second
 
+// goneGrace is how long the status of a supervisor found gone is awaited.
+const goneGrace = 3 * time.Second
+
 var runDirRe = regexp.MustCompile(`[^a-zA-Z0-9_-]+`)
 
 // newRunDir makes a fresh folder for one run of step id.
@@ -143,12 +146,17 @@ func followRun(ctx context.Context, r *Run, dir string, exited <-chan struct{}) 
 			if exited == nil && time.Since(lastAlive) >= aliveInterval {
 				lastAlive = time.Now()
 				if !supervisor.Alive(dir) {
-					if st, ok, err := supervisor.ReadStatus(dir); err != nil || ok {
+					// Gone, or between its last write and its exit: the
+					// status is awaited a little before giving up.
+					st, ok, err := supervisor.AwaitStatus(dir, goneGrace)
+					if err != nil || ok {
 						endTails()
 						return st, err
 					}
-					endTails()
-					return supervisor.Status{}, errOutcomeUnknown
+					if !supervisor.Alive(dir) {
+						endTails()
+						return supervisor.Status{}, errOutcomeUnknown
+					}
 				}
 			}
 			if stopping && time.Now().After(stopDeadline) {

@@ -253,6 +253,19 @@ func ReadStatus(dir string) (Status, bool, error) {
 	return st, true, nil
 }
 
+// AwaitStatus polls for the status for up to d (a supervisor found gone
+// may still be renaming it into place).
+func AwaitStatus(dir string, d time.Duration) (Status, bool, error) {
+	deadline := time.Now().Add(d)
+	for {
+		st, ok, err := ReadStatus(dir)
+		if err != nil || ok || time.Now().After(deadline) {
+			return st, ok, err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // ReadPIDs reads which processes run the step (ok false before they started).
 func ReadPIDs(dir string) (PIDs, bool) {
 	var p PIDs
