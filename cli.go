@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -47,6 +48,7 @@ type cmdOpts struct {
 	skipManual       bool
 	reportFormat     string
 	resumeID         string
+	resumeSet        bool // --resume was given, even empty
 	// accept what the context guard refuses (run)
 	acceptContextChange bool
 	acceptSameServer    bool
@@ -120,6 +122,18 @@ func (a *app) loadConfig(o *cmdOpts) (config.Config, error) {
 // loadRunbooks loads the shipped runbooks, or the --runbooks folder.
 func (a *app) loadRunbooks(o *cmdOpts) ([]*runbooks.Runbook, error) {
 	rbs, err := runbooks.Load(o.runbooksDir)
+	var broken runbooks.Findings
+	if err != nil && errors.As(err, &broken) && len(rbs) > 0 {
+		// One broken file does not hide the others: name it, go on.
+		seen := map[string]bool{}
+		for _, f := range broken {
+			if !seen[f.File] {
+				seen[f.File] = true
+				fmt.Fprintf(a.stderr, "drnav: broken runbook skipped: %s (see 'drnav lint')\n", f.String())
+			}
+		}
+		return rbs, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("load runbooks: %w", err)
 	}
@@ -246,7 +260,15 @@ With --drill it rehearses against a built-in simulator: no cluster or database.`
 			long: `Runs every step in order, writing the same journal as the navigator, printing
 progress lines, and exiting non-zero at the first failed step or verification.
 Destructive steps are refused unless --allow-destructive names them (or all);
-manual steps fail the run unless --skip-manual.`,
+manual steps fail the run unless --skip-manual.
+
+Each step's start is journalled before it runs. Shell steps run detached
+under a supervisor (output, exit status and timing in the incident folder),
+so they run to their end even if drnav is killed or the session drops.
+SIGINT, SIGTERM and SIGHUP stop drnav without failing the running step: the
+signal is journalled, the exit code is 128 + the signal number (130, 143,
+129), and 'drnav run RUNBOOK --resume ID' later records the step's real
+outcome (or follows it again while it still runs).`,
 			flags: func(fs *pflag.FlagSet, o *cmdOpts) {
 				fs.StringArrayVar(&o.vars, "var", nil, "set a variable: name=value (repeatable; not for secrets: the command line is visible to every account)")
 				fs.StringArrayVar(&o.varEnv, "var-env", nil, "set a variable from an environment variable: name=ENVVAR (repeatable)")
@@ -255,7 +277,7 @@ manual steps fail the run unless --skip-manual.`,
 				fs.StringSliceVar(&o.allowDestructive, "allow-destructive", nil, "step ids allowed to change state, or 'all'")
 				fs.BoolVar(&o.skipManual, "skip-manual", false, "record manual steps as skipped instead of failing")
 				fs.StringVar(&o.reportFormat, "report", "", "print the report at the end: md or json")
-				fs.StringVar(&o.resumeID, "resume", "", "continue this incident's journal (done steps are kept; an interrupted step stops the run)")
+				fs.Var(&setString{val: &o.resumeID, set: &o.resumeSet}, "resume", "continue this incident's journal (done steps are kept; an interrupted step stops the run)")
 				fs.BoolVar(&o.acceptContextChange, "accept-context-change", false, "with --resume: go on although the kube context (name, server or namespace) differs from the one the incident was declared with")
 				fs.BoolVar(&o.acceptSameServer, "accept-same-server", false, "go on although the primary and failover contexts reach the same API server")
 			},
@@ -264,3 +286,23 @@ manual steps fail the run unless --skip-manual.`,
 		},
 	}
 }
+
+// setString is a string flag that remembers it was given (even empty).
+type setString struct {
+	val *string
+	set *bool
+}
+
+func (s *setString) String() string {
+	if s.val == nil {
+		return ""
+	}
+	return *s.val
+}
+
+func (s *setString) Set(v string) error {
+	*s.val, *s.set = v, true
+	return nil
+}
+
+func (s *setString) Type() string { return "string" }

@@ -14,7 +14,9 @@ import (
 	"github.com/drnav/drnav/config"
 	"github.com/drnav/drnav/headless"
 	"github.com/drnav/drnav/incident"
+	"github.com/drnav/drnav/internal/supervisor"
 	"github.com/drnav/drnav/runbooks"
+	"github.com/drnav/drnav/steps"
 )
 
 // pickIncident returns the id given, else the newest incident (open ones
@@ -65,6 +67,10 @@ func cmdIncidents(a *app, o *cmdOpts, args []string) error {
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tRUNBOOK\tMODE\tSTATE\tDETECTED\tOPERATOR\tDRIVER")
 	for _, s := range list {
+		if s.Error != "" {
+			fmt.Fprintf(tw, "%s\t-\t-\tunreadable\t-\t-\t%s\n", s.ID, s.Error)
+			continue
+		}
 		state := "open"
 		if s.Resolved {
 			state = "resolved"
@@ -199,11 +205,41 @@ func cmdRun(a *app, o *cmdOpts, args []string) error {
 	defer closeLog()
 	logger.Info("headless run", "runbook", rb.ID, "drill", o.drill, "dry_run", o.dryRun)
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	if o.resumeSet {
+		if err := incident.ValidID(o.resumeID); err != nil {
+			return fmt.Errorf("--resume: %w", err)
+		}
+	}
+	// SIGINT, SIGTERM and SIGHUP: during setup they cancel it; during the
+	// run headless journals them and leaves the running step unfinished.
+	sigc := make(chan os.Signal, 4)
+	signal.Notify(sigc, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigc)
+	setupCtx, cancelSetup := context.WithCancel(context.Background())
+	defer cancelSetup()
+	setupDone := make(chan struct{})
+	var setupSig os.Signal
+	watching := make(chan struct{})
+	go func() {
+		defer close(watching)
+		select {
+		case setupSig = <-sigc:
+			cancelSetup()
+		case <-setupDone:
+		}
+	}()
+	endSetup := func() error {
+		close(setupDone)
+		<-watching
+		if setupSig != nil {
+			return fmt.Errorf("stopped by %s before any step ran", headless.SignalName(setupSig))
+		}
+		return nil
+	}
 
-	env, err := a.environment(ctx, o, cfg, rb)
+	env, err := a.environment(setupCtx, o, cfg, rb)
 	if err != nil {
+		_ = endSetup()
 		return err
 	}
 	defer env.Close()
@@ -219,13 +255,23 @@ func cmdRun(a *app, o *cmdOpts, args []string) error {
 		}
 	}
 
-	vars, err := headless.ResolveVars(ctx, rb, given, env.ConfigValues, env.Choices)
+	vars, err := headless.ResolveVars(setupCtx, rb, given, env.ConfigValues, env.Choices)
+	if serr := endSetup(); serr != nil {
+		return serr
+	}
 	if err != nil {
 		return err
 	}
 	t := env.Target
 	t.DryRun = o.dryRun
-	res, runErr := headless.Run(ctx, headless.Options{
+	sup, err := stepSupervisor()
+	if err != nil {
+		return err
+	}
+	res, runErr := headless.Run(context.Background(), headless.Options{
+		Resuming:         o.resumeSet,
+		Supervisor:       sup,
+		Signals:          sigc,
 		Runbook:          rb,
 		JournalRoot:      cfg.JournalDir,
 		Mode:             env.Mode,
@@ -260,6 +306,11 @@ func cmdRun(a *app, o *cmdOpts, args []string) error {
 			return err
 		}
 	}
+	var se *headless.SignalledError
+	if errors.As(runErr, &se) {
+		fmt.Fprintf(a.stderr, "drnav run: %v (journal %s)\nresume with: drnav run %s --resume %s\n", runErr, res.ID, rb.ID, res.ID)
+		return exitError{se.ExitCode()}
+	}
 	if runErr != nil {
 		fmt.Fprintf(a.stderr, "drnav run: %s (journal %s)\n", incident.Printable(runErr.Error()), res.ID)
 		return exitError{1}
@@ -289,4 +340,14 @@ func incidentRunbook(rbs []*runbooks.Runbook, st incident.State) ([]*runbooks.Ru
 // account owns it or can write to it.
 func prepareJournal(cfg config.Config) error {
 	return incident.PrepareRoot(cfg.JournalDir, cfg.ShareGroup) // its errors name the folder
+}
+
+// stepSupervisor runs shell steps under drnav itself, re-executed as the
+// hidden supervisor command.
+func stepSupervisor() (*steps.Supervisor, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("find the drnav binary for the step supervisor: %w", err)
+	}
+	return &steps.Supervisor{Exe: exe, Args: []string{supervisor.Command}}, nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/drnav/drnav/incident"
+	"github.com/drnav/drnav/internal/supervisor"
 )
 
 // exitUsage is returned for bad flags or arguments.
@@ -51,6 +52,10 @@ func main() {
 // run is main without the process: it parses args, runs the command and
 // returns the exit code.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == supervisor.Command {
+		// drnav re-executed as a shell step's supervisor (hidden).
+		return supervisor.Main(args[1:], stdin, stderr)
+	}
 	cmds := commands()
 	name := ""
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {

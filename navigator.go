@@ -5,13 +5,16 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 
 	tea "charm.land/bubbletea/v2"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/drnav/drnav/config"
 	"github.com/drnav/drnav/drill"
+	"github.com/drnav/drnav/headless"
 	"github.com/drnav/drnav/incident"
 	"github.com/drnav/drnav/live"
 	"github.com/drnav/drnav/runbooks"
@@ -138,15 +141,55 @@ func (a *app) runUI(ctx context.Context, o *cmdOpts, opts ui.Options) error {
 	}
 	defer closeLog()
 	logger.Info("navigator start", "read_only", opts.ReadOnly, "mode", opts.Mode)
+	if opts.Supervisor == nil {
+		if sup, err := stepSupervisor(); err == nil {
+			opts.Supervisor = sup
+		}
+	}
 	m := ui.New(opts)
 	p := tea.NewProgram(m, tea.WithContext(ctx), tea.WithInput(a.stdin), tea.WithOutput(a.stdout))
+	// SIGINT and SIGTERM end the program through Bubble Tea (the terminal
+	// is restored); SIGHUP (the session dropped) is turned into a quit too.
+	// Each is journalled once; a running step is left as it is.
+	sigc := make(chan os.Signal, 3)
+	signal.Notify(sigc, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigc)
+	got := make(chan os.Signal, 1)
+	stopWatch := make(chan struct{})
+	defer close(stopWatch)
+	go func() {
+		select {
+		case sig := <-sigc:
+			got <- sig
+			if sig == syscall.SIGHUP {
+				p.Quit()
+			}
+		case <-stopWatch:
+		}
+	}()
 	final, err := p.Run()
+	var sig os.Signal
+	select {
+	case sig = <-got:
+	default:
+	}
 	if fm, ok := final.(ui.Model); ok {
+		if sig != nil {
+			if rerr := fm.RecordSignal(headless.SignalName(sig)); rerr != nil {
+				logger.Error("journal signal", "err", rerr)
+			}
+		}
 		if cerr := fm.Close(); cerr != nil {
 			logger.Error("close", "err", cerr)
 		}
 		if id := fm.IncidentID(); id != "" {
 			fmt.Fprintf(a.stderr, "incident %s: resume with 'drnav resume %s', report with 'drnav report %s'\n", id, id, id)
+		}
+	}
+	if sig != nil {
+		if s, ok := sig.(syscall.Signal); ok {
+			fmt.Fprintf(a.stderr, "drnav: stopped by %s\n", headless.SignalName(sig))
+			return exitError{128 + int(s)}
 		}
 	}
 	if err != nil {

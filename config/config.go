@@ -3,9 +3,9 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -16,6 +16,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/drnav/drnav/internal/fsafe"
+	"github.com/drnav/drnav/internal/safefile"
 )
 
 // Duration is a time.Duration written as "15m" in TOML.
@@ -194,7 +195,10 @@ func DefaultPath() (string, error) {
 	return filepath.Join(base, "drnav", "config.toml"), nil
 }
 
-// Load reads the config. An explicit path must exist; with path == "" the
+// MaxBytes is the largest config file read.
+const MaxBytes = 256 << 10
+
+// Load reads the config (a regular file of at most MaxBytes). An explicit path must exist; with path == "" the
 // default path is read when present, else the defaults are returned.
 func Load(path string) (Config, error) {
 	explicit := path != ""
@@ -213,6 +217,10 @@ func Load(path string) (Config, error) {
 		}
 		return cfg, fmt.Errorf("read config: %w", err)
 	}
+	data = bytes.TrimPrefix(data, []byte("\xEF\xBB\xBF"))
+	if err := safefile.TOMLDepth(data, safefile.MaxTOMLDepth); err != nil {
+		return Default(), fmt.Errorf("%s: %w", path, err)
+	}
 	if err := cfg.decode(path, string(data)); err != nil {
 		return Default(), err
 	}
@@ -230,7 +238,7 @@ func Load(path string) (Config, error) {
 // notify_command, [env] and workdir, so whoever can write it runs code as
 // the user.
 func readTrusted(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	f, err := safefile.Open(path, os.O_RDONLY) // a FIFO or device is refused without blocking
 	if err != nil {
 		return nil, err
 	}
@@ -238,9 +246,6 @@ func readTrusted(path string) ([]byte, error) {
 	fi, err := f.Stat()
 	if err != nil {
 		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("config file %s is not a regular file", path)
 	}
 	if err := fsafe.CheckInfo("config file", path, fi, fsafe.MeOrRoot); err != nil {
 		return nil, err
@@ -259,18 +264,8 @@ func readTrusted(path string) ([]byte, error) {
 			return nil, err
 		}
 	}
-	data, err := io.ReadAll(io.LimitReader(f, maxConfigBytes+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > maxConfigBytes {
-		return nil, fmt.Errorf("config file %s is larger than %d bytes", path, maxConfigBytes)
-	}
-	return data, nil
+	return safefile.ReadAll(f, path, MaxBytes)
 }
-
-// maxConfigBytes bounds the config file read.
-const maxConfigBytes = 1 << 20
 
 // resolvePaths expands ~ in the path settings and refuses a relative
 // journal_dir or workdir (they would depend on the folder drnav is started

@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -305,3 +308,30 @@ func TestRestartRollsPodsOneByOne(t *testing.T) {
 
 func metaListAll() metav1.ListOptions { return metav1.ListOptions{} }
 func metaGet() metav1.GetOptions      { return metav1.GetOptions{} }
+
+// A sample folder left by a killed drill (its pid is gone) is swept by the
+// next one; a live drill's folder and other folders are kept.
+func TestStaleSamplesSwept(t *testing.T) {
+	tmp := t.TempDir()
+	cmd := exec.Command("true")
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	dead := filepath.Join(tmp, fmt.Sprintf("drnav-drill-%d-abc", cmd.Process.Pid))
+	live := filepath.Join(tmp, fmt.Sprintf("drnav-drill-%d-def", os.Getppid()))
+	other := filepath.Join(tmp, "drnav-drill-notapid")
+	for _, d := range []string{dead, live, other} {
+		if err := os.MkdirAll(filepath.Join(d, "backups"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sweepStaleSamples(tmp)
+	if _, err := os.Stat(dead); !os.IsNotExist(err) {
+		t.Errorf("the dead drill's folder is still there: %v", err)
+	}
+	for _, d := range []string{live, other} {
+		if _, err := os.Stat(d); err != nil {
+			t.Errorf("%s was removed: %v", d, err)
+		}
+	}
+}

@@ -2,11 +2,15 @@ package drill
 
 import (
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
 	"time"
 )
 
@@ -25,12 +29,49 @@ var backupFiles = []struct {
 	{"app-monthly-1.sql", 31 * 24 * time.Hour},
 }
 
+// samplesPrefix names a drill's own sample folder in the temp folder:
+// drnav-drill-<pid>-<random>. The folder is removed by Stop; one left by a
+// drnav that was killed is removed by the next drill (its pid is gone).
+const samplesPrefix = "drnav-drill-"
+
+// sweepStaleSamples removes the sample folders of drills whose process is
+// gone (killed before Stop).
+func sweepStaleSamples(tmp string) {
+	ents, err := os.ReadDir(tmp)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		rest, ok := strings.CutPrefix(e.Name(), samplesPrefix)
+		if !ok || !e.IsDir() {
+			continue
+		}
+		pidText, _, ok := strings.Cut(rest, "-")
+		pid, err := strconv.Atoi(pidText)
+		if !ok || err != nil || pid <= 0 || pid == os.Getpid() {
+			continue
+		}
+		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+			if fi, err := os.Stat(filepath.Join(tmp, e.Name())); err == nil && ownedByMe(fi) {
+				_ = os.RemoveAll(filepath.Join(tmp, e.Name()))
+			}
+		}
+	}
+}
+
+// ownedByMe: only our own folders are swept.
+func ownedByMe(fi os.FileInfo) bool {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	return ok && int(st.Uid) == os.Getuid()
+}
+
 // writeSamples writes the embedded manifests and backups into the drill's
 // folder and records the config overrides pointing at them.
 func (e *Env) writeSamples() error {
 	dir := e.opts.Dir
 	if dir == "" {
-		d, err := os.MkdirTemp("", "drnav-drill-")
+		sweepStaleSamples(os.TempDir())
+		d, err := os.MkdirTemp("", fmt.Sprintf("%s%d-", samplesPrefix, os.Getpid()))
 		if err != nil {
 			return fmt.Errorf("drill samples: %w", err)
 		}

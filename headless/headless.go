@@ -9,7 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/drnav/drnav/incident"
@@ -42,6 +45,17 @@ type Options struct {
 
 	// Resume continues the journal with this id instead of declaring anew.
 	Resume string
+	// Resuming: Resume is set on purpose (an empty Resume is then refused
+	// instead of declaring a new incident).
+	Resuming bool
+
+	// Supervisor, when set (Exe and Args), runs shell steps detached under
+	// it, with their run folders in the incident's folder (Root is set here).
+	Supervisor *steps.Supervisor
+	// Signals stops the run: the signal is journalled, a running shell step
+	// under the supervisor runs on (its outcome is recorded and read on
+	// resume), any other running step is left interrupted; never failed.
+	Signals <-chan os.Signal
 
 	Out io.Writer
 	Now func() time.Time
@@ -60,6 +74,64 @@ var ErrStepFailed = errors.New("step failed")
 
 // ErrRefused is wrapped when a destructive or manual step was refused.
 var ErrRefused = errors.New("step refused")
+
+// SignalledError is returned when a signal stopped the run. The journal
+// holds a signalled event; the step that was running (Step) is not marked
+// failed or done.
+type SignalledError struct {
+	Signal os.Signal
+	ID     string // the incident
+	Step   string // the step running then, if any
+	// Detached: that step runs on under its supervisor.
+	Detached bool
+}
+
+func (e *SignalledError) Error() string {
+	s := fmt.Sprintf("stopped by %s", SignalName(e.Signal))
+	if e.Step != "" {
+		if e.Detached {
+			s += fmt.Sprintf("; step %s runs on detached, its outcome is recorded in the incident folder", e.Step)
+		} else {
+			s += fmt.Sprintf("; step %s was interrupted (outcome unknown)", e.Step)
+		}
+	}
+	return s
+}
+
+// ExitCode is the documented exit code of a run stopped by a signal:
+// 128 + the signal number (130 SIGINT, 143 SIGTERM, 129 SIGHUP).
+func (e *SignalledError) ExitCode() int {
+	if sig, ok := e.Signal.(syscall.Signal); ok {
+		return 128 + int(sig)
+	}
+	return 128 + int(syscall.SIGTERM)
+}
+
+// SignalName is "SIGTERM", "SIGINT", "SIGHUP"…
+func SignalName(sig os.Signal) string {
+	switch sig {
+	case syscall.SIGINT:
+		return "SIGINT"
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	case syscall.SIGHUP:
+		return "SIGHUP"
+	}
+	if sig == nil {
+		return "a signal"
+	}
+	return sig.String()
+}
+
+// signalled journals a signalled event and returns the error.
+func signalled(j *incident.Journal, sig os.Signal, step string, detached bool) error {
+	err := &SignalledError{Signal: sig, ID: j.ID(), Step: step, Detached: detached}
+	if jerr := j.Append(incident.Event{Type: incident.EventSignalled, Signal: SignalName(sig), Step: step,
+		Operator: incident.CurrentUser(), PID: os.Getpid()}); jerr != nil {
+		return errors.Join(err, fmt.Errorf("journal: %w", jerr))
+	}
+	return err
+}
 
 func (o *Options) allowed(id string) bool {
 	for _, a := range o.AllowDestructive {
@@ -93,6 +165,11 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	res := Result{ID: j.ID()}
 
 	t := o.Target
+	if o.Supervisor != nil {
+		sup := *o.Supervisor
+		sup.Root = filepath.Join(j.Dir(), "steps")
+		t.Supervisor = &sup
+	}
 	t.Vars = o.Vars
 	t.Secrets = nil
 	for _, v := range rb.Variables {
@@ -113,14 +190,33 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	}
 	p.line("%s %s · %s · journal %s", modeBanner(o.Mode), rb.Title, rb.ID, j.Path())
 
+	if o.Resume != "" {
+		var err error
+		if state, err = settle(ctx, o, j, t, p); err != nil {
+			return finish(res, j, err)
+		}
+	}
+
 	phase := state.CurrentPhase
 	for i := range rb.Steps {
 		st := rb.Steps[i]
 		n := fmt.Sprintf("%d/%d", i+1, len(rb.Steps))
+		select {
+		case sig := <-o.Signals:
+			return finish(res, j, signalled(j, sig, "", false))
+		default:
+		}
 		switch state.Status(st.ID) {
 		case incident.StepDone, incident.StepSkipped:
 			p.line("  %s %s already %s", n, st.ID, state.Status(st.ID))
 			continue
+		case incident.StepFailed:
+			if ss := state.Step(st.ID); ss.WasInterrupted {
+				// It ended (failed) while drnav was away: never re-run by itself.
+				res.Failed = st.ID
+				p.line("✗ %s %s failed while drnav was away (exit %d): resolve it in the navigator (re-run or mark done)", n, st.ID, ss.Exit)
+				return finish(res, j, fmt.Errorf("%w: %s failed while drnav was away (exit %d)", ErrStepFailed, st.ID, ss.Exit))
+			}
 		case incident.StepInterrupted:
 			// Never re-run by itself: a person decides.
 			res.Refused = st.ID
@@ -159,8 +255,12 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		}
 
 		p.line("▶ %s %s: %s", n, st.ID, st.Title)
-		fin, err := runStep(ctx, j, st, t, p)
+		fin, err := runStep(ctx, j, st, t, p, o.Signals)
 		if err != nil {
+			var se *SignalledError
+			if errors.As(err, &se) {
+				return finish(res, j, err)
+			}
 			return res, err
 		}
 		if fin.ExitCode != 0 || (fin.Verified != nil && !*fin.Verified) {
@@ -194,7 +294,18 @@ func finish(res Result, j *incident.Journal, err error) (Result, error) {
 }
 
 func open(o Options) (*incident.Journal, incident.State, error) {
-	if o.Resume != "" {
+	if o.Resume != "" || o.Resuming {
+		if err := incident.ValidID(o.Resume); err != nil {
+			return nil, incident.State{}, fmt.Errorf("resume: %w", err)
+		}
+		// Check first, read-only: a refused resume writes nothing.
+		if st, _, _, err := incident.Read(o.JournalRoot, o.Resume); err != nil {
+			return nil, st, fmt.Errorf("resume %s: %w", o.Resume, err)
+		} else if st.DeclaredAt.IsZero() {
+			return nil, st, fmt.Errorf("resume %s: the journal holds no declared incident", o.Resume)
+		} else if st.RunbookID != o.Runbook.ID {
+			return nil, st, fmt.Errorf("resume %s: the incident runs runbook %q, not %q", o.Resume, st.RunbookID, o.Runbook.ID)
+		}
 		j, st, warns, err := incident.Open(o.JournalRoot, o.Resume)
 		if err != nil {
 			return nil, st, fmt.Errorf("resume %s: %w", o.Resume, err)
@@ -227,21 +338,61 @@ func open(o Options) (*incident.Journal, incident.State, error) {
 	return j, j.State(), nil
 }
 
-// runStep runs one step, journalling start, verifications, output tail and
-// finish, and returns the finished event.
-func runStep(ctx context.Context, j *incident.Journal, st runbooks.Step, t steps.Target, p printer) (steps.Event, error) {
+// writeAhead is the hook that journals step_started (fsynced) before the
+// step starts anything.
+func writeAhead(j *incident.Journal, st runbooks.Step, p printer) func(steps.Event) error {
+	return func(ev steps.Event) error {
+		runDir := ""
+		if ev.Detached != "" {
+			if rel, err := filepath.Rel(j.Dir(), ev.Detached); err == nil && !strings.HasPrefix(rel, "..") {
+				runDir = rel
+			} else {
+				runDir = ev.Detached
+			}
+		}
+		if err := j.Append(incident.Event{Type: incident.EventStepStarted, Time: ev.Time, Step: st.ID, Phase: st.Phase,
+			Command: ev.Command, Equivalent: ev.Equivalent, DryRun: ev.DryRun, ShownOnly: ev.ShownOnly, RunDir: runDir}); err != nil {
+			return err
+		}
+		return nil
+	}
+}
+
+// runStep runs one step, journalling start (ahead of anything it does),
+// verifications, output tail and finish, and returns the finished event.
+// A signal journals a signalled event and leaves the step unfinished.
+func runStep(ctx context.Context, j *incident.Journal, st runbooks.Step, t steps.Target, p printer, sigs <-chan os.Signal) (steps.Event, error) {
+	t.WriteAhead = writeAhead(j, st, p)
 	r := steps.Start(ctx, st, t)
 	var fin steps.Event
 	started := false
-	for ev := range r.Events() {
+	detached := false
+	evs := r.Events()
+	for evs != nil {
+		var ev steps.Event
+		var ok bool
+		select {
+		case sig := <-sigs:
+			r.Abandon()
+			waitDone(r)
+			p.line("! %s: %s stopped drnav; the step is not marked failed or done", st.ID, SignalName(sig))
+			return fin, signalled(j, sig, st.ID, detached)
+		case ev, ok = <-evs:
+			if !ok {
+				evs = nil
+				continue
+			}
+		}
 		switch ev.Kind {
 		case steps.EventStarted:
 			started = true
-			if err := j.Append(incident.Event{Type: incident.EventStepStarted, Step: st.ID, Phase: st.Phase,
-				Command: ev.Command, Equivalent: ev.Equivalent, DryRun: ev.DryRun, ShownOnly: ev.ShownOnly}); err != nil {
-				r.Cancel()
-				r.Wait()
-				return fin, fmt.Errorf("journal: %w", err)
+			detached = ev.Detached != ""
+			if !ev.WrittenAhead {
+				if err := writeAhead(j, st, p)(ev); err != nil {
+					r.Cancel()
+					r.Wait()
+					return fin, fmt.Errorf("journal: %w", err)
+				}
 			}
 			p.line("  $ %s", firstLine(ev.Command))
 			if ev.Equivalent != "" && ev.Equivalent != ev.Command {
@@ -252,6 +403,9 @@ func runStep(ctx context.Context, j *incident.Journal, st runbooks.Step, t steps
 			}
 			if ev.DryRun {
 				p.line("  (dry run)")
+			}
+			if ev.Detached != "" {
+				p.line("  (detached: output and exit status in %s)", ev.Detached)
 			}
 		case steps.EventOutput:
 			for _, l := range ev.Lines {
@@ -276,6 +430,9 @@ func runStep(ctx context.Context, j *incident.Journal, st runbooks.Step, t steps
 			fin = ev
 		}
 	}
+	if fin.NotStarted {
+		return fin, fmt.Errorf("journal: step %s: %s", st.ID, fin.Err)
+	}
 	if !started {
 		// A step that failed before starting (e.g. an unknown placeholder)
 		// is still journalled as started and finished.
@@ -283,20 +440,96 @@ func runStep(ctx context.Context, j *incident.Journal, st runbooks.Step, t steps
 			return fin, fmt.Errorf("journal: %w", err)
 		}
 	}
+	return fin, journalFinish(j, st.ID, r, fin)
+}
+
+// journalFinish appends the output tail and step_finished of a run.
+func journalFinish(j *incident.Journal, step string, r *steps.Run, fin steps.Event) error {
 	var tail []string
 	for _, l := range r.Tail(outputTail) {
 		tail = append(tail, l.Text)
 	}
 	if len(tail) > 0 {
-		if err := j.Append(incident.Event{Type: incident.EventOutput, Step: st.ID, Lines: tail}); err != nil {
-			return fin, fmt.Errorf("journal: %w", err)
+		if err := j.Append(incident.Event{Type: incident.EventOutput, Step: step, Lines: tail}); err != nil {
+			return fmt.Errorf("journal: %w", err)
 		}
 	}
-	if err := j.Append(incident.Event{Type: incident.EventStepFinished, Step: st.ID, Exit: fin.ExitCode, Err: fin.Err,
+	if err := j.Append(incident.Event{Type: incident.EventStepFinished, Step: step, Exit: fin.ExitCode, Err: fin.Err,
 		Duration: fin.Duration, Verified: fin.Verified, TotalLines: fin.TotalLines}); err != nil {
-		return fin, fmt.Errorf("journal: %w", err)
+		return fmt.Errorf("journal: %w", err)
 	}
-	return fin, nil
+	return nil
+}
+
+// abandonWait bounds how long a run abandoned on a signal is waited for.
+const abandonWait = 3 * steps.KillGrace
+
+func waitDone(r *steps.Run) {
+	t := time.NewTimer(abandonWait)
+	defer t.Stop()
+	select {
+	case <-r.Done():
+	case <-t.C:
+	}
+}
+
+// settle reads the run folders of steps interrupted under the supervisor:
+// one that ended meanwhile gets its real outcome journalled; one still
+// running is followed again to its end. Nothing is run again.
+func settle(ctx context.Context, o Options, j *incident.Journal, t steps.Target, p printer) (incident.State, error) {
+	redact, err := steps.RedactFunc(t)
+	if err != nil {
+		return j.State(), err
+	}
+	settled, err := j.Settle(redact)
+	if err != nil {
+		return j.State(), fmt.Errorf("journal: %w", err)
+	}
+	for _, s := range settled {
+		switch {
+		case s.Finished:
+			p.line("  %s finished while you were away: exit %d at %s", s.Step, s.Exit, s.At.Local().Format("15:04:05"))
+			now := j.State()
+			for _, l := range now.Step(s.Step).Tail {
+				p.line("  │ %s", l)
+			}
+		case s.Running:
+			p.line("  %s is still running (detached): following it again", s.Step)
+			r := steps.Reattach(ctx, s.RunDir, t)
+			var fin steps.Event
+			evs := r.Events()
+			for evs != nil {
+				select {
+				case sig := <-o.Signals:
+					r.Abandon()
+					waitDone(r)
+					return j.State(), signalled(j, sig, s.Step, true)
+				case ev, ok := <-evs:
+					if !ok {
+						evs = nil
+						continue
+					}
+					for _, l := range ev.Lines {
+						p.line("  │ %s", l.Text)
+					}
+					if ev.Kind == steps.EventFinished {
+						fin = ev
+					}
+				}
+			}
+			if fin.OutcomeUnknown {
+				p.line("  %s: %s", s.Step, fin.Err)
+				continue
+			}
+			if err := journalFinish(j, s.Step, r, fin); err != nil {
+				return j.State(), err
+			}
+			p.line("  %s ended: exit %d", s.Step, fin.ExitCode)
+		default:
+			p.line("  %s: %s", s.Step, s.Err)
+		}
+	}
+	return j.State(), nil
 }
 
 func firstLine(s string) string {

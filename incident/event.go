@@ -27,6 +27,10 @@ const (
 	EventHintUsed       = "hint_used"
 	EventStepMarkedDone = "step_marked_done"
 	EventResolved       = "resolved"
+	// EventSignalled is appended when drnav is stopped by a signal (SIGINT,
+	// SIGTERM, SIGHUP): a running step is left as it is (interrupted from
+	// the next resume on, its real outcome read from its run folder).
+	EventSignalled = "signalled"
 	// EventResumed is appended by Open when a process takes over driving the
 	// journal: every step still running is interrupted from then on.
 	EventResumed = "resumed"
@@ -115,6 +119,10 @@ type Event struct {
 	Equivalent string `json:"equivalent,omitempty"`
 	DryRun     bool   `json:"dry_run,omitempty"`
 	ShownOnly  bool   `json:"shown_only,omitempty"`
+	// RunDir is the run folder of a shell step run under the supervisor
+	// (relative to the incident's folder): its output, exit status and
+	// timing are there even when drnav died.
+	RunDir string `json:"run_dir,omitempty"`
 
 	// output: the last lines, already redacted by the caller.
 	Lines []string `json:"lines,omitempty"`
@@ -149,7 +157,10 @@ type Event struct {
 	// hint_used: the number of the hint shown (1-based).
 	N int `json:"n,omitempty"`
 
-	// resumed: who took over (Operator), from where, which process.
+	// signalled: the signal's name (e.g. "SIGTERM").
+	Signal string `json:"signal,omitempty"`
+
+	// resumed and signalled: who (Operator), from where, which process.
 	Operator  string `json:"operator,omitempty"`
 	SSHClient string `json:"ssh_client,omitempty"`
 	PID       int    `json:"pid,omitempty"`

@@ -1,6 +1,7 @@
 package incident
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -166,7 +167,7 @@ func Create(root string, decl Declared) (*Journal, error) {
 // running is interrupted (its outcome is unknown; it is never re-run by
 // itself). The warnings say what was skipped.
 func Open(root, id string) (*Journal, State, []Warning, error) {
-	uid, err := checkIncidentDir(root, id, true)
+	uid, err := checkIncidentDir(root, id, true) // validates the id first
 	if err != nil {
 		return nil, State{}, nil, err
 	}
@@ -180,29 +181,38 @@ func Open(root, id string) (*Journal, State, []Warning, error) {
 		_ = lock.Release()
 		return nil, State{}, nil, fmt.Errorf("open journal %s: %w", id, err)
 	}
-	data, err := io.ReadAll(f)
-	if err != nil {
+	fail := func(err error) (*Journal, State, []Warning, error) {
 		f.Close()
 		_ = lock.Release()
-		return nil, State{}, nil, fmt.Errorf("read journal %s: %w", id, err)
+		return nil, State{}, nil, err
 	}
-	events, good, warns := parse(data)
-	if good < int64(len(data)) {
+	events, good, noNL, warns, err := parse(f, path)
+	if err != nil {
+		return fail(fmt.Errorf("open journal %s: %w", id, err))
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		return fail(fmt.Errorf("open journal %s: %w", id, err))
+	}
+	if good < fi.Size() {
 		if err := f.Truncate(good); err != nil {
-			f.Close()
-			_ = lock.Release()
-			return nil, State{}, nil, fmt.Errorf("truncate torn line of journal %s: %w", id, err)
-		}
-		if err := f.Sync(); err != nil {
-			f.Close()
-			_ = lock.Release()
-			return nil, State{}, nil, fmt.Errorf("sync journal %s: %w", id, err)
+			return fail(fmt.Errorf("truncate torn line of journal %s: %w", id, err))
 		}
 	}
 	if _, err := f.Seek(0, io.SeekEnd); err != nil {
-		f.Close()
-		_ = lock.Release()
-		return nil, State{}, nil, fmt.Errorf("seek journal %s: %w", id, err)
+		return fail(fmt.Errorf("seek journal %s: %w", id, err))
+	}
+	if noNL {
+		// A complete last event without its newline: keep it, end the line.
+		if _, err := f.Write([]byte{'\n'}); err != nil {
+			return fail(fmt.Errorf("end the last line of journal %s: %w", id, err))
+		}
+		good++
+	}
+	if good < fi.Size() || noNL {
+		if err := f.Sync(); err != nil {
+			return fail(fmt.Errorf("sync journal %s: %w", id, err))
+		}
 	}
 	j := &Journal{root: root, id: id, path: path, f: f, lock: lock, size: good, state: Replay(events)}
 	if len(events) > 0 {
@@ -218,11 +228,10 @@ func Open(root, id string) (*Journal, State, []Warning, error) {
 // Read reads an incident's journal without writing to it (observers, reports).
 // When nobody drives it, steps still running are shown interrupted.
 func Read(root, id string) (State, []Event, []Warning, error) {
-	data, err := readJournal(root, id)
+	events, warns, err := readJournal(root, id)
 	if err != nil {
-		return State{}, nil, nil, fmt.Errorf("read journal %s: %w", id, err)
+		return State{}, nil, warns, fmt.Errorf("read journal %s: %w", id, err)
 	}
-	events, _, warns := parse(data)
 	st := Replay(events)
 	if _, driven := Driver(root, id); !driven {
 		st.Interrupt(st.LastTime)
@@ -239,6 +248,9 @@ func (j *Journal) Append(ev Event) error {
 	defer j.mu.Unlock()
 	if j.f == nil {
 		return fmt.Errorf("append to journal %s: closed", j.id)
+	}
+	if j.seq >= maxSeq {
+		return fmt.Errorf("append to journal %s: seq %d is at its limit", j.id, j.seq)
 	}
 	ev.Seq = j.seq + 1
 	if ev.Time.IsZero() {
@@ -289,41 +301,115 @@ func (j *Journal) Close() error {
 	return errors.Join(errs...)
 }
 
+// Limits of a journal.
+const (
+	// MaxLineBytes bounds one journal line: a longer one makes the journal
+	// unreadable (a CorruptError) rather than exhausting memory.
+	MaxLineBytes = 1 << 20
+	// maxSeq is the largest seq accepted: beyond it the next one would
+	// overflow.
+	maxSeq = 1 << 53
+)
+
+// bom is the UTF-8 byte-order mark an editor may have put in front.
+var bom = []byte{0xEF, 0xBB, 0xBF}
+
+// CorruptError says a journal cannot be trusted as it is: events out of
+// sequence (a gap, a repeat, an overflowing seq) or an over-long line.
+// Nothing is appended to such a journal; a person must look at it.
+type CorruptError struct {
+	Path string
+	Line int
+	Msg  string
+}
+
+func (e *CorruptError) Error() string {
+	return fmt.Sprintf("journal %s line %d: %s (the journal is refused as it is: inspect or repair it)", e.Path, e.Line, e.Msg)
+}
+
 // parse splits the journal into events. good is the offset after the last
-// newline: a last line without one is torn (never acknowledged) and ignored.
-func parse(data []byte) (events []Event, good int64, warns []Warning) {
+// complete line. A last line without a newline is kept when it is a valid
+// event (noNL is then set: the writer must add the newline before
+// appending), else it is torn (never acknowledged) and ignored. A leading
+// byte-order mark is skipped. Garbage lines are skipped with a warning;
+// events out of sequence or a line over MaxLineBytes are an error.
+func parse(rd io.Reader, path string) (events []Event, good int64, noNL bool, warns []Warning, err error) {
+	br := bufio.NewReaderSize(rd, 64<<10)
 	lineNo := 0
 	lastSeq := 0
-	for off := 0; off < len(data); {
-		lineNo++
-		nl := bytes.IndexByte(data[off:], '\n')
-		if nl < 0 {
-			warns = append(warns, Warning{Line: lineNo, Msg: fmt.Sprintf("torn last line (%d bytes, no newline) ignored", len(data)-off)})
-			break
+	skipped := 0 // garbage lines since the last good event
+	var off int64
+	if head, _ := br.Peek(len(bom)); bytes.Equal(head, bom) {
+		_, _ = br.Discard(len(bom))
+		off = int64(len(bom))
+		good = off
+	}
+	var line []byte
+	for {
+		line = line[:0]
+		complete := false
+		for {
+			chunk, rerr := br.ReadSlice('\n')
+			if len(line)+len(chunk) > MaxLineBytes+1 {
+				return nil, 0, false, warns, &CorruptError{Path: path, Line: lineNo + 1, Msg: fmt.Sprintf("line longer than %d bytes", MaxLineBytes)}
+			}
+			line = append(line, chunk...)
+			if rerr == nil {
+				complete = true
+				break
+			}
+			if errors.Is(rerr, bufio.ErrBufferFull) {
+				continue
+			}
+			if errors.Is(rerr, io.EOF) {
+				break
+			}
+			return nil, 0, false, warns, fmt.Errorf("read journal %s: %w", path, rerr)
 		}
-		raw := data[off : off+nl]
-		off += nl + 1
-		good = int64(off)
-		if len(bytes.TrimSpace(raw)) == 0 {
-			continue
+		if len(line) == 0 {
+			return events, good, noNL, warns, nil
+		}
+		lineNo++
+		raw := line
+		if complete {
+			raw = line[:len(line)-1]
 		}
 		var ev Event
-		if err := json.Unmarshal(raw, &ev); err != nil {
-			warns = append(warns, Warning{Line: lineNo, Msg: "invalid JSON skipped: " + err.Error()})
+		valid := len(bytes.TrimSpace(raw)) > 0 && json.Unmarshal(raw, &ev) == nil && ev.Type != ""
+		if !complete {
+			if !valid {
+				warns = append(warns, Warning{Line: lineNo, Msg: fmt.Sprintf("torn last line (%d bytes, no newline) ignored", len(line))})
+				return events, good, false, warns, nil
+			}
+			noNL = true
+		}
+		off += int64(len(line))
+		good = off
+		switch {
+		case len(bytes.TrimSpace(raw)) == 0:
+			continue
+		case !valid:
+			var jerr error
+			if jerr = json.Unmarshal(raw, &ev); jerr == nil {
+				warns = append(warns, Warning{Line: lineNo, Msg: "event without type skipped"})
+			} else {
+				warns = append(warns, Warning{Line: lineNo, Msg: "invalid JSON skipped: " + jerr.Error()})
+			}
+			skipped++
 			continue
 		}
-		if ev.Type == "" {
-			warns = append(warns, Warning{Line: lineNo, Msg: "event without type skipped"})
-			continue
-		}
-		if ev.Seq <= lastSeq {
-			warns = append(warns, Warning{Line: lineNo, Msg: fmt.Sprintf("event seq %d after %d skipped", ev.Seq, lastSeq)})
-			continue
+		switch {
+		case ev.Seq < 1 || ev.Seq > maxSeq:
+			return nil, 0, false, warns, &CorruptError{Path: path, Line: lineNo, Msg: fmt.Sprintf("seq %d out of range", ev.Seq)}
+		case ev.Seq <= lastSeq:
+			return nil, 0, false, warns, &CorruptError{Path: path, Line: lineNo, Msg: fmt.Sprintf("seq %d after %d: events out of order", ev.Seq, lastSeq)}
+		case ev.Seq-lastSeq-1 > skipped:
+			return nil, 0, false, warns, &CorruptError{Path: path, Line: lineNo, Msg: fmt.Sprintf("seq %d after %d: %d events missing", ev.Seq, lastSeq, ev.Seq-lastSeq-1-skipped)}
 		}
 		lastSeq = ev.Seq
+		skipped = 0
 		events = append(events, ev)
 	}
-	return events, good, warns
 }
 
 func syncDir(dir string) error {
@@ -347,6 +433,8 @@ type Summary struct {
 	Resolved     bool      `json:"resolved"`
 	LastEvent    time.Time `json:"last_event"`
 	Warnings     int       `json:"warnings,omitempty"`
+	// Error says why the journal cannot be read (the other fields are empty).
+	Error string `json:"error,omitempty"`
 }
 
 // List lists the incidents under root, open and closed, newest first
@@ -367,11 +455,17 @@ func List(root string) ([]Summary, error) {
 		if !e.IsDir() {
 			continue
 		}
-		data, err := readJournal(root, e.Name())
-		if err != nil {
+		if _, err := checkIncidentDir(root, e.Name(), false); err != nil {
 			continue // not an incident folder, or one not to be trusted
 		}
-		events, _, warns := parse(data)
+		if _, err := os.Lstat(filepath.Join(root, e.Name(), JournalName)); err != nil {
+			continue // not an incident folder
+		}
+		events, warns, err := readJournal(root, e.Name())
+		if err != nil {
+			out = append(out, Summary{ID: e.Name(), Error: err.Error()})
+			continue
+		}
 		st := Replay(events)
 		if st.DeclaredAt.IsZero() {
 			continue
@@ -398,7 +492,7 @@ func Latest(root string) (Summary, error) {
 		return Summary{}, err
 	}
 	for _, s := range list {
-		if !s.Resolved {
+		if !s.Resolved && s.Error == "" {
 			return s, nil
 		}
 	}
@@ -419,6 +513,10 @@ func Follow(ctx context.Context, root, id string, from int) (<-chan Event, <-cha
 	go func() {
 		defer close(evc)
 		defer close(errc)
+		if err := ValidID(id); err != nil {
+			errc <- err
+			return
+		}
 		path := filepath.Join(root, id, JournalName)
 		uid, err := checkIncidentDir(root, id, false)
 		if err != nil {
@@ -502,5 +600,12 @@ func readFrom(path string, pos int64, uid int) ([]byte, error) {
 	if _, err := f.Seek(pos, io.SeekStart); err != nil {
 		return nil, err
 	}
-	return io.ReadAll(f)
+	data, err := io.ReadAll(io.LimitReader(f, 4*MaxLineBytes))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > MaxLineBytes && bytes.IndexByte(data, '\n') < 0 {
+		return nil, fmt.Errorf("journal line at offset %d is longer than %d bytes", pos, MaxLineBytes)
+	}
+	return data, nil
 }

@@ -527,3 +527,110 @@ func TestOperatorWithoutUserVariables(t *testing.T) {
 		t.Fatal("no operator when $USER and $LOGNAME are unset (cron, some tmux sessions)")
 	}
 }
+
+// Events out of sequence make the journal refused, never silently skipped;
+// a gap left by a skipped garbage line is tolerated.
+func TestSeqValidated(t *testing.T) {
+	t.Parallel()
+	decl := `{"seq":1,"time":"2026-11-25T20:00:00Z","type":"declared","declared":{"runbook_id":"rb","mode":"live"}}` + "\n"
+	note := func(seq string) string {
+		return `{"seq":` + seq + `,"time":"2026-11-25T20:01:00Z","type":"note","text":"n"}` + "\n"
+	}
+	for _, tc := range []struct {
+		name, body, want string
+	}{
+		{"overflow", decl + note("9223372036854775807"), "out of range"},
+		{"negative", decl + note("-3"), "out of range"},
+		{"repeat", decl + note("2") + note("2"), "out of order"},
+		{"gap", decl + note("2") + note("5"), "2 events missing"},
+		{"gap after garbage", decl + "garbage\n" + note("3"), ""},
+	} {
+		root := t.TempDir()
+		id := "inc"
+		if err := os.MkdirAll(filepath.Join(root, id), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(root, id, JournalName)
+		if err := os.WriteFile(path, []byte(tc.body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, _, _, rerr := Read(root, id)
+		j, _, _, oerr := Open(root, id)
+		if tc.want == "" {
+			if rerr != nil || oerr != nil {
+				t.Errorf("%s: read %v, open %v", tc.name, rerr, oerr)
+			}
+			if j != nil {
+				j.Close()
+			}
+			continue
+		}
+		var ce *CorruptError
+		if !errors.As(rerr, &ce) || !strings.Contains(rerr.Error(), tc.want) {
+			t.Errorf("%s: read error %v, want %q", tc.name, rerr, tc.want)
+		}
+		if !errors.As(oerr, &ce) {
+			t.Errorf("%s: open error %v", tc.name, oerr)
+		}
+		if j != nil {
+			j.Close()
+		}
+		if b, _ := os.ReadFile(path); string(b) != tc.body {
+			t.Errorf("%s: a refused journal was written to", tc.name)
+		}
+	}
+}
+
+// A complete last event without its newline is kept (and the line ended
+// before the next append); a byte-order mark is skipped.
+func TestLastLineWithoutNewlineAndBOM(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	id := "inc"
+	if err := os.MkdirAll(filepath.Join(root, id), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(root, id, JournalName)
+	body := "\xEF\xBB\xBF" + `{"seq":1,"time":"2026-11-25T20:00:00Z","type":"declared","declared":{"runbook_id":"rb","mode":"live"}}` + "\n" +
+		`{"seq":2,"time":"2026-11-25T20:01:00Z","type":"step_started","step":"a"}` + "\n" +
+		`{"seq":3,"time":"2026-11-25T20:02:00Z","type":"step_finished","step":"a"}`
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	list, err := List(root)
+	if err != nil || len(list) != 1 || list[0].RunbookID != "rb" {
+		t.Fatalf("list %+v %v", list, err)
+	}
+	j, st, _, err := Open(root, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Status("a") != StepDone {
+		t.Errorf("step a is %s, want done (its finish was the last line)", st.Status("a"))
+	}
+	if err := j.Append(Event{Type: EventNote, Text: "after"}); err != nil {
+		t.Fatal(err)
+	}
+	j.Close()
+	st2, events, warns, err := Read(root, id)
+	if err != nil || len(warns) != 0 || st2.Status("a") != StepDone || events[len(events)-1].Text != "after" {
+		t.Errorf("after reopen: %v %v %v %+v", st2.Status("a"), warns, err, events)
+	}
+}
+
+func TestValidID(t *testing.T) {
+	t.Parallel()
+	for _, bad := range []string{"", ".", "..", "a/b", "../x", ".hidden", "-flag", "a\x00b", "a\nb", strings.Repeat("x", 201)} {
+		if ValidID(bad) == nil {
+			t.Errorf("%q accepted", bad)
+		}
+		if _, _, _, err := Open(t.TempDir(), bad); err == nil {
+			t.Errorf("Open(%q) accepted", bad)
+		}
+	}
+	for _, good := range []string{"20261125-2003-database-corruption", "inc-2", "x"} {
+		if err := ValidID(good); err != nil {
+			t.Errorf("%q refused: %v", good, err)
+		}
+	}
+}

@@ -190,6 +190,9 @@ func writeFileSync(path string, data []byte) error {
 	return f.Close()
 }
 
+// CurrentUser is who runs drnav ($USER, $LOGNAME or the process account).
+func CurrentUser() string { return currentUser() }
+
 // currentUser is $USER, $LOGNAME, or the account of the process (cron and
 // tmux sessions often have neither variable), else "uid N".
 func currentUser() string {

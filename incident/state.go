@@ -68,6 +68,7 @@ type StepState struct {
 	Equivalent string `json:"equivalent,omitempty"`
 	DryRun     bool   `json:"dry_run,omitempty"`
 	ShownOnly  bool   `json:"shown_only,omitempty"`
+	RunDir     string `json:"run_dir,omitempty"`
 
 	Exit       int           `json:"exit"`
 	Err        string        `json:"error,omitempty"`
@@ -129,6 +130,15 @@ type Resume struct {
 	PID       int       `json:"pid,omitempty"`
 }
 
+// Signalled is one signalled event: drnav was stopped by a signal.
+type Signalled struct {
+	Time     time.Time `json:"time"`
+	Signal   string    `json:"signal"`
+	Operator string    `json:"operator,omitempty"`
+	PID      int       `json:"pid,omitempty"`
+	Step     string    `json:"step,omitempty"` // the step running then
+}
+
 // State is the incident as a pure fold over its events (see Apply).
 type State struct {
 	ID           string
@@ -161,6 +171,7 @@ type State struct {
 	Roles        []Role
 	Notes        []Note // every note, step notes included
 	Resumes      []Resume
+	Signals      []Signalled // drnav stopped by a signal
 	// LastFinished is when the last step finished (or was skipped / marked done).
 	LastFinished time.Time
 
@@ -311,7 +322,7 @@ func (s *State) Apply(ev Event) {
 		// A new attempt: forget the outcome of the previous one.
 		*st = StepState{
 			ID: st.ID, Phase: ev.Phase, Status: StepRunning, Attempts: st.Attempts + 1, Started: t,
-			Command: ev.Command, Equivalent: ev.Equivalent, DryRun: ev.DryRun, ShownOnly: ev.ShownOnly,
+			Command: ev.Command, Equivalent: ev.Equivalent, DryRun: ev.DryRun, ShownOnly: ev.ShownOnly, RunDir: ev.RunDir,
 			Notes: st.Notes, WasInterrupted: st.WasInterrupted, Hints: st.Hints,
 		}
 		s.enterPhase(ev.Phase, t)
@@ -383,6 +394,8 @@ func (s *State) Apply(ev Event) {
 		s.Resolved = true
 		s.ResolvedAt = t
 		s.Summary = ev.Text
+	case EventSignalled:
+		s.Signals = append(s.Signals, Signalled{Time: t, Signal: ev.Signal, Operator: ev.Operator, PID: ev.PID, Step: ev.Step})
 	case EventResumed:
 		s.Interrupt(t)
 		s.Resumes = append(s.Resumes, Resume{Time: t, Operator: ev.Operator, SSHClient: ev.SSHClient, PID: ev.PID})
@@ -429,6 +442,7 @@ func (s State) Clone() State {
 	c.Roles = slices.Clone(s.Roles)
 	c.Notes = slices.Clone(s.Notes)
 	c.Resumes = slices.Clone(s.Resumes)
+	c.Signals = slices.Clone(s.Signals)
 	if s.Steps != nil {
 		c.Steps = make(map[string]*StepState, len(s.Steps))
 		for k, v := range s.Steps {

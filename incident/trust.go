@@ -2,13 +2,11 @@ package incident
 
 import (
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"os/user"
 	"path/filepath"
 	"strconv"
-	"strings"
 
 	"github.com/drnav/drnav/internal/fsafe"
 )
@@ -18,18 +16,6 @@ import (
 // otherwise plant links (drnav would write through them), forge incidents or
 // swap folders. The driver only works in folders it owns; observers may read
 // another account's folders when they are a group share (see PrepareRoot).
-
-// maxJournalBytes bounds a journal read into memory.
-const maxJournalBytes = 256 << 20
-
-// ValidID reports whether id can name an incident folder: one path element,
-// no separators, no "." or "..".
-func ValidID(id string) error {
-	if id == "" || id == "." || id == ".." || strings.ContainsAny(id, "/\\\x00") || strings.HasPrefix(id, ".") {
-		return fmt.Errorf("invalid incident id %q", id)
-	}
-	return nil
-}
 
 // shared reports whether a folder is a group share (setgid, group-readable).
 func shared(fi fs.FileInfo) bool {
@@ -87,26 +73,22 @@ func checkIncidentDir(root, id string, write bool) (int, error) {
 	return rootUID, nil
 }
 
-// readJournal reads an incident's journal after the folder checks, without
-// following links.
-func readJournal(root, id string) ([]byte, error) {
+// readJournal reads and parses an incident's journal after the folder
+// checks, without following links, through the bounded parser (each line
+// at most MaxLine bytes, seq validated).
+func readJournal(root, id string) ([]Event, []Warning, error) {
 	uid, err := checkIncidentDir(root, id, false)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	f, err := fsafe.OpenOwned("journal", filepath.Join(root, id, JournalName), os.O_RDONLY, uid)
+	path := filepath.Join(root, id, JournalName)
+	f, err := fsafe.OpenOwned("journal", path, os.O_RDONLY, uid)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxJournalBytes+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > maxJournalBytes {
-		return nil, fmt.Errorf("journal of %s is larger than %d bytes", id, maxJournalBytes)
-	}
-	return data, nil
+	events, _, _, warns, err := parse(f, path)
+	return events, warns, err
 }
 
 // fileMode is the mode of a file in an incident folder: 0640 in a group

@@ -112,7 +112,7 @@ func LintPaths(paths []string, opts LintOptions) ([]*Runbook, []Finding) {
 		srcs     []source
 		findings []Finding
 	)
-	readDir := func(fsys fs.FS, prefix string) error {
+	readDir := func(fsys fs.FS, prefix, osDir string) error {
 		entries, err := fs.ReadDir(fsys, ".")
 		if err != nil {
 			return err
@@ -121,7 +121,7 @@ func LintPaths(paths []string, opts LintOptions) ([]*Runbook, []Finding) {
 			if e.IsDir() || !strings.HasSuffix(e.Name(), ".toml") {
 				continue
 			}
-			data, err := fs.ReadFile(fsys, e.Name())
+			data, err := readEntry(fsys, ".", e.Name(), osDir)
 			if err != nil {
 				findings = append(findings, Finding{File: prefix + e.Name(), Message: fmt.Sprintf("read: %v", err)})
 				continue
@@ -131,7 +131,7 @@ func LintPaths(paths []string, opts LintOptions) ([]*Runbook, []Finding) {
 		return nil
 	}
 	if len(paths) == 0 {
-		if err := readDir(shipped, EmbeddedPrefix); err != nil {
+		if err := readDir(shipped, EmbeddedPrefix, ""); err != nil {
 			findings = append(findings, Finding{File: EmbeddedPrefix, Message: fmt.Sprintf("read: %v", err)})
 		}
 	}
@@ -141,11 +141,11 @@ func LintPaths(paths []string, opts LintOptions) ([]*Runbook, []Finding) {
 		case err != nil:
 			findings = append(findings, Finding{File: p, Message: errMessage(err)})
 		case st.IsDir():
-			if err := readDir(os.DirFS(p), filepath.Clean(p)+string(filepath.Separator)); err != nil {
+			if err := readDir(os.DirFS(p), filepath.Clean(p)+string(filepath.Separator), p); err != nil {
 				findings = append(findings, Finding{File: p, Message: errMessage(err)})
 			}
 		default:
-			data, err := os.ReadFile(p)
+			data, err := ReadFile(p)
 			if err != nil {
 				findings = append(findings, Finding{File: p, Message: errMessage(err)})
 				continue

@@ -1,6 +1,7 @@
 package runbooks
 
 import (
+	"bytes"
 	"embed"
 	"errors"
 	"fmt"
@@ -13,6 +14,8 @@ import (
 	"strings"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/drnav/drnav/internal/safefile"
 )
 
 // shipped holds the runbooks drnav ships with.
@@ -36,9 +39,29 @@ func Embedded() ([]*Runbook, error) {
 	return LoadFS(shipped, ".", EmbeddedPrefix)
 }
 
+// MaxBytes is the largest runbook file read (far beyond any real one).
+const MaxBytes = 1 << 20
+
 // LoadDir loads every *.toml file of dir (not its subfolders), sorted by name.
+// Only regular files of at most MaxBytes are read: a FIFO, a device or an
+// over-large file is a finding for that file, the others still load.
 func LoadDir(dir string) ([]*Runbook, error) {
-	return LoadFS(os.DirFS(dir), ".", filepath.Clean(dir)+string(filepath.Separator))
+	return loadFS(os.DirFS(dir), ".", filepath.Clean(dir)+string(filepath.Separator), dir)
+}
+
+// ReadFile reads a runbook file from disk: a regular file of at most
+// MaxBytes (a FIFO or device is refused without blocking).
+func ReadFile(path string) ([]byte, error) {
+	return safefile.ReadFile(path, MaxBytes)
+}
+
+// readEntry reads file name of dir in fsys; osDir, when set, is dir on disk
+// (read with ReadFile's checks).
+func readEntry(fsys fs.FS, dir, name, osDir string) ([]byte, error) {
+	if osDir != "" {
+		return ReadFile(filepath.Join(osDir, dir, name))
+	}
+	return fs.ReadFile(fsys, path.Join(dir, name))
 }
 
 // LoadFS loads every *.toml file of dir in fsys. Each runbook's File is
@@ -46,6 +69,10 @@ func LoadDir(dir string) ([]*Runbook, error) {
 // is a Findings listing every problem of every file (duplicate ids across
 // files included), and the runbooks without errors are still returned.
 func LoadFS(fsys fs.FS, dir string, prefix string) ([]*Runbook, error) {
+	return loadFS(fsys, dir, prefix, "")
+}
+
+func loadFS(fsys fs.FS, dir string, prefix string, osDir string) ([]*Runbook, error) {
 	entries, err := fs.ReadDir(fsys, dir)
 	if err != nil {
 		return nil, fmt.Errorf("read runbooks %s%s: %w", prefix, dir, err)
@@ -59,9 +86,9 @@ func LoadFS(fsys fs.FS, dir string, prefix string) ([]*Runbook, error) {
 			continue
 		}
 		name := prefix + e.Name()
-		data, err := fs.ReadFile(fsys, path.Join(dir, e.Name()))
+		data, err := readEntry(fsys, dir, e.Name(), osDir)
 		if err != nil {
-			findings = append(findings, Finding{File: name, Message: fmt.Sprintf("read: %v", err)})
+			findings = append(findings, Finding{File: name, Message: fmt.Sprintf("read: %v", err), Severity: Error})
 			continue
 		}
 		rb, fnd := parse(name, data)
@@ -105,6 +132,13 @@ func LoadFile(name string, data []byte) (*Runbook, error) {
 // error; otherwise the runbook (possibly with problems) and the decode
 // findings, which are also kept in the runbook for Lint.
 func parse(name string, data []byte) (*Runbook, []Finding) {
+	if len(data) > MaxBytes {
+		return nil, []Finding{{File: name, Message: fmt.Sprintf("larger than %d bytes", MaxBytes), Severity: Error}}
+	}
+	data = bytes.TrimPrefix(data, []byte("\xEF\xBB\xBF"))
+	if err := safefile.TOMLDepth(data, safefile.MaxTOMLDepth); err != nil {
+		return nil, []Finding{{File: name, Message: err.Error(), Severity: Error}}
+	}
 	var tree map[string]any
 	if _, err := toml.Decode(string(data), &tree); err != nil {
 		f := Finding{File: name, Message: "syntax error: " + err.Error()}

@@ -72,6 +72,9 @@ type Event struct {
 	Equivalent string // a kubectl/psql/curl line a person could type
 	DryRun     bool
 	ShownOnly  bool // drill: the shell command is shown, not run
+	// WrittenAhead: Target.WriteAhead journalled this start before anything
+	// ran; the consumer must not journal it again.
+	WrittenAhead bool
 
 	// Output
 	Lines []Line
@@ -89,6 +92,15 @@ type Event struct {
 	TotalLines int64 // all output lines seen, even those dropped from the buffer
 	TotalBytes int64
 	Verified   *bool // nil when the step has no verify condition
+	// NotStarted: the write-ahead failed, nothing ran and no step_started is
+	// in the journal.
+	NotStarted bool
+	// OutcomeUnknown: drnav stopped following a detached step (Abandon), or
+	// its supervisor is gone without a status; do not journal a finish.
+	OutcomeUnknown bool
+	// Detached is the folder of a shell step run under the supervisor
+	// (Target.Supervisor): its output, exit status and timing are there.
+	Detached string
 }
 
 // KubeProvider hands out clients for the contexts a runbook names: "primary",
@@ -194,6 +206,15 @@ type Target struct {
 	// Backup is the backup policy config the backup_* verify checks read
 	// (folder, freshness command, regions).
 	Backup config.Backup
+	// WriteAhead, when set, receives the Started event (redacted) before any
+	// process starts or any request is sent, and must journal it durably
+	// (step_started, fsynced). When it fails the step does not start and
+	// finishes with NotStarted.
+	WriteAhead func(Event) error
+	// Supervisor, when set, runs shell steps detached from drnav (see
+	// Supervisor), so they outlive it and their outcome is recorded.
+	Supervisor *Supervisor
+
 	// RPO is the recovery point objective; backup_regions compares each
 	// region's newest copy against it when the step sets no backup_max_age.
 	RPO time.Duration

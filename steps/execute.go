@@ -13,7 +13,9 @@ import (
 func execute(ctx context.Context, r *Run, step runbooks.Step, t Target) Event {
 	st, err := expand(step, withContextVars(t), secretSet(t))
 	if err != nil {
-		r.emit(Event{Kind: EventStarted, Command: describeStep(step), DryRun: t.DryRun})
+		if berr := r.begin(Event{Command: describeStep(step), DryRun: t.DryRun}); berr != nil {
+			return notStarted(berr)
+		}
 		return Event{ExitCode: ExitFailed, Err: err.Error()}
 	}
 	timeout := st.Timeout.Duration
@@ -31,7 +33,9 @@ func execute(ctx context.Context, r *Run, step runbooks.Step, t Target) Event {
 			return fin // nothing ran, nothing to verify
 		}
 	case runbooks.ActionManual:
-		r.emit(Event{Kind: EventStarted, Command: st.Manual})
+		if err := r.begin(Event{Command: st.Manual}); err != nil {
+			return notStarted(err)
+		}
 		r.print(Stdout, "manual task: done when you confirm it")
 	case runbooks.ActionK8s:
 		actx, cancel := context.WithTimeout(ctx, timeout)
@@ -46,10 +50,14 @@ func execute(ctx context.Context, r *Run, step runbooks.Step, t Target) Event {
 		fin = runHTTP(actx, r, st, t)
 		cancel()
 	case runbooks.ActionWait:
-		r.emit(Event{Kind: EventStarted, Command: "wait until " + describeVerify(st.Wait), Equivalent: verifyEquivalent(st.Wait, st, t)})
+		if err := r.begin(Event{Command: "wait until " + describeVerify(st.Wait), Equivalent: verifyEquivalent(st.Wait, st, t)}); err != nil {
+			return notStarted(err)
+		}
 		return runVerify(ctx, r, st, st.Wait, t)
 	default:
-		r.emit(Event{Kind: EventStarted, Command: describeStep(st)})
+		if err := r.begin(Event{Command: describeStep(st)}); err != nil {
+			return notStarted(err)
+		}
 		return Event{ExitCode: ExitFailed, Err: fmt.Sprintf("step %s: needs exactly one action (run, manual, k8s, sql, http or wait), has %d", st.ID, len(st.Kinds()))}
 	}
 	if fin.ExitCode != ExitOK || fin.Err != "" || st.Verify == nil {

@@ -47,10 +47,12 @@ func runHTTP(ctx context.Context, r *Run, st runbooks.Step, t Target) Event {
 	if interval <= 0 {
 		interval = 2 * time.Second
 	}
-	r.emit(Event{Kind: EventStarted,
+	if err := r.begin(Event{
 		Command:    fmt.Sprintf("GET %s (up to %d attempts every %s, expecting %d)", a.URL, count, interval, want),
 		Equivalent: fmt.Sprintf("curl -sS -o /dev/null -w '%%{http_code}\\n' --max-time %d %s", int(HTTPTimeout.Seconds()), shq(a.URL)),
-	})
+	}); err != nil {
+		return notStarted(err)
+	}
 	if a.URL == "" {
 		return Event{ExitCode: ExitFailed, Err: "http: url is required"}
 	}

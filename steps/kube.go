@@ -114,7 +114,9 @@ func runKube(ctx context.Context, r *Run, st runbooks.Step, t Target) Event {
 	a := st.K8s
 	k, err := resolveKube(t, a.Context, a.Namespace)
 	if err != nil {
-		r.emit(Event{Kind: EventStarted, Command: "k8s " + a.Action, DryRun: t.DryRun})
+		if berr := r.begin(Event{Command: "k8s " + a.Action, DryRun: t.DryRun}); berr != nil {
+			return notStarted(berr)
+		}
 		return Event{ExitCode: ExitFailed, Err: err.Error()}
 	}
 	need := func(what, v string) error {
@@ -193,7 +195,9 @@ func runKube(ctx context.Context, r *Run, st runbooks.Step, t Target) Event {
 	if desc != "" && k.info.Name != "" {
 		desc += " (context " + k.info.Name + ")"
 	}
-	r.emit(Event{Kind: EventStarted, Command: orStr(desc, "k8s "+a.Action), Equivalent: equiv, DryRun: k.dryRun})
+	if berr := r.begin(Event{Command: orStr(desc, "k8s "+a.Action), Equivalent: equiv, DryRun: k.dryRun}); berr != nil {
+		return notStarted(berr)
+	}
 	if err != nil {
 		return Event{ExitCode: ExitFailed, Err: err.Error()}
 	}

@@ -87,7 +87,9 @@ func runRestore(ctx context.Context, r *Run, a *runbooks.SQLAction, db Database,
 	}
 	psql := db.Describe(a.Database)
 	if a.File == "" {
-		r.emit(Event{Kind: EventStarted, Command: "restore (no file)", DryRun: dryRun})
+		if err := r.begin(Event{Command: "restore (no file)", DryRun: dryRun}); err != nil {
+			return notStarted(err)
+		}
 		return Event{ExitCode: ExitFailed, Err: "sql restore: file is required"}
 	}
 	format, ferr := DumpFormat(a.File)
@@ -104,8 +106,10 @@ func runRestore(ctx context.Context, r *Run, a *runbooks.SQLAction, db Database,
 
 	switch {
 	case method == runbooks.RestoreLoad && !dryRun:
-		r.emit(Event{Kind: EventStarted, Command: "restore " + a.File + " (" + format + ") into " + name + " in one transaction, stopping at the first error",
-			Equivalent: RestoreCommand(psql, format, a.File)})
+		if err := r.begin(Event{Command: "restore " + a.File + " (" + format + ") into " + name + " in one transaction, stopping at the first error",
+			Equivalent: RestoreCommand(psql, format, a.File)}); err != nil {
+			return notStarted(err)
+		}
 		if ferr != nil {
 			return Event{ExitCode: ExitFailed, Err: "restore: " + ferr.Error()}
 		}
@@ -118,7 +122,9 @@ func runRestore(ctx context.Context, r *Run, a *runbooks.SQLAction, db Database,
 
 	info, err := db.Ping(ctx, a.Database)
 	if err != nil {
-		r.emit(Event{Kind: EventStarted, Command: "restore " + a.File + " into a new database beside " + name, DryRun: dryRun})
+		if err := r.begin(Event{Command: "restore " + a.File + " into a new database beside " + name, DryRun: dryRun}); err != nil {
+			return notStarted(err)
+		}
 		return fail(err)
 	}
 	n := NamesFor(info.Database, r.now(), scratch)
@@ -141,7 +147,9 @@ func runRestore(ctx context.Context, r *Run, a *runbooks.SQLAction, db Database,
 			pgx.Identifier{n.Kept}.Sanitize()+"; ALTER DATABASE "+pgx.Identifier{n.Restored}.Sanitize()+" RENAME TO "+
 			pgx.Identifier{n.Database}.Sanitize()+"; COMMIT")
 	}
-	r.emit(Event{Kind: EventStarted, Command: command, Equivalent: equiv, DryRun: dryRun})
+	if err := r.begin(Event{Command: command, Equivalent: equiv, DryRun: dryRun}); err != nil {
+		return notStarted(err)
+	}
 	if ferr != nil {
 		return Event{ExitCode: ExitFailed, Err: "restore: " + ferr.Error()}
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -48,6 +49,11 @@ type Run struct {
 	red    *Redactor
 	now    func() time.Time
 	start  time.Time
+	// ahead journals the started event before anything runs (Target.WriteAhead).
+	ahead       func(Event) error
+	abandon     chan struct{}
+	abandonOnce sync.Once
+	detached    atomic.Bool // a shell step under the supervisor: Abandon leaves it running
 
 	mu         sync.Mutex
 	queue      []Event
@@ -66,6 +72,14 @@ func (r *Run) Events() <-chan Event { return r.events }
 
 // Cancel stops the step (exit code 130). Safe to call many times.
 func (r *Run) Cancel() { r.cancel() }
+
+// Abandon stops following a detached shell step (Target.Supervisor) without
+// stopping it: the run finishes at once with OutcomeUnknown while the step
+// runs on and its supervisor records the outcome (drnav is going away).
+// Other steps are cancelled. Safe to call many times.
+func (r *Run) Abandon() {
+	r.abandonOnce.Do(func() { close(r.abandon) })
+}
 
 // Wait blocks until the step finished and returns the finished event. It
 // does not drain Events.
@@ -90,18 +104,25 @@ func (r *Run) Tail(n int) []Line {
 // are substituted from t.Vars first; an unknown one finishes the run with an
 // error.
 func Start(ctx context.Context, step runbooks.Step, t Target) *Run {
+	return startWith(ctx, t, func(ctx context.Context, r *Run) Event { return r.safeExecute(ctx, step, t) })
+}
+
+// startWith makes a run and executes fn in its own goroutine.
+func startWith(ctx context.Context, t Target, fn func(context.Context, *Run) Event) *Run {
 	ctx, cancel := context.WithCancel(ctx)
 	now := t.Now
 	if now == nil {
 		now = time.Now
 	}
 	r := &Run{
-		events: make(chan Event, 64),
-		cancel: cancel,
-		done:   make(chan struct{}),
-		notify: make(chan struct{}, 1),
-		now:    now,
-		start:  now(),
+		events:  make(chan Event, 64),
+		cancel:  cancel,
+		done:    make(chan struct{}),
+		notify:  make(chan struct{}, 1),
+		abandon: make(chan struct{}),
+		now:     now,
+		start:   now(),
+		ahead:   t.WriteAhead,
 	}
 	red, rerr := redactorFor(t)
 	if rerr != nil {
@@ -111,12 +132,21 @@ func Start(ctx context.Context, step runbooks.Step, t Target) *Run {
 	go r.deliver()
 	go r.flusher()
 	go func() {
+		select {
+		case <-r.abandon:
+			if !r.detached.Load() {
+				cancel() // drnav is going away: an attached step cannot outlive it
+			}
+		case <-r.done:
+		}
+	}()
+	go func() {
 		defer cancel()
 		if rerr != nil {
 			r.finish(Event{ExitCode: ExitFailed, Err: rerr.Error()})
 			return
 		}
-		r.finish(r.safeExecute(ctx, step, t))
+		r.finish(fn(ctx, r))
 	}()
 	return r
 }
@@ -167,6 +197,33 @@ func (r *Run) emit(ev Event) {
 		r.queue = append(r.queue, ev)
 	}
 	r.wake()
+}
+
+// begin announces the step: the Started event is handed to the write-ahead
+// hook (the caller journals step_started and fsyncs it) before it is queued.
+// Callers start no process and send no request unless begin returned nil;
+// on error they return notStarted(err).
+func (r *Run) begin(ev Event) error {
+	ev.Kind = EventStarted
+	if ev.Time.IsZero() {
+		ev.Time = r.now()
+	}
+	ev.Command = r.red.String(ev.Command)
+	ev.Equivalent = r.red.String(ev.Equivalent)
+	if r.ahead != nil {
+		if err := r.ahead(ev); err != nil {
+			return fmt.Errorf("journal the start: %w (the step was not started)", err)
+		}
+		ev.WrittenAhead = true
+	}
+	r.emit(ev)
+	return nil
+}
+
+// notStarted is the finished event of a step whose start could not be
+// journalled: nothing ran.
+func notStarted(err error) Event {
+	return Event{ExitCode: ExitFailed, Err: err.Error(), NotStarted: true}
 }
 
 // progress emits a Progress event, at most every FlushInterval unless done.

@@ -50,19 +50,28 @@ func shellEnv(t Target) []string {
 func runShell(ctx context.Context, r *Run, st runbooks.Step, t Target) Event {
 	cmdText := st.Run
 	if shellShownOnly(st, t) {
-		r.emit(Event{Kind: EventStarted, Command: cmdText, Equivalent: cmdText, ShownOnly: true})
+		if err := r.begin(Event{Command: cmdText, Equivalent: cmdText, ShownOnly: true}); err != nil {
+			return notStarted(err)
+		}
 		r.print(Stdout, "drill: this shell command is shown, not run (run it yourself against a safe environment, or allow it in config [drill] allow_shell)")
 		return Event{ExitCode: ExitOK, ShownOnly: true}
 	}
 	if st.Interactive {
-		r.emit(Event{Kind: EventStarted, Command: cmdText, Equivalent: cmdText, DryRun: t.DryRun})
+		if err := r.begin(Event{Command: cmdText, Equivalent: cmdText, DryRun: t.DryRun}); err != nil {
+			return notStarted(err)
+		}
 		if t.DryRun {
 			r.print(Stdout, "dry run: interactive command not run")
 			return Event{ExitCode: ExitOK}
 		}
 		return Event{ExitCode: ExitFailed, Err: "interactive step needs the terminal: run it with InteractiveCommand"}
 	}
-	r.emit(Event{Kind: EventStarted, Command: cmdText, Equivalent: cmdText, DryRun: t.DryRun})
+	if t.Supervisor != nil && !t.DryRun {
+		return runShellDetached(ctx, r, st.ID, cmdText, t)
+	}
+	if err := r.begin(Event{Command: cmdText, Equivalent: cmdText, DryRun: t.DryRun}); err != nil {
+		return notStarted(err)
+	}
 	if t.DryRun {
 		r.print(Stdout, "dry run: would run: "+cmdText)
 		return Event{ExitCode: ExitOK}
@@ -95,6 +104,23 @@ func runShell(ctx context.Context, r *Run, st runbooks.Step, t Target) Event {
 		return Event{ExitCode: code, Err: fmt.Sprintf("command exited with code %d", code)}
 	}
 	return Event{ExitCode: ExitOK}
+}
+
+// runShellDetached runs a shell step under the supervisor: its run folder
+// is made and named in the Started event (journalled ahead), then the
+// supervisor starts and is followed until it records the exit status.
+func runShellDetached(ctx context.Context, r *Run, stepID, cmdText string, t Target) Event {
+	dir, err := t.Supervisor.newRunDir(stepID)
+	if err != nil {
+		return notStarted(err)
+	}
+	r.detached.Store(true)
+	if err := r.begin(Event{Command: cmdText, Equivalent: cmdText, Detached: dir}); err != nil {
+		_ = os.RemoveAll(dir)
+		return notStarted(err)
+	}
+	st, err := runDetached(ctx, r, t.Supervisor, dir, shellPrelude+cmdText, shellEnv(t), t.Dir)
+	return detachedFinish(ctx, st, err, dir)
 }
 
 // execShell runs bash -c in its own process group, streaming stdout and

@@ -10,11 +10,13 @@ import (
 func runSQL(ctx context.Context, r *Run, st runbooks.Step, t Target) Event {
 	a := st.SQL
 	db := t.DB
-	start := func(desc, equiv string, dry bool) {
-		r.emit(Event{Kind: EventStarted, Command: desc, Equivalent: equiv, DryRun: dry})
+	start := func(desc, equiv string, dry bool) error {
+		return r.begin(Event{Command: desc, Equivalent: equiv, DryRun: dry})
 	}
 	if db == nil {
-		start("sql "+a.Action, "", t.DryRun)
+		if err := start("sql "+a.Action, "", t.DryRun); err != nil {
+			return notStarted(err)
+		}
 		return Event{ExitCode: ExitFailed, Err: "no database configured (set dsn in the config, or the PG* environment)"}
 	}
 	psql := db.Describe(a.Database)
@@ -31,7 +33,9 @@ func runSQL(ctx context.Context, r *Run, st runbooks.Step, t Target) Event {
 	}
 	switch a.Action {
 	case runbooks.SQLPing:
-		start("connect to "+name+" and measure latency", psql+" -c 'SELECT version(), pg_is_in_recovery()'", false)
+		if err := start("connect to "+name+" and measure latency", psql+" -c 'SELECT version(), pg_is_in_recovery()'", false); err != nil {
+			return notStarted(err)
+		}
 		info, err := db.Ping(ctx, a.Database)
 		if err != nil {
 			return fail(err)
@@ -43,7 +47,9 @@ func runSQL(ctx context.Context, r *Run, st runbooks.Step, t Target) Event {
 		r.print(Stdout, fmt.Sprintf("connected to %s as %s: PostgreSQL %s, %s, latency %s", info.Database, info.User, info.Version, role, info.Latency.Round(1000)))
 		return Event{ExitCode: ExitOK}
 	case runbooks.SQLQuery:
-		start("query "+name+": "+a.Query, psql+" -c "+shq(a.Query), false)
+		if err := start("query "+name+": "+a.Query, psql+" -c "+shq(a.Query), false); err != nil {
+			return notStarted(err)
+		}
 		if a.Query == "" {
 			return Event{ExitCode: ExitFailed, Err: "sql query: query is required"}
 		}
@@ -54,7 +60,9 @@ func runSQL(ctx context.Context, r *Run, st runbooks.Step, t Target) Event {
 		printResult(r, tab)
 		return Event{ExitCode: ExitOK}
 	case runbooks.SQLExec:
-		start("execute on "+name+": "+a.Query, psql+" -c "+shq(a.Query), t.DryRun)
+		if err := start("execute on "+name+": "+a.Query, psql+" -c "+shq(a.Query), t.DryRun); err != nil {
+			return notStarted(err)
+		}
 		if a.Query == "" {
 			return Event{ExitCode: ExitFailed, Err: "sql exec: query is required"}
 		}
@@ -69,7 +77,9 @@ func runSQL(ctx context.Context, r *Run, st runbooks.Step, t Target) Event {
 		}
 		return Event{ExitCode: ExitOK}
 	case runbooks.SQLAmcheck:
-		start("check every btree index and table of "+name+" for corruption (amcheck)", psql+" -c 'CREATE EXTENSION IF NOT EXISTS amcheck' && pg_amcheck "+psqlConnArgs(psql), false)
+		if err := start("check every btree index and table of "+name+" for corruption (amcheck)", psql+" -c 'CREATE EXTENSION IF NOT EXISTS amcheck' && pg_amcheck "+psqlConnArgs(psql), false); err != nil {
+			return notStarted(err)
+		}
 		found, err := db.Amcheck(ctx, a.Database)
 		if err != nil {
 			return fail(err)
@@ -91,7 +101,9 @@ func runSQL(ctx context.Context, r *Run, st runbooks.Step, t Target) Event {
 		if a.Index != "" {
 			what = "REINDEX INDEX " + a.Index
 		}
-		start(what+" on "+name, psql+" -c "+shq(what+" "+reindexTarget(a)), t.DryRun)
+		if err := start(what+" on "+name, psql+" -c "+shq(what+" "+reindexTarget(a)), t.DryRun); err != nil {
+			return notStarted(err)
+		}
 		if t.DryRun {
 			r.print(Stdout, "dry run: REINDEX not run (it cannot be rolled back cheaply)")
 			return Event{ExitCode: ExitOK}
@@ -104,7 +116,9 @@ func runSQL(ctx context.Context, r *Run, st runbooks.Step, t Target) Event {
 	case runbooks.SQLRestore:
 		return runRestore(ctx, r, a, db, t.DryRun, fail)
 	}
-	start("sql "+a.Action, psql, t.DryRun)
+	if err := start("sql "+a.Action, psql, t.DryRun); err != nil {
+		return notStarted(err)
+	}
 	return Event{ExitCode: ExitFailed, Err: fmt.Sprintf("unknown sql action %q", a.Action)}
 }
 

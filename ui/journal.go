@@ -18,7 +18,15 @@ func ResumeIncident(root, id string) (*Resume, error) {
 	if err != nil {
 		return nil, fmt.Errorf("resume %s: %w", id, err)
 	}
-	return &Resume{ID: id, Journal: j}, nil
+	// Steps that ran detached: their real outcome, when they ended meanwhile
+	// (their output stays in the run folder: the secrets to mask it are not
+	// known before they are re-entered).
+	settled, err := j.Settle(nil)
+	if err != nil {
+		_ = j.Close()
+		return nil, fmt.Errorf("resume %s: %w", id, err)
+	}
+	return &Resume{ID: id, Journal: j, Settled: settled}, nil
 }
 
 // OpenIncidents lists the unresolved incidents of a journal root for the
@@ -113,4 +121,23 @@ func (m Model) IncidentID() string {
 		return m.journal.ID()
 	}
 	return ""
+}
+
+// RecordSignal journals that a signal stopped drnav (after the program
+// ended; main calls it before Close). A running step is left as it is: not
+// failed, not done; a detached one runs on and its outcome is read on
+// resume. Read-only and in-memory journals record nothing.
+func (m Model) RecordSignal(name string) error {
+	if m.journal == nil || m.opts.ReadOnly || m.journal.ID() == "" {
+		return nil
+	}
+	step := ""
+	if m.run != nil && !m.run.verify {
+		step = m.run.step
+	}
+	if err := m.journal.Append(incident.Event{Type: incident.EventSignalled, Signal: name, Step: step,
+		Operator: incident.CurrentUser(), PID: os.Getpid()}); err != nil {
+		return fmt.Errorf("journal signal: %w", err)
+	}
+	return nil
 }

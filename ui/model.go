@@ -1027,6 +1027,9 @@ func (m Model) startStep(verifyOnly bool) (tea.Model, tea.Cmd) {
 // startShown starts a step through the engine (in a Cmd).
 func (m Model) startShown(runStep runbooks.Step, target steps.Target) (tea.Model, tea.Cmd) {
 	start, runID, id := m.opts.Start, m.run.id, m.run.step
+	if !m.run.verify {
+		target = writeAheadTarget(target, m.journal, m.opts.Supervisor, id, m.phaseOf(id))
+	}
 	return m, func() tea.Msg {
 		h, err := start(context.Background(), runStep, target)
 		if err != nil {

@@ -114,6 +114,9 @@ type Environment struct {
 type Resume struct {
 	ID      string
 	Journal Journal
+	// Settled is what resuming learned about steps that ran detached
+	// (incident.Journal.Settle): ended meanwhile, or still running.
+	Settled []incident.Settled
 }
 
 // OpenIncident is an open incident shown first in the picker.
@@ -168,6 +171,9 @@ type Options struct {
 	NoColor bool
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+	// Supervisor (Exe and Args), when set, runs shell steps detached under
+	// it, in run folders of the incident's folder, so they outlive drnav.
+	Supervisor *steps.Supervisor
 	// Notify sends a status update text (the notify command); nil: copy only.
 	Notify func(ctx context.Context, text string) error
 	// ReadDoc reads a local related document for the pager (called in a Cmd).

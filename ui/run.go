@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"errors"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -47,15 +49,68 @@ func readRunCmd(j Journal, runID int, stepID, phase string, verifyOnly bool, h S
 		}
 		evs, lines, done := convertEvents(stepID, phase, verifyOnly, batch)
 		msg := runEventsMsg{id: runID, lines: lines, done: done || closed}
+		writtenAhead := false
+		for _, ev := range batch {
+			writtenAhead = writtenAhead || (ev.Kind == steps.EventStarted && ev.WrittenAhead)
+		}
 		for _, ev := range evs {
+			if ev.Type == incident.EventStepStarted && writtenAhead {
+				msg.events = append(msg.events, ev) // already journalled, before the step started
+				continue
+			}
+			if ev.Type == incident.EventStepFinished && finishUnknown(batch) {
+				continue // drnav stopped following a detached step: its outcome is read on resume
+			}
 			if err := j.Append(ev); err != nil {
 				msg.err = err
 				break
 			}
 			msg.events = append(msg.events, ev)
 		}
+		for _, ev := range batch {
+			if ev.Kind == steps.EventFinished && ev.NotStarted && msg.err == nil {
+				msg.err = errors.New(ev.Err)
+			}
+		}
 		return msg
 	}
+}
+
+// finishUnknown: the batch ends with a finish that is no outcome.
+func finishUnknown(batch []steps.Event) bool {
+	for _, ev := range batch {
+		if ev.Kind == steps.EventFinished && (ev.OutcomeUnknown || ev.NotStarted) {
+			return true
+		}
+	}
+	return false
+}
+
+// writeAheadTarget makes the step journal its step_started (fsynced) before
+// it starts any process or sends any request, and, for a journal with a
+// folder, run shell steps detached under the supervisor.
+func writeAheadTarget(t steps.Target, j Journal, sup *steps.Supervisor, stepID, phase string) steps.Target {
+	dirOf, hasDir := j.(interface{ Dir() string })
+	if sup != nil && hasDir {
+		s := *sup
+		s.Root = filepath.Join(dirOf.Dir(), "steps")
+		t.Supervisor = &s
+	}
+	t.WriteAhead = func(ev steps.Event) error {
+		text := ev.Command
+		if ev.ShownOnly {
+			text += "  (drill: shown, not run)"
+		}
+		runDir := ev.Detached
+		if hasDir && runDir != "" {
+			if rel, err := filepath.Rel(dirOf.Dir(), runDir); err == nil && !strings.HasPrefix(rel, "..") {
+				runDir = rel
+			}
+		}
+		return j.Append(incident.Event{Type: incident.EventStepStarted, Time: ev.Time, Step: stepID, Phase: phase,
+			Command: text, Equivalent: ev.Equivalent, DryRun: ev.DryRun, ShownOnly: ev.ShownOnly, RunDir: runDir})
+	}
+	return t
 }
 
 // convertEvents turns engine events into journal events (output merged into

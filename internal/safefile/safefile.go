@@ -1,0 +1,168 @@
+// Package safefile opens the files drnav reads from paths a person or a
+// folder gave it (runbooks, config, journals) so that a hostile path cannot
+// hang or exhaust it: only regular files are read (a FIFO is opened without
+// blocking, then refused), and reads are bounded.
+package safefile
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"syscall"
+)
+
+// ErrTooLarge is wrapped when a file is over its limit.
+var ErrTooLarge = errors.New("too large")
+
+// ErrNotRegular is wrapped when a path is not a regular file.
+var ErrNotRegular = errors.New("not a regular file")
+
+// Open opens path with flag (os.O_RDONLY, os.O_RDWR…) and checks it is a
+// regular file. O_NONBLOCK keeps the open of a FIFO from waiting for a
+// writer; it is cleared again for the regular file.
+func Open(path string, flag int) (*os.File, error) {
+	f, err := os.OpenFile(path, flag|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w (%s)", path, ErrNotRegular, kind(fi.Mode()))
+	}
+	if err := syscall.SetNonblock(int(f.Fd()), false); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return f, nil
+}
+
+// ReadFile reads a regular file of at most limit bytes; a bigger one is
+// refused (ErrTooLarge) before it is read.
+func ReadFile(path string, limit int64) ([]byte, error) {
+	f, err := Open(path, os.O_RDONLY)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return ReadAll(f, path, limit)
+}
+
+// ReadAll reads f to its end, refusing more than limit bytes.
+func ReadAll(f *os.File, path string, limit int64) ([]byte, error) {
+	if fi, err := f.Stat(); err == nil && fi.Size() > limit {
+		return nil, fmt.Errorf("%s: %w (%d bytes, the limit is %s)", path, ErrTooLarge, fi.Size(), Size(limit))
+	}
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%s: %w (over the limit of %s)", path, ErrTooLarge, Size(limit))
+	}
+	return data, nil
+}
+
+// Size formats a byte count in KiB or MiB.
+func Size(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+func kind(m os.FileMode) string {
+	switch {
+	case m&os.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&os.ModeCharDevice != 0:
+		return "a character device"
+	case m&os.ModeDevice != 0:
+		return "a device"
+	case m&os.ModeSocket != 0:
+		return "a socket"
+	case m.IsDir():
+		return "a folder"
+	}
+	return "mode " + m.String()
+}
+
+// MaxTOMLDepth bounds the nesting of arrays and inline tables in a TOML
+// document drnav reads: far beyond any runbook or config, far below what
+// could exhaust the decoder.
+const MaxTOMLDepth = 32
+
+// TOMLDepth refuses a TOML document whose arrays and inline tables nest
+// deeper than max, or whose dotted keys have more than max parts, before a
+// decoder sees it. It skips strings and comments; it does not validate.
+func TOMLDepth(data []byte, max int) error {
+	depth, line := 0, 1
+	dots := 0 // dots of the key being read on this line
+	inKey := true
+	for i := 0; i < len(data); i++ {
+		c := data[i]
+		switch c {
+		case '\n':
+			line++
+			dots, inKey = 0, true
+		case '#':
+			for i < len(data) && data[i] != '\n' {
+				i++
+			}
+			i--
+		case '"', '\'':
+			q := c
+			multi := i+2 < len(data) && data[i+1] == q && data[i+2] == q
+			if multi {
+				i += 3
+				for i < len(data) && !(data[i] == q && i+2 < len(data) && data[i+1] == q && data[i+2] == q) {
+					if data[i] == '\\' && q == '"' {
+						i++
+					} else if data[i] == '\n' {
+						line++
+					}
+					i++
+				}
+				i += 2
+				continue
+			}
+			for i++; i < len(data) && data[i] != q && data[i] != '\n'; i++ {
+				if data[i] == '\\' && q == '"' {
+					i++
+				}
+			}
+		case '[', '{':
+			depth++
+			if depth > max {
+				return fmt.Errorf("line %d: arrays and inline tables nest deeper than %d", line, max)
+			}
+			if c == '{' {
+				inKey, dots = true, 0
+			}
+		case ']', '}':
+			if depth > 0 {
+				depth--
+			}
+		case ',':
+			inKey, dots = depth > 0, 0
+		case '=':
+			inKey = false
+		case '.':
+			if inKey {
+				dots++
+				if dots >= max {
+					return fmt.Errorf("line %d: a dotted key with more than %d parts", line, max)
+				}
+			}
+		}
+	}
+	return nil
+}
