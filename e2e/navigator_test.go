@@ -268,7 +268,7 @@ func TestDrillDatabaseCorruption(t *testing.T) {
 
 	// 4 scale to 0: destructive; the default (enter) cancels.
 	tm.keys("drill", "j", "Enter")
-	tm.waitFor("drill", "Run destructive step?", "deployment/ci-failure-agent", "Cancel    Run")
+	tm.waitFor("drill", "Run destructive step?", "deployment/ci-failure-agent", "[ Cancel ]   Run")
 	tm.keys("drill", "Enter")
 	tm.waitUntil("drill", "the dialog closed", func(s string) bool { return !strings.Contains(s, "Run destructive step?") })
 	if got := stepLine(tm.screen("drill"), 4); !strings.HasPrefix(got, "· ") {

@@ -31,6 +31,7 @@ type confirmState struct {
 	input       textinput.Model
 	yes         bool // the highlighted choice; false = Cancel
 	yesLabel    string
+	noLabel     string // the safe choice ("Cancel" unless set)
 }
 
 type promptKind int
@@ -59,6 +60,9 @@ func (m *Model) openConfirm(c confirmState) {
 	c.yes = false
 	if c.yesLabel == "" {
 		c.yesLabel = "Confirm"
+	}
+	if c.noLabel == "" {
+		c.noLabel = "Cancel"
 	}
 	if c.requireName != "" {
 		c.input = textinput.New()
@@ -156,7 +160,7 @@ func (m Model) confirmKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	switch msg.String() {
 	case "esc", "ctrl+c":
 		m.overlay = ovNone
-		m.flash = "cancelled"
+		m.flash = c.declined()
 		return m, nil
 	case "left", "right", "tab", "shift+tab":
 		c.yes = !c.yes
@@ -164,7 +168,7 @@ func (m Model) confirmKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case "enter":
 		if !c.yes {
 			m.overlay = ovNone
-			m.flash = "cancelled"
+			m.flash = c.declined()
 			return m, nil
 		}
 		if c.requireName != "" && strings.TrimSpace(c.input.Value()) != c.requireName {
@@ -180,6 +184,14 @@ func (m Model) confirmKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m, cmd
 	}
 	return m, nil
+}
+
+// declined is the footer message once the safe choice was taken.
+func (c *confirmState) declined() string {
+	if c.action == actCancel {
+		return "the step keeps running"
+	}
+	return "cancelled"
 }
 
 func (m Model) confirmed(a confirmAction) (tea.Model, tea.Cmd) {

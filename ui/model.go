@@ -746,8 +746,10 @@ func (m Model) checklistKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			m.flash = "no step is running"
 			return m, nil
 		}
-		m.openConfirm(confirmState{action: actCancel, title: "Cancel the running step?",
-			lines: []string{"The step's process is signalled and stops (exit 130)."}})
+		m.openConfirm(confirmState{action: actCancel, title: "Stop the running step?",
+			lines:    []string{"The step's process is signalled and stops (exit 130)."},
+			noLabel:  "Keep running",
+			yesLabel: "Stop the step"})
 		return m, nil
 	case keyIs(msg, k.Help):
 		m.overlay = ovHelp

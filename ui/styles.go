@@ -93,8 +93,8 @@ func NewStyles(isDark, noColor, ascii bool) Styles {
 	s.FocusedBox = base.Border(border).BorderForeground(p.Accent)
 	s.Dialog = base.Border(border).BorderForeground(p.Accent).Padding(0, 1)
 	s.DangerDialog = base.Border(border).BorderForeground(p.Fail).Padding(0, 1)
-	s.ButtonActive = base.Bold(true).Reverse(true).Padding(0, 1)
-	s.Button = base.Padding(0, 1)
+	s.ButtonActive = base.Bold(true).Reverse(true)
+	s.Button = base
 	s.Key = base.Bold(true)
 	s.Help = base.Foreground(p.Subtle)
 	return s
@@ -116,6 +116,16 @@ func (s Styles) StatusGlyph(st incident.StepStatus) string {
 		return s.Warn.Render(g.Interrupted)
 	}
 	return s.Subtle.Render(g.Pending)
+}
+
+// button renders a dialog button. The active one carries brackets as well
+// as reverse video, so the choice reads as text too (NO_COLOR, a screen
+// reader, a captured screen): "[ Cancel ]   Run  ".
+func (s Styles) button(label string, active bool) string {
+	if active {
+		return s.ButtonActive.Render("[ " + label + " ]")
+	}
+	return s.Button.Render("  " + label + "  ")
 }
 
 // HelpStyles are the help widget's styles from the same palette.

@@ -294,13 +294,13 @@ func (m Model) viewSteps(w, h int) string {
 		}
 		num := fmt.Sprintf("%d ", i+1)
 		text := num + st.Title
-		avail := w - 2 - len(dur) - 1
-		row := s.StatusGlyph(status) + " " + pad(text, avail) + " " + dur
+		// the selected row is marked with ">" as well as reverse video, so
+		// it reads as text too (NO_COLOR, a captured screen)
+		avail := w - 3 - len(dur) - 1
+		row := " " + s.StatusGlyph(status) + " " + pad(text, avail) + " " + dur
 		if i == m.sel {
 			selLine = len(lines)
-			plain := pad(num+st.Title, avail)
-			marker := s.Selected.Render(plain)
-			row = s.StatusGlyph(status) + " " + marker + " " + dur
+			row = ">" + s.StatusGlyph(status) + " " + s.Selected.Render(pad(text, avail)) + " " + dur
 		}
 		lines = append(lines, row)
 	}

@@ -215,13 +215,8 @@ func (m Model) viewConfirm() string {
 	if c.requireName != "" {
 		b = append(b, "", clip(fmt.Sprintf("Type %s to confirm:", s.Warn.Render(c.requireName)), w), c.input.View())
 	}
-	cancel, yes := s.Button.Render("Cancel"), s.Button.Render(c.yesLabel)
-	if c.yes {
-		yes = s.ButtonActive.Render(c.yesLabel)
-	} else {
-		cancel = s.ButtonActive.Render("Cancel")
-	}
-	b = append(b, "", cancel+"  "+yes, s.Help.Render("←/→ choose · enter select · esc cancel"))
+	b = append(b, "", s.button(c.noLabel, !c.yes)+" "+s.button(c.yesLabel, c.yes),
+		s.Help.Render("←/→ choose · enter select · esc "+strings.ToLower(c.noLabel)))
 	st := s.Dialog
 	if c.danger {
 		st = s.DangerDialog
