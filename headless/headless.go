@@ -118,7 +118,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		st := rb.Steps[i]
 		n := fmt.Sprintf("%d/%d", i+1, len(rb.Steps))
 		switch state.Status(st.ID) {
-		case incident.StepDone, incident.StepSkipped:
+		case incident.StepDone, incident.StepSkipped, incident.StepShown:
 			p.line("  %s %s already %s", n, st.ID, state.Status(st.ID))
 			continue
 		case incident.StepInterrupted:

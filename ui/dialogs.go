@@ -246,7 +246,7 @@ func (m Model) promptKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		case promptNote:
 			return m, appendCmd(m.journal, "note added", incident.Event{Type: incident.EventNote, Time: now, Step: p.step, Text: text})
 		case promptExpect:
-			ev := incident.Event{Type: incident.EventNote, Time: now, Step: p.step, Text: "expected: " + text}
+			ev := incident.ExpectationNote(now, p.step, text)
 			flash := "recorded"
 			if p.hint != "" {
 				flash = "recorded · the runbook expects: " + p.hint
@@ -276,7 +276,7 @@ func (m *Model) findNext() {
 	if m.search == "" {
 		return
 	}
-	lines := m.outs[m.selectedID()]
+	lines := m.outs[m.outputID()]
 	needle := strings.ToLower(m.search)
 	from := m.output.YOffset() + 1
 	for k := range lines {
@@ -294,7 +294,11 @@ func (m *Model) findNext() {
 // ---- status update ----
 
 func (m *Model) openStatus() {
-	m.status.SetValue(m.inc.StatusText(m.rb, m.clock))
+	if draft, ok := m.drafts[m.inc.ID]; ok {
+		m.status.SetValue(draft) // the edits of last time, not a fresh draft
+	} else {
+		m.status.SetValue(m.inc.StatusText(m.rb, m.clock))
+	}
 	m.status.SetWidth(max(30, min(90, m.width-8)))
 	m.status.SetHeight(max(4, min(10, m.height-12)))
 	m.status.Focus()
@@ -308,9 +312,11 @@ func (m Model) statusKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	}
 	switch msg.String() {
 	case "esc":
+		m.saveDraft()
 		m.overlay = ovNone
 		return m, nil
 	case "ctrl+s":
+		m.saveDraft() // until it is posted: a failed send keeps the text
 		text := m.status.Value()
 		m.overlay = ovNone
 		notify, j, now := m.opts.Notify, m.journal, m.now()
@@ -329,6 +335,7 @@ func (m Model) statusKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			return appendCmd(j, "status update sent", ev)()
 		}
 	case "ctrl+y":
+		m.saveDraft()
 		text := m.status.Value()
 		m.overlay = ovNone
 		ev := incident.Event{Type: incident.EventStatusPosted, Time: m.now(), Text: text, Kind: kind, How: incident.HowCopied}

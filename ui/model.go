@@ -100,6 +100,7 @@ type Model struct {
 	runSeq int
 	run    *activeRun
 	outs   map[string][]string // output lines per step id (this session)
+	outOf  string              // the step whose output shows, when not the selected one (see advanceFrom)
 	output viewport.Model
 	follow bool
 	search string
@@ -111,6 +112,7 @@ type Model struct {
 	docSel  int
 	pager   viewport.Model
 	pagerOf string
+	drafts  map[string]string // status-update drafts by incident id, kept until posted
 
 	panes     panesSet
 	ended     bool         // scorecard shown once
@@ -355,6 +357,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.refreshClock()
 		for _, ev := range msg.events {
 			m.apply(ev)
+			m.afterJournaled(ev)
 		}
 		if msg.err != nil {
 			m.flash = "error: " + msg.err.Error()
@@ -362,6 +365,13 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.flash = msg.flash
 		}
 		return m.afterStateChange()
+	case exportedMsg:
+		if msg.err != nil {
+			m.flash = "error: " + msg.err.Error()
+		} else {
+			m.flash = "report written: " + msg.path
+		}
+		return m, nil
 	case declaredMsg:
 		if msg.err != nil {
 			m.flash = "declare: " + msg.err.Error()
@@ -468,10 +478,11 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		if msg.done {
 			m.run = nil
-			if st := m.inc.Step(id); st.ShownOnly && m.inc.Mode == incident.ModeDrill && !m.opts.ReadOnly {
+			if m.inc.Status(id) == incident.StepShown && !m.opts.ReadOnly {
 				m.askExpectation(id)
 				return m, nil
 			}
+			m.advanceFrom(id)
 			return m.afterStateChange()
 		}
 		return m, readRunCmd(m.journal, msg.id, id, m.phaseOf(id), m.run.verify, m.run.handle)
@@ -599,7 +610,7 @@ func (m *Model) phaseOf(id string) string {
 
 func (m *Model) selectStep(id string) {
 	if i := m.stepIndex(id); i >= 0 {
-		m.sel = i
+		m.sel, m.outOf = i, ""
 	}
 }
 
@@ -654,7 +665,7 @@ func (m *Model) stepStatus(i int) incident.StepStatus {
 
 // refreshOutput puts the selected step's output into the viewport.
 func (m *Model) refreshOutput() {
-	lines := m.outs[m.selectedID()]
+	lines := m.outs[m.outputID()]
 	m.output.SetContentLines(lines)
 	if m.follow {
 		m.output.GotoBottom()
@@ -764,6 +775,11 @@ func (m Model) checklistKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		m.overlay = ovDocs
 		m.docSel = 0
 		return m, nil
+	case keyIs(msg, k.Export):
+		if m.rb == nil {
+			return m, nil
+		}
+		return m.exportCmd()
 	case keyIs(msg, k.Search):
 		m.openPrompt(promptSearch, "Search output", "text to find", m.search)
 		return m, nil
@@ -823,24 +839,16 @@ func (m Model) checklistKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	}
 	switch {
 	case keyIs(msg, k.Up):
-		if m.sel > 0 {
-			m.sel--
-			m.refreshOutput()
-		}
+		m.moveTo(max(0, m.sel-1))
 		return m, nil
 	case keyIs(msg, k.Down):
-		if m.sel < len(m.rb.Steps)-1 {
-			m.sel++
-			m.refreshOutput()
-		}
+		m.moveTo(min(len(m.rb.Steps)-1, m.sel+1))
 		return m, nil
 	case keyIs(msg, k.Top):
-		m.sel = 0
-		m.refreshOutput()
+		m.moveTo(0)
 		return m, nil
 	case keyIs(msg, k.Bottom):
-		m.sel = len(m.rb.Steps) - 1
-		m.refreshOutput()
+		m.moveTo(len(m.rb.Steps) - 1)
 		return m, nil
 	}
 	// mutating keys
@@ -887,6 +895,14 @@ func (m Model) mutate(what string) (tea.Model, tea.Cmd) {
 		}
 		if status == incident.StepInterrupted && what == "run" {
 			m.flash = "interrupted step: v verify · r re-run (confirmed) · D mark done with a note"
+			return m, nil
+		}
+		if what == "run" && settled(status) {
+			m.flash = m.settledFlash(status)
+			return m, nil
+		}
+		if status == incident.StepShown && what == "run" {
+			m.askExpectation(id)
 			return m, nil
 		}
 		if status != incident.StepPending || what == "re-run" {
@@ -971,6 +987,7 @@ func (m Model) startStep(verifyOnly bool) (tea.Model, tea.Cmd) {
 	}
 	m.runSeq++
 	m.run = &activeRun{id: m.runSeq, step: id, verify: verifyOnly, started: m.now()}
+	m.outOf = ""
 	m.follow = true
 	if !verifyOnly {
 		m.outs[id] = nil

@@ -36,20 +36,20 @@ func NewPalette(isDark, noColor bool) Palette {
 
 // Glyphs are the status symbols, with an ASCII fallback.
 type Glyphs struct {
-	Pending, Running, Done, Failed, Skipped, Interrupted string
-	BarFull, BarEmpty, Sep, Dot, Arrow                   string
+	Pending, Running, Done, Failed, Skipped, Interrupted, Shown string
+	BarFull, BarEmpty, Sep, Dot, Arrow                          string
 }
 
 // NewGlyphs returns Unicode glyphs, or ASCII ones when ascii is set.
 func NewGlyphs(ascii bool) Glyphs {
 	if ascii {
 		return Glyphs{
-			Pending: ".", Running: ">", Done: "+", Failed: "x", Skipped: "-", Interrupted: "?",
+			Pending: ".", Running: ">", Done: "+", Failed: "x", Skipped: "-", Interrupted: "?", Shown: "o",
 			BarFull: "#", BarEmpty: "-", Sep: "|", Dot: "-", Arrow: "->",
 		}
 	}
 	return Glyphs{
-		Pending: "·", Running: "▶", Done: "✓", Failed: "✗", Skipped: "↷", Interrupted: "?",
+		Pending: "·", Running: "▶", Done: "✓", Failed: "✗", Skipped: "↷", Interrupted: "?", Shown: "○",
 		BarFull: "█", BarEmpty: "░", Sep: "│", Dot: "·", Arrow: "→",
 	}
 }
@@ -114,6 +114,8 @@ func (s Styles) StatusGlyph(st incident.StepStatus) string {
 		return s.Subtle.Render(g.Skipped)
 	case incident.StepInterrupted:
 		return s.Warn.Render(g.Interrupted)
+	case incident.StepShown:
+		return s.Warn.Render(g.Shown)
 	}
 	return s.Subtle.Render(g.Pending)
 }

@@ -288,6 +288,10 @@ func (m Model) viewSteps(w, h int) string {
 			switch {
 			case status == incident.StepRunning:
 				dur = fmtDur(m.clock.Sub(ss.Started))
+			case status == incident.StepShown:
+				dur = "shown"
+			case ss.ShownOnly && status == incident.StepDone:
+				dur = "" // nothing ran: a duration would look like it did
 			case ss.Duration > 0:
 				dur = fmtDur(ss.Duration)
 			}
@@ -378,7 +382,13 @@ func (m Model) detailLines(w int) []string {
 	if st != nil {
 		switch status {
 		case incident.StepDone:
-			lines = append(lines, s.OK.Render(clip(fmt.Sprintf("done in %s", fmtDur(st.Duration)), w)))
+			if st.ShownOnly {
+				wrap("", s.OK.Render("shown, not run · your expectation is recorded"))
+			} else {
+				lines = append(lines, s.OK.Render(clip(fmt.Sprintf("done in %s", fmtDur(st.Duration)), w)))
+			}
+		case incident.StepShown:
+			wrap("", s.Warn.Render("shown, not run · enter: say what you expect it did"))
 		case incident.StepFailed:
 			msg := fmt.Sprintf("failed: exit %d", st.Exit)
 			if st.Err != "" {
@@ -532,11 +542,14 @@ func (m Model) viewDetail(w, h int) string {
 		lines = append(lines, "")
 	}
 	label := "output"
+	if id := m.outputID(); id != m.selectedID() {
+		label = fmt.Sprintf("output of step %d", m.stepIndex(id)+1)
+	}
 	if m.focus == focusOutput {
-		label = s.Accent.Render("output")
+		label = s.Accent.Render(label)
 	}
 	info := ""
-	if n := len(m.outs[m.selectedID()]); n > 0 {
+	if n := len(m.outs[m.outputID()]); n > 0 {
 		info = fmt.Sprintf(" %d lines", n)
 		if !m.follow {
 			info += " (paused: f follows)"
@@ -549,7 +562,7 @@ func (m Model) viewDetail(w, h int) string {
 	}
 	lines = append(lines, s.Subtle.Render(clip(rule, w)))
 	out := m.output.View()
-	if len(m.outs[m.selectedID()]) == 0 {
+	if len(m.outs[m.outputID()]) == 0 {
 		out = s.Subtle.Render("(no output yet)")
 	}
 	lines = append(lines, strings.Split(out, "\n")...)
@@ -589,6 +602,8 @@ func (m Model) viewFooter() string {
 	if m.opts.ReadOnly {
 		prefix = m.styles.Warn.Render("READ-ONLY") + " "
 	}
+	// the focused area by name: ↑/↓ act on it, tab moves on
+	prefix += m.styles.Key.Render("["+m.focus.String()+"]") + " "
 	// "? help" and "q quit" always show; the other keys give way on a
 	// narrow terminal.
 	keys := m.footerKeys()
@@ -596,7 +611,10 @@ func (m Model) viewFooter() string {
 	suffix := m.help.ShortHelpView(always)
 	sep := m.help.Styles.ShortSeparator.Inline(true).Render(m.help.ShortSeparator)
 	room := m.width - lipgloss.Width(prefix) - lipgloss.Width(suffix) - lipgloss.Width(sep)
-	rest := clip(m.help.ShortHelpView(keys[:len(keys)-2]), max(room, 0))
+	// whole bindings give way (help ends the list with "…"), never half a word
+	h := m.help
+	h.SetWidth(max(room, 1))
+	rest := h.ShortHelpView(keys[:len(keys)-2])
 	return clip(prefix+rest+sep+suffix, m.width)
 }
 
@@ -619,6 +637,8 @@ func (m Model) footerKeys() []keyBinding {
 			b = append(b, k.Cancel)
 		case st == incident.StepInterrupted:
 			b = append(b, k.Verify, k.Rerun, k.MarkDone)
+		case settled(st):
+			b = append(b, k.Rerun)
 		default:
 			b = append(b, k.Run)
 		}

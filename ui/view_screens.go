@@ -358,12 +358,26 @@ func (m Model) viewScorecard() string {
 	}
 	b = append(b, fmt.Sprintf("Time since detection: %s of %s  %s", fmtDur(rep.Elapsed), fmtDur(rep.RTO), verdict))
 	counts := map[incident.StepStatus]int{}
+	shown := 0 // shown, not run: counted apart from the steps done
 	for i := range m.rb.Steps {
-		counts[m.stepStatus(i)]++
+		st := m.stepStatus(i)
+		if st == incident.StepDone && m.inc.Step(StepID(m.rb, i)).ShownOnly {
+			shown++
+			continue
+		}
+		counts[st]++
 	}
-	b = append(b, fmt.Sprintf("Steps: %d done · %d skipped · %d failed · %d interrupted · %d open",
-		counts[incident.StepDone], counts[incident.StepSkipped], counts[incident.StepFailed], counts[incident.StepInterrupted],
-		counts[incident.StepPending]+counts[incident.StepRunning]))
+	line := fmt.Sprintf("Steps: %d done", counts[incident.StepDone])
+	if shown+counts[incident.StepShown] > 0 {
+		line += fmt.Sprintf(" · %d shown, not run", shown+counts[incident.StepShown])
+		if n := counts[incident.StepShown]; n > 0 {
+			line += fmt.Sprintf(" (%d without your expectation)", n)
+		}
+	}
+	line += fmt.Sprintf(" · %d skipped · %d failed · %d interrupted · %d open",
+		counts[incident.StepSkipped], counts[incident.StepFailed], counts[incident.StepInterrupted],
+		counts[incident.StepPending]+counts[incident.StepRunning]+counts[incident.StepShown])
+	b = append(b, lipgloss.Wrap(line, m.dialogWidth()-4, " "))
 	if sc := rep.Scorecard; sc != nil {
 		b = append(b, fmt.Sprintf("Hints used: %d · verifications passed %d/%d", sc.HintsUsed, sc.VerificationsPassed, sc.VerificationsTotal))
 	}

@@ -2,11 +2,17 @@ package ui
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	tea "charm.land/bubbletea/v2"
+
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/golden"
+
+	"github.com/drnav/drnav/incident"
 )
 
 // noColorModel is renderModel as NO_COLOR shows it: whatever distinguishes
@@ -90,5 +96,146 @@ func TestSelectionReadsAsText(t *testing.T) {
 	screen = ansi.Strip(m.render())
 	if !strings.Contains(screen, ">▶ 4 Stop application") || strings.Contains(screen, ">✓") {
 		t.Errorf("selected step not marked as text:\n%s", screen)
+	}
+}
+
+func init() {
+	walkthroughWidgets["footer_output"] = func(m Model) string {
+		mm, _ := m.checklistKey(keyMsg("tab"))
+		return mm.(Model).viewFooter()
+	}
+	// step 1 has just succeeded: the cursor is on the next open step and
+	// step 1's output stays in view, labelled
+	walkthroughWidgets["afterrun"] = func(m Model) string {
+		m.outs["identify"] = []string{"hello", "world"}
+		m.sel = 0
+		m.advanceFrom("identify")
+		mm, _ := m.Update(tea.WindowSizeMsg{Width: m.width, Height: 30})
+		return mm.(Model).render()
+	}
+}
+
+// TestCursorMovesOnAfterSuccess: a step that succeeds hands the cursor to
+// the next open step; Enter on a done step says so instead of offering to
+// run it again; r still re-runs it, after asking.
+func TestCursorMovesOnAfterSuccess(t *testing.T) {
+	t.Parallel()
+	h, _ := declared(t, testOptions())
+	h.press("enter")
+	h.until("step 1 done", func(m Model) bool { return m.stepStatus(0) == incident.StepDone && m.run == nil })
+	if h.m.sel != 1 {
+		t.Fatalf("cursor on step %d after step 1 succeeded, want 2", h.m.sel+1)
+	}
+	scr := h.screen()
+	if !strings.Contains(scr, "output of step 1") || !strings.Contains(scr, "world") || !strings.Contains(scr, ">✗ 2 A step") && !strings.Contains(scr, ">· 2 A step") {
+		t.Errorf("after the run: want the cursor on step 2 and step 1's output in view:\n%s", scr)
+	}
+	h.press("up")
+	if h.m.outOf != "" || !strings.Contains(h.screen(), "── output 4 lines") {
+		t.Errorf("moving by hand: the output pane follows the selection:\n%s", h.screen())
+	}
+	h.press("enter")
+	if h.m.overlay != ovNone || h.m.flash != "step 1 is done: r re-runs it (asks first)" {
+		t.Errorf("enter on a done step: overlay %v flash %q", h.m.overlay, h.m.flash)
+	}
+	if !strings.Contains(h.screen(), "step 1 is done") {
+		t.Errorf("flash not in the footer:\n%s", h.screen())
+	}
+	h.press("r")
+	if h.m.overlay != ovConfirm || h.m.confirm.title != "Run this step again?" {
+		t.Errorf("r on a done step: overlay %v title %q", h.m.overlay, h.m.confirm.title)
+	}
+	h.press("esc")
+	h.m.flash = ""
+	if keys := ansi.Strip(h.m.viewFooter()); !strings.Contains(keys, "r re-run") || strings.Contains(keys, "enter run step") {
+		t.Errorf("footer on a done step offers %q, want r re-run", keys)
+	}
+}
+
+// TestFooterNamesFocus: the footer names the area ↑/↓ act on.
+func TestFooterNamesFocus(t *testing.T) {
+	t.Parallel()
+	for _, w := range []int{80, 120} {
+		m := noColorModel(w, 40)
+		var got []string
+		for range focusCount {
+			got = append(got, strings.Fields(ansi.Strip(m.viewFooter()))[0])
+			mm, _ := m.checklistKey(keyMsg("tab"))
+			m = mm.(Model)
+		}
+		want := "[steps] [output] [pods] [deployment] [postgresql]"
+		if strings.Join(got, " ") != want {
+			t.Errorf("width %d: footer focus names %v, want %s", w, got, want)
+		}
+	}
+}
+
+// TestStatusDraftKept: the status editor reopens on the edits of last
+// time, until the update is posted.
+func TestStatusDraftKept(t *testing.T) {
+	t.Parallel()
+	h, j := declared(t, testOptions())
+	h.press("u")
+	fresh := h.m.status.Value()
+	h.press("ctrl+e") // textarea: end of line
+	h.typeText(" -- EDITED BY ME")
+	h.press("esc")
+	h.press("u")
+	if v := h.m.status.Value(); !strings.Contains(v, "EDITED BY ME") {
+		t.Fatalf("reopened status editor lost the edits:\n%s", v)
+	}
+	h.press("ctrl+y")
+	h.until("posted", func(m Model) bool { return len(m.inc.Updates) == 1 })
+	if got := j.Events()[len(j.Events())-1].Text; !strings.Contains(got, "EDITED BY ME") {
+		t.Errorf("posted text lacks the edits: %q", got)
+	}
+	h.press("u")
+	if v := h.m.status.Value(); strings.Contains(v, "EDITED BY ME") || v == "" {
+		t.Errorf("after posting, want a fresh draft, got:\n%s", v)
+	}
+	_ = fresh
+}
+
+// TestExportReport: e writes report.md into the incident folder (in a
+// Cmd) and the footer shows its path.
+func TestExportReport(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	opts := testOptions()
+	opts.JournalRoot = root
+	h := newHarness(t, opts)
+	h.press("enter")
+	h.until("declare form", func(m Model) bool { return m.screen == screenDeclare })
+	h.press("enter", "enter", "enter")
+	h.until("checklist", func(m Model) bool { return m.screen == screenChecklist && m.journal != nil })
+	mm, cmd := h.m.Update(keyMsg("e"))
+	h.m = mm.(Model)
+	if cmd == nil {
+		t.Fatalf("e gave no command; flash %q", h.m.flash)
+	}
+	if _, err := os.Stat(filepath.Join(root, h.m.inc.ID, "report.md")); err == nil {
+		t.Fatalf("report written in Update, before the command ran")
+	}
+	h.exec(cmd)
+	h.until("exported", func(m Model) bool { return strings.HasPrefix(m.flash, "report written: ") })
+	path := strings.TrimPrefix(h.m.flash, "report written: ")
+	if path != filepath.Join(root, h.m.inc.ID, "report.md") {
+		t.Errorf("report path %q, want it in the incident folder %s", path, filepath.Join(root, h.m.inc.ID))
+	}
+	b, err := os.ReadFile(path)
+	if err != nil || !strings.Contains(string(b), "Database corruption") {
+		t.Errorf("report.md: %v\n%s", err, b)
+	}
+	if !strings.Contains(h.screen(), "report written: "+path) {
+		t.Errorf("path not in the footer:\n%s", h.screen())
+	}
+	if j, ok := h.m.journal.(*incident.Journal); ok {
+		_ = j.Close()
+	}
+
+	mem, _ := declared(t, testOptions())
+	mem.press("e")
+	if !strings.Contains(mem.m.flash, "in memory only") {
+		t.Errorf("export of an in-memory incident: flash %q", mem.m.flash)
 	}
 }
