@@ -1210,6 +1210,7 @@ type declareField struct {
 	choiceErr error
 	choice    int
 	err       string
+	fresh     bool // the detection field still holds its initial "now": typing replaces it
 }
 
 type declareForm struct {
@@ -1222,9 +1223,9 @@ func (m Model) startDeclare() (tea.Model, tea.Cmd) {
 	m.flash = ""
 	var fields []declareField
 	det := textinput.New()
-	det.Placeholder = "now · 15m · 15 minutes ago · 03:10"
 	det.Prompt = "> "
-	fields = append(fields, declareField{label: "Detected", input: det})
+	det.SetValue("now") // the value, not an example: the formats are listed beneath
+	fields = append(fields, declareField{label: "Detected", input: det, fresh: true})
 	cfgVals := m.opts.Config.Values()
 	if m.env != nil && m.env.ConfigValues != nil {
 		cfgVals = m.env.ConfigValues
@@ -1318,6 +1319,14 @@ func (m Model) declareKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		}
 		return m.declare()
 	}
+	if f.fresh && (msg.Text != "" || msg.String() == "backspace") {
+		f.input.SetValue("") // "now" is replaced, not appended to
+		if msg.Text == "" {
+			f.fresh = false
+			return m, nil
+		}
+	}
+	f.fresh = false
 	var cmd tea.Cmd
 	f.input, cmd = f.input.Update(msg)
 	f.err = ""

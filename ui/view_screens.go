@@ -150,7 +150,7 @@ func (m Model) viewDeclare() string {
 			label = f.variable.Prompt + " (" + f.variable.Name + ")"
 		}
 		if i == 0 {
-			label = "Detection time (default now)"
+			label = "Detection time"
 		}
 		mark := "  "
 		if i == m.decl.cur {
@@ -158,6 +158,19 @@ func (m Model) viewDeclare() string {
 		}
 		b = append(b, clip(mark+s.Bold.Render(label), w))
 		b = append(b, clip("  "+f.input.View(), w))
+		if i == 0 {
+			// what the value means, as it is typed, then what may be typed
+			if at, err := ParseDetection(f.input.Value(), m.clock); err != nil {
+				b = append(b, clip("  "+s.Warn.Render("not a time yet"), w))
+			} else {
+				resolved := DescribeDetection(at, m.clock)
+				if f.fresh {
+					resolved += s.Subtle.Render(" · typing replaces now")
+				}
+				b = append(b, clip("  "+resolved, w))
+			}
+			b = append(b, clip("  "+s.Subtle.Render(DetectionFormats), w))
+		}
 		if f.err != "" {
 			b = append(b, clip("  "+s.Fail.Render(f.err), w))
 		}
