@@ -2,9 +2,12 @@ package ui
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
+	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/drnav/drnav/incident"
 )
@@ -78,6 +81,13 @@ func (m *Model) settledFlash(status incident.StepStatus) string {
 
 // ---- report export ----
 
+// newOutputViewport is the output pane: long lines wrap, never clipped.
+func newOutputViewport() viewport.Model {
+	vp := viewport.New()
+	vp.SoftWrap = true
+	return vp
+}
+
 // dirJournal is a journal kept in a folder (*incident.Journal).
 type dirJournal interface{ Dir() string }
 
@@ -124,4 +134,28 @@ func (m *Model) saveDraft() {
 		m.drafts = map[string]string{}
 	}
 	m.drafts[m.inc.ID] = m.status.Value()
+}
+
+// wrapWords wraps plain text at spaces only (a command's "ci-failure-agent"
+// is never split at its hyphen); a word wider than w is cut hard.
+func wrapWords(s string, w int) []string {
+	w = max(1, w)
+	var rows []string
+	row := ""
+	for _, word := range strings.Split(s, " ") {
+		switch {
+		case row == "":
+			row = word
+		case ansi.StringWidth(row)+1+ansi.StringWidth(word) <= w:
+			row += " " + word
+		default:
+			rows = append(rows, row)
+			row = word
+		}
+		for ansi.StringWidth(row) > w {
+			rows = append(rows, ansi.Cut(row, 0, w))
+			row = ansi.Cut(row, w, ansi.StringWidth(row))
+		}
+	}
+	return append(rows, row)
 }

@@ -160,7 +160,7 @@ func New(opts Options) Model {
 		follow:  true,
 		width:   80,
 		height:  24,
-		output:  viewport.New(),
+		output:  newOutputViewport(),
 		pager:   viewport.New(),
 		status:  textarea.New(),
 	}

@@ -350,12 +350,26 @@ func (m Model) detailLines(w int) []string {
 	}
 	badge := strings.Join(badges, " ")
 	lines = append(lines, joinEnds(s.Bold.Render(head), badge, w))
+	// every text is wrapped, never clipped, with its placeholders filled in
 	wrap := func(prefix, text string) {
 		if text == "" {
 			return
 		}
-		for _, l := range strings.Split(lipgloss.Wrap(prefix+text, w, " "), "\n") {
+		for _, l := range strings.Split(lipgloss.Wrap(prefix+m.resolve(text), w, " "), "\n") {
 			lines = append(lines, l)
+		}
+	}
+	// wrapStyled wraps text (one or more lines) in a style; continuation
+	// rows are indented so a wrapped command reads as one
+	wrapStyled := func(st lipgloss.Style, prefix, text string) {
+		pw := ansi.StringWidth(prefix)
+		indent := strings.Repeat(" ", pw)
+		p := prefix
+		for _, l := range strings.Split(m.resolve(text), "\n") {
+			for _, row := range wrapWords(l, w-pw) {
+				lines = append(lines, st.Render(p+row))
+				p = indent
+			}
 		}
 	}
 	wrap("Why: ", strings.TrimSpace(step.Why))
@@ -370,14 +384,14 @@ func (m Model) detailLines(w int) []string {
 		}
 	}
 	if cmd != "" {
-		lines = append(lines, s.Accent.Render(clip("$ "+cmd, w)))
+		wrapStyled(s.Accent, "$ ", cmd)
 	}
 	if equiv != "" && equiv != cmd {
-		lines = append(lines, s.Subtle.Render(clip("  ≈ "+equiv, w)))
+		wrapStyled(s.Subtle, "  ≈ ", equiv)
 	}
 	wrap("Expect: ", strings.TrimSpace(step.Expect))
 	if step.Verify != nil {
-		lines = append(lines, s.Subtle.Render(clip("Verify: "+describeVerify(step.Verify), w)))
+		wrapStyled(s.Subtle, "Verify: ", describeVerify(step.Verify))
 	}
 	if st != nil {
 		switch status {
@@ -397,16 +411,16 @@ func (m Model) detailLines(w int) []string {
 			if st.Verified != nil && !*st.Verified {
 				msg += " (verification did not hold)"
 			}
-			lines = append(lines, s.Fail.Render(clip(msg, w)))
+			wrapStyled(s.Fail, "", msg)
 		case incident.StepSkipped:
-			lines = append(lines, s.Subtle.Render(clip("skipped: "+st.SkipReason, w)))
+			wrapStyled(s.Subtle, "skipped: ", st.SkipReason)
 		case incident.StepInterrupted:
-			lines = append(lines, s.Warn.Render(clip("interrupted (started "+st.Started.Format("15:04:05")+"): v verify · r re-run · D mark done", w)))
+			wrapStyled(s.Warn, "", "interrupted (started "+st.Started.Format("15:04:05")+"): v verify · r re-run · D mark done")
 		case incident.StepRunning:
 			lines = append(lines, s.Running.Render(clip("running "+fmtDur(m.clock.Sub(st.Started)), w)))
 		}
 		if n := len(st.Verifications); n > 0 && st.Verifications[n-1].Detail != "" {
-			lines = append(lines, s.Subtle.Render(clip("verify: "+st.Verifications[n-1].Detail, w)))
+			wrapStyled(s.Subtle, "verify: ", st.Verifications[n-1].Detail)
 		}
 		if m.mode == ModeDrill {
 			for i := 0; i < st.Hints && i < len(step.Hints); i++ {
@@ -535,8 +549,15 @@ func (m Model) viewDetail(w, h int) string {
 	s := m.styles
 	top := m.detailHeight(w, h)
 	lines := m.detailLines(w)
+	// the detail takes rows from the output (which keeps 3) rather than
+	// cut anything; what still does not fit is announced, not dropped
+	if need := len(lines) + 1; need > top {
+		top = max(top, min(need, h-4))
+	}
 	if len(lines) > top-1 {
-		lines = lines[:top-1]
+		keep := max(0, top-2)
+		more := len(lines) - keep
+		lines = append(lines[:keep], s.Warn.Render(clip(fmt.Sprintf("… %d more lines of this step: enlarge the terminal", more), w)))
 	}
 	for len(lines) < top-1 {
 		lines = append(lines, "")
@@ -561,7 +582,12 @@ func (m Model) viewDetail(w, h int) string {
 		rule = strings.ReplaceAll(rule, "─", "-")
 	}
 	lines = append(lines, s.Subtle.Render(clip(rule, w)))
-	out := m.output.View()
+	vp := m.output // a copy: the output gets the rows the detail left
+	vp.SetHeight(max(1, h-top))
+	if m.follow {
+		vp.GotoBottom()
+	}
+	out := vp.View()
 	if len(m.outs[m.outputID()]) == 0 {
 		out = s.Subtle.Render("(no output yet)")
 	}

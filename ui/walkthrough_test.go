@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/charmbracelet/x/exp/golden"
 
 	"github.com/drnav/drnav/incident"
+	"github.com/drnav/drnav/runbooks"
 )
 
 // noColorModel is renderModel as NO_COLOR shows it: whatever distinguishes
@@ -322,5 +324,77 @@ func init() {
 			m = mm.(Model)
 		}
 		return m.viewDeclare()
+	}
+}
+
+func TestWrapWords(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		in   string
+		w    int
+		want string
+	}{
+		{"kubectl -n default scale deployment ci-failure-agent --replicas=0", 40, "kubectl -n default scale deployment|ci-failure-agent --replicas=0"},
+		{"abcdefghij", 4, "abcd|efgh|ij"},
+		{"a  b", 10, "a  b"},
+		{"", 5, ""},
+	} {
+		if got := strings.Join(wrapWords(c.in, c.w), "|"); got != c.want {
+			t.Errorf("wrapWords(%q, %d) = %q, want %q", c.in, c.w, got, c.want)
+		}
+	}
+}
+
+// longStepModel selects a step whose command is longer than the detail
+// pane and whose texts carry placeholders with values.
+func longStepModel(w int) Model {
+	m := noColorModel(w, 40)
+	m.rb.Steps = append(m.rb.Steps,
+		runbooks.Step{ID: "logs", Title: "Read the failing pod's logs", Phase: "restore",
+			Why:    "The last lines of {{pod}} say why it crashed.",
+			Run:    "kubectl logs -l {{app_label}} -n {{namespace}} --since=5m --tail=50 --prefix --all-containers --max-log-requests=10 --previous",
+			Expect: "a stack trace from {{pod}}"},
+		runbooks.Step{ID: "wait", Title: "Wait for the pods", Phase: "restore",
+			Wait: &runbooks.Verify{PodsReady: "{{app_label}}", NoCrashLoop: "{{app_label}}", Within: runbooks.Duration{Duration: 5 * time.Minute}}},
+	)
+	for _, v := range [][2]string{{"app_label", "app=ci-failure-agent"}, {"namespace", "ci"}} {
+		m.apply(incident.Event{Type: incident.EventVariableSet, Time: testNow, Name: v[0], Value: v[1]})
+	}
+	m.sel = len(m.rb.Steps) - 2
+	m.refreshOutput()
+	return m
+}
+
+func init() {
+	walkthroughWidgets["detail_long"] = func(m Model) string {
+		m = longStepModel(m.width)
+		d := m.dims()
+		return m.viewDetail(d.detailW, 20)
+	}
+}
+
+// TestDetailShowsEverythingResolved: a long command wraps (its last flag
+// is on screen), and placeholders with a value are filled in before the
+// step runs.
+func TestDetailShowsEverythingResolved(t *testing.T) {
+	t.Parallel()
+	for _, w := range []int{80, 120} {
+		m := longStepModel(w)
+		scr := ansi.Strip(m.render())
+		for _, want := range []string{"--previous", "app=ci-failure-agent -n ci", "Why: The last lines of agent-7d9f-abc", "a stack trace from agent-7d9f-abc"} {
+			if !strings.Contains(scr, want) {
+				t.Errorf("width %d: %q not on screen:\n%s", w, want, scr)
+			}
+		}
+		m.sel++ // the wait step
+		scr = ansi.Strip(m.render())
+		if strings.Contains(scr, "{{") || !strings.Contains(scr, "wait until pods ready app=ci-failure-agent") {
+			t.Errorf("width %d: wait step not resolved:\n%s", w, scr)
+		}
+		for i, l := range strings.Split(scr, "\n") {
+			if lw := ansi.StringWidth(l); lw > w {
+				t.Errorf("width %d: line %d is %d wide", w, i, lw)
+			}
+		}
 	}
 }
