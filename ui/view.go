@@ -45,7 +45,8 @@ func (m Model) render() string {
 var asciiReplacer = strings.NewReplacer("…", "~", "≈", "~", "—", "-", "→", ">", "≤", "<", "─", "-",
 	"▏", "_", "·", "-", "•", "-", "↑", "^", "↓", "v", "←", "<", "╭", "+", "╮", "+", "╰", "+", "╯", "+", "│", "|")
 
-// fitScreen clips or pads to exactly width x height cells.
+// fitScreen clips or pads to exactly width x height cells; a line cut
+// short ends in "…".
 func fitScreen(s string, w, h int) string {
 	lines := strings.Split(s, "\n")
 	if len(lines) > h {
@@ -53,7 +54,7 @@ func fitScreen(s string, w, h int) string {
 	}
 	for i, l := range lines {
 		if ansi.StringWidth(l) > w {
-			lines[i] = ansi.Truncate(l, w, "")
+			lines[i] = ansi.Truncate(l, w, "…")
 		}
 	}
 	for len(lines) < h {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/drnav/drnav/incident"
 	"github.com/drnav/drnav/runbooks"
+	"github.com/drnav/drnav/steps"
 )
 
 // noColorModel is renderModel as NO_COLOR shows it: whatever distinguishes
@@ -396,5 +397,52 @@ func TestDetailShowsEverythingResolved(t *testing.T) {
 				t.Errorf("width %d: line %d is %d wide", w, i, lw)
 			}
 		}
+	}
+}
+
+// TestShownStepIsNotDone: in a drill a shell step shown, not run, gets
+// its own glyph and status until the trainee says what they expect; the
+// scorecard counts it apart from the steps done.
+func TestShownStepIsNotDone(t *testing.T) {
+	t.Parallel()
+	opts := testOptions()
+	opts.Mode = ModeDrill
+	opts.NoColor = true
+	opts.Drill = &Environment{Context: "drill-sim", Database: "simulated",
+		Target: &steps.Target{ShellMode: steps.ShellShowOnly}}
+	h, _ := declared(t, opts)
+	h.press("enter")
+	h.until("expectation prompt", func(m Model) bool { return m.overlay == ovPrompt && m.prompt.kind == promptExpect })
+	h.press("esc") // not answered yet
+	if st := h.m.stepStatus(0); st != incident.StepShown {
+		t.Fatalf("shown step without an expectation is %v, want shown", st)
+	}
+	if h.m.sel != 0 {
+		t.Errorf("cursor moved on from a step still waiting for the expectation")
+	}
+	scr := h.screen()
+	if !strings.Contains(scr, ">○ 1 Identify corruption") || !strings.Contains(scr, "shown│") || strings.Contains(scr, "✓ 1 Identify") {
+		t.Errorf("shown step not marked as shown:\n%s", scr)
+	}
+	if !strings.Contains(scr, "shown, not run · enter: say what you expect it did") {
+		t.Errorf("detail does not say the step is shown:\n%s", scr)
+	}
+	h.press("enter")
+	if h.m.overlay != ovPrompt || h.m.prompt.kind != promptExpect {
+		t.Fatalf("enter on a shown step does not ask the expectation again")
+	}
+	h.typeText("two lines")
+	h.press("enter")
+	h.until("settled", func(m Model) bool { return m.stepStatus(0) == incident.StepDone })
+	if h.m.sel != 1 {
+		t.Errorf("after the expectation the cursor is on step %d, want 2", h.m.sel+1)
+	}
+	if row := h.screen(); !strings.Contains(row, " ✓ 1 Identify corruption  ") || strings.Contains(row, "✓ 1 Identify corruption 0s") {
+		t.Errorf("a shown step shows a duration as if it ran:\n%s", row)
+	}
+	h.m.overlay = ovScorecard
+	card := h.screen()
+	if !strings.Contains(card, "Steps: 0 done · 1 shown, not run") {
+		t.Errorf("scorecard does not count the shown step apart:\n%s", card)
 	}
 }
