@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"charm.land/bubbles/v2/textarea"
 	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
@@ -158,4 +159,61 @@ func wrapWords(s string, w int) []string {
 		}
 	}
 	return append(rows, row)
+}
+
+// ---- typing stays instant ----
+
+// newStatusEditor is the status-update editor. Line numbers are off: they
+// are noise in a message and cost a render per visible row on every key.
+func newStatusEditor() textarea.Model {
+	ta := textarea.New()
+	ta.ShowLineNumbers = false
+	return ta
+}
+
+// typingIntoDialog reports whether msg only edits the text of the status
+// editor or a prompt: nothing beneath the dialog changes, so the screen
+// beneath it need not be rendered again (bgCache).
+func (m *Model) typingIntoDialog(msg tea.Msg) bool {
+	if m.overlay != ovStatus && m.overlay != ovPrompt {
+		return false
+	}
+	switch msg := msg.(type) {
+	case tea.PasteMsg:
+		return true
+	case tea.KeyPressMsg:
+		switch msg.String() {
+		case "backspace", "delete", "left", "right", "up", "down", "home", "end", "space":
+			return true
+		}
+		return msg.Text != "" && msg.Mod&^tea.ModShift == 0
+	}
+	return false
+}
+
+// bgCache keeps the rendered screen beneath a typing dialog. It is valid
+// for one generation of the model (Model.gen, bumped by every message that
+// is not typing into the dialog), size and overlay: typing re-renders only
+// the dialog, not the checklist and its panes. View stays free of I/O; the
+// cache is a memo of its own output.
+type bgCache struct {
+	gen, w, h int
+	overlay   overlay
+	under     string
+	ok        bool
+}
+
+func (c *bgCache) get(m Model) (string, bool) {
+	if c == nil || !c.ok || (m.overlay != ovStatus && m.overlay != ovPrompt) ||
+		c.gen != m.gen || c.w != m.width || c.h != m.height || c.overlay != m.overlay {
+		return "", false
+	}
+	return c.under, true
+}
+
+func (c *bgCache) put(m Model, under string) {
+	if c == nil || (m.overlay != ovStatus && m.overlay != ovPrompt) {
+		return
+	}
+	*c = bgCache{gen: m.gen, w: m.width, h: m.height, overlay: m.overlay, under: under, ok: true}
 }

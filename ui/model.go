@@ -118,6 +118,9 @@ type Model struct {
 	ended     bool         // scorecard shown once
 	recovered string       // drill: whether the scenario is recovered (for the scorecard)
 	snapEnv   *Environment // the environment whose snapshots are being read
+
+	gen int      // counts every message except typing into a dialog (see bgCache)
+	bg  *bgCache // the screen beneath a typing dialog, shared by copies
 }
 
 type activeRun struct {
@@ -162,7 +165,8 @@ func New(opts Options) Model {
 		height:  24,
 		output:  newOutputViewport(),
 		pager:   viewport.New(),
-		status:  textarea.New(),
+		status:  newStatusEditor(),
+		bg:      &bgCache{},
 	}
 	m.styles = NewStyles(m.isDark, opts.NoColor, opts.ASCII)
 	m.help.Styles = m.styles.HelpStyles()
@@ -339,6 +343,9 @@ func appendCmd(j Journal, flash string, evs ...incident.Event) tea.Cmd {
 
 // Update routes every message. It never does I/O.
 func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	if !m.typingIntoDialog(msg) {
+		m.gen++ // the screen beneath a dialog may have changed
+	}
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height

@@ -20,6 +20,11 @@ func (m Model) View() tea.View {
 }
 
 func (m Model) render() string {
+	if m.overlay != ovNone {
+		if under, ok := m.bg.get(m); ok {
+			return m.finish(m.placeOverlay(under, m.viewOverlay()))
+		}
+	}
 	var body string
 	switch m.screen {
 	case screenPicker:
@@ -32,8 +37,14 @@ func (m Model) render() string {
 		body = m.viewChecklist()
 	}
 	if m.overlay != ovNone {
-		body = m.placeOverlay(fitScreen(body, m.width, m.height), m.viewOverlay())
+		under := fitScreen(body, m.width, m.height)
+		m.bg.put(m, under)
+		body = m.placeOverlay(under, m.viewOverlay())
 	}
+	return m.finish(body)
+}
+
+func (m Model) finish(body string) string {
 	if m.styles.ASCII {
 		body = asciiReplacer.Replace(body)
 	}
@@ -63,12 +74,34 @@ func fitScreen(s string, w, h int) string {
 	return strings.Join(lines, "\n")
 }
 
-// placeOverlay draws a dialog centred over the screen beneath it.
+// placeOverlay draws a dialog centred over the screen beneath it. Each
+// row of the box is spliced into its screen line (ansi.Cut keeps the styles
+// on either side): far cheaper per keystroke than composing a cell canvas.
 func (m Model) placeOverlay(under, box string) string {
-	bw, bh := lipgloss.Size(box)
-	x, y := max(0, (m.width-bw)/2), max(0, (m.height-bh)/2)
-	c := lipgloss.NewCompositor(lipgloss.NewLayer(under), lipgloss.NewLayer(box).X(x).Y(y).Z(1))
-	return c.Render()
+	rows := strings.Split(box, "\n")
+	bw := 0
+	for _, r := range rows {
+		bw = max(bw, ansi.StringWidth(r))
+	}
+	x, y := max(0, (m.width-bw)/2), max(0, (m.height-len(rows))/2)
+	lines := strings.Split(under, "\n")
+	for i, r := range rows {
+		if y+i >= len(lines) {
+			break
+		}
+		l := lines[y+i]
+		lw := ansi.StringWidth(l)
+		left := ansi.Cut(l, 0, x)
+		if n := x - ansi.StringWidth(left); n > 0 {
+			left += strings.Repeat(" ", n)
+		}
+		right := ""
+		if end := x + ansi.StringWidth(r); end < lw {
+			right = ansi.Cut(l, end, lw)
+		}
+		lines[y+i] = left + "\x1b[m" + r + "\x1b[m" + right
+	}
+	return strings.Join(lines, "\n")
 }
 
 // clip truncates a plain or styled line to w cells.

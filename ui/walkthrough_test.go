@@ -446,3 +446,31 @@ func TestShownStepIsNotDone(t *testing.T) {
 		t.Errorf("scorecard does not count the shown step apart:\n%s", card)
 	}
 }
+
+// TestScreenBeneathTypingDialogStaysCurrent: typing into the status editor
+// reuses the screen beneath it, but anything else (a step's events, a
+// resize) renders it again.
+func TestScreenBeneathTypingDialogStaysCurrent(t *testing.T) {
+	t.Parallel()
+	h, _ := declared(t, testOptions())
+	h.press("u")
+	h.typeText("abc")
+	if !strings.Contains(h.screen(), "abc") {
+		t.Fatalf("typed text not shown:\n%s", h.screen())
+	}
+	before := h.m.gen
+	h.typeText("def")
+	if h.m.gen != before {
+		t.Errorf("typing into the editor counted as a change beneath it")
+	}
+	h.handle(journaledMsg{events: []incident.Event{{Type: incident.EventStepSkipped, Time: testNow, Step: "sleep", Reason: "x"}}})
+	if scr := h.screen(); !strings.Contains(scr, "↷ 3 Slow step") || !strings.Contains(scr, "abcdef") {
+		t.Errorf("a journaled event under the editor is not shown:\n%s", scr)
+	}
+	h.handle(tea.WindowSizeMsg{Width: 80, Height: 30})
+	for i, l := range strings.Split(h.screen(), "\n") {
+		if ansi.StringWidth(l) > 80 {
+			t.Errorf("after a resize line %d is %d wide: the old screen was reused", i, ansi.StringWidth(l))
+		}
+	}
+}
