@@ -26,14 +26,14 @@ func TestWalkShellRunbook(t *testing.T) {
 	tm.waitFor("drv", "── exit 0")
 
 	// 2: fails with exit 3.
-	tm.keys("drv", "j", "Enter")
+	tm.keys("drv", "Enter") // step 1 succeeded: the cursor moved on to 2
 	tm.waitStep("drv", 2, "✗")
 	tm.waitFor("drv", "about-to-fail", "exit 3")
 
 	// 3: 5000 lines; follow shows the end, page up scrolls back.
 	tm.keys("drv", "j", "Enter")
 	tm.waitStep("drv", 3, "✓")
-	s = tm.waitFor("drv", "output 5000 lines", "\n", "5000")
+	s = tm.waitFor("drv", "output of step 3 5000 lines", "\n", "5000") // the cursor moved on; 3's output stays
 	if !regexp.MustCompile(`│ 5000\s*\n`).MatchString(s) {
 		t.Fatalf("follow mode does not show the last line 5000:\n%s", s)
 	}
@@ -51,11 +51,12 @@ func TestWalkShellRunbook(t *testing.T) {
 	})
 
 	// 5: skip with a reason (4, the long sleep, is left alone).
-	tm.keys("drv", "j", "j", "s")
+	tm.keys("drv", "j", "s") // step 3 succeeded: the cursor is on 4
 	tm.waitFor("drv", "Skip: Step to skip", "reason (required)")
 	tm.typeText("drv", "not needed in e2e")
 	tm.keys("drv", "Enter")
 	tm.waitStep("drv", 5, "↷")
+	tm.keys("drv", "k") // the cursor moved on to 6: back to 5
 	tm.waitFor("drv", "skipped: not needed in e2e")
 
 	// A note on step 5.
@@ -182,7 +183,7 @@ func TestWatchReadOnly(t *testing.T) {
 	tm.keys("drv", "Enter")
 	tm.waitStep("drv", 1, "✓")
 	tm.waitStep("obs", 1, "✓")
-	tm.keys("drv", "j", "Enter")
+	tm.keys("drv", "Enter")
 	tm.waitStep("drv", 2, "✗")
 	tm.waitStep("obs", 2, "✗")
 
@@ -253,22 +254,23 @@ func TestDrillDatabaseCorruption(t *testing.T) {
 	tm.waitStep("drill", 1, "✓")
 	tm.waitFor("drill", "corrupt", "orders_pkey")
 	// 2 shell: shown, not run; the trainee says what they expect it did.
-	tm.keys("drill", "j", "Enter")
-	tm.waitStep("drill", 2, "✓")
+	tm.keys("drill", "Enter")
+	tm.waitStep("drill", 2, "○") // shown, not done until the expectation
 	tm.waitFor("drill", "Shown, not run. What do you expect it to have done?")
 	tm.typeText("drill", "no corruption messages in the last 6h")
 	tm.keys("drill", "Enter")
 	tm.waitFor("drill", "the runbook expects:")
 	// 3 manual: enter asks what was done.
-	tm.keys("drill", "j", "Enter")
+	tm.waitStep("drill", 2, "✓")
+	tm.keys("drill", "Enter")
 	tm.waitFor("drill", "Done: Confirm the backup predates")
 	tm.typeText("drill", "latest.sql predates the first checksum error")
 	tm.keys("drill", "Enter")
 	tm.waitStep("drill", 3, "✓")
 
 	// 4 scale to 0: destructive; the default (enter) cancels.
-	tm.keys("drill", "j", "Enter")
-	tm.waitFor("drill", "Run destructive step?", "deployment/ci-failure-agent", "Cancel    Run")
+	tm.keys("drill", "Enter")
+	tm.waitFor("drill", "Run destructive step?", "deployment/ci-failure-agent", "[ Cancel ]   Run")
 	tm.keys("drill", "Enter")
 	tm.waitUntil("drill", "the dialog closed", func(s string) bool { return !strings.Contains(s, "Run destructive step?") })
 	if got := stepLine(tm.screen("drill"), 4); !strings.HasPrefix(got, "· ") {
@@ -281,40 +283,38 @@ func TestDrillDatabaseCorruption(t *testing.T) {
 	tm.waitFor("drill", "replicas 0/0")
 
 	// 5 restore: critical, the database name must be typed.
-	tm.keys("drill", "j", "Enter")
+	tm.keys("drill", "Enter")
 	tm.waitFor("drill", "Run destructive step?", "Type app to confirm")
 	tm.typeText("drill", "app")
 	tm.waitFor("drill", "> app ")
 	tm.keys("drill", "Tab")
-	tm.waitUntil("drill", "Run selected", func(string) bool {
-		return regexp.MustCompile(`\x1b\[7m[^│]*Run`).MatchString(tm.screenANSI("drill"))
-	})
+	tm.waitFor("drill", "[ Run ]") // the selection reads as text
 	tm.keys("drill", "Enter")
 	tm.waitStep("drill", 5, "✓")
 	tm.waitFor("drill", "restore finished")
 
 	// 6 reindex: destructive.
-	tm.keys("drill", "j", "Enter")
+	tm.keys("drill", "Enter")
 	tm.waitFor("drill", "Run destructive step?")
 	tm.keys("drill", "Right", "Enter")
 	tm.waitStep("drill", 6, "✓")
 	// 7 amcheck: now clean.
-	tm.keys("drill", "j", "Enter")
+	tm.keys("drill", "Enter")
 	tm.waitStep("drill", 7, "✓")
 	// 8 scale back to 3: destructive, verified ready 3/3.
-	tm.keys("drill", "j", "Enter")
+	tm.keys("drill", "Enter")
 	tm.waitFor("drill", "Run destructive step?")
 	tm.keys("drill", "Right", "Enter")
 	tm.waitStep("drill", 8, "✓")
 	tm.waitFor("drill", "ready 3/3")
 	// 9 shell: shown, not run. Once the expectation is given every step is
 	// settled: the scorecard opens.
-	tm.keys("drill", "j", "Enter")
+	tm.keys("drill", "Enter")
 	tm.waitFor("drill", "Shown, not run. What do you expect it to have done?")
 	tm.typeText("drill", "few application errors")
 	tm.keys("drill", "Enter")
 	s := tm.waitFor("drill", "Drill scorecard", "Scenario: recovered")
-	for _, want := range []string{"within RTO", "Steps: 9 done · 0 skipped · 0 failed", "Hints used: 0"} {
+	for _, want := range []string{"within RTO", "Steps: 7 done · 2 shown, not run · 0 skipped · 0 failed", "Hints used: 0"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("scorecard lacks %q:\n%s", want, s)
 		}
@@ -329,7 +329,7 @@ func TestDrillDatabaseCorruption(t *testing.T) {
 	id := tm.quit("drill")
 
 	rep := tm.drnav("report", id)
-	for _, want := range []string{"## Scorecard", "| Steps done | 9/9 |", "| RTO 4h00m | met", "Resolved"} {
+	for _, want := range []string{"## Scorecard", "| Steps done | 7/9 |", "| Steps shown, not run | 2 |", "| RTO 4h00m | met", "Resolved"} {
 		if !strings.Contains(rep, want) {
 			t.Errorf("report lacks %q:\n%s", want, rep)
 		}
@@ -388,12 +388,12 @@ func TestSmallTerminal(t *testing.T) {
 	// Grow, then shrink back: the checklist redraws at each size.
 	tm.tmux("resize-window", "-t", "e2e:small", "-x", "120", "-y", "40")
 	big := tm.waitUntil("small", "the 120x40 redraw", func(s string) bool {
-		return strings.Count(s, "\n") == 40 && strings.Contains(s, "Confirm the backup predates the corru")
+		return strings.Count(s, "\n") == 40 && strings.Contains(s, "Confirm the backup predates the co")
 	})
 	checkLines(t, "120x40", big, 120, 40)
 	tm.tmux("resize-window", "-t", "e2e:small", "-x", "80", "-y", "24")
 	s = tm.waitUntil("small", "the 80x24 redraw", func(s string) bool {
-		return strings.Count(s, "\n") == 24 && strings.Contains(s, "enter run step") && !strings.Contains(s, "Confirm the backup predates the corru")
+		return strings.Count(s, "\n") == 24 && strings.Contains(s, "enter run step") && !strings.Contains(s, "Confirm the backup predates the co")
 	})
 	checkLines(t, "80x24 after resize", s, 80, 24)
 }

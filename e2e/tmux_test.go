@@ -386,10 +386,13 @@ func rtoUsed(t *testing.T, screen string) time.Duration {
 
 // stepLine returns the checklist line of step n ("✓ 1 Echo a greeting …"),
 // cut at the detail pane's border.
+// The first column is the selection marker (">" on the selected step).
 func stepLine(screen string, n int) string {
-	re := regexp.MustCompile(`(?m)^(\S) ` + strconv.Itoa(n) + ` ([^│]*)`)
-	m := re.FindString(screen)
-	return m
+	re := regexp.MustCompile(`(?m)^[ >](\S) ` + strconv.Itoa(n) + ` ([^│]*)`)
+	if m := re.FindString(screen); m != "" {
+		return m[1:]
+	}
+	return ""
 }
 
 // waitStep waits until step n of window name shows glyph.

@@ -207,7 +207,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		default:
 		}
 		switch state.Status(st.ID) {
-		case incident.StepDone, incident.StepSkipped:
+		case incident.StepDone, incident.StepSkipped, incident.StepShown:
 			p.line("  %s %s already %s", n, st.ID, state.Status(st.ID))
 			continue
 		case incident.StepFailed:

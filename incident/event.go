@@ -6,6 +6,7 @@
 package incident
 
 import (
+	"strings"
 	"time"
 
 	"github.com/drnav/drnav/internal/where"
@@ -48,6 +49,26 @@ const (
 	HowCopied = "copied" // copied to the clipboard for the operator to paste
 	HowShown  = "shown"  // shown on screen only
 )
+
+// KindExpectation marks a note (Event.Kind) recording what a drill trainee
+// expected a shown-only step to have done; it settles a StepShown step.
+const KindExpectation = "expectation"
+
+// expectationPrefix starts the text of an expectation note (journals written
+// before KindExpectation carry only the prefix).
+const expectationPrefix = "expected: "
+
+// IsExpectation reports whether ev is a trainee's expectation of a shown step.
+func IsExpectation(ev Event) bool {
+	return ev.Type == EventNote && ev.Step != "" && (ev.Kind == KindExpectation || isExpectationText(ev.Text))
+}
+
+func isExpectationText(s string) bool { return strings.HasPrefix(s, expectationPrefix) }
+
+// ExpectationNote is the note that records a trainee's expectation of step.
+func ExpectationNote(t time.Time, step, text string) Event {
+	return Event{Type: EventNote, Time: t, Step: step, Kind: KindExpectation, Text: expectationPrefix + text}
+}
 
 // Kinds of a status_posted event (Event.Kind). Empty means KindUpdate.
 const (

@@ -71,10 +71,13 @@ type Scorecard struct {
 	PassRate            float64       `json:"pass_rate"` // 0..1; 0 when none
 	HintsUsed           int           `json:"hints_used"`
 	StepsDone           int           `json:"steps_done"`
-	StepsSkipped        int           `json:"steps_skipped"`
-	StepsFailed         int           `json:"steps_failed"`
-	StepsInterrupted    int           `json:"steps_interrupted"`
-	StepsTotal          int           `json:"steps_total"`
+	// StepsShown are drill steps shown, not run (with or without the
+	// trainee's expectation); they are not in StepsDone.
+	StepsShown       int `json:"steps_shown"`
+	StepsSkipped     int `json:"steps_skipped"`
+	StepsFailed      int `json:"steps_failed"`
+	StepsInterrupted int `json:"steps_interrupted"`
+	StepsTotal       int `json:"steps_total"`
 }
 
 // ScorecardSummary is one previous drill of a runbook (Trend).
@@ -324,14 +327,16 @@ func scorecard(state State, r ReportData) Scorecard {
 		sc.PassRate = float64(sc.VerificationsPassed) / float64(sc.VerificationsTotal)
 	}
 	for _, s := range r.Steps {
-		switch s.Status {
-		case StepDone:
+		switch {
+		case s.ShownOnly && (s.Status == StepDone || s.Status == StepShown):
+			sc.StepsShown++ // nothing ran: counted apart from the steps done
+		case s.Status == StepDone:
 			sc.StepsDone++
-		case StepSkipped:
+		case s.Status == StepSkipped:
 			sc.StepsSkipped++
-		case StepFailed:
+		case s.Status == StepFailed:
 			sc.StepsFailed++
-		case StepInterrupted:
+		case s.Status == StepInterrupted:
 			sc.StepsInterrupted++
 		}
 	}
@@ -735,6 +740,9 @@ func renderMarkdown(r ReportData) string {
 		fmt.Fprintf(&b, "| Hints used | %d |\n", sc.HintsUsed)
 		fmt.Fprintf(&b, "| Steps done | %d/%d |\n", sc.StepsDone, sc.StepsTotal)
 		fmt.Fprintf(&b, "| Steps skipped | %d |\n", sc.StepsSkipped)
+		if sc.StepsShown > 0 {
+			fmt.Fprintf(&b, "| Steps shown, not run | %d |\n", sc.StepsShown)
+		}
 		if sc.StepsFailed > 0 {
 			fmt.Fprintf(&b, "| Steps failed | %d |\n", sc.StepsFailed)
 		}

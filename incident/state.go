@@ -20,6 +20,10 @@ const (
 	// StepInterrupted: started, then the driver went away before it finished;
 	// the outcome is unknown. Resolve by verifying, re-running or marking done.
 	StepInterrupted
+	// StepShown: a drill showed the command without running it, and the
+	// trainee has not yet said what they expect it did (an expectation
+	// note, see IsExpectation). It is not done: nothing ran.
+	StepShown
 )
 
 func (s StepStatus) String() string {
@@ -34,6 +38,8 @@ func (s StepStatus) String() string {
 		return "skipped"
 	case StepInterrupted:
 		return "interrupted"
+	case StepShown:
+		return "shown"
 	}
 	return "pending"
 }
@@ -343,9 +349,12 @@ func (s *State) Apply(ev Event) {
 		if ev.Verified != nil {
 			st.Verified = boolPtr(*ev.Verified)
 		}
-		if ev.Exit == 0 && ev.Err == "" && (ev.Verified == nil || *ev.Verified) {
+		switch {
+		case ev.Exit == 0 && ev.Err == "" && st.ShownOnly && !st.expected():
+			st.Status = StepShown
+		case ev.Exit == 0 && ev.Err == "" && (ev.Verified == nil || *ev.Verified):
 			st.Status = StepDone
-		} else {
+		default:
 			st.Status = StepFailed
 		}
 		s.LastFinished = t
@@ -364,6 +373,9 @@ func (s *State) Apply(ev Event) {
 		if ev.Step != "" {
 			st := s.step(ev.Step)
 			st.Notes = append(st.Notes, n)
+			if st.Status == StepShown && IsExpectation(ev) {
+				st.Status = StepDone
+			}
 		}
 	case EventPhaseEntered:
 		s.enterPhase(ev.Phase, t)
@@ -400,6 +412,17 @@ func (s *State) Apply(ev Event) {
 		s.Interrupt(t)
 		s.Resumes = append(s.Resumes, Resume{Time: t, Operator: ev.Operator, SSHClient: ev.SSHClient, PID: ev.PID})
 	}
+}
+
+// expected reports whether an expectation was recorded for this attempt
+// (a note after it started).
+func (st *StepState) expected() bool {
+	for _, n := range st.Notes {
+		if !n.Time.Before(st.Started) && isExpectationText(n.Text) {
+			return true
+		}
+	}
+	return false
 }
 
 // Interrupt marks every running step interrupted: its driver went away and

@@ -193,3 +193,48 @@ func TestStepLifecycle(t *testing.T) {
 		t.Errorf("re-run: %+v", st)
 	}
 }
+
+// TestShownStepSettlesOnExpectation: a step shown, not run, is "shown"
+// until the trainee's expectation is recorded (KindExpectation, or the
+// "expected: " note of older journals); any other note leaves it shown.
+func TestShownStepSettlesOnExpectation(t *testing.T) {
+	t0 := time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC)
+	base := []Event{
+		{Type: EventDeclared, Time: t0, Declared: &Declared{RunbookID: "rb", Mode: ModeDrill}},
+		{Type: EventStepStarted, Time: t0, Step: "a", ShownOnly: true},
+		{Type: EventStepFinished, Time: t0.Add(time.Second), Step: "a"},
+		{Type: EventStepStarted, Time: t0.Add(2 * time.Second), Step: "b"},
+		{Type: EventStepFinished, Time: t0.Add(3 * time.Second), Step: "b"},
+	}
+	s := Replay(base)
+	if got := s.Status("a"); got != StepShown || got.String() != "shown" {
+		t.Fatalf("shown-only step after finishing = %v, want shown", got)
+	}
+	if s.Status("b") != StepDone {
+		t.Fatalf("a step that ran = %v, want done", s.Status("b"))
+	}
+	for name, ev := range map[string]Event{
+		"expectation": ExpectationNote(t0.Add(4*time.Second), "a", "two lines"),
+		"legacy":      {Type: EventNote, Time: t0.Add(4 * time.Second), Step: "a", Text: "expected: two lines"},
+	} {
+		s := Replay(append(append([]Event(nil), base...), Event{Type: EventNote, Time: t0.Add(4 * time.Second), Step: "a", Text: "looked at it"}))
+		if s.Status("a") != StepShown {
+			t.Errorf("%s: a plain note settled the shown step", name)
+		}
+		s.Apply(ev)
+		if s.Status("a") != StepDone {
+			t.Errorf("%s: after the expectation the step is %v, want done", name, s.Status("a"))
+		}
+		sc := scorecard(s, Report(s, nil, time.Hour, 0, t0.Add(time.Minute)))
+		if sc.StepsShown != 1 || sc.StepsDone != 1 {
+			t.Errorf("%s: scorecard shown %d done %d, want 1 and 1", name, sc.StepsShown, sc.StepsDone)
+		}
+	}
+	// a new attempt of the step forgets the old expectation
+	s = Replay(append(append([]Event(nil), base...), ExpectationNote(t0.Add(4*time.Second), "a", "x"),
+		Event{Type: EventStepStarted, Time: t0.Add(5 * time.Second), Step: "a", ShownOnly: true},
+		Event{Type: EventStepFinished, Time: t0.Add(6 * time.Second), Step: "a"}))
+	if s.Status("a") != StepShown {
+		t.Errorf("re-shown step = %v, want shown until a new expectation", s.Status("a"))
+	}
+}

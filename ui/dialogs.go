@@ -34,6 +34,7 @@ type confirmState struct {
 	input       textinput.Model
 	yes         bool // the highlighted choice; false = Cancel
 	yesLabel    string
+	noLabel     string // the safe choice ("Cancel" unless set)
 }
 
 type promptKind int
@@ -62,6 +63,9 @@ func (m *Model) openConfirm(c confirmState) {
 	c.yes = false
 	if c.yesLabel == "" {
 		c.yesLabel = "Confirm"
+	}
+	if c.noLabel == "" {
+		c.noLabel = "Cancel"
 	}
 	if c.requireName != "" {
 		c.input = textinput.New()
@@ -161,7 +165,7 @@ func (m Model) confirmKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	switch msg.String() {
 	case "esc", "ctrl+c":
 		m.overlay = ovNone
-		m.flash = "cancelled"
+		m.flash = c.declined()
 		return m, nil
 	case "left", "right", "tab", "shift+tab":
 		c.yes = !c.yes
@@ -169,7 +173,7 @@ func (m Model) confirmKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case "enter":
 		if !c.yes {
 			m.overlay = ovNone
-			m.flash = "cancelled"
+			m.flash = c.declined()
 			return m, nil
 		}
 		if c.requireName != "" && strings.TrimSpace(c.input.Value()) != c.requireName {
@@ -185,6 +189,14 @@ func (m Model) confirmKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m, cmd
 	}
 	return m, nil
+}
+
+// declined is the footer message once the safe choice was taken.
+func (c *confirmState) declined() string {
+	if c.action == actCancel {
+		return "the step keeps running"
+	}
+	return "cancelled"
 }
 
 func (m Model) confirmed(a confirmAction) (tea.Model, tea.Cmd) {
@@ -243,7 +255,7 @@ func (m Model) promptKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		case promptNote:
 			return m, appendCmd(m.journal, "note added", incident.Event{Type: incident.EventNote, Time: now, Step: p.step, Text: text})
 		case promptExpect:
-			ev := incident.Event{Type: incident.EventNote, Time: now, Step: p.step, Text: "expected: " + text}
+			ev := incident.ExpectationNote(now, p.step, text)
 			flash := "recorded"
 			if p.hint != "" {
 				flash = "recorded · the runbook expects: " + p.hint
@@ -273,7 +285,7 @@ func (m *Model) findNext() {
 	if m.search == "" {
 		return
 	}
-	lines := m.outs[m.selectedID()]
+	lines := m.outs[m.outputID()]
 	needle := strings.ToLower(m.search)
 	from := m.output.YOffset() + 1
 	for k := range lines {
@@ -291,7 +303,11 @@ func (m *Model) findNext() {
 // ---- status update ----
 
 func (m *Model) openStatus() {
-	m.status.SetValue(m.inc.StatusText(m.rb, m.clock))
+	if draft, ok := m.drafts[m.inc.ID]; ok {
+		m.status.SetValue(draft) // the edits of last time, not a fresh draft
+	} else {
+		m.status.SetValue(m.inc.StatusText(m.rb, m.clock))
+	}
 	m.status.SetWidth(max(30, min(90, m.width-8)))
 	m.status.SetHeight(max(4, min(10, m.height-12)))
 	m.status.Focus()
@@ -305,9 +321,11 @@ func (m Model) statusKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	}
 	switch msg.String() {
 	case "esc":
+		m.saveDraft()
 		m.overlay = ovNone
 		return m, nil
 	case "ctrl+s":
+		m.saveDraft() // until it is posted: a failed send keeps the text
 		text := m.status.Value()
 		m.overlay = ovNone
 		notify, j, now := m.opts.Notify, m.journal, m.now()
@@ -326,6 +344,7 @@ func (m Model) statusKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			return appendCmd(j, "status update sent", ev)()
 		}
 	case "ctrl+y":
+		m.saveDraft()
 		text := m.status.Value()
 		m.overlay = ovNone
 		ev := incident.Event{Type: incident.EventStatusPosted, Time: m.now(), Text: text, Kind: kind, How: incident.HowCopied}

@@ -24,8 +24,8 @@ func TestProgramEndToEnd(t *testing.T) {
 	tm, wait := declareInProgram(t, opts)
 	wait("Identify corruption")
 	tm.Send(keyMsg("enter"))
-	wait("world")
-	tm.Send(keyMsg("down"))
+	// step 1 done: the cursor moved on to step 2, step 1's output stays
+	wait("of step 1")
 	tm.Send(keyMsg("s"))
 	tm.Type("not today")
 	tm.Send(keyMsg("enter"))

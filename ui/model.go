@@ -101,6 +101,7 @@ type Model struct {
 	runSeq int
 	run    *activeRun
 	outs   map[string][]string // output lines per step id (this session)
+	outOf  string              // the step whose output shows, when not the selected one (see advanceFrom)
 	output viewport.Model
 	follow bool
 	search string
@@ -112,6 +113,7 @@ type Model struct {
 	docSel  int
 	pager   viewport.Model
 	pagerOf string
+	drafts  map[string]string // status-update drafts by incident id, kept until posted
 
 	panes     panesSet
 	ended     bool         // scorecard shown once
@@ -122,6 +124,8 @@ type Model struct {
 	// ctxHeld, when set, holds every step: a resumed LIVE incident reaches
 	// another kube context than it was declared with (see context.go).
 	ctxHeld string
+	gen     int      // counts every message except typing into a dialog (see bgCache)
+	bg      *bgCache // the screen beneath a typing dialog, shared by copies
 }
 
 type activeRun struct {
@@ -164,9 +168,10 @@ func New(opts Options) Model {
 		follow:  true,
 		width:   80,
 		height:  24,
-		output:  viewport.New(),
+		output:  newOutputViewport(),
 		pager:   viewport.New(),
-		status:  textarea.New(),
+		status:  newStatusEditor(),
+		bg:      &bgCache{},
 	}
 	m.styles = NewStyles(m.isDark, opts.NoColor, opts.ASCII)
 	m.help.Styles = m.styles.HelpStyles()
@@ -344,6 +349,9 @@ func appendCmd(j Journal, flash string, evs ...incident.Event) tea.Cmd {
 
 // Update routes every message. It never does I/O.
 func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	if !m.typingIntoDialog(msg) {
+		m.gen++ // the screen beneath a dialog may have changed
+	}
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
@@ -362,6 +370,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.refreshClock()
 		for _, ev := range msg.events {
 			m.apply(ev)
+			m.afterJournaled(ev)
 		}
 		if msg.err != nil {
 			m.flash = "error: " + msg.err.Error()
@@ -369,6 +378,13 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.flash = msg.flash
 		}
 		return m.afterStateChange()
+	case exportedMsg:
+		if msg.err != nil {
+			m.flash = "error: " + msg.err.Error()
+		} else {
+			m.flash = "report written: " + msg.path
+		}
+		return m, nil
 	case declaredMsg:
 		if msg.err != nil {
 			m.flash = "declare: " + msg.err.Error()
@@ -478,10 +494,11 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		if msg.done {
 			m.run = nil
-			if st := m.inc.Step(id); st.ShownOnly && m.inc.Mode == incident.ModeDrill && !m.opts.ReadOnly {
+			if m.inc.Status(id) == incident.StepShown && !m.opts.ReadOnly {
 				m.askExpectation(id)
 				return m, nil
 			}
+			m.advanceFrom(id)
 			return m.afterStateChange()
 		}
 		return m, readRunCmd(m.journal, msg.id, id, m.phaseOf(id), m.run.verify, m.run.handle)
@@ -609,7 +626,7 @@ func (m *Model) phaseOf(id string) string {
 
 func (m *Model) selectStep(id string) {
 	if i := m.stepIndex(id); i >= 0 {
-		m.sel = i
+		m.sel, m.outOf = i, ""
 	}
 }
 
@@ -664,7 +681,7 @@ func (m *Model) stepStatus(i int) incident.StepStatus {
 
 // refreshOutput puts the selected step's output into the viewport.
 func (m *Model) refreshOutput() {
-	lines := m.outs[m.selectedID()]
+	lines := m.outs[m.outputID()]
 	m.output.SetContentLines(lines)
 	if m.follow {
 		m.output.GotoBottom()
@@ -758,8 +775,10 @@ func (m Model) checklistKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			m.flash = "no step is running"
 			return m, nil
 		}
-		m.openConfirm(confirmState{action: actCancel, title: "Cancel the running step?",
-			lines: []string{"The step's process is signalled and stops (exit 130)."}})
+		m.openConfirm(confirmState{action: actCancel, title: "Stop the running step?",
+			lines:    []string{"The step's process is signalled and stops (exit 130)."},
+			noLabel:  "Keep running",
+			yesLabel: "Stop the step"})
 		return m, nil
 	case keyIs(msg, k.Help):
 		m.overlay = ovHelp
@@ -774,6 +793,11 @@ func (m Model) checklistKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		m.overlay = ovDocs
 		m.docSel = 0
 		return m, nil
+	case keyIs(msg, k.Export):
+		if m.rb == nil {
+			return m, nil
+		}
+		return m.exportCmd()
 	case keyIs(msg, k.Search):
 		m.openPrompt(promptSearch, "Search output", "text to find", m.search)
 		return m, nil
@@ -833,24 +857,16 @@ func (m Model) checklistKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	}
 	switch {
 	case keyIs(msg, k.Up):
-		if m.sel > 0 {
-			m.sel--
-			m.refreshOutput()
-		}
+		m.moveTo(max(0, m.sel-1))
 		return m, nil
 	case keyIs(msg, k.Down):
-		if m.sel < len(m.rb.Steps)-1 {
-			m.sel++
-			m.refreshOutput()
-		}
+		m.moveTo(min(len(m.rb.Steps)-1, m.sel+1))
 		return m, nil
 	case keyIs(msg, k.Top):
-		m.sel = 0
-		m.refreshOutput()
+		m.moveTo(0)
 		return m, nil
 	case keyIs(msg, k.Bottom):
-		m.sel = len(m.rb.Steps) - 1
-		m.refreshOutput()
+		m.moveTo(len(m.rb.Steps) - 1)
 		return m, nil
 	}
 	// mutating keys
@@ -897,6 +913,14 @@ func (m Model) mutate(what string) (tea.Model, tea.Cmd) {
 		}
 		if status == incident.StepInterrupted && what == "run" {
 			m.flash = "interrupted step: v verify · r re-run (confirmed) · D mark done with a note"
+			return m, nil
+		}
+		if what == "run" && settled(status) {
+			m.flash = m.settledFlash(status)
+			return m, nil
+		}
+		if status == incident.StepShown && what == "run" {
+			m.askExpectation(id)
 			return m, nil
 		}
 		if status != incident.StepPending || what == "re-run" {
@@ -985,6 +1009,7 @@ func (m Model) startStep(verifyOnly bool) (tea.Model, tea.Cmd) {
 	}
 	m.runSeq++
 	m.run = &activeRun{id: m.runSeq, step: id, verify: verifyOnly, started: m.now()}
+	m.outOf = ""
 	m.follow = true
 	if !verifyOnly {
 		m.outs[id] = nil
@@ -1219,6 +1244,7 @@ type declareField struct {
 	choiceErr error
 	choice    int
 	err       string
+	fresh     bool // the detection field still holds its initial "now": typing replaces it
 }
 
 type declareForm struct {
@@ -1231,9 +1257,9 @@ func (m Model) startDeclare() (tea.Model, tea.Cmd) {
 	m.flash = ""
 	var fields []declareField
 	det := textinput.New()
-	det.Placeholder = "now · 15m · 15 minutes ago · 03:10"
 	det.Prompt = "> "
-	fields = append(fields, declareField{label: "Detected", input: det})
+	det.SetValue("now") // the value, not an example: the formats are listed beneath
+	fields = append(fields, declareField{label: "Detected", input: det, fresh: true})
 	cfgVals := m.opts.Config.Values()
 	if m.env != nil && m.env.ConfigValues != nil {
 		cfgVals = m.env.ConfigValues
@@ -1327,6 +1353,14 @@ func (m Model) declareKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		}
 		return m.declare()
 	}
+	if f.fresh && (msg.Text != "" || msg.String() == "backspace") {
+		f.input.SetValue("") // "now" is replaced, not appended to
+		if msg.Text == "" {
+			f.fresh = false
+			return m, nil
+		}
+	}
+	f.fresh = false
 	var cmd tea.Cmd
 	f.input, cmd = f.input.Update(msg)
 	f.err = ""

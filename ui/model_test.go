@@ -185,7 +185,10 @@ func TestSkipNeedsReasonAndNote(t *testing.T) {
 	h.typeText("not needed")
 	h.press("enter")
 	h.until("skipped", func(m Model) bool { return m.stepStatus(0) == incident.StepSkipped })
-	h.press("n")
+	if h.m.sel != 1 {
+		t.Errorf("after the skip the cursor is on step %d, want the next open one (2)", h.m.sel+1)
+	}
+	h.press("up", "n")
 	h.typeText("checked by hand")
 	h.press("enter")
 	h.until("note", func(m Model) bool { return len(m.inc.Notes) == 1 })

@@ -53,6 +53,34 @@ func ParseDetection(s string, now time.Time) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("detection time %q: want now, 15m, \"15 minutes ago\" or a clock time like 03:10", s)
 }
 
+// DetectionFormats lists what ParseDetection accepts, for the form.
+const DetectionFormats = "formats: now · 15m · 15 minutes ago · 1h30m ago · 03:10 · RFC 3339"
+
+// DescribeDetection says what a parsed detection time resolves to:
+// "= 03:10 today, 47 min ago".
+func DescribeDetection(at, now time.Time) string {
+	day := at.Format("Mon 2 Jan")
+	switch y, m, d := at.Date(); {
+	case now.Year() == y && now.Month() == m && now.Day() == d:
+		day = "today"
+	case now.AddDate(0, 0, -1).Year() == y && now.AddDate(0, 0, -1).Month() == m && now.AddDate(0, 0, -1).Day() == d:
+		day = "yesterday"
+	}
+	ago := now.Sub(at).Round(time.Minute)
+	var rel string
+	switch {
+	case ago < time.Minute:
+		rel = "just now"
+	case ago < time.Hour:
+		rel = fmt.Sprintf("%d min ago", int(ago.Minutes()))
+	case ago%time.Hour == 0:
+		rel = fmt.Sprintf("%d h ago", int(ago.Hours()))
+	default:
+		rel = fmt.Sprintf("%d h %d min ago", int(ago.Hours()), int(ago.Minutes())%60)
+	}
+	return fmt.Sprintf("= %s %s, %s", at.Format("15:04"), day, rel)
+}
+
 func parseClock(s string, now time.Time) (time.Time, error) {
 	var t time.Time
 	var err error

@@ -36,20 +36,20 @@ func NewPalette(isDark, noColor bool) Palette {
 
 // Glyphs are the status symbols, with an ASCII fallback.
 type Glyphs struct {
-	Pending, Running, Done, Failed, Skipped, Interrupted string
-	BarFull, BarEmpty, Sep, Dot, Arrow                   string
+	Pending, Running, Done, Failed, Skipped, Interrupted, Shown string
+	BarFull, BarEmpty, Sep, Dot, Arrow                          string
 }
 
 // NewGlyphs returns Unicode glyphs, or ASCII ones when ascii is set.
 func NewGlyphs(ascii bool) Glyphs {
 	if ascii {
 		return Glyphs{
-			Pending: ".", Running: ">", Done: "+", Failed: "x", Skipped: "-", Interrupted: "?",
+			Pending: ".", Running: ">", Done: "+", Failed: "x", Skipped: "-", Interrupted: "?", Shown: "o",
 			BarFull: "#", BarEmpty: "-", Sep: "|", Dot: "-", Arrow: "->",
 		}
 	}
 	return Glyphs{
-		Pending: "·", Running: "▶", Done: "✓", Failed: "✗", Skipped: "↷", Interrupted: "?",
+		Pending: "·", Running: "▶", Done: "✓", Failed: "✗", Skipped: "↷", Interrupted: "?", Shown: "○",
 		BarFull: "█", BarEmpty: "░", Sep: "│", Dot: "·", Arrow: "→",
 	}
 }
@@ -93,8 +93,8 @@ func NewStyles(isDark, noColor, ascii bool) Styles {
 	s.FocusedBox = base.Border(border).BorderForeground(p.Accent)
 	s.Dialog = base.Border(border).BorderForeground(p.Accent).Padding(0, 1)
 	s.DangerDialog = base.Border(border).BorderForeground(p.Fail).Padding(0, 1)
-	s.ButtonActive = base.Bold(true).Reverse(true).Padding(0, 1)
-	s.Button = base.Padding(0, 1)
+	s.ButtonActive = base.Bold(true).Reverse(true)
+	s.Button = base
 	s.Key = base.Bold(true)
 	s.Help = base.Foreground(p.Subtle)
 	return s
@@ -114,8 +114,20 @@ func (s Styles) StatusGlyph(st incident.StepStatus) string {
 		return s.Subtle.Render(g.Skipped)
 	case incident.StepInterrupted:
 		return s.Warn.Render(g.Interrupted)
+	case incident.StepShown:
+		return s.Warn.Render(g.Shown)
 	}
 	return s.Subtle.Render(g.Pending)
+}
+
+// button renders a dialog button. The active one carries brackets as well
+// as reverse video, so the choice reads as text too (NO_COLOR, a screen
+// reader, a captured screen): "[ Cancel ]   Run  ".
+func (s Styles) button(label string, active bool) string {
+	if active {
+		return s.ButtonActive.Render("[ " + label + " ]")
+	}
+	return s.Button.Render("  " + label + "  ")
 }
 
 // HelpStyles are the help widget's styles from the same palette.

@@ -20,6 +20,11 @@ func (m Model) View() tea.View {
 }
 
 func (m Model) render() string {
+	if m.overlay != ovNone {
+		if under, ok := m.bg.get(m); ok {
+			return m.finish(m.placeOverlay(under, m.viewOverlay()))
+		}
+	}
 	var body string
 	switch m.screen {
 	case screenPicker:
@@ -32,8 +37,14 @@ func (m Model) render() string {
 		body = m.viewChecklist()
 	}
 	if m.overlay != ovNone {
-		body = m.placeOverlay(fitScreen(body, m.width, m.height), m.viewOverlay())
+		under := fitScreen(body, m.width, m.height)
+		m.bg.put(m, under)
+		body = m.placeOverlay(under, m.viewOverlay())
 	}
+	return m.finish(body)
+}
+
+func (m Model) finish(body string) string {
 	if m.styles.ASCII {
 		body = asciiReplacer.Replace(body)
 	}
@@ -45,7 +56,8 @@ func (m Model) render() string {
 var asciiReplacer = strings.NewReplacer("…", "~", "≈", "~", "—", "-", "→", ">", "≤", "<", "─", "-",
 	"▏", "_", "·", "-", "•", "-", "↑", "^", "↓", "v", "←", "<", "╭", "+", "╮", "+", "╰", "+", "╯", "+", "│", "|")
 
-// fitScreen clips or pads to exactly width x height cells.
+// fitScreen clips or pads to exactly width x height cells; a line cut
+// short ends in "…".
 func fitScreen(s string, w, h int) string {
 	lines := strings.Split(s, "\n")
 	if len(lines) > h {
@@ -53,7 +65,7 @@ func fitScreen(s string, w, h int) string {
 	}
 	for i, l := range lines {
 		if ansi.StringWidth(l) > w {
-			lines[i] = ansi.Truncate(l, w, "")
+			lines[i] = ansi.Truncate(l, w, "…")
 		}
 	}
 	for len(lines) < h {
@@ -62,12 +74,34 @@ func fitScreen(s string, w, h int) string {
 	return strings.Join(lines, "\n")
 }
 
-// placeOverlay draws a dialog centred over the screen beneath it.
+// placeOverlay draws a dialog centred over the screen beneath it. Each
+// row of the box is spliced into its screen line (ansi.Cut keeps the styles
+// on either side): far cheaper per keystroke than composing a cell canvas.
 func (m Model) placeOverlay(under, box string) string {
-	bw, bh := lipgloss.Size(box)
-	x, y := max(0, (m.width-bw)/2), max(0, (m.height-bh)/2)
-	c := lipgloss.NewCompositor(lipgloss.NewLayer(under), lipgloss.NewLayer(box).X(x).Y(y).Z(1))
-	return c.Render()
+	rows := strings.Split(box, "\n")
+	bw := 0
+	for _, r := range rows {
+		bw = max(bw, ansi.StringWidth(r))
+	}
+	x, y := max(0, (m.width-bw)/2), max(0, (m.height-len(rows))/2)
+	lines := strings.Split(under, "\n")
+	for i, r := range rows {
+		if y+i >= len(lines) {
+			break
+		}
+		l := lines[y+i]
+		lw := ansi.StringWidth(l)
+		left := ansi.Cut(l, 0, x)
+		if n := x - ansi.StringWidth(left); n > 0 {
+			left += strings.Repeat(" ", n)
+		}
+		right := ""
+		if end := x + ansi.StringWidth(r); end < lw {
+			right = ansi.Cut(l, end, lw)
+		}
+		lines[y+i] = left + "\x1b[m" + r + "\x1b[m" + right
+	}
+	return strings.Join(lines, "\n")
 }
 
 // clip truncates a plain or styled line to w cells.
@@ -292,19 +326,23 @@ func (m Model) viewSteps(w, h int) string {
 			switch {
 			case status == incident.StepRunning:
 				dur = fmtDur(m.clock.Sub(ss.Started))
+			case status == incident.StepShown:
+				dur = "shown"
+			case ss.ShownOnly && status == incident.StepDone:
+				dur = "" // nothing ran: a duration would look like it did
 			case ss.Duration > 0:
 				dur = fmtDur(ss.Duration)
 			}
 		}
 		num := fmt.Sprintf("%d ", i+1)
 		text := num + st.Title
-		avail := w - 2 - len(dur) - 1
-		row := s.StatusGlyph(status) + " " + pad(text, avail) + " " + dur
+		// the selected row is marked with ">" as well as reverse video, so
+		// it reads as text too (NO_COLOR, a captured screen)
+		avail := w - 3 - len(dur) - 1
+		row := " " + s.StatusGlyph(status) + " " + pad(text, avail) + " " + dur
 		if i == m.sel {
 			selLine = len(lines)
-			plain := pad(num+st.Title, avail)
-			marker := s.Selected.Render(plain)
-			row = s.StatusGlyph(status) + " " + marker + " " + dur
+			row = ">" + s.StatusGlyph(status) + " " + s.Selected.Render(pad(text, avail)) + " " + dur
 		}
 		lines = append(lines, row)
 	}
@@ -350,12 +388,26 @@ func (m Model) detailLines(w int) []string {
 	}
 	badge := strings.Join(badges, " ")
 	lines = append(lines, joinEnds(s.Bold.Render(head), badge, w))
+	// every text is wrapped, never clipped, with its placeholders filled in
 	wrap := func(prefix, text string) {
 		if text == "" {
 			return
 		}
-		for _, l := range strings.Split(lipgloss.Wrap(prefix+text, w, " "), "\n") {
+		for _, l := range strings.Split(lipgloss.Wrap(prefix+m.resolve(text), w, " "), "\n") {
 			lines = append(lines, l)
+		}
+	}
+	// wrapStyled wraps text (one or more lines) in a style; continuation
+	// rows are indented so a wrapped command reads as one
+	wrapStyled := func(st lipgloss.Style, prefix, text string) {
+		pw := ansi.StringWidth(prefix)
+		indent := strings.Repeat(" ", pw)
+		p := prefix
+		for _, l := range strings.Split(m.resolve(text), "\n") {
+			for _, row := range wrapWords(l, w-pw) {
+				lines = append(lines, st.Render(p+row))
+				p = indent
+			}
 		}
 	}
 	wrap("Why: ", strings.TrimSpace(step.Why))
@@ -370,19 +422,25 @@ func (m Model) detailLines(w int) []string {
 		}
 	}
 	if cmd != "" {
-		lines = append(lines, s.Accent.Render(clip("$ "+cmd, w)))
+		wrapStyled(s.Accent, "$ ", cmd)
 	}
 	if equiv != "" && equiv != cmd {
-		lines = append(lines, s.Subtle.Render(clip("  ≈ "+equiv, w)))
+		wrapStyled(s.Subtle, "  ≈ ", equiv)
 	}
 	wrap("Expect: ", strings.TrimSpace(step.Expect))
 	if step.Verify != nil {
-		lines = append(lines, s.Subtle.Render(clip("Verify: "+describeVerify(step.Verify), w)))
+		wrapStyled(s.Subtle, "Verify: ", describeVerify(step.Verify))
 	}
 	if st != nil {
 		switch status {
 		case incident.StepDone:
-			lines = append(lines, s.OK.Render(clip(fmt.Sprintf("done in %s", fmtDur(st.Duration)), w)))
+			if st.ShownOnly {
+				wrap("", s.OK.Render("shown, not run · your expectation is recorded"))
+			} else {
+				lines = append(lines, s.OK.Render(clip(fmt.Sprintf("done in %s", fmtDur(st.Duration)), w)))
+			}
+		case incident.StepShown:
+			wrap("", s.Warn.Render("shown, not run · enter: say what you expect it did"))
 		case incident.StepFailed:
 			msg := fmt.Sprintf("failed: exit %d", st.Exit)
 			if st.Err != "" {
@@ -391,16 +449,16 @@ func (m Model) detailLines(w int) []string {
 			if st.Verified != nil && !*st.Verified {
 				msg += " (verification did not hold)"
 			}
-			lines = append(lines, s.Fail.Render(clip(msg, w)))
+			wrapStyled(s.Fail, "", msg)
 		case incident.StepSkipped:
-			lines = append(lines, s.Subtle.Render(clip("skipped: "+st.SkipReason, w)))
+			wrapStyled(s.Subtle, "skipped: ", st.SkipReason)
 		case incident.StepInterrupted:
-			lines = append(lines, s.Warn.Render(clip("interrupted (started "+st.Started.Format("15:04:05")+"): v verify · r re-run · D mark done", w)))
+			wrapStyled(s.Warn, "", "interrupted (started "+st.Started.Format("15:04:05")+"): v verify · r re-run · D mark done")
 		case incident.StepRunning:
 			lines = append(lines, s.Running.Render(clip("running "+fmtDur(m.clock.Sub(st.Started)), w)))
 		}
 		if n := len(st.Verifications); n > 0 && st.Verifications[n-1].Detail != "" {
-			lines = append(lines, s.Subtle.Render(clip("verify: "+st.Verifications[n-1].Detail, w)))
+			wrapStyled(s.Subtle, "verify: ", st.Verifications[n-1].Detail)
 		}
 		if m.mode == ModeDrill {
 			for i := 0; i < st.Hints && i < len(step.Hints); i++ {
@@ -529,18 +587,28 @@ func (m Model) viewDetail(w, h int) string {
 	s := m.styles
 	top := m.detailHeight(w, h)
 	lines := m.detailLines(w)
+	// the detail takes rows from the output (which keeps 3) rather than
+	// cut anything; what still does not fit is announced, not dropped
+	if need := len(lines) + 1; need > top {
+		top = max(top, min(need, h-4))
+	}
 	if len(lines) > top-1 {
-		lines = lines[:top-1]
+		keep := max(0, top-2)
+		more := len(lines) - keep
+		lines = append(lines[:keep], s.Warn.Render(clip(fmt.Sprintf("… %d more lines of this step: enlarge the terminal", more), w)))
 	}
 	for len(lines) < top-1 {
 		lines = append(lines, "")
 	}
 	label := "output"
+	if id := m.outputID(); id != m.selectedID() {
+		label = fmt.Sprintf("output of step %d", m.stepIndex(id)+1)
+	}
 	if m.focus == focusOutput {
-		label = s.Accent.Render("output")
+		label = s.Accent.Render(label)
 	}
 	info := ""
-	if n := len(m.outs[m.selectedID()]); n > 0 {
+	if n := len(m.outs[m.outputID()]); n > 0 {
 		info = fmt.Sprintf(" %d lines", n)
 		if !m.follow {
 			info += " (paused: f follows)"
@@ -552,8 +620,13 @@ func (m Model) viewDetail(w, h int) string {
 		rule = strings.ReplaceAll(rule, "─", "-")
 	}
 	lines = append(lines, s.Subtle.Render(clip(rule, w)))
-	out := m.output.View()
-	if len(m.outs[m.selectedID()]) == 0 {
+	vp := m.output // a copy: the output gets the rows the detail left
+	vp.SetHeight(max(1, h-top))
+	if m.follow {
+		vp.GotoBottom()
+	}
+	out := vp.View()
+	if len(m.outs[m.outputID()]) == 0 {
 		out = s.Subtle.Render("(no output yet)")
 	}
 	lines = append(lines, strings.Split(out, "\n")...)
@@ -593,6 +666,8 @@ func (m Model) viewFooter() string {
 	if m.opts.ReadOnly {
 		prefix = m.styles.Warn.Render("READ-ONLY") + " "
 	}
+	// the focused area by name: ↑/↓ act on it, tab moves on
+	prefix += m.styles.Key.Render("["+m.focus.String()+"]") + " "
 	// "? help" and "q quit" always show; the other keys give way on a
 	// narrow terminal.
 	keys := m.footerKeys()
@@ -600,7 +675,10 @@ func (m Model) viewFooter() string {
 	suffix := m.help.ShortHelpView(always)
 	sep := m.help.Styles.ShortSeparator.Inline(true).Render(m.help.ShortSeparator)
 	room := m.width - lipgloss.Width(prefix) - lipgloss.Width(suffix) - lipgloss.Width(sep)
-	rest := clip(m.help.ShortHelpView(keys[:len(keys)-2]), max(room, 0))
+	// whole bindings give way (help ends the list with "…"), never half a word
+	h := m.help
+	h.SetWidth(max(room, 1))
+	rest := h.ShortHelpView(keys[:len(keys)-2])
 	return clip(prefix+rest+sep+suffix, m.width)
 }
 
@@ -623,6 +701,8 @@ func (m Model) footerKeys() []keyBinding {
 			b = append(b, k.Cancel)
 		case st == incident.StepInterrupted:
 			b = append(b, k.Verify, k.Rerun, k.MarkDone)
+		case settled(st):
+			b = append(b, k.Rerun)
 		default:
 			b = append(b, k.Run)
 		}

@@ -148,7 +148,7 @@ func (m Model) viewDeclare() string {
 			label = f.variable.Prompt + " (" + f.variable.Name + ")"
 		}
 		if i == 0 {
-			label = "Detection time (default now)"
+			label = "Detection time"
 		}
 		mark := "  "
 		if i == m.decl.cur {
@@ -156,6 +156,19 @@ func (m Model) viewDeclare() string {
 		}
 		b = append(b, clip(mark+s.Bold.Render(label), w))
 		b = append(b, clip("  "+f.input.View(), w))
+		if i == 0 {
+			// what the value means, as it is typed, then what may be typed
+			if at, err := ParseDetection(f.input.Value(), m.clock); err != nil {
+				b = append(b, clip("  "+s.Warn.Render("not a time yet"), w))
+			} else {
+				resolved := DescribeDetection(at, m.clock)
+				if f.fresh {
+					resolved += s.Subtle.Render(" · typing replaces now")
+				}
+				b = append(b, clip("  "+resolved, w))
+			}
+			b = append(b, clip("  "+s.Subtle.Render(DetectionFormats), w))
+		}
 		if f.err != "" {
 			b = append(b, clip("  "+s.Fail.Render(f.err), w))
 		}
@@ -215,13 +228,8 @@ func (m Model) viewConfirm() string {
 	if c.requireName != "" {
 		b = append(b, "", clip(fmt.Sprintf("Type %s to confirm:", s.Warn.Render(c.requireName)), w), c.input.View())
 	}
-	cancel, yes := s.Button.Render("Cancel"), s.Button.Render(c.yesLabel)
-	if c.yes {
-		yes = s.ButtonActive.Render(c.yesLabel)
-	} else {
-		cancel = s.ButtonActive.Render("Cancel")
-	}
-	b = append(b, "", cancel+"  "+yes, s.Help.Render("←/→ choose · enter select · esc cancel"))
+	b = append(b, "", s.button(c.noLabel, !c.yes)+" "+s.button(c.yesLabel, c.yes),
+		s.Help.Render("←/→ choose · enter select · esc "+strings.ToLower(c.noLabel)))
 	st := s.Dialog
 	if c.danger {
 		st = s.DangerDialog
@@ -363,12 +371,26 @@ func (m Model) viewScorecard() string {
 	}
 	b = append(b, fmt.Sprintf("Time since detection: %s of %s  %s", fmtDur(rep.Elapsed), fmtDur(rep.RTO), verdict))
 	counts := map[incident.StepStatus]int{}
+	shown := 0 // shown, not run: counted apart from the steps done
 	for i := range m.rb.Steps {
-		counts[m.stepStatus(i)]++
+		st := m.stepStatus(i)
+		if st == incident.StepDone && m.inc.Step(StepID(m.rb, i)).ShownOnly {
+			shown++
+			continue
+		}
+		counts[st]++
 	}
-	b = append(b, fmt.Sprintf("Steps: %d done · %d skipped · %d failed · %d interrupted · %d open",
-		counts[incident.StepDone], counts[incident.StepSkipped], counts[incident.StepFailed], counts[incident.StepInterrupted],
-		counts[incident.StepPending]+counts[incident.StepRunning]))
+	line := fmt.Sprintf("Steps: %d done", counts[incident.StepDone])
+	if shown+counts[incident.StepShown] > 0 {
+		line += fmt.Sprintf(" · %d shown, not run", shown+counts[incident.StepShown])
+		if n := counts[incident.StepShown]; n > 0 {
+			line += fmt.Sprintf(" (%d without your expectation)", n)
+		}
+	}
+	line += fmt.Sprintf(" · %d skipped · %d failed · %d interrupted · %d open",
+		counts[incident.StepSkipped], counts[incident.StepFailed], counts[incident.StepInterrupted],
+		counts[incident.StepPending]+counts[incident.StepRunning]+counts[incident.StepShown])
+	b = append(b, lipgloss.Wrap(line, m.dialogWidth()-4, " "))
 	if sc := rep.Scorecard; sc != nil {
 		b = append(b, fmt.Sprintf("Hints used: %d · verifications passed %d/%d", sc.HintsUsed, sc.VerificationsPassed, sc.VerificationsTotal))
 	}

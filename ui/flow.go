@@ -1,0 +1,219 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/textarea"
+	"charm.land/bubbles/v2/viewport"
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/drnav/drnav/incident"
+)
+
+// settled is a status the cursor moves on from: nothing left to do there.
+func settled(st incident.StepStatus) bool {
+	return st == incident.StepDone || st == incident.StepSkipped
+}
+
+// advanceFrom moves the cursor from a step that has just settled to the
+// next open step (wrapping to an earlier one left open). It does nothing
+// when the cursor has already left that step or the step is not settled.
+func (m *Model) advanceFrom(id string) {
+	if m.rb == nil || id == "" || m.selectedID() != id || !settled(m.inc.Status(id)) {
+		return
+	}
+	n := len(m.rb.Steps)
+	for k := 1; k < n; k++ {
+		i := (m.sel + k) % n
+		if !settled(m.stepStatus(i)) {
+			// the output of the step just run stays in view (labelled)
+			// until the cursor is moved by hand
+			m.sel, m.outOf = i, id
+			m.refreshOutput()
+			return
+		}
+	}
+}
+
+// outputID is the step whose output the output pane shows.
+func (m *Model) outputID() string {
+	if m.outOf != "" {
+		return m.outOf
+	}
+	return m.selectedID()
+}
+
+// moveTo selects step i by hand: the output pane follows the selection.
+func (m *Model) moveTo(i int) {
+	m.sel, m.outOf = i, ""
+	m.refreshOutput()
+}
+
+// afterJournaled moves the cursor on once the selected step settled, and
+// forgets a status draft once it was posted.
+func (m *Model) afterJournaled(ev incident.Event) {
+	switch ev.Type {
+	case incident.EventStepFinished, incident.EventStepMarkedDone, incident.EventStepSkipped:
+		m.advanceFrom(ev.Step)
+	case incident.EventNote:
+		if incident.IsExpectation(ev) {
+			m.advanceFrom(ev.Step)
+		}
+	case incident.EventStatusPosted:
+		delete(m.drafts, m.inc.ID)
+	}
+}
+
+// settledFlash says why Enter does not run a settled step, and how to run it again.
+func (m *Model) settledFlash(status incident.StepStatus) string {
+	n := m.sel + 1
+	if status == incident.StepSkipped {
+		return fmt.Sprintf("step %d was skipped: r runs it anyway (asks first)", n)
+	}
+	took := ""
+	if st := m.inc.Steps[m.selectedID()]; st != nil && st.Duration > 0 {
+		took = " (took " + fmtDur(st.Duration) + ")"
+	}
+	return fmt.Sprintf("step %d is done%s: r re-runs it (asks first)", n, took)
+}
+
+// ---- report export ----
+
+// newOutputViewport is the output pane: long lines wrap, never clipped.
+func newOutputViewport() viewport.Model {
+	vp := viewport.New()
+	vp.SoftWrap = true
+	return vp
+}
+
+// dirJournal is a journal kept in a folder (*incident.Journal).
+type dirJournal interface{ Dir() string }
+
+type exportedMsg struct {
+	path string
+	err  error
+}
+
+// exportCmd writes the incident report (Markdown and JSON) into the
+// incident's folder, in a Cmd; the footer shows the path.
+func (m Model) exportCmd() (tea.Model, tea.Cmd) {
+	dj, ok := m.journal.(dirJournal)
+	if !ok || m.journal.ID() == "" {
+		m.flash = "this incident is kept in memory only: no folder to export to (start drnav with a journal folder)"
+		return m, nil
+	}
+	dir, st, rb, now := dj.Dir(), m.inc.Clone(), m.rb, m.clock
+	age, known := m.freshness()
+	m.flash = "exporting the report…"
+	return m, func() tea.Msg {
+		r := incident.Report(st, rb, st.RTO, st.RPO, now).WithFreshness(age, known)
+		md, _, err := incident.WriteReport(dir, r)
+		if err != nil {
+			return exportedMsg{err: fmt.Errorf("export report: %w", err)}
+		}
+		return exportedMsg{path: md}
+	}
+}
+
+// freshness is the PostgreSQL pane's data-age figure (RPO exposure).
+func (m Model) freshness() (age time.Duration, known bool) {
+	if d := m.panes.dbs; d != nil {
+		return d.Freshness, d.FreshnessKnown
+	}
+	return 0, false
+}
+
+// ---- status drafts ----
+
+// saveDraft keeps the status editor's text for this incident, so the
+// editor opens on it next time instead of a fresh draft.
+func (m *Model) saveDraft() {
+	if m.drafts == nil {
+		m.drafts = map[string]string{}
+	}
+	m.drafts[m.inc.ID] = m.status.Value()
+}
+
+// wrapWords wraps plain text at spaces only (a command's "ci-failure-agent"
+// is never split at its hyphen); a word wider than w is cut hard.
+func wrapWords(s string, w int) []string {
+	w = max(1, w)
+	var rows []string
+	row := ""
+	for _, word := range strings.Split(s, " ") {
+		switch {
+		case row == "":
+			row = word
+		case ansi.StringWidth(row)+1+ansi.StringWidth(word) <= w:
+			row += " " + word
+		default:
+			rows = append(rows, row)
+			row = word
+		}
+		for ansi.StringWidth(row) > w {
+			rows = append(rows, ansi.Cut(row, 0, w))
+			row = ansi.Cut(row, w, ansi.StringWidth(row))
+		}
+	}
+	return append(rows, row)
+}
+
+// ---- typing stays instant ----
+
+// newStatusEditor is the status-update editor. Line numbers are off: they
+// are noise in a message and cost a render per visible row on every key.
+func newStatusEditor() textarea.Model {
+	ta := textarea.New()
+	ta.ShowLineNumbers = false
+	return ta
+}
+
+// typingIntoDialog reports whether msg only edits the text of the status
+// editor or a prompt: nothing beneath the dialog changes, so the screen
+// beneath it need not be rendered again (bgCache).
+func (m *Model) typingIntoDialog(msg tea.Msg) bool {
+	if m.overlay != ovStatus && m.overlay != ovPrompt {
+		return false
+	}
+	switch msg := msg.(type) {
+	case tea.PasteMsg:
+		return true
+	case tea.KeyPressMsg:
+		switch msg.String() {
+		case "backspace", "delete", "left", "right", "up", "down", "home", "end", "space":
+			return true
+		}
+		return msg.Text != "" && msg.Mod&^tea.ModShift == 0
+	}
+	return false
+}
+
+// bgCache keeps the rendered screen beneath a typing dialog. It is valid
+// for one generation of the model (Model.gen, bumped by every message that
+// is not typing into the dialog), size and overlay: typing re-renders only
+// the dialog, not the checklist and its panes. View stays free of I/O; the
+// cache is a memo of its own output.
+type bgCache struct {
+	gen, w, h int
+	overlay   overlay
+	under     string
+	ok        bool
+}
+
+func (c *bgCache) get(m Model) (string, bool) {
+	if c == nil || !c.ok || (m.overlay != ovStatus && m.overlay != ovPrompt) ||
+		c.gen != m.gen || c.w != m.width || c.h != m.height || c.overlay != m.overlay {
+		return "", false
+	}
+	return c.under, true
+}
+
+func (c *bgCache) put(m Model, under string) {
+	if c == nil || (m.overlay != ovStatus && m.overlay != ovPrompt) {
+		return
+	}
+	*c = bgCache{gen: m.gen, w: m.width, h: m.height, overlay: m.overlay, under: under, ok: true}
+}
