@@ -37,8 +37,13 @@ const pollInterval = 50 * time.Millisecond
 // aliveInterval is how often a re-attached step's supervisor is checked.
 const aliveInterval = time.Second
 
-// goneGrace is how long the status of a supervisor found gone is awaited.
-const goneGrace = 3 * time.Second
+// goneGrace is how long the status of a supervisor found gone is awaited,
+// and how long it must stay gone before the outcome is called unknown. It is
+// generous: on a loaded machine a supervisor can sit for seconds between its
+// fork and its exec (when /proc still shows drnav's command line), or between
+// its last write and its exit; calling a running step "outcome unknown" too
+// early would be the worse mistake.
+const goneGrace = 15 * time.Second
 
 var runDirRe = regexp.MustCompile(`[^a-zA-Z0-9_-]+`)
 
