@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/drnav/drnav/runbooks"
 )
@@ -53,7 +54,8 @@ func TestRedactionInEveryEvent(t *testing.T) {
 	for i, c := range cmds {
 		st := shellStep(c)
 		if i == 1 {
-			st.Timeout = runbooks.Duration{Duration: 200e6}
+			// long enough for bash to start and echo on a loaded machine
+			st.Timeout = runbooks.Duration{Duration: 3 * time.Second}
 		}
 		evs := collect(t, Start(context.Background(), st, tg))
 		fin := finished(t, evs)
