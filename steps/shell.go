@@ -80,7 +80,7 @@ func runShell(ctx context.Context, r *Run, st runbooks.Step, t Target) Event {
 	if err != nil {
 		return Event{ExitCode: ExitFailed, Err: err.Error()}
 	}
-	extra, where, cleanup, err := shellContext(t)
+	extra, where, cleanup, err := shellContext(t, "")
 	if err != nil {
 		return Event{ExitCode: ExitFailed, Err: err.Error()}
 	}
@@ -119,7 +119,22 @@ func runShellDetached(ctx context.Context, r *Run, stepID, cmdText string, t Tar
 		_ = os.RemoveAll(dir)
 		return notStarted(err)
 	}
-	st, err := runDetached(ctx, r, t.Supervisor, dir, shellPrelude+cmdText, shellEnv(t), t.Dir)
+	secretEnv, err := secretVarEnv(t)
+	if err != nil {
+		return Event{ExitCode: ExitFailed, Err: err.Error()}
+	}
+	extra, where, cleanup, err := shellContext(t, dir)
+	if err != nil {
+		return Event{ExitCode: ExitFailed, Err: err.Error()}
+	}
+	if where != "" {
+		r.print(Stdout, "drnav: "+where)
+	}
+	env := append(append(shellEnv(t), secretEnv...), extra...)
+	st, err := runDetached(ctx, r, t.Supervisor, dir, shellPrelude+cmdText, env, t.Dir)
+	if err == nil {
+		cleanup() // the step has ended; while it may still run, its kubeconfig stays
+	}
 	return detachedFinish(ctx, st, err, dir)
 }
 

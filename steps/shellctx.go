@@ -72,7 +72,11 @@ func withContextVars(t Target) map[string]string {
 // the primary context (in a fresh 0700 folder that cleanup removes) and
 // the database's libpq variables. It returns the extra environment, a
 // line saying where the step runs, and the cleanup.
-func shellContext(t Target) (env []string, where string, cleanup func(), err error) {
+//
+// runDir, when set, is the step's run folder (a detached step): the
+// kubeconfig is written there, so it outlives drnav with the step that uses
+// it; otherwise into a fresh private temp folder. cleanup removes it.
+func shellContext(t Target, runDir string) (env []string, where string, cleanup func(), err error) {
 	cleanup = func() {}
 	if s, ok := t.DB.(ShellEnver); ok && t.DB != nil {
 		env = append(env, s.ShellEnv()...)
@@ -81,12 +85,18 @@ func shellContext(t Target) (env []string, where string, cleanup func(), err err
 	if !ok || t.Kube == nil {
 		return env, "", cleanup, nil
 	}
-	dir, err := os.MkdirTemp("", "drnav-kube-")
-	if err != nil {
-		return nil, "", cleanup, fmt.Errorf("kubeconfig for the shell step: %w", err)
+	dir := runDir
+	if dir == "" {
+		dir, err = os.MkdirTemp("", "drnav-kube-")
+		if err != nil {
+			return nil, "", cleanup, fmt.Errorf("kubeconfig for the shell step: %w", err)
+		}
+		cleanup = func() { _ = os.RemoveAll(dir) }
 	}
-	cleanup = func() { _ = os.RemoveAll(dir) }
 	path := filepath.Join(dir, "kubeconfig")
+	if runDir != "" {
+		cleanup = func() { _ = os.Remove(path) }
+	}
 	info, err := w.WriteShellKubeconfig("primary", path)
 	if err != nil {
 		// No context to give (no kubeconfig, no current context): the step

@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/drnav/drnav/internal/safefile"
 )
 
 // HomeDir is the user's home directory: $HOME when it is an absolute path,
@@ -184,7 +186,7 @@ func OpenFile(path string, flag int, perm fs.FileMode) (*os.File, error) {
 	}
 	if !fi.Mode().IsRegular() {
 		f.Close()
-		return nil, fmt.Errorf("%s is not a regular file (%s): refusing it", path, fi.Mode().Type())
+		return nil, fmt.Errorf("%s: not a regular file (%s): refusing it", path, safefile.Kind(fi.Mode()))
 	}
 	if err := syscall.SetNonblock(int(f.Fd()), false); err != nil {
 		f.Close()

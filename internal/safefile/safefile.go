@@ -33,7 +33,7 @@ func Open(path string, flag int) (*os.File, error) {
 	}
 	if !fi.Mode().IsRegular() {
 		f.Close()
-		return nil, fmt.Errorf("%s: %w (%s)", path, ErrNotRegular, kind(fi.Mode()))
+		return nil, fmt.Errorf("%s: %w (%s)", path, ErrNotRegular, Kind(fi.Mode()))
 	}
 	if err := syscall.SetNonblock(int(f.Fd()), false); err != nil {
 		f.Close()
@@ -79,7 +79,8 @@ func Size(n int64) string {
 	return fmt.Sprintf("%d bytes", n)
 }
 
-func kind(m os.FileMode) string {
+// Kind names what a non-regular file is ("a FIFO", "a character device").
+func Kind(m os.FileMode) string {
 	switch {
 	case m&os.ModeNamedPipe != 0:
 		return "a FIFO"
