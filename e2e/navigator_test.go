@@ -246,7 +246,7 @@ func TestDrillDatabaseCorruption(t *testing.T) {
 	tm.waitFor("drill", "DRILL scenario briefing", "Any key starts")
 	tm.keys("drill", "Space")
 	tm.waitUntil("drill", "the briefing closed", func(s string) bool {
-		return !strings.Contains(s, "scenario briefing") && strings.Contains(s, "9 Check the application")
+		return !strings.Contains(s, "scenario briefing") && strings.Contains(s, "8 Check the application")
 	})
 
 	// 1 amcheck (report only): finds the corrupt index.
@@ -291,30 +291,25 @@ func TestDrillDatabaseCorruption(t *testing.T) {
 	tm.waitFor("drill", "[ Run ]") // the selection reads as text
 	tm.keys("drill", "Enter")
 	tm.waitStep("drill", 5, "✓")
-	tm.waitFor("drill", "restore finished")
+	tm.waitFor("drill", "restore: swapped") // into a new database, then swapped in
 
-	// 6 reindex: destructive.
+	// 6 amcheck: now clean.
 	tm.keys("drill", "Enter")
-	tm.waitFor("drill", "Run destructive step?")
-	tm.keys("drill", "Right", "Enter")
 	tm.waitStep("drill", 6, "✓")
-	// 7 amcheck: now clean.
-	tm.keys("drill", "Enter")
-	tm.waitStep("drill", 7, "✓")
-	// 8 scale back to 3: destructive, verified ready 3/3.
+	// 7 scale back to 3: destructive, verified ready 3/3.
 	tm.keys("drill", "Enter")
 	tm.waitFor("drill", "Run destructive step?")
 	tm.keys("drill", "Right", "Enter")
-	tm.waitStep("drill", 8, "✓")
+	tm.waitStep("drill", 7, "✓")
 	tm.waitFor("drill", "ready 3/3")
-	// 9 shell: shown, not run. Once the expectation is given every step is
+	// 8 shell: shown, not run. Once the expectation is given every step is
 	// settled: the scorecard opens.
 	tm.keys("drill", "Enter")
 	tm.waitFor("drill", "Shown, not run. What do you expect it to have done?")
 	tm.typeText("drill", "few application errors")
 	tm.keys("drill", "Enter")
 	s := tm.waitFor("drill", "Drill scorecard", "Scenario: recovered")
-	for _, want := range []string{"within RTO", "Steps: 7 done · 2 shown, not run · 0 skipped · 0 failed", "Hints used: 0"} {
+	for _, want := range []string{"within RTO", "Steps: 6 done · 2 shown, not run · 0 skipped · 0 failed", "Hints used: 0"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("scorecard lacks %q:\n%s", want, s)
 		}
@@ -329,7 +324,7 @@ func TestDrillDatabaseCorruption(t *testing.T) {
 	id := tm.quit("drill")
 
 	rep := tm.drnav("report", id)
-	for _, want := range []string{"## Scorecard", "| Steps done | 7/9 |", "| Steps shown, not run | 2 |", "| RTO 4h00m | met", "Resolved"} {
+	for _, want := range []string{"## Scorecard", "| Steps done | 6/8 |", "| Steps shown, not run | 2 |", "| RTO 4h00m | met", "Resolved"} {
 		if !strings.Contains(rep, want) {
 			t.Errorf("report lacks %q:\n%s", want, rep)
 		}
@@ -360,7 +355,7 @@ func TestSmallTerminal(t *testing.T) {
 	checkLines(t, "briefing", tm.screen("small"), 80, 24)
 	tm.keys("small", "Space")
 	s := tm.waitUntil("small", "the checklist", func(s string) bool {
-		return !strings.Contains(s, "Any key starts") && strings.Contains(s, "9 Check the applicat")
+		return !strings.Contains(s, "Any key starts") && strings.Contains(s, "8 Check the applicat")
 	})
 	lines := strings.Split(strings.TrimSuffix(s, "\n"), "\n")
 	if !strings.Contains(lines[0], "Database corruption") || !strings.Contains(lines[0], "DRILL") || !strings.Contains(lines[0], "RTO") {
@@ -369,7 +364,7 @@ func TestSmallTerminal(t *testing.T) {
 	if !strings.Contains(lines[len(lines)-1], "enter run step") {
 		t.Errorf("last line is not the footer: %q", lines[len(lines)-1])
 	}
-	for n := 1; n <= 9; n++ {
+	for n := 1; n <= 8; n++ {
 		if stepLine(s, n) == "" {
 			t.Errorf("step %d not on the 80x24 checklist", n)
 		}
