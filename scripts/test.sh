@@ -28,6 +28,11 @@ if [ -n "$unformatted" ]; then echo "gofmt would change:"; echo "$unformatted"; 
 log "go vet"
 go vet ./...
 
+log "go mod tidy (must change nothing)"
+if ! tidy=$(go mod tidy -diff 2>&1); then
+  echo "go mod tidy would change go.mod/go.sum (run: go mod tidy):"; echo "$tidy"; exit 1
+fi
+
 log "runbook lint (strict)"
 go run . lint --strict
 
