@@ -455,3 +455,84 @@ func TestParseCommandAndClientTerminal(t *testing.T) {
 		t.Error("no locale sent should mean UTF-8")
 	}
 }
+
+// TestDriversShareTheOneDriverLock: a driver key gets the navigator and
+// takes the incident's lock by opening it; a second driver is told who
+// drives; when the first session ends the lock is released and the second
+// driver can take the seat.
+func TestDriversShareTheOneDriverLock(t *testing.T) {
+	f := newFixture(t)
+	if err := f.journal.Close(); err != nil { // the local driver leaves
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	ann, bob := newKey(t, "ann@laptop"), newKey(t, "bob@laptop")
+	build := func(ctx context.Context, r Request) (ui.Options, error) {
+		if r.Role != RoleDriver || r.Watch {
+			return f.build(ctx, r)
+		}
+		open, err := ui.OpenIncidents(f.root)
+		if err != nil {
+			return ui.Options{}, err
+		}
+		return ui.Options{Runbooks: f.rbs, Config: config.Default(), JournalRoot: f.root, Mode: ui.ModeDrill,
+			Drill: &ui.Environment{Context: "drill-sim", Database: "simulated"}, Open: open}, nil
+	}
+	srv := startServer(t, Options{
+		HostKey:    filepath.Join(dir, "host_ed25519"),
+		DriverKeys: []string{writeKeys(t, dir, "drivers", ann, bob)},
+		UI:         build,
+	})
+	first := f.rb.Steps[0].Title
+	connect := func(k testKey) *term {
+		c, _, err := dial(srv.Addr().String(), k)
+		if err != nil {
+			t.Fatalf("driver key refused: %v", err)
+		}
+		t.Cleanup(func() { c.Close() })
+		tm := openTerm(t, c, "", 120, 40)
+		tm.waitScreen(f.id)
+		return tm
+	}
+	a := connect(ann)
+	a.send("\r") // the open incident is listed first
+	a.waitScreen(first)
+	if strings.Contains(a.screen(), "read-only") {
+		t.Errorf("a driver got the read-only view:\n%s", a.screen())
+	}
+	if _, driven := incident.Driver(f.root, f.id); !driven {
+		t.Fatal("the driving session holds no lock")
+	}
+
+	b := connect(bob)
+	b.send("\r")
+	b.waitScreen("is driven by")
+
+	a.send("q")
+	select {
+	case <-a.done:
+	case <-time.After(waitFor):
+		t.Fatal("session did not end after q")
+	}
+	deadline := time.Now().Add(waitFor)
+	for {
+		if _, driven := incident.Driver(f.root, f.id); !driven {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the lock was not released when the driver's session ended")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	b.send("\r")
+	b.waitScreen(first)
+	if _, driven := incident.Driver(f.root, f.id); !driven {
+		t.Fatal("the second driver holds no lock")
+	}
+	b.send("q")
+	select {
+	case <-b.done:
+	case <-time.After(waitFor):
+		t.Fatal("session did not end after q")
+	}
+}
