@@ -195,7 +195,13 @@ func openTerm(t *testing.T, c *gossh.Client, cmd string, w, h int) *term {
 		t.Fatal(err)
 	}
 	go func() { tm.done <- sess.Wait() }()
-	t.Cleanup(func() { _ = sess.Close(); _ = tm.emu.Close() })
+	t.Cleanup(func() {
+		_ = sess.Close()
+		// ends the reply goroutine (Emulator.Close races with Read)
+		if c, ok := tm.emu.InputPipe().(io.Closer); ok {
+			_ = c.Close()
+		}
+	})
 	return tm
 }
 
