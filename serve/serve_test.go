@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -155,7 +156,13 @@ type term struct {
 	mu   sync.Mutex
 	in   io.WriteCloser
 	done chan error
+	// bytes counts what the server sent
+	bytes atomic.Int64
 }
+
+type counter struct{ n *atomic.Int64 }
+
+func (c counter) Write(p []byte) (int, error) { c.n.Add(int64(len(p))); return len(p), nil }
 
 func openTerm(t *testing.T, c *gossh.Client, cmd string, w, h int) *term {
 	t.Helper()
@@ -168,7 +175,7 @@ func openTerm(t *testing.T, c *gossh.Client, cmd string, w, h int) *term {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sess.Stdout = tm.emu
+	sess.Stdout = io.MultiWriter(tm.emu, counter{&tm.bytes})
 	sess.Stderr = tm.emu
 	if err := sess.RequestPty("xterm-256color", h, w, gossh.TerminalModes{}); err != nil {
 		t.Fatal(err)
@@ -540,5 +547,35 @@ func TestDriversShareTheOneDriverLock(t *testing.T) {
 	case <-b.done:
 	case <-time.After(waitFor):
 		t.Fatal("session did not end after q")
+	}
+}
+
+// TestWatcherIdleOutput measures what an idle watcher costs on the wire when
+// nothing happens in the incident (the header clock still ticks): the issue's
+// target is at most 1 KB/s.
+func TestWatcherIdleOutput(t *testing.T) {
+	f := newFixture(t)
+	dir := t.TempDir()
+	k := newKey(t, "ann")
+	srv := startServer(t, Options{
+		HostKey:     filepath.Join(dir, "host_ed25519"),
+		WatcherKeys: []string{writeKeys(t, dir, "watchers", k)},
+		UI:          f.build,
+	})
+	c, _, err := dial(srv.Addr().String(), k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	tm := openTerm(t, c, "", 120, 40)
+	tm.waitScreen(f.rb.Steps[0].Title, "read-only")
+	const window = 5 * time.Second
+	start := tm.bytes.Load()
+	time.Sleep(window)
+	n := tm.bytes.Load() - start
+	perSec := float64(n) / window.Seconds()
+	t.Logf("idle watcher: %d bytes in %s (%.0f B/s)", n, window, perSec)
+	if perSec > 1024 {
+		t.Errorf("idle watcher receives %.0f B/s, want at most 1024", perSec)
 	}
 }
