@@ -57,6 +57,8 @@ type cmdOpts struct {
 	// import
 	importOut, idPrefix string
 	force               bool
+	// serve
+	serve serveFlags
 }
 
 func newCmdOpts() *cmdOpts {
@@ -245,6 +247,7 @@ With --drill it rehearses against a built-in simulator: no cluster or database.`
 		},
 		{name: "version", short: "print drnav's version", run: cmdVersion},
 		importCommand(),
+		serveCommand(),
 		{name: "incidents", short: "list open and closed incidents and drills", run: cmdIncidents},
 		{name: "resume", args: "[ID]", short: "reopen an incident where it was (default: the latest open one)", run: cmdResume, touches: true},
 		{name: "watch", args: "[ID]", short: "follow an incident read-only (default: the latest)", run: cmdWatch},

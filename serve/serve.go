@@ -1,0 +1,393 @@
+// Package serve serves the navigator over SSH (drnav serve): every SSH
+// session gets its own Bubble Tea program running the same root model as the
+// local navigator, sized to the client's terminal. Keys are allowed by
+// OpenSSH authorized_keys files; a key from a watcher file gets the
+// read-only observer view, a key from a driver file may drive through the
+// incident's one-driver lock. There is no shell, no exec other than
+// "watch [ID]", and no forwarding of any kind.
+package serve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"charm.land/ssh"
+	"charm.land/wish/v2"
+	bm "charm.land/wish/v2/bubbletea"
+	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/drnav/drnav/ui"
+)
+
+// DefaultListen is where drnav serve listens unless told otherwise.
+const DefaultListen = "127.0.0.1:2222"
+
+// DefaultMaxSessions bounds concurrent sessions.
+const DefaultMaxSessions = 32
+
+// Request is one session's request as the UI builder sees it.
+type Request struct {
+	Identity
+	// Incident is the incident named with "watch ID" ("" for the default).
+	Incident string
+	// Watch is true when the client asked for "watch" (a driver then gets
+	// the read-only view too).
+	Watch bool
+	// User is the SSH user name the client sent (not authenticated: the key is).
+	User   string
+	Remote string
+}
+
+// Options configure the server.
+type Options struct {
+	// Listen is host:port (DefaultListen when empty).
+	Listen string
+	// AllowRemote permits a non-loopback listen address.
+	AllowRemote bool
+	// HostKey is the path of the ed25519 host key, created on first start.
+	HostKey string
+	// WatcherKeys and DriverKeys are OpenSSH authorized_keys files.
+	WatcherKeys []string
+	DriverKeys  []string
+	// MaxSessions bounds concurrent sessions (DefaultMaxSessions when 0).
+	MaxSessions int
+	// UI builds the options of one session's program (the same options the
+	// local navigator or watch uses). The server forces the observer mode
+	// on watchers whatever UI returns.
+	UI func(ctx context.Context, r Request) (ui.Options, error)
+	// Logger receives connection events (discarded when nil).
+	Logger *slog.Logger
+}
+
+// Server is a running drnav SSH server.
+type Server struct {
+	opts     Options
+	srv      *ssh.Server
+	ln       net.Listener
+	log      *slog.Logger
+	sessions atomic.Int64
+	hostKey  gossh.PublicKey
+}
+
+type ctxKey int
+
+const (
+	identityKey ctxKey = iota
+	holderKey
+)
+
+// incidentID is what an incident id may look like on the command line
+// (it becomes a path under the journal folder).
+var incidentID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+
+// CheckListen refuses a non-loopback address unless allowRemote.
+func CheckListen(addr string, allowRemote bool) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("listen address %q: %w", addr, err)
+	}
+	if allowRemote {
+		return nil
+	}
+	if host == "localhost" {
+		return nil
+	}
+	ip := net.ParseIP(host)
+	if ip == nil || !ip.IsLoopback() {
+		what := host
+		if host == "" {
+			what = "every interface"
+		}
+		return fmt.Errorf("listening on %s exposes drnav beyond this machine: pass --allow-remote to mean it", what)
+	}
+	return nil
+}
+
+// New checks the options, loads or creates the host key and listens.
+func New(o Options) (*Server, error) {
+	if o.Listen == "" {
+		o.Listen = DefaultListen
+	}
+	if o.MaxSessions <= 0 {
+		o.MaxSessions = DefaultMaxSessions
+	}
+	if o.UI == nil {
+		return nil, errors.New("serve: no UI builder")
+	}
+	if o.HostKey == "" {
+		return nil, errors.New("serve: no host key path")
+	}
+	if len(o.WatcherKeys)+len(o.DriverKeys) == 0 {
+		return nil, errors.New("no authorized keys: pass --authorized-keys FILE (watchers) or --driver-keys FILE")
+	}
+	if err := CheckKeyFiles(append(append([]string(nil), o.WatcherKeys...), o.DriverKeys...)); err != nil {
+		return nil, err
+	}
+	if err := CheckListen(o.Listen, o.AllowRemote); err != nil {
+		return nil, err
+	}
+	signer, err := LoadOrCreateHostKey(o.HostKey)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{opts: o, log: o.Logger, hostKey: signer.PublicKey()}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	srv, err := wish.NewServer(
+		func(srv *ssh.Server) error { srv.AddHostKey(signer); return nil },
+		wish.WithPublicKeyAuth(s.authorize),
+		wish.WithMiddleware(bm.MiddlewareWithProgramHandler(s.program), s.gate),
+		func(srv *ssh.Server) error {
+			srv.HandshakeTimeout = 30 * time.Second
+			srv.Version = "drnav"
+			// No subsystems (sftp), no forwarding: the nil callbacks deny
+			// port forwarding, and agent forwarding is never handled.
+			srv.SubsystemHandlers = map[string]ssh.SubsystemHandler{}
+			srv.LocalPortForwardingCallback = nil
+			srv.ReversePortForwardingCallback = nil
+			return nil
+		},
+	)
+	if err != nil {
+		return nil, fmt.Errorf("ssh server: %w", err)
+	}
+	s.srv = srv
+	ln, err := net.Listen("tcp", o.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("listen: %w", err)
+	}
+	s.ln = ln
+	return s, nil
+}
+
+// Addr is the address the server listens on.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// HostKeyFingerprint is the SHA256 fingerprint of the host key, for
+// users to check on first connection.
+func (s *Server) HostKeyFingerprint() string { return gossh.FingerprintSHA256(s.hostKey) }
+
+// Serve accepts connections until Close; it returns nil after Close.
+func (s *Server) Serve() error {
+	err := s.srv.Serve(s.ln)
+	if errors.Is(err, ssh.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Shutdown stops accepting and waits for sessions to end until ctx is done,
+// then closes what is left.
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.srv.Shutdown(ctx)
+	if err != nil {
+		_ = s.srv.Close()
+	}
+	if errors.Is(err, ssh.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Close stops the server and every session at once.
+func (s *Server) Close() error {
+	err := s.srv.Close()
+	if errors.Is(err, ssh.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// authorize admits only keys listed in an authorized keys file, before any
+// session (and so any screen) exists.
+func (s *Server) authorize(ctx ssh.Context, key ssh.PublicKey) bool {
+	id, ok, err := lookupKey(key, s.opts.DriverKeys, s.opts.WatcherKeys)
+	remote := ""
+	if a := ctx.RemoteAddr(); a != nil {
+		remote = a.String()
+	}
+	if err != nil {
+		s.log.Error("ssh key lookup", "err", err, "remote", remote)
+		return false
+	}
+	if !ok {
+		s.log.Warn("ssh key refused", "fingerprint", gossh.FingerprintSHA256(key), "user", ctx.User(), "remote", remote)
+		return false
+	}
+	id.Name = sanitizeName(id.Name)
+	ctx.SetValue(identityKey, id)
+	return true
+}
+
+// holder keeps the latest model of a session so it can be closed (journal
+// and driver lock released) when the session ends.
+type holder struct {
+	mu  sync.Mutex
+	m   ui.Model
+	set bool
+}
+
+func (h *holder) store(m ui.Model) {
+	h.mu.Lock()
+	h.m, h.set = m, true
+	h.mu.Unlock()
+}
+
+func (h *holder) close() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.set {
+		return nil
+	}
+	h.set = false
+	return h.m.Close()
+}
+
+// tracked wraps the root model to remember its latest value.
+type tracked struct {
+	m ui.Model
+	h *holder
+}
+
+func (t tracked) Init() tea.Cmd { return t.m.Init() }
+
+func (t tracked) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	nm, cmd := t.m.Update(msg)
+	if um, ok := nm.(ui.Model); ok {
+		t.m = um
+		t.h.store(um)
+	}
+	return t, cmd
+}
+
+func (t tracked) View() tea.View { return t.m.View() }
+
+// parseCommand accepts no command (the default view) or "watch [ID]".
+func parseCommand(args []string) (watch bool, id string, err error) {
+	switch {
+	case len(args) == 0:
+		return false, "", nil
+	case args[0] == "watch" && len(args) == 1:
+		return true, "", nil
+	case args[0] == "watch" && len(args) == 2:
+		if !incidentID.MatchString(args[1]) {
+			return false, "", fmt.Errorf("%q is not an incident id", args[1])
+		}
+		return true, args[1], nil
+	}
+	return false, "", fmt.Errorf("drnav serve offers no shell and no commands but 'watch [ID]' (got %q)", strings.Join(args, " "))
+}
+
+// gate is the outermost handler: it checks the session (limit, terminal,
+// command), logs who came and went, and closes the model afterwards.
+func (s *Server) gate(next ssh.Handler) ssh.Handler {
+	return func(sess ssh.Session) {
+		id, _ := sess.Context().Value(identityKey).(Identity)
+		log := s.log.With("fingerprint", id.Fingerprint, "name", id.Name, "role", id.Role.String(),
+			"user", sess.User(), "remote", sess.RemoteAddr().String())
+		if id.Role == 0 {
+			wish.Fatalln(sess, "drnav: not authorized")
+			return
+		}
+		if n := s.sessions.Add(1); n > int64(s.opts.MaxSessions) {
+			s.sessions.Add(-1)
+			log.Warn("ssh session refused: limit", "limit", s.opts.MaxSessions)
+			wish.Fatalln(sess, fmt.Sprintf("drnav: too many sessions (limit %d), try again later", s.opts.MaxSessions))
+			return
+		}
+		defer s.sessions.Add(-1)
+		if _, err := s.request(sess); err != nil {
+			log.Warn("ssh session refused", "err", err)
+			wish.Fatalln(sess, "drnav: "+err.Error())
+			return
+		}
+		if _, _, ok := sess.Pty(); !ok {
+			log.Warn("ssh session refused: no terminal")
+			wish.Fatalln(sess, "drnav: this is a terminal program and the session has no terminal; connect with 'ssh -t'")
+			return
+		}
+		h := &holder{}
+		sess.Context().SetValue(holderKey, h)
+		start := time.Now()
+		log.Info("ssh session start", "command", sess.RawCommand())
+		next(sess)
+		if err := h.close(); err != nil {
+			log.Error("ssh session close", "err", err)
+		}
+		log.Info("ssh session end", "duration", time.Since(start).Round(time.Second).String())
+	}
+}
+
+func (s *Server) request(sess ssh.Session) (Request, error) {
+	id, _ := sess.Context().Value(identityKey).(Identity)
+	watch, inc, err := parseCommand(sess.Command())
+	if err != nil {
+		return Request{}, err
+	}
+	return Request{Identity: id, Incident: inc, Watch: watch, User: sess.User(), Remote: sess.RemoteAddr().String()}, nil
+}
+
+// program builds the session's program: the root model with the options
+// the UI builder returns, forced read-only for watchers.
+func (s *Server) program(sess ssh.Session) *tea.Program {
+	h, _ := sess.Context().Value(holderKey).(*holder)
+	req, err := s.request(sess)
+	if err != nil || h == nil {
+		return nil
+	}
+	opts, err := s.opts.UI(sess.Context(), req)
+	if err != nil {
+		wish.Fatalln(sess, "drnav: "+err.Error())
+		return nil
+	}
+	if req.Role != RoleDriver || req.Watch {
+		restrict(&opts)
+	}
+	opts.ASCII, opts.NoColor = clientTerminal(sess.Environ())
+	m := ui.New(opts)
+	h.store(m)
+	popts := append(bm.MakeOptions(sess), tea.WithContext(sess.Context()))
+	return tea.NewProgram(tracked{m: m, h: h}, popts...)
+}
+
+// restrict makes options an observer's: nothing that could take the driver
+// lock, run a step or send a message is left.
+func restrict(o *ui.Options) {
+	o.ReadOnly = true
+	o.MakeEnv = nil
+	o.Open = nil
+	o.Resume = nil
+	o.Notify = nil
+	o.Start = nil
+	o.Interactive = nil
+	o.NewJournal = nil
+}
+
+// clientTerminal reads the client's locale and NO_COLOR from the session
+// environment (what the client sent with SendEnv). No locale means UTF-8.
+func clientTerminal(env []string) (ascii, noColor bool) {
+	vals := map[string]string{}
+	for _, kv := range env {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			vals[k] = v
+		}
+	}
+	for _, k := range []string{"LC_ALL", "LC_CTYPE", "LANG"} {
+		if v := strings.ToLower(vals[k]); v != "" {
+			ascii = !strings.Contains(v, "utf-8") && !strings.Contains(v, "utf8")
+			break
+		}
+	}
+	_, noColor = vals["NO_COLOR"]
+	return ascii, noColor
+}

@@ -1,0 +1,581 @@
+package serve
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/vt"
+	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/drnav/drnav/config"
+	"github.com/drnav/drnav/incident"
+	"github.com/drnav/drnav/runbooks"
+	"github.com/drnav/drnav/ui"
+)
+
+// waitFor is generous: the CI machine has two loaded cores.
+const waitFor = 90 * time.Second
+
+// testKey is a client key and its authorized_keys line.
+type testKey struct {
+	signer gossh.Signer
+	line   string
+}
+
+func newKey(t *testing.T, comment string) testKey {
+	t.Helper()
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := gossh.NewSignerFromKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := strings.TrimSpace(string(gossh.MarshalAuthorizedKey(s.PublicKey()))) + " " + comment + "\n"
+	return testKey{signer: s, line: line}
+}
+
+func writeKeys(t *testing.T, dir, name string, keys ...testKey) string {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("# test keys\n")
+	for _, k := range keys {
+		b.WriteString(k.line)
+	}
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// fixture is an open incident (its driver holds the lock) and what the
+// server's UI builder needs to watch it, built like drnav serve does.
+type fixture struct {
+	root    string
+	id      string
+	rb      *runbooks.Runbook
+	journal *incident.Journal
+	rbs     []*runbooks.Runbook
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	rbs, err := runbooks.Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rb *runbooks.Runbook
+	for _, r := range rbs {
+		if r.Kind != runbooks.KindCadence && len(r.Steps) > 0 {
+			rb = r
+			break
+		}
+	}
+	if rb == nil {
+		t.Fatal("no procedure runbook shipped")
+	}
+	root := t.TempDir()
+	j, err := incident.Create(root, incident.Declared{RunbookID: rb.ID, RunbookTitle: rb.Title, Mode: incident.ModeDrill, RTO: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = j.Close() })
+	return &fixture{root: root, id: j.ID(), rb: rb, journal: j, rbs: rbs}
+}
+
+func (f *fixture) build(ctx context.Context, r Request) (ui.Options, error) {
+	id := r.Incident
+	if id == "" {
+		id = f.id
+	}
+	if _, _, _, err := incident.Read(f.root, id); err != nil {
+		return ui.Options{}, errors.New("no incident " + id)
+	}
+	return ui.Options{
+		Runbooks:    f.rbs,
+		Config:      config.Default(),
+		JournalRoot: f.root,
+		Mode:        ui.ModeDrill,
+		ReadOnly:    r.Role != RoleDriver,
+		Follow:      ui.FollowIncident(ctx, f.root, id),
+	}, nil
+}
+
+func startServer(t *testing.T, o Options) *Server {
+	t.Helper()
+	o.Listen = "127.0.0.1:0"
+	s, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Serve() }()
+	t.Cleanup(func() {
+		_ = s.Close()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	return s
+}
+
+func dial(addr string, k testKey) (*gossh.Client, gossh.PublicKey, error) {
+	var hostKey gossh.PublicKey
+	cfg := &gossh.ClientConfig{
+		User: "oncall",
+		Auth: []gossh.AuthMethod{gossh.PublicKeys(k.signer)},
+		HostKeyCallback: func(_ string, _ net.Addr, key gossh.PublicKey) error {
+			hostKey = key
+			return nil
+		},
+		Timeout: waitFor,
+	}
+	c, err := gossh.Dial("tcp", addr, cfg)
+	return c, hostKey, err
+}
+
+// term is an SSH session with a PTY rendered by a terminal emulator.
+type term struct {
+	t    *testing.T
+	sess *gossh.Session
+	emu  *vt.SafeEmulator
+	mu   sync.Mutex
+	in   io.WriteCloser
+	done chan error
+	// bytes counts what the server sent
+	bytes atomic.Int64
+}
+
+type counter struct{ n *atomic.Int64 }
+
+func (c counter) Write(p []byte) (int, error) { c.n.Add(int64(len(p))); return len(p), nil }
+
+func openTerm(t *testing.T, c *gossh.Client, cmd string, w, h int) *term {
+	t.Helper()
+	sess, err := c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tm := &term{t: t, sess: sess, emu: vt.NewSafeEmulator(w, h), done: make(chan error, 1)}
+	tm.in, err = sess.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess.Stdout = io.MultiWriter(tm.emu, counter{&tm.bytes})
+	sess.Stderr = tm.emu
+	if err := sess.RequestPty("xterm-256color", h, w, gossh.TerminalModes{}); err != nil {
+		t.Fatal(err)
+	}
+	// the emulator answers the program's terminal queries like a terminal
+	go func() {
+		buf := make([]byte, 256)
+		for {
+			n, err := tm.emu.Read(buf)
+			if n > 0 {
+				tm.send(string(buf[:n]))
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	if cmd == "" {
+		err = sess.Shell()
+	} else {
+		err = sess.Start(cmd)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { tm.done <- sess.Wait() }()
+	t.Cleanup(func() {
+		_ = sess.Close()
+		// ends the reply goroutine (Emulator.Close races with Read)
+		if c, ok := tm.emu.InputPipe().(io.Closer); ok {
+			_ = c.Close()
+		}
+	})
+	return tm
+}
+
+func (tm *term) send(s string) {
+	tm.mu.Lock()
+	defer tm.mu.Unlock()
+	_, _ = tm.in.Write([]byte(s))
+}
+
+func (tm *term) screen() string { return ansi.Strip(tm.emu.Render()) }
+
+// waitScreen polls the emulated screen until it shows every text.
+func (tm *term) waitScreen(what ...string) {
+	tm.t.Helper()
+	deadline := time.Now().Add(waitFor)
+	for {
+		s := tm.screen()
+		ok := true
+		for _, w := range what {
+			if !strings.Contains(s, w) {
+				ok = false
+			}
+		}
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			tm.t.Fatalf("screen never showed %q:\n%s", what, s)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestWatcherSeesChecklistAndCannotMutate(t *testing.T) {
+	f := newFixture(t)
+	dir := t.TempDir()
+	watcher := newKey(t, "ann@laptop")
+	srv := startServer(t, Options{
+		HostKey:     filepath.Join(dir, "state", "host_ed25519"),
+		WatcherKeys: []string{writeKeys(t, dir, "watchers", watcher)},
+		UI:          f.build,
+	})
+	c, _, err := dial(srv.Addr().String(), watcher)
+	if err != nil {
+		t.Fatalf("watcher key refused: %v", err)
+	}
+	defer c.Close()
+	tm := openTerm(t, c, "", 120, 40)
+	first := f.rb.Steps[0].Title
+	tm.waitScreen(first, "read-only")
+
+	// the driver runs the first step; the watcher sees its output appear
+	step := f.rb.Steps[0].ID
+	for _, ev := range []incident.Event{
+		{Type: incident.EventStepStarted, Step: step, Command: "echo hello"},
+		{Type: incident.EventOutput, Step: step, Lines: []string{"serve-test-marker-output"}},
+	} {
+		if err := f.journal.Append(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tm.waitScreen("serve-test-marker-output")
+
+	// mutating keys are refused with their reason, and nothing is journaled
+	before := f.journal.Seq()
+	tm.send("s")
+	tm.waitScreen("read-only: skip is disabled")
+	tm.send("x")
+	tm.waitScreen("read-only: cancel is disabled")
+	if got := f.journal.Seq(); got != before {
+		t.Errorf("journal grew from %d to %d events after a watcher's keys", before, got)
+	}
+	// the driver still holds the lock
+	if _, driven := incident.Driver(f.root, f.id); !driven {
+		t.Error("the driver lost the lock")
+	}
+
+	// the window follows the client's resizes
+	tm.emu.Resize(90, 30)
+	if err := tm.sess.WindowChange(30, 90); err != nil {
+		t.Fatal(err)
+	}
+	tm.waitScreen(first)
+
+	tm.send("q")
+	select {
+	case <-tm.done:
+	case <-time.After(waitFor):
+		t.Fatal("session did not end after q")
+	}
+}
+
+func TestUnknownKeyRefused(t *testing.T) {
+	f := newFixture(t)
+	dir := t.TempDir()
+	known, stranger := newKey(t, "ann"), newKey(t, "mallory")
+	srv := startServer(t, Options{
+		HostKey:     filepath.Join(dir, "host_ed25519"),
+		WatcherKeys: []string{writeKeys(t, dir, "watchers", known)},
+		UI:          f.build,
+	})
+	c, _, err := dial(srv.Addr().String(), stranger)
+	if err == nil {
+		c.Close()
+		t.Fatal("an unknown key was let in")
+	}
+	if !strings.Contains(err.Error(), "unable to authenticate") {
+		t.Errorf("refusal: %v", err)
+	}
+	// a key added to the file is accepted at the next connection
+	writeKeys(t, dir, "watchers", known, stranger)
+	c, _, err = dial(srv.Addr().String(), stranger)
+	if err != nil {
+		t.Fatalf("a key added to the file is refused: %v", err)
+	}
+	c.Close()
+}
+
+func TestNoPTYAndCommands(t *testing.T) {
+	f := newFixture(t)
+	dir := t.TempDir()
+	k := newKey(t, "ann")
+	srv := startServer(t, Options{
+		HostKey:     filepath.Join(dir, "host_ed25519"),
+		WatcherKeys: []string{writeKeys(t, dir, "watchers", k)},
+		UI:          f.build,
+	})
+	c, _, err := dial(srv.Addr().String(), k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for _, tc := range []struct {
+		cmd, want string
+	}{
+		{"watch " + f.id, "has no terminal"},
+		{"", "has no terminal"},
+		{"bash -i", "no shell"},
+		{"watch ../../etc", "not an incident id"},
+	} {
+		sess, err := c.NewSession()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []byte
+		if tc.cmd == "" {
+			var b strings.Builder
+			sess.Stdout, sess.Stderr = &b, &b
+			if err := sess.Shell(); err != nil {
+				t.Fatal(err)
+			}
+			err = sess.Wait()
+			out = []byte(b.String())
+		} else {
+			out, err = sess.CombinedOutput(tc.cmd)
+		}
+		var ee *gossh.ExitError
+		if !errors.As(err, &ee) || ee.ExitStatus() == 0 {
+			t.Errorf("%q: exit %v, want a failure", tc.cmd, err)
+		}
+		if !strings.Contains(string(out), tc.want) {
+			t.Errorf("%q: output %q, want %q", tc.cmd, out, tc.want)
+		}
+		sess.Close()
+	}
+}
+
+func TestHostKeyCreatedOnceAndReused(t *testing.T) {
+	f := newFixture(t)
+	dir := t.TempDir()
+	k := newKey(t, "ann")
+	keys := writeKeys(t, dir, "watchers", k)
+	path := filepath.Join(dir, "state", "drnav", "host_ed25519")
+	var seen []string
+	for i := 0; i < 2; i++ {
+		s, err := New(Options{Listen: "127.0.0.1:0", HostKey: path, WatcherKeys: []string{keys}, UI: f.build})
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- s.Serve() }()
+		c, hk, err := dial(s.Addr().String(), k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+		seen = append(seen, gossh.FingerprintSHA256(hk))
+		if seen[i] != s.HostKeyFingerprint() {
+			t.Errorf("client saw %s, server says %s", seen[i], s.HostKeyFingerprint())
+		}
+		if hk.Type() != gossh.KeyAlgoED25519 {
+			t.Errorf("host key type %s", hk.Type())
+		}
+		_ = s.Close()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != 0o600 {
+			t.Errorf("host key mode %04o", fi.Mode().Perm())
+		}
+	}
+	if seen[0] != seen[1] {
+		t.Errorf("host key changed across restarts: %s then %s", seen[0], seen[1])
+	}
+	// a key others can read is refused, as sshd does
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := New(Options{Listen: "127.0.0.1:0", HostKey: path, WatcherKeys: []string{keys}, UI: f.build}); err == nil || !strings.Contains(err.Error(), "chmod 600") {
+		t.Errorf("a 0644 host key: %v", err)
+	}
+}
+
+func TestListenLoopbackUnlessAllowed(t *testing.T) {
+	for _, tc := range []struct {
+		addr   string
+		remote bool
+		ok     bool
+	}{
+		{"127.0.0.1:2222", false, true},
+		{"[::1]:2222", false, true},
+		{"localhost:2222", false, true},
+		{":2222", false, false},
+		{"0.0.0.0:2222", false, false},
+		{"10.1.2.3:2222", false, false},
+		{"bastion.example:2222", false, false},
+		{"0.0.0.0:2222", true, true},
+		{"nonsense", true, false},
+	} {
+		err := CheckListen(tc.addr, tc.remote)
+		if (err == nil) != tc.ok {
+			t.Errorf("CheckListen(%q, %v) = %v", tc.addr, tc.remote, err)
+		}
+	}
+}
+
+func TestParseCommandAndClientTerminal(t *testing.T) {
+	if w, id, err := parseCommand([]string{"watch", "20261201-2200-db"}); err != nil || !w || id != "20261201-2200-db" {
+		t.Errorf("watch ID: %v %q %v", w, id, err)
+	}
+	for _, bad := range [][]string{{"sh"}, {"watch", "a", "b"}, {"watch", "../x"}, {"watch", ".hidden"}, {"report", "x"}} {
+		if _, _, err := parseCommand(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+	if a, nc := clientTerminal([]string{"LANG=C", "NO_COLOR=1"}); !a || !nc {
+		t.Errorf("LANG=C NO_COLOR: ascii %v nocolor %v", a, nc)
+	}
+	if a, nc := clientTerminal([]string{"LANG=en_GB.UTF-8"}); a || nc {
+		t.Errorf("UTF-8: ascii %v nocolor %v", a, nc)
+	}
+	if a, _ := clientTerminal(nil); a {
+		t.Error("no locale sent should mean UTF-8")
+	}
+}
+
+// TestDriversShareTheOneDriverLock: a driver key gets the navigator and
+// takes the incident's lock by opening it; a second driver is told who
+// drives; when the first session ends the lock is released and the second
+// driver can take the seat.
+func TestDriversShareTheOneDriverLock(t *testing.T) {
+	f := newFixture(t)
+	if err := f.journal.Close(); err != nil { // the local driver leaves
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	ann, bob := newKey(t, "ann@laptop"), newKey(t, "bob@laptop")
+	build := func(ctx context.Context, r Request) (ui.Options, error) {
+		if r.Role != RoleDriver || r.Watch {
+			return f.build(ctx, r)
+		}
+		open, err := ui.OpenIncidents(f.root)
+		if err != nil {
+			return ui.Options{}, err
+		}
+		return ui.Options{Runbooks: f.rbs, Config: config.Default(), JournalRoot: f.root, Mode: ui.ModeDrill,
+			Drill: &ui.Environment{Context: "drill-sim", Database: "simulated"}, Open: open}, nil
+	}
+	srv := startServer(t, Options{
+		HostKey:    filepath.Join(dir, "host_ed25519"),
+		DriverKeys: []string{writeKeys(t, dir, "drivers", ann, bob)},
+		UI:         build,
+	})
+	first := f.rb.Steps[0].Title
+	connect := func(k testKey) *term {
+		c, _, err := dial(srv.Addr().String(), k)
+		if err != nil {
+			t.Fatalf("driver key refused: %v", err)
+		}
+		t.Cleanup(func() { c.Close() })
+		tm := openTerm(t, c, "", 120, 40)
+		tm.waitScreen(f.id)
+		return tm
+	}
+	a := connect(ann)
+	a.send("\r") // the open incident is listed first
+	a.waitScreen(first)
+	if strings.Contains(a.screen(), "read-only") {
+		t.Errorf("a driver got the read-only view:\n%s", a.screen())
+	}
+	if _, driven := incident.Driver(f.root, f.id); !driven {
+		t.Fatal("the driving session holds no lock")
+	}
+
+	b := connect(bob)
+	b.send("\r")
+	b.waitScreen("is driven by")
+
+	a.send("q")
+	select {
+	case <-a.done:
+	case <-time.After(waitFor):
+		t.Fatal("session did not end after q")
+	}
+	deadline := time.Now().Add(waitFor)
+	for {
+		if _, driven := incident.Driver(f.root, f.id); !driven {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the lock was not released when the driver's session ended")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	b.send("\r")
+	b.waitScreen(first)
+	if _, driven := incident.Driver(f.root, f.id); !driven {
+		t.Fatal("the second driver holds no lock")
+	}
+	b.send("q")
+	select {
+	case <-b.done:
+	case <-time.After(waitFor):
+		t.Fatal("session did not end after q")
+	}
+}
+
+// TestWatcherIdleOutput measures what an idle watcher costs on the wire when
+// nothing happens in the incident (the header clock still ticks): the issue's
+// target is at most 1 KB/s.
+func TestWatcherIdleOutput(t *testing.T) {
+	f := newFixture(t)
+	dir := t.TempDir()
+	k := newKey(t, "ann")
+	srv := startServer(t, Options{
+		HostKey:     filepath.Join(dir, "host_ed25519"),
+		WatcherKeys: []string{writeKeys(t, dir, "watchers", k)},
+		UI:          f.build,
+	})
+	c, _, err := dial(srv.Addr().String(), k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	tm := openTerm(t, c, "", 120, 40)
+	tm.waitScreen(f.rb.Steps[0].Title, "read-only")
+	const window = 5 * time.Second
+	start := tm.bytes.Load()
+	time.Sleep(window)
+	n := tm.bytes.Load() - start
+	perSec := float64(n) / window.Seconds()
+	t.Logf("idle watcher: %d bytes in %s (%.0f B/s)", n, window, perSec)
+	if perSec > 1024 {
+		t.Errorf("idle watcher receives %.0f B/s, want at most 1024", perSec)
+	}
+}
