@@ -68,7 +68,11 @@ func cmdServe(a *app, o *cmdOpts, args []string) error {
 	defer closeLog()
 	hostKey := o.serve.hostKey
 	if hostKey == "" {
-		hostKey = filepath.Join(config.StateDir(), "serve_host_ed25519")
+		state, err := config.StateDir()
+		if err != nil {
+			return fmt.Errorf("serve: host key folder: %w", err)
+		}
+		hostKey = filepath.Join(state, "serve_host_ed25519")
 	}
 	build := func(ctx context.Context, r serve.Request) (ui.Options, error) {
 		if r.Role == serve.RoleDriver && !r.Watch {
