@@ -269,8 +269,9 @@ func TestDataCenterFailoverHeadless(t *testing.T) {
 				t.Errorf("manual step %s: %s, want skipped", st.ID, got)
 			}
 		case runbooks.ActionShell:
-			if got != incident.StepDone || !shownOnly[st.ID] {
-				t.Errorf("shell step %s: %s (shown only %v), want done and shown only", st.ID, got, shownOnly[st.ID])
+			// Shown in a drill, not run: "shown", never "done".
+			if got != incident.StepShown || !shownOnly[st.ID] {
+				t.Errorf("shell step %s: %s (shown only %v), want shown (not done) and shown only", st.ID, got, shownOnly[st.ID])
 			}
 		default:
 			typed++
