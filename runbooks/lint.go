@@ -425,14 +425,15 @@ func (c *checker) phases(opts LintOptions) map[string]bool {
 			rto = DefaultRTO
 		}
 		if total := rb.TotalBudget(); total > rto {
-			c.err("phases", "phase budgets sum to %s, past the RTO of %s", fmtDuration(total), fmtDuration(rto))
+			c.err("phases", "phase budgets sum to %s, past the RTO of %s", FormatDuration(total), FormatDuration(rto))
 		}
 	}
 	return declared
 }
 
-// fmtDuration writes 4h30m0s as 4h30m.
-func fmtDuration(d time.Duration) string {
+// FormatDuration writes a duration as a runbook does: 4h30m0s as 4h30m,
+// 2h0m0s as 2h.
+func FormatDuration(d time.Duration) string {
 	s := d.String()
 	if strings.HasSuffix(s, "m0s") {
 		s = s[:len(s)-2]

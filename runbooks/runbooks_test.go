@@ -244,7 +244,7 @@ func TestScenarioContract(t *testing.T) {
 	co := byID["complete-outage"]
 	var phases []string
 	for _, p := range co.Phases {
-		phases = append(phases, p.ID+"="+fmtDuration(p.Budget.Duration))
+		phases = append(phases, p.ID+"="+FormatDuration(p.Budget.Duration))
 	}
 	if got := strings.Join(phases, " "); got != "assess=15m failover=30m restore=2h service=30m normal=30m" {
 		t.Errorf("complete-outage phases = %s", got)

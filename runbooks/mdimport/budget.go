@@ -82,15 +82,3 @@ func cleanTitle(s string, b budget) string {
 	s = strings.TrimSpace(strings.TrimRight(strings.TrimSpace(s), ":-–—"))
 	return s
 }
-
-// fmtDuration writes 2h0m0s as 2h, 1h30m0s as 1h30m.
-func fmtDuration(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = s[:len(s)-2]
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = s[:len(s)-2]
-	}
-	return s
-}

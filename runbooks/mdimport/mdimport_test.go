@@ -99,7 +99,7 @@ func TestReferencePlan(t *testing.T) {
 	co := byID["complete-system-outage"]
 	var budgets []string
 	for _, p := range co.Phases {
-		budgets = append(budgets, fmtDuration(p.Budget.Duration))
+		budgets = append(budgets, runbooks.FormatDuration(p.Budget.Duration))
 	}
 	if !slices.Equal(budgets, []string{"15m", "30m", "2h", "30m", "30m"}) {
 		t.Errorf("complete outage budgets %v", budgets)

@@ -90,9 +90,9 @@ func (im *importer) file(d *draft) File {
 		kv(&b, "id", p.id)
 		kv(&b, "title", p.title)
 		if p.budget.every {
-			kv(&b, "every", fmtDuration(p.budget.d))
+			kv(&b, "every", runbooks.FormatDuration(p.budget.d))
 		} else {
-			kv(&b, "budget", fmtDuration(p.budget.d))
+			kv(&b, "budget", runbooks.FormatDuration(p.budget.d))
 		}
 	}
 	kinds := map[string]int{}
