@@ -174,22 +174,6 @@ func readLockInfo(path string) (LockInfo, error) {
 	return info, nil
 }
 
-func writeFileSync(path string, data []byte) error {
-	f, err := createFile(path, os.O_WRONLY|os.O_TRUNC)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
-
 // CurrentUser is who runs drnav ($USER, $LOGNAME or the process account).
 func CurrentUser() string { return currentUser() }
 

@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/drnav/drnav/internal/fsafe"
+	"github.com/drnav/drnav/internal/safefile"
 )
 
 // A journal root and its incident folders are trusted only when nobody but
@@ -148,4 +149,10 @@ func PrepareRoot(root, group string) error {
 		return fmt.Errorf("share_group %q: %w", group, err)
 	}
 	return nil
+}
+
+// writeFileSync writes a small file in an incident folder with the folder's
+// sharing mode and fsyncs it.
+func writeFileSync(path string, data []byte) error {
+	return safefile.WriteFileSync(path, data, fileMode(filepath.Dir(path)))
 }

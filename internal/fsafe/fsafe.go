@@ -167,32 +167,14 @@ func checkAncestors(what, dir string) error {
 }
 
 // OpenFile opens path without following a symbolic link in its last
-// element; a link is refused with a message saying so.
-//
-// Only a regular file is returned: the open does not block (O_NONBLOCK), so
-// a planted FIFO cannot hang drnav; it, or a device, is refused.
+// element; a link is refused with a message saying so. Only a regular file
+// is returned (safefile.OpenFile: a planted FIFO cannot hang drnav).
 func OpenFile(path string, flag int, perm fs.FileMode) (*os.File, error) {
-	f, err := os.OpenFile(path, flag|syscall.O_NOFOLLOW|syscall.O_CLOEXEC|syscall.O_NONBLOCK, perm)
-	if err != nil {
-		if errors.Is(err, syscall.ELOOP) {
-			return nil, fmt.Errorf("%s is a symbolic link: refusing to follow it (someone may have planted it); remove it", path)
-		}
-		return nil, err
+	f, err := safefile.OpenFile(path, flag|syscall.O_NOFOLLOW, perm)
+	if errors.Is(err, syscall.ELOOP) {
+		return nil, fmt.Errorf("%s is a symbolic link: refusing to follow it (someone may have planted it); remove it", path)
 	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if !fi.Mode().IsRegular() {
-		f.Close()
-		return nil, fmt.Errorf("%s: not a regular file (%s): refusing it", path, safefile.Kind(fi.Mode()))
-	}
-	if err := syscall.SetNonblock(int(f.Fd()), false); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return f, nil
+	return f, err
 }
 
 // OpenOwned opens an existing file without following links and checks that
@@ -207,10 +189,6 @@ func OpenOwned(what, path string, flag int, uid int) (*os.File, error) {
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("%s %s: %w", what, path, err)
-	}
-	if !fi.Mode().IsRegular() {
-		f.Close()
-		return nil, fmt.Errorf("%s %s is not a regular file", what, path)
 	}
 	if got := UID(fi); got != uid {
 		f.Close()

@@ -19,10 +19,16 @@ var ErrTooLarge = errors.New("too large")
 var ErrNotRegular = errors.New("not a regular file")
 
 // Open opens path with flag (os.O_RDONLY, os.O_RDWR…) and checks it is a
-// regular file. O_NONBLOCK keeps the open of a FIFO from waiting for a
-// writer; it is cleared again for the regular file.
-func Open(path string, flag int) (*os.File, error) {
-	f, err := os.OpenFile(path, flag|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+// regular file.
+func Open(path string, flag int) (*os.File, error) { return OpenFile(path, flag, 0) }
+
+// OpenFile is the one place drnav opens a file it did not just decide to
+// trust: flag and perm as for os.OpenFile (callers add O_NOFOLLOW, O_CREATE…),
+// and only a regular file is returned. O_NONBLOCK keeps the open of a FIFO
+// from waiting for a writer (it, or a device, is then refused); it is
+// cleared again for the regular file.
+func OpenFile(path string, flag int, perm os.FileMode) (*os.File, error) {
+	f, err := os.OpenFile(path, flag|syscall.O_NONBLOCK|syscall.O_CLOEXEC, perm)
 	if err != nil {
 		return nil, err
 	}
@@ -33,13 +39,36 @@ func Open(path string, flag int) (*os.File, error) {
 	}
 	if !fi.Mode().IsRegular() {
 		f.Close()
-		return nil, fmt.Errorf("%s: %w (%s)", path, ErrNotRegular, Kind(fi.Mode()))
+		return nil, fmt.Errorf("%s: %w (%s): refusing it", path, ErrNotRegular, Kind(fi.Mode()))
 	}
 	if err := syscall.SetNonblock(int(f.Fd()), false); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return f, nil
+}
+
+// WriteFileSync writes data to path (created with perm, or truncated; the
+// mode is set to perm either way), fsyncs and closes it. A symbolic link in
+// the last element is refused.
+func WriteFileSync(path string, data []byte, perm os.FileMode) error {
+	f, err := OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|syscall.O_NOFOLLOW, perm)
+	if err != nil {
+		return err
+	}
+	if err := f.Chmod(perm); err != nil {
+		f.Close()
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("sync %s: %w", path, err)
+	}
+	return f.Close()
 }
 
 // ReadFile reads a regular file of at most limit bytes; a bigger one is

@@ -58,3 +58,46 @@ func TestOpenRefusesFIFOAndDevices(t *testing.T) {
 		t.Errorf("ok file: %d %v", len(b), err)
 	}
 }
+
+func TestWriteFileSync(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	p := filepath.Join(dir, "info")
+	// An existing, more open file is truncated and narrowed to perm.
+	if err := os.WriteFile(p, []byte("old contents that are longer"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteFileSync(p, []byte("new\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(p)
+	if err != nil || string(data) != "new\n" {
+		t.Fatalf("contents %q, %v", data, err)
+	}
+	if fi, _ := os.Stat(p); fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode %04o, want 0600", fi.Mode().Perm())
+	}
+	// A planted link is not followed: its target stays as it was.
+	target := filepath.Join(dir, "target")
+	if err := os.WriteFile(target, []byte("keep"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteFileSync(link, []byte("overwritten"), 0o600); !errors.Is(err, syscall.ELOOP) {
+		t.Errorf("write through a link: %v, want ELOOP", err)
+	}
+	if data, _ := os.ReadFile(target); string(data) != "keep" {
+		t.Errorf("link target changed to %q", data)
+	}
+	// A FIFO is refused without waiting for a reader.
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteFileSync(fifo, []byte("x"), 0o600); err == nil {
+		t.Error("a FIFO was written")
+	}
+}

@@ -28,6 +28,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/drnav/drnav/internal/safefile"
 )
 
 // Command is the hidden drnav subcommand that runs the supervisor.
@@ -116,7 +118,7 @@ func supervise(dir string, stdin io.Reader, term <-chan os.Signal) error {
 	defer errf.Close()
 
 	self, _ := json.Marshal(PIDs{Supervisor: os.Getpid()})
-	if err := WriteFileSync(filepath.Join(dir, PIDName), append(self, '\n')); err != nil {
+	if err := safefile.WriteFileSync(filepath.Join(dir, PIDName), append(self, '\n'), 0o600); err != nil {
 		return fmt.Errorf("write pid: %w", err)
 	}
 	cmd := exec.Command("bash", "-c", spec.Script)
@@ -128,7 +130,7 @@ func supervise(dir string, stdin io.Reader, term <-chan os.Signal) error {
 	}
 	pgid := cmd.Process.Pid
 	pids, _ := json.Marshal(PIDs{Supervisor: os.Getpid(), Shell: pgid, Started: started})
-	if err := WriteFileSync(filepath.Join(dir, PIDName), append(pids, '\n')); err != nil {
+	if err := safefile.WriteFileSync(filepath.Join(dir, PIDName), append(pids, '\n'), 0o600); err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", Command, err) // the step runs anyway
 	}
 
@@ -207,7 +209,7 @@ func writeStatus(dir string, st Status) error {
 		return fmt.Errorf("status: %w", err)
 	}
 	tmp := filepath.Join(dir, StatusName+".tmp")
-	if err := WriteFileSync(tmp, append(data, '\n')); err != nil {
+	if err := safefile.WriteFileSync(tmp, append(data, '\n'), 0o600); err != nil {
 		return fmt.Errorf("write status: %w", err)
 	}
 	if err := os.Rename(tmp, filepath.Join(dir, StatusName)); err != nil {
@@ -218,23 +220,6 @@ func writeStatus(dir string, st Status) error {
 		d.Close()
 	}
 	return nil
-}
-
-// WriteFileSync writes a file (0600) and fsyncs it.
-func WriteFileSync(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }
 
 // ReadStatus reads how the step ended; ok is false while it has not.
