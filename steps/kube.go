@@ -27,6 +27,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/drnav/drnav/internal/podstatus"
 	"github.com/drnav/drnav/runbooks"
 )
 
@@ -420,58 +421,8 @@ func kubeDeleteNetPol(ctx context.Context, r *Run, k kubeTarget, name string) er
 
 // PodStatus is the STATUS column kubectl shows (CrashLoopBackOff, Terminating…).
 func PodStatus(p *corev1.Pod) string {
-	reason := string(p.Status.Phase)
-	if p.Status.Reason != "" {
-		reason = p.Status.Reason
-	}
-	initializing := false
-	for i, c := range p.Status.InitContainerStatuses {
-		switch {
-		case c.State.Terminated != nil && c.State.Terminated.ExitCode == 0:
-			continue
-		case c.State.Terminated != nil:
-			if c.State.Terminated.Reason != "" {
-				reason = "Init:" + c.State.Terminated.Reason
-			} else {
-				reason = fmt.Sprintf("Init:ExitCode:%d", c.State.Terminated.ExitCode)
-			}
-			initializing = true
-		case c.State.Waiting != nil && c.State.Waiting.Reason != "" && c.State.Waiting.Reason != "PodInitializing":
-			reason = "Init:" + c.State.Waiting.Reason
-			initializing = true
-		default:
-			reason = fmt.Sprintf("Init:%d/%d", i, len(p.Spec.InitContainers))
-			initializing = true
-		}
-		break
-	}
-	if !initializing {
-		hasRunning := false
-		for i := len(p.Status.ContainerStatuses) - 1; i >= 0; i-- {
-			c := p.Status.ContainerStatuses[i]
-			switch {
-			case c.State.Waiting != nil && c.State.Waiting.Reason != "":
-				reason = c.State.Waiting.Reason
-			case c.State.Terminated != nil && c.State.Terminated.Reason != "":
-				reason = c.State.Terminated.Reason
-			case c.State.Terminated != nil:
-				if c.State.Terminated.Signal != 0 {
-					reason = fmt.Sprintf("Signal:%d", c.State.Terminated.Signal)
-				} else {
-					reason = fmt.Sprintf("ExitCode:%d", c.State.Terminated.ExitCode)
-				}
-			case c.Ready && c.State.Running != nil:
-				hasRunning = true
-			}
-		}
-		if reason == "Completed" && hasRunning {
-			reason = "Running"
-		}
-	}
-	if p.DeletionTimestamp != nil {
-		reason = "Terminating"
-	}
-	return reason
+	status, _, _, _ := podstatus.Of(p)
+	return status
 }
 
 func podReady(p *corev1.Pod) bool {
