@@ -294,28 +294,31 @@ func tailText(s string, n, maxBytes int) string {
 	return out
 }
 
-// fmtDur writes a duration for people: 45s, 12m, 1h05m, -3m.
+// fmtDur writes a span of time for people: 45s, 12m, 1h05m, 4h, -3m.
+// Seconds are rounded; under half a second is "0s", never "-0s".
 func fmtDur(d time.Duration) string {
 	neg := d < 0
-	if neg {
-		d = -d
-	}
+	d = d.Abs().Round(time.Second)
 	var s string
 	switch {
 	case d < time.Minute:
 		s = fmt.Sprintf("%ds", int(d/time.Second))
 	case d < time.Hour:
 		s = fmt.Sprintf("%dm", int(d/time.Minute))
+	case d%time.Hour < time.Minute:
+		s = fmt.Sprintf("%dh", int(d/time.Hour))
 	default:
 		s = fmt.Sprintf("%dh%02dm", int(d/time.Hour), int(d%time.Hour/time.Minute))
 	}
-	if neg {
+	if neg && d > 0 {
 		return "-" + s
 	}
 	return s
 }
 
-// FormatDuration writes a duration the way drnav shows it (45s, 12m, 1h05m).
+// FormatDuration writes a span of time the way drnav shows it everywhere
+// (clock, budgets, step durations, report): 45s, 12m, 1h05m, 4h. Pod and
+// backup ages are written as kubectl writes ages (duration.HumanDuration).
 func FormatDuration(d time.Duration) string { return fmtDur(d) }
 
 func leftOrOver(rem time.Duration) string {

@@ -233,7 +233,7 @@ func TestStatusText(t *testing.T) {
 	)
 	got := s.StatusText(rb, at(20*minute))
 	for _, want := range []string{
-		"Conditions:", "Phase 2/5 Activate failover: 10m of 30m budget.", "20m elapsed of RTO 4h00m (3h40m left).",
+		"Conditions:", "Phase 2/5 Activate failover: 10m of 30m budget.", "20m elapsed of RTO 4h (3h40m left).",
 		"Actions since the last update (20:09):", "- Done: Assess the scope (2m).",
 		"Needs:", "- Failed: Start the database (deployments.apps \"postgres\" not found).",
 		"- Interrupted, outcome unknown: Check the database answers.", "- Incident notification overdue by 5m.",

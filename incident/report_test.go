@@ -166,7 +166,7 @@ func TestReportDrillScorecardGolden(t *testing.T) {
 	}
 	md := RenderMarkdown(r)
 	golden(t, "drill.md.golden", []byte(md))
-	for _, want := range []string{"## Scorecard", "| RTO 4h00m | MISSED by 20m |", "## Trend"} {
+	for _, want := range []string{"## Scorecard", "| RTO 4h | MISSED by 20m |", "## Trend"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q", want)
 		}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/drnav/drnav/incident"
 )
 
 var agoRE = regexp.MustCompile(`^(\d+)\s*(s|sec|secs|second|seconds|m|min|mins|minute|minutes|h|hr|hrs|hour|hours)(\s+ago)?$`)
@@ -133,22 +135,6 @@ func fuzzyScore(pattern, text string) (int, bool) {
 	return score, true
 }
 
-// fmtDur formats a duration compactly: 45s, 12m, 1h12m.
-func fmtDur(d time.Duration) string {
-	if d < 0 {
-		d = -d
-	}
-	d = d.Round(time.Second)
-	switch {
-	case d < time.Minute:
-		return fmt.Sprintf("%ds", int(d.Seconds()))
-	case d < time.Hour:
-		return fmt.Sprintf("%dm", int(d.Minutes()))
-	}
-	h := int(d.Hours())
-	m := int(d.Minutes()) - h*60
-	if m == 0 {
-		return fmt.Sprintf("%dh", h)
-	}
-	return fmt.Sprintf("%dh%02dm", h, m)
-}
+// fmtDur is incident.FormatDuration of d's magnitude (callers say "late",
+// "over" or "left" themselves).
+func fmtDur(d time.Duration) string { return incident.FormatDuration(d.Abs()) }

@@ -238,7 +238,7 @@ func TestRetryText(t *testing.T) {
 		want string
 	}{
 		{3500 * time.Millisecond, "retry in 4s"}, {4 * time.Second, "retry in 4s"}, {0, "retrying…"}, {-time.Second, "retrying…"},
-		{90 * time.Second, "retry in 1m30s"},
+		{90 * time.Second, "retry in 90s"}, {150 * time.Second, "retry in 2m30s"},
 	}
 	for _, tt := range tests {
 		if got := retryText(NewStyles(true, false), now, now.Add(tt.d)); got != tt.want {

@@ -275,7 +275,7 @@ const marker = 2
 // podColumns fits the columns to w, dropping node, restarts, age and ready
 // (in that order) before the name gets narrower than 12 cells.
 func podColumns(w int) columns {
-	c := columns{ready: 5, status: 17, restarts: 8, age: 4, node: 16}
+	c := columns{ready: 5, status: 17, restarts: 8, age: 5, node: 16}
 	if w < 100 {
 		c.status, c.restarts, c.node = 16, 3, 12
 	}

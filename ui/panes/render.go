@@ -7,6 +7,7 @@ import (
 
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
+	"k8s.io/apimachinery/pkg/util/duration"
 )
 
 // fit truncates s (which may hold ANSI styling) to w cells and pads it
@@ -87,56 +88,25 @@ func retryText(st Styles, now, next time.Time) string {
 	return "retry in " + shortDuration((d+time.Second-1)/time.Second*time.Second)
 }
 
-// shortDuration renders 45s, 4m, 4m30s (under 10m), 3h12m, 2d4h.
+// shortDuration renders an age or a wait the way kubectl writes ages
+// (45s, 4m30s, 3h12m, 2d4h); under a second in milliseconds.
 func shortDuration(d time.Duration) string {
-	if d < 0 {
-		d = 0
-	}
 	switch {
+	case d <= 0:
+		return "0s"
 	case d < time.Second:
-		if d == 0 {
-			return "0s"
-		}
 		return fmt.Sprintf("%dms", d.Milliseconds())
-	case d < time.Minute:
-		return fmt.Sprintf("%ds", int(d.Seconds()))
-	case d < 10*time.Minute:
-		m, s := int(d.Minutes()), int(d.Seconds())%60
-		if s == 0 {
-			return fmt.Sprintf("%dm", m)
-		}
-		return fmt.Sprintf("%dm%ds", m, s)
-	case d < time.Hour:
-		return fmt.Sprintf("%dm", int(d.Minutes()))
-	case d < 48*time.Hour:
-		h, m := int(d.Hours()), int(d.Minutes())%60
-		if m == 0 {
-			return fmt.Sprintf("%dh", h)
-		}
-		return fmt.Sprintf("%dh%dm", h, m)
 	}
-	days, h := int(d.Hours())/24, int(d.Hours())%24
-	if h == 0 {
-		return fmt.Sprintf("%dd", days)
-	}
-	return fmt.Sprintf("%dd%dh", days, h)
+	return duration.HumanDuration(d)
 }
 
-// age renders a kubectl-style age: 5s, 4m, 3h, 12d.
+// age renders a pod's age exactly as kubectl's AGE column does (5s, 4m30s,
+// 3h12m, 12d).
 func age(now, t time.Time) string {
 	if t.IsZero() {
 		return "-"
 	}
-	d := now.Sub(t)
-	switch {
-	case d < time.Minute:
-		return fmt.Sprintf("%ds", max(int(d.Seconds()), 0))
-	case d < time.Hour:
-		return fmt.Sprintf("%dm", int(d.Minutes()))
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%dh", int(d.Hours()))
-	}
-	return fmt.Sprintf("%dd", int(d.Hours()/24))
+	return duration.HumanDuration(now.Sub(t))
 }
 
 // latency renders 2ms, 350µs, 1.2s.
