@@ -1142,6 +1142,12 @@ func (m Model) pickerKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		}
 		it := items[m.pickSel]
 		if it.open != nil {
+			if m.opts.ReadOnly {
+				// Opening resumes the incident as its driver (lock and a
+				// resumed event): an observer follows it instead.
+				m.flash = fmt.Sprintf("read-only: opening would take the driver's seat; follow it with `drnav watch %s`", it.open.ID)
+				return m, nil
+			}
 			open := it.open.Open
 			if open == nil {
 				m.flash = "cannot open this incident"

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -281,5 +282,24 @@ func TestResumeFromPickerBuildsTheIncidentsEnvironment(t *testing.T) {
 	}
 	if tg := h.m.target(); tg.Namespace != "sim" {
 		t.Errorf("steps would run against %+v", tg)
+	}
+}
+
+func TestReadOnlyPickerDoesNotOpenAnIncident(t *testing.T) {
+	t.Parallel()
+	opts := testOptions()
+	opts.Mode = ModeAsk
+	opts.ReadOnly = true
+	opened := make(chan struct{}, 1)
+	opts.Open = []OpenIncident{{ID: "inc-1", Runbook: "db-corruption", Mode: ModeDrill,
+		Open: func() (*Resume, error) { opened <- struct{}{}; return nil, errors.New("must not be called") }}}
+	h := newHarness(t, opts)
+	h.m.screen = screenPicker // reached with esc from the mode choice
+	h.press("enter")          // the open incident is listed first
+	h.until("the refusal", func(m Model) bool { return strings.Contains(m.flash, "drnav watch inc-1") })
+	select {
+	case <-opened:
+		t.Fatal("a read-only picker resumed the incident (and would have taken its driver lock)")
+	default:
 	}
 }
