@@ -98,6 +98,9 @@ func reportFor(cfg config.Config, rbs []*runbooks.Runbook, id string, now time.T
 		rb = nil
 	}
 	r := incident.Report(st, rb, st.RTO, st.RPO, now)
+	if withP, err := r.WithParticipants(cfg.JournalDir); err == nil {
+		r = withP
+	}
 	if st.Mode == incident.ModeDrill {
 		trend, err := incident.Trend(cfg.JournalDir, st.RunbookID)
 		if err == nil {

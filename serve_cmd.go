@@ -25,6 +25,7 @@ type serveFlags struct {
 	watcherKeys []string
 	driverKeys  []string
 	maxSessions int
+	idleTimeout time.Duration
 }
 
 func serveCommand() command {
@@ -43,6 +44,7 @@ The ed25519 host key is created on first start in the state folder.`,
 			fs.StringArrayVar(&o.serve.watcherKeys, "authorized-keys", nil, "OpenSSH authorized_keys file of watchers (repeatable)")
 			fs.StringArrayVar(&o.serve.driverKeys, "driver-keys", nil, "OpenSSH authorized_keys file of drivers (repeatable)")
 			fs.IntVar(&o.serve.maxSessions, "max-sessions", serve.DefaultMaxSessions, "most concurrent sessions")
+			fs.DurationVar(&o.serve.idleTimeout, "idle-timeout", serve.DefaultIdleTimeout, "close a connection that carries nothing for this long (0: never)")
 		},
 		run:     cmdServe,
 		touches: true,
@@ -103,6 +105,10 @@ func cmdServe(a *app, o *cmdOpts, args []string) error {
 		opts.Follow = ui.FollowIncident(ctx, cfg.JournalDir, id)
 		return opts, nil
 	}
+	idle := o.serve.idleTimeout
+	if idle == 0 {
+		idle = -1 // the flag's 0 means never
+	}
 	srv, err := serve.New(serve.Options{
 		Listen:      o.serve.listen,
 		AllowRemote: o.serve.allowRemote,
@@ -110,8 +116,13 @@ func cmdServe(a *app, o *cmdOpts, args []string) error {
 		WatcherKeys: o.serve.watcherKeys,
 		DriverKeys:  o.serve.driverKeys,
 		MaxSessions: o.serve.maxSessions,
-		UI:          build,
-		Logger:      logger,
+		IdleTimeout: idle,
+		Incident:    func() (string, error) { return pickIncident(cfg.JournalDir, nil, true) },
+		Record: func(id string, c incident.Connection) error {
+			return incident.RecordConnection(cfg.JournalDir, id, c)
+		},
+		UI:     build,
+		Logger: logger,
 	})
 	if err != nil {
 		return err

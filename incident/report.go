@@ -132,14 +132,17 @@ type ReportData struct {
 	DataAgeKnown bool          `json:"data_age_known"`
 	DataAge      time.Duration `json:"data_age_ns,omitempty"`
 
-	Phases       []PhaseReport      `json:"phases,omitempty"`
-	Steps        []StepReport       `json:"steps"`
-	Variables    []Variable         `json:"variables,omitempty"`
-	Notification *UpdateReport      `json:"notification,omitempty"`
-	Updates      []UpdateReport     `json:"updates,omitempty"`
-	Review       *UpdateReport      `json:"review,omitempty"`
-	Cadence      []DueItem          `json:"cadence"`
-	Roles        []Role             `json:"roles,omitempty"`
+	Phases       []PhaseReport  `json:"phases,omitempty"`
+	Steps        []StepReport   `json:"steps"`
+	Variables    []Variable     `json:"variables,omitempty"`
+	Notification *UpdateReport  `json:"notification,omitempty"`
+	Updates      []UpdateReport `json:"updates,omitempty"`
+	Review       *UpdateReport  `json:"review,omitempty"`
+	Cadence      []DueItem      `json:"cadence"`
+	Roles        []Role         `json:"roles,omitempty"`
+	// Participants are the keys that connected over drnav serve
+	// (WithParticipants).
+	Participants []Participant      `json:"participants,omitempty"`
 	Notes        []Note             `json:"notes,omitempty"`
 	HintsUsed    int                `json:"hints_used"`
 	Scorecard    *Scorecard         `json:"scorecard,omitempty"`
@@ -153,6 +156,18 @@ func (r ReportData) WithFreshness(age time.Duration, known bool) ReportData {
 		r.DataAge = 0
 	}
 	return r
+}
+
+// WithParticipants adds who connected over drnav serve, read from the
+// incident's participants file under root; a file that cannot be read
+// leaves the report as it is and returns the error.
+func (r ReportData) WithParticipants(root string) (ReportData, error) {
+	conns, err := ReadConnections(root, r.ID)
+	if err != nil {
+		return r, fmt.Errorf("participants of %s: %w", r.ID, err)
+	}
+	r.Participants = Participants(conns)
+	return r, nil
 }
 
 // Report gathers the report of an incident at now (the end for an incident
@@ -701,6 +716,12 @@ func renderMarkdown(r ReportData) string {
 		b.WriteString("\n## Roles\n\n")
 		for _, ro := range r.Roles {
 			fmt.Fprintf(&b, "- %s: %s (assigned %s)\n", ro.Role, ro.Person, hhmm(ro.Time))
+		}
+	}
+	if len(r.Participants) > 0 {
+		b.WriteString("\n## Participants (over SSH)\n\n")
+		for _, p := range r.Participants {
+			b.WriteString("- " + mdCell(participantsText(p)) + "\n")
 		}
 	}
 	if len(r.Variables) > 0 {

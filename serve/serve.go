@@ -25,6 +25,7 @@ import (
 	bm "charm.land/wish/v2/bubbletea"
 	gossh "golang.org/x/crypto/ssh"
 
+	"github.com/drnav/drnav/incident"
 	"github.com/drnav/drnav/ui"
 )
 
@@ -64,9 +65,30 @@ type Options struct {
 	// local navigator or watch uses). The server forces the observer mode
 	// on watchers whatever UI returns.
 	UI func(ctx context.Context, r Request) (ui.Options, error)
+	// Incident resolves the incident a watch session follows when the
+	// client named none ("" → the latest open one). Nil leaves it to UI.
+	Incident func() (string, error)
+	// Record journals a connection or disconnection into an incident's
+	// participants file (nothing is recorded when nil). A watch session is
+	// recorded when it starts and ends; a driver session when it ends, under
+	// the incident it had open, with its start time.
+	Record func(id string, c incident.Connection) error
+	// IdleTimeout closes a connection with no traffic in either direction
+	// for that long (DefaultIdleTimeout when 0, none when negative).
+	IdleTimeout time.Duration
+	// FPS bounds the frames a session is sent per second (DefaultFPS when
+	// 0): a watcher on a slow link gets fewer frames, never a backlog.
+	FPS int
 	// Logger receives connection events (discarded when nil).
 	Logger *slog.Logger
 }
+
+// DefaultIdleTimeout closes connections that carry nothing at all (a live
+// view sends its clock every second, so only a dead link goes idle).
+const DefaultIdleTimeout = 10 * time.Minute
+
+// DefaultFPS is the most frames a session is sent per second.
+const DefaultFPS = 10
 
 // Server is a running drnav SSH server.
 type Server struct {
@@ -83,6 +105,7 @@ type ctxKey int
 const (
 	identityKey ctxKey = iota
 	holderKey
+	requestKey
 )
 
 // incidentID is what an incident id may look like on the command line
@@ -120,6 +143,12 @@ func New(o Options) (*Server, error) {
 	if o.MaxSessions <= 0 {
 		o.MaxSessions = DefaultMaxSessions
 	}
+	if o.IdleTimeout == 0 {
+		o.IdleTimeout = DefaultIdleTimeout
+	}
+	if o.FPS <= 0 {
+		o.FPS = DefaultFPS
+	}
 	if o.UI == nil {
 		return nil, errors.New("serve: no UI builder")
 	}
@@ -149,6 +178,9 @@ func New(o Options) (*Server, error) {
 		wish.WithMiddleware(bm.MiddlewareWithProgramHandler(s.program), s.gate),
 		func(srv *ssh.Server) error {
 			srv.HandshakeTimeout = 30 * time.Second
+			if o.IdleTimeout > 0 {
+				srv.IdleTimeout = o.IdleTimeout
+			}
 			srv.Version = "drnav"
 			// No subsystems (sftp), no forwarding: the nil callbacks deny
 			// port forwarding, and agent forwarding is never handled.
@@ -243,6 +275,16 @@ func (h *holder) store(m ui.Model) {
 	h.mu.Unlock()
 }
 
+// incidentID is the incident the session's model has open ("" for none).
+func (h *holder) incidentID() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.set {
+		return ""
+	}
+	return h.m.IncidentID()
+}
+
 func (h *holder) close() error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -316,25 +358,63 @@ func (s *Server) gate(next ssh.Handler) ssh.Handler {
 			wish.Fatalln(sess, "drnav: this is a terminal program and the session has no terminal; connect with 'ssh -t'")
 			return
 		}
+		req, _ := s.request(sess)
 		h := &holder{}
 		sess.Context().SetValue(holderKey, h)
 		start := time.Now()
-		log.Info("ssh session start", "command", sess.RawCommand())
+		log.Info("ssh session start", "command", sess.RawCommand(), "incident", req.Incident)
+		watching := req.Role != RoleDriver || req.Watch
+		if watching {
+			s.record(log, req.Incident, "connected", req, start)
+		}
 		next(sess)
+		driven := h.incidentID()
 		if err := h.close(); err != nil {
 			log.Error("ssh session close", "err", err)
 		}
-		log.Info("ssh session end", "duration", time.Since(start).Round(time.Second).String())
+		end := time.Now()
+		if !watching && driven != "" {
+			s.record(log, driven, "connected", req, start)
+		}
+		if id := req.Incident; watching || driven != "" {
+			if !watching {
+				id = driven
+			}
+			s.record(log, id, "disconnected", req, end)
+		}
+		log.Info("ssh session end", "duration", end.Sub(start).Round(time.Second).String())
 	}
 }
 
 func (s *Server) request(sess ssh.Session) (Request, error) {
+	if r, ok := sess.Context().Value(requestKey).(Request); ok {
+		return r, nil
+	}
 	id, _ := sess.Context().Value(identityKey).(Identity)
 	watch, inc, err := parseCommand(sess.Command())
 	if err != nil {
 		return Request{}, err
 	}
-	return Request{Identity: id, Incident: inc, Watch: watch, User: sess.User(), Remote: sess.RemoteAddr().String()}, nil
+	r := Request{Identity: id, Incident: inc, Watch: watch, User: sess.User(), Remote: sess.RemoteAddr().String()}
+	if (r.Role != RoleDriver || r.Watch) && r.Incident == "" && s.opts.Incident != nil {
+		if r.Incident, err = s.opts.Incident(); err != nil {
+			return Request{}, err
+		}
+	}
+	sess.Context().SetValue(requestKey, r)
+	return r, nil
+}
+
+// record writes one connection event; a failure is logged, never fatal
+// (the session goes on: the server log still has it).
+func (s *Server) record(log *slog.Logger, id, event string, r Request, at time.Time) {
+	if s.opts.Record == nil || id == "" {
+		return
+	}
+	c := incident.Connection{At: at, Event: event, Name: r.Name, Fingerprint: r.Fingerprint, Role: r.Role.String(), Remote: r.Remote}
+	if err := s.opts.Record(id, c); err != nil {
+		log.Warn("record connection", "incident", id, "err", err)
+	}
 }
 
 // program builds the session's program: the root model with the options
@@ -356,7 +436,7 @@ func (s *Server) program(sess ssh.Session) *tea.Program {
 	opts.ASCII, opts.NoColor = clientTerminal(sess.Environ())
 	m := ui.New(opts)
 	h.store(m)
-	popts := append(bm.MakeOptions(sess), tea.WithContext(sess.Context()))
+	popts := append(bm.MakeOptions(sess), tea.WithContext(sess.Context()), tea.WithFPS(s.opts.FPS))
 	return tea.NewProgram(tracked{m: m, h: h}, popts...)
 }
 

@@ -579,3 +579,63 @@ func TestWatcherIdleOutput(t *testing.T) {
 		t.Errorf("idle watcher receives %.0f B/s, want at most 1024", perSec)
 	}
 }
+
+// TestConnectionsRecorded: a watcher's connection and disconnection land in
+// the incident's participants file (through the same incident functions
+// drnav serve uses) and the report lists the watcher.
+func TestConnectionsRecorded(t *testing.T) {
+	f := newFixture(t)
+	dir := t.TempDir()
+	k := newKey(t, "ann@laptop")
+	srv := startServer(t, Options{
+		HostKey:     filepath.Join(dir, "host_ed25519"),
+		WatcherKeys: []string{writeKeys(t, dir, "watchers", k)},
+		UI:          f.build,
+		Incident:    func() (string, error) { return f.id, nil },
+		Record: func(id string, c incident.Connection) error {
+			return incident.RecordConnection(f.root, id, c)
+		},
+	})
+	c, _, err := dial(srv.Addr().String(), k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tm := openTerm(t, c, "", 120, 40)
+	tm.waitScreen(f.rb.Steps[0].Title, "read-only")
+	read := func() []incident.Connection {
+		conns, err := incident.ReadConnections(f.root, f.id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return conns
+	}
+	if conns := read(); len(conns) != 1 || conns[0].Event != "connected" || conns[0].Name != "ann@laptop" ||
+		conns[0].Role != "watcher" || !strings.HasPrefix(conns[0].Fingerprint, "SHA256:") || conns[0].Remote == "" {
+		t.Fatalf("after connecting: %+v", conns)
+	}
+	c.Close()
+	deadline := time.Now().Add(waitFor)
+	for len(read()) < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("disconnection never recorded: %+v", read())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	conns := read()
+	if conns[1].Event != "disconnected" || conns[1].Fingerprint != conns[0].Fingerprint {
+		t.Fatalf("second record %+v", conns[1])
+	}
+	st, _, _, err := incident.Read(f.root, f.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := incident.Report(st, f.rb, 0, 0, time.Now()).WithParticipants(f.root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := incident.RenderMarkdown(r)
+	if len(r.Participants) != 1 || r.Participants[0].Connected || r.Participants[0].Sessions != 1 ||
+		!strings.Contains(md, "## Participants") || !strings.Contains(md, "ann@laptop (watcher, SHA256:") {
+		t.Errorf("report participants %+v; markdown:\n%s", r.Participants, md)
+	}
+}

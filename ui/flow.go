@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -110,6 +111,9 @@ func (m Model) exportCmd() (tea.Model, tea.Cmd) {
 	m.flash = "exporting the report…"
 	return m, func() tea.Msg {
 		r := incident.Report(st, rb, st.RTO, st.RPO, now).WithFreshness(age, known)
+		if withP, err := r.WithParticipants(filepath.Dir(dir)); err == nil {
+			r = withP
+		}
 		md, _, err := incident.WriteReport(dir, r)
 		if err != nil {
 			return exportedMsg{err: fmt.Errorf("export report: %w", err)}

@@ -105,4 +105,3 @@ func Of(p *corev1.Pod) (status string, ready, total int, restarts int32) {
 	}
 	return reason, ready, total, restarts
 }
-
