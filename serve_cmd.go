@@ -121,6 +121,9 @@ func cmdServe(a *app, o *cmdOpts, args []string) error {
 		Record: func(id string, c incident.Connection) error {
 			return incident.RecordConnection(cfg.JournalDir, id, c)
 		},
+		Follow: func(ctx context.Context, id string) <-chan incident.Event {
+			return ui.FollowIncident(ctx, cfg.JournalDir, id)
+		},
 		UI:     build,
 		Logger: logger,
 	})

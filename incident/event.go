@@ -35,6 +35,10 @@ const (
 	// EventResumed is appended by Open when a process takes over driving the
 	// journal: every step still running is interrupted from then on.
 	EventResumed = "resumed"
+	// EventHandover is appended by the new driver when the driver's seat
+	// was handed over inside drnav serve (From → Operator); the journal and
+	// its lock moved without being released, so no step is interrupted.
+	EventHandover = "handover"
 )
 
 // Modes of an incident.
@@ -182,7 +186,9 @@ type Event struct {
 	Signal string `json:"signal,omitempty"`
 
 	// resumed and signalled: who (Operator), from where, which process.
+	// handover: the new driver (Operator) and the previous one (From).
 	Operator  string `json:"operator,omitempty"`
+	From      string `json:"from,omitempty"`
 	SSHClient string `json:"ssh_client,omitempty"`
 	PID       int    `json:"pid,omitempty"`
 }

@@ -510,6 +510,10 @@ func renderMarkdown(r ReportData) string {
 	row("Mode", r.Mode)
 	row("Operator", strings.TrimSpace(r.Operator+" "+paren(sshText(r.SSHClient))))
 	for _, rs := range r.Resumes {
+		if rs.From != "" {
+			row("Handed over", fmt.Sprintf("%s from %s to %s", stamp(rs.Time), rs.From, rs.Operator))
+			continue
+		}
 		row("Resumed", fmt.Sprintf("%s by %s %s", stamp(rs.Time), rs.Operator, paren(sshText(rs.SSHClient))))
 	}
 	switch {

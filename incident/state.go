@@ -130,10 +130,13 @@ type Role struct {
 
 // Resume is one takeover of the journal by a (new) driver.
 type Resume struct {
-	Time      time.Time `json:"time"`
-	Operator  string    `json:"operator"`
-	SSHClient string    `json:"ssh_client,omitempty"`
-	PID       int       `json:"pid,omitempty"`
+	Time     time.Time `json:"time"`
+	Operator string    `json:"operator"`
+	// From is the previous driver when the seat was handed over (a
+	// handover event); empty for a resume.
+	From      string `json:"from,omitempty"`
+	SSHClient string `json:"ssh_client,omitempty"`
+	PID       int    `json:"pid,omitempty"`
 }
 
 // Signalled is one signalled event: drnav was stopped by a signal.
@@ -411,6 +414,8 @@ func (s *State) Apply(ev Event) {
 	case EventResumed:
 		s.Interrupt(t)
 		s.Resumes = append(s.Resumes, Resume{Time: t, Operator: ev.Operator, SSHClient: ev.SSHClient, PID: ev.PID})
+	case EventHandover:
+		s.Resumes = append(s.Resumes, Resume{Time: t, Operator: ev.Operator, From: ev.From})
 	}
 }
 

@@ -8,6 +8,7 @@
 package serve
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -79,6 +80,9 @@ type Options struct {
 	// FPS bounds the frames a session is sent per second (DefaultFPS when
 	// 0): a watcher on a slow link gets fewer frames, never a backlog.
 	FPS int
+	// Follow streams an incident's events for a driver who handed the seat
+	// over and watches from then on (nil: a still screen).
+	Follow func(ctx context.Context, id string) <-chan incident.Event
 	// Logger receives connection events (discarded when nil).
 	Logger *slog.Logger
 }
@@ -98,6 +102,15 @@ type Server struct {
 	log      *slog.Logger
 	sessions atomic.Int64
 	hostKey  gossh.PublicKey
+
+	mu      sync.Mutex
+	drivers []*driverSeat // driving sessions, for handovers
+}
+
+// driverSeat is one driving session as the others see it.
+type driverSeat struct {
+	label string
+	prog  *tea.Program
 }
 
 type ctxKey int
@@ -430,14 +443,99 @@ func (s *Server) program(sess ssh.Session) *tea.Program {
 		wish.Fatalln(sess, "drnav: "+err.Error())
 		return nil
 	}
+	var seat *driverSeat
 	if req.Role != RoleDriver || req.Watch {
 		restrict(&opts)
+	} else {
+		seat = s.addDriver(req.Identity)
+		opts.Seat = s.seatOf(sess.Context(), seat)
+		context.AfterFunc(sess.Context(), func() { s.removeDriver(seat) })
 	}
 	opts.ASCII, opts.NoColor = clientTerminal(sess.Environ())
 	m := ui.New(opts)
 	h.store(m)
 	popts := append(bm.MakeOptions(sess), tea.WithContext(sess.Context()), tea.WithFPS(s.opts.FPS))
-	return tea.NewProgram(tracked{m: m, h: h}, popts...)
+	p := tea.NewProgram(tracked{m: m, h: h}, popts...)
+	if seat != nil {
+		s.mu.Lock()
+		seat.prog = p
+		s.mu.Unlock()
+	}
+	return p
+}
+
+// addDriver registers a driving session under a label people recognise:
+// the key's name and the start of its fingerprint (#2… when one key has
+// several sessions).
+func (s *Server) addDriver(id Identity) *driverSeat {
+	fp := strings.TrimPrefix(id.Fingerprint, "SHA256:")
+	if len(fp) > 8 {
+		fp = fp[:8]
+	}
+	base := fmt.Sprintf("%s (%s)", cmp.Or(id.Name, "driver"), fp)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	label := base
+	for n := 2; s.findDriver(label) != nil; n++ {
+		label = fmt.Sprintf("%s #%d", base, n)
+	}
+	d := &driverSeat{label: label}
+	s.drivers = append(s.drivers, d)
+	return d
+}
+
+func (s *Server) removeDriver(d *driverSeat) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, x := range s.drivers {
+		if x == d {
+			s.drivers = append(s.drivers[:i], s.drivers[i+1:]...)
+			return
+		}
+	}
+}
+
+// findDriver is the session with label (s.mu held).
+func (s *Server) findDriver(label string) *driverSeat {
+	for _, d := range s.drivers {
+		if d.label == label {
+			return d
+		}
+	}
+	return nil
+}
+
+// seatOf connects a driving session to the others for handovers.
+func (s *Server) seatOf(ctx context.Context, me *driverSeat) *ui.Seat {
+	seat := &ui.Seat{
+		Me: me.label,
+		Candidates: func() []string {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			var out []string
+			for _, d := range s.drivers {
+				if d != me && d.prog != nil {
+					out = append(out, d.label)
+				}
+			}
+			return out
+		},
+		Offer: func(to string, o *ui.HandoverOffer) error {
+			s.mu.Lock()
+			d := s.findDriver(to)
+			s.mu.Unlock()
+			if d == nil || d.prog == nil {
+				return fmt.Errorf("%s is no longer connected", to)
+			}
+			s.log.Info("handover offered", "from", me.label, "to", to)
+			go d.prog.Send(ui.HandoverMsg{Offer: o})
+			return nil
+		},
+	}
+	if s.opts.Follow != nil {
+		seat.Follow = func(id string) <-chan incident.Event { return s.opts.Follow(ctx, id) }
+	}
+	return seat
 }
 
 // restrict makes options an observer's: nothing that could take the driver

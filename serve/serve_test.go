@@ -639,3 +639,120 @@ func TestConnectionsRecorded(t *testing.T) {
 		t.Errorf("report participants %+v; markdown:\n%s", r.Participants, md)
 	}
 }
+
+// TestHandoverBetweenDrivers: ann drives, bob is connected with a driver
+// key; ann hands the seat to bob. The journal and its lock move without
+// being released (the lock is held at every check), the handover is
+// journaled by bob, ann watches read-only from then on, and the lock is
+// released only when bob leaves.
+func TestHandoverBetweenDrivers(t *testing.T) {
+	f := newFixture(t)
+	if err := f.journal.Close(); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	ann, bob := newKey(t, "ann@laptop"), newKey(t, "bob@laptop")
+	build := func(ctx context.Context, r Request) (ui.Options, error) {
+		open, err := ui.OpenIncidents(f.root)
+		if err != nil {
+			return ui.Options{}, err
+		}
+		return ui.Options{Runbooks: f.rbs, Config: config.Default(), JournalRoot: f.root, Mode: ui.ModeDrill,
+			Drill: &ui.Environment{Context: "drill-sim", Database: "simulated"}, Open: open}, nil
+	}
+	srv := startServer(t, Options{
+		HostKey:    filepath.Join(dir, "host_ed25519"),
+		DriverKeys: []string{writeKeys(t, dir, "drivers", ann, bob)},
+		UI:         build,
+		Follow:     func(ctx context.Context, id string) <-chan incident.Event { return ui.FollowIncident(ctx, f.root, id) },
+		Record: func(id string, c incident.Connection) error {
+			return incident.RecordConnection(f.root, id, c)
+		},
+	})
+	connect := func(k testKey) *term {
+		c, _, err := dial(srv.Addr().String(), k)
+		if err != nil {
+			t.Fatalf("driver key refused: %v", err)
+		}
+		t.Cleanup(func() { c.Close() })
+		tm := openTerm(t, c, "", 120, 40)
+		tm.waitScreen(f.id)
+		return tm
+	}
+	held := func(when string) {
+		t.Helper()
+		if _, driven := incident.Driver(f.root, f.id); !driven {
+			t.Fatalf("%s: nobody holds the driver lock", when)
+		}
+	}
+	first := f.rb.Steps[0].Title
+	a := connect(ann)
+	a.send("\r")
+	a.waitScreen(first)
+	held("ann drives")
+	b := connect(bob) // stays in the picker
+
+	a.send("H")
+	a.waitScreen("Hand the driver's seat to", "bob@laptop")
+	a.send("\t") // from Cancel to Hand over
+	a.send("\r")
+	b.waitScreen("handed you the driver's seat", first)
+	a.waitScreen("you handed the driver's seat", "read-only")
+	held("after the handover")
+
+	_, evs, _, err := incident.Read(f.root, f.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ho *incident.Event
+	for i := range evs {
+		if evs[i].Type == incident.EventHandover {
+			ho = &evs[i]
+		}
+	}
+	if ho == nil || !strings.HasPrefix(ho.From, "ann@laptop (") || !strings.HasPrefix(ho.Operator, "bob@laptop (") {
+		t.Fatalf("handover event %+v", ho)
+	}
+	for _, ev := range evs {
+		if ev.Type == incident.EventResumed && ev.Seq > ho.Seq {
+			t.Errorf("a resumed event after the handover (the lock was released and taken again): %+v", ev)
+		}
+	}
+	// ann watches: her mutating keys are refused, and leaving keeps bob's lock.
+	a.send("s")
+	a.waitScreen("read-only: skip is disabled")
+	a.send("q")
+	select {
+	case <-a.done:
+	case <-time.After(waitFor):
+		t.Fatal("ann's session did not end after q")
+	}
+	held("after ann left")
+	b.send("q")
+	select {
+	case <-b.done:
+	case <-time.After(waitFor):
+		t.Fatal("bob's session did not end after q")
+	}
+	deadline := time.Now().Add(waitFor)
+	for {
+		if _, driven := incident.Driver(f.root, f.id); !driven {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the lock was not released when bob left")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	conns, err := incident.ReadConnections(f.root, f.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]int{}
+	for _, c := range conns {
+		names[c.Name]++
+	}
+	if names["ann@laptop"] != 2 || names["bob@laptop"] != 2 {
+		t.Errorf("connections recorded %+v", conns)
+	}
+}

@@ -22,6 +22,7 @@ const (
 	actResolve
 	actSameServer    // LIVE with primary and failover on one server
 	actContextChange // resume on another kube context than declared
+	actHandover      // hand the driver's seat to choices[choice] (serve)
 )
 
 // confirmState is a yes/no dialog whose default (and initial) choice is Cancel.
@@ -34,7 +35,9 @@ type confirmState struct {
 	input       textinput.Model
 	yes         bool // the highlighted choice; false = Cancel
 	yesLabel    string
-	noLabel     string // the safe choice ("Cancel" unless set)
+	noLabel     string   // the safe choice ("Cancel" unless set)
+	choices     []string // one to pick with ↑/↓ (actHandover)
+	choice      int
 }
 
 type promptKind int
@@ -170,6 +173,16 @@ func (m Model) confirmKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case "left", "right", "tab", "shift+tab":
 		c.yes = !c.yes
 		return m, nil
+	case "up", "k":
+		if c.choice > 0 {
+			c.choice--
+		}
+		return m, nil
+	case "down", "j":
+		if c.choice < len(c.choices)-1 {
+			c.choice++
+		}
+		return m, nil
 	case "enter":
 		if !c.yes {
 			m.overlay = ovNone
@@ -216,6 +229,10 @@ func (m Model) confirmed(a confirmAction) (tea.Model, tea.Cmd) {
 		return m.goLive()
 	case actContextChange:
 		return m.acceptContextChange()
+	case actHandover:
+		if c := m.confirm; c.choice < len(c.choices) {
+			return m.handOver(c.choices[c.choice])
+		}
 	case actResolve:
 		m.ended = false // the summary is shown again once resolved
 		return m, appendCmd(m.journal, "incident resolved", incident.Event{Type: incident.EventResolved, Time: m.now()})

@@ -106,6 +106,14 @@ func (m Model) Close() error {
 	if m.env != nil && m.env.Close != nil {
 		m.env.Close()
 	}
+	if o := m.handing; o != nil {
+		// A session that ends mid-handover withdraws the offer; if the
+		// receiver took it first, the journal is theirs to close.
+		o.refuse("the session ended")
+		if o.Accepted() {
+			m.journal = nil
+		}
+	}
 	if m.journal != nil {
 		if err := m.journal.Close(); err != nil {
 			return fmt.Errorf("close journal: %w", err)
@@ -120,7 +128,7 @@ func (m Model) IncidentID() string {
 	if m.journal != nil {
 		return m.journal.ID()
 	}
-	return ""
+	return m.inc.ID // followed (a watcher, or a driver who handed over)
 }
 
 // RecordSignal journals that a signal stopped drnav (after the program

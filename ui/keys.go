@@ -1,6 +1,9 @@
 package ui
 
-import "charm.land/bubbles/v2/key"
+import (
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+)
 
 // KeyMap is every binding of the UI, in one place. Mutating bindings are
 // tagged: in read-only mode they stay listed with "disabled: read-only".
@@ -11,6 +14,7 @@ type KeyMap struct {
 	// checklist
 	Run, Cancel, CancelCtrl, Skip, Note, Verify, Hint, Status, Contacts key.Binding
 	Docs, Resolve, MarkDone, Rerun, Search, Follow, Export              key.Binding
+	Handover                                                            key.Binding
 
 	// picker
 	Drill, Live key.Binding
@@ -20,6 +24,16 @@ type KeyMap struct {
 func (k *KeyMap) mutating() []*key.Binding {
 	return []*key.Binding{&k.Run, &k.Cancel, &k.CancelCtrl, &k.Skip, &k.Note, &k.Verify,
 		&k.Hint, &k.Status, &k.Resolve, &k.MarkDone, &k.Rerun}
+}
+
+// isMutating reports whether msg is one of the mutating bindings.
+func isMutating(k KeyMap, msg tea.KeyPressMsg) bool {
+	for _, b := range k.mutating() {
+		if keyIs(msg, *b) {
+			return true
+		}
+	}
+	return false
 }
 
 // NewKeyMap builds the keymap; readOnly keeps mutating keys listed but
@@ -56,6 +70,7 @@ func NewKeyMap(readOnly bool) KeyMap {
 		Search:     b([]string{"/"}, "/", "search output"),
 		Follow:     b([]string{"f"}, "f", "follow output"),
 		Export:     b([]string{"e"}, "e", "export report"),
+		Handover:   b([]string{"H"}, "H", "hand over (serve)"),
 		Drill:      b([]string{"d"}, "d", "drill mode"),
 		Live:       b([]string{"l"}, "l", "live mode"),
 	}

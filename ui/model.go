@@ -101,10 +101,13 @@ type Model struct {
 	runSeq int
 	run    *activeRun
 	outs   map[string][]string // output lines per step id (this session)
-	outOf  string              // the step whose output shows, when not the selected one (see advanceFrom)
-	output viewport.Model
-	follow bool
-	search string
+	// handing is this driver's handover on its way (nothing is journaled
+	// while it is); see handover.go.
+	handing *HandoverOffer
+	outOf   string // the step whose output shows, when not the selected one (see advanceFrom)
+	output  viewport.Model
+	follow  bool
+	search  string
 
 	confirm confirmState
 	prompt  promptState
@@ -400,6 +403,10 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.overlay = ovBriefing
 		}
 		return m, m.snapshotCmds()
+	case HandoverMsg:
+		return m.takeSeat(msg)
+	case handedMsg:
+		return m.handed(msg)
 	case resumeMsg:
 		if msg.err != nil {
 			m.flash = "resume: " + msg.err.Error()
@@ -785,6 +792,11 @@ func (m Model) checklistKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case keyIs(msg, k.Tab):
 		m.focus = m.nextFocus()
+		return m, nil
+	case m.opts.Seat != nil && keyIs(msg, k.Handover):
+		return m.openHandover()
+	case m.handing != nil && isMutating(k, msg):
+		m.flash = "the seat is being handed to " + m.handing.To + ": wait for the answer"
 		return m, nil
 	case keyIs(msg, k.Contacts):
 		m.overlay = ovContacts

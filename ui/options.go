@@ -166,6 +166,9 @@ type Options struct {
 	Follow <-chan incident.Event
 	// ReadOnly makes the UI an observer: nothing mutating is possible.
 	ReadOnly bool
+	// Seat lets a driver of drnav serve hand the incident to another
+	// connected driver (H); nil outside serve.
+	Seat *Seat
 	// ASCII uses ASCII glyphs and borders; NoColor drops every colour.
 	ASCII   bool
 	NoColor bool

@@ -225,11 +225,24 @@ func (m Model) viewConfirm() string {
 	for _, l := range c.lines {
 		b = append(b, clip(l, w))
 	}
+	if len(c.choices) > 0 {
+		b = append(b, "")
+		for i, ch := range c.choices {
+			mark := "  "
+			if i == c.choice {
+				mark = "> "
+			}
+			b = append(b, clip(mark+ch, w))
+		}
+	}
 	if c.requireName != "" {
 		b = append(b, "", clip(fmt.Sprintf("Type %s to confirm:", s.Warn.Render(c.requireName)), w), c.input.View())
 	}
-	b = append(b, "", s.button(c.noLabel, !c.yes)+" "+s.button(c.yesLabel, c.yes),
-		s.Help.Render("←/→ choose · enter select · esc "+strings.ToLower(c.noLabel)))
+	keys := "←/→ choose · enter select · esc " + strings.ToLower(c.noLabel)
+	if len(c.choices) > 0 {
+		keys = "↑/↓ who · " + keys
+	}
+	b = append(b, "", s.button(c.noLabel, !c.yes)+" "+s.button(c.yesLabel, c.yes), s.Help.Render(keys))
 	st := s.Dialog
 	if c.danger {
 		st = s.DangerDialog
@@ -258,6 +271,9 @@ func (m Model) viewHelp() string {
 		title += " — read-only: observer view, nothing can be run or changed"
 	}
 	groups := m.keys.fullHelp()
+	if m.opts.Seat != nil {
+		groups = append(groups, []key.Binding{m.keys.Handover})
+	}
 	keys := h.FullHelpView(groups)
 	if m.dialogWidth() < 100 {
 		keys = h.FullHelpView(groups[:2]) + "\n\n" + h.FullHelpView(groups[2:])
