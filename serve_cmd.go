@@ -26,6 +26,7 @@ type serveFlags struct {
 	driverKeys  []string
 	maxSessions int
 	idleTimeout time.Duration
+	grace       time.Duration
 }
 
 func serveCommand() command {
@@ -44,6 +45,7 @@ The ed25519 host key is created on first start in the state folder.`,
 			fs.StringArrayVar(&o.serve.watcherKeys, "authorized-keys", nil, "OpenSSH authorized_keys file of watchers (repeatable)")
 			fs.StringArrayVar(&o.serve.driverKeys, "driver-keys", nil, "OpenSSH authorized_keys file of drivers (repeatable)")
 			fs.IntVar(&o.serve.maxSessions, "max-sessions", serve.DefaultMaxSessions, "most concurrent sessions")
+			fs.DurationVar(&o.serve.grace, "grace", serve.DefaultGrace, "how long a driver whose connection dropped keeps the seat for their next session (0: none)")
 			fs.DurationVar(&o.serve.idleTimeout, "idle-timeout", serve.DefaultIdleTimeout, "close a connection that carries nothing for this long (0: never)")
 		},
 		run:     cmdServe,
@@ -105,6 +107,10 @@ func cmdServe(a *app, o *cmdOpts, args []string) error {
 		opts.Follow = ui.FollowIncident(ctx, cfg.JournalDir, id)
 		return opts, nil
 	}
+	grace := o.serve.grace
+	if grace == 0 {
+		grace = -1 // the flag's 0 means none
+	}
 	idle := o.serve.idleTimeout
 	if idle == 0 {
 		idle = -1 // the flag's 0 means never
@@ -117,6 +123,7 @@ func cmdServe(a *app, o *cmdOpts, args []string) error {
 		DriverKeys:  o.serve.driverKeys,
 		MaxSessions: o.serve.maxSessions,
 		IdleTimeout: idle,
+		Grace:       grace,
 		Incident:    func() (string, error) { return pickIncident(cfg.JournalDir, nil, true) },
 		Record: func(id string, c incident.Connection) error {
 			return incident.RecordConnection(cfg.JournalDir, id, c)

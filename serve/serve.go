@@ -83,9 +83,16 @@ type Options struct {
 	// Follow streams an incident's events for a driver who handed the seat
 	// over and watches from then on (nil: a still screen).
 	Follow func(ctx context.Context, id string) <-chan incident.Event
+	// Grace is how long a driver whose connection dropped keeps the seat
+	// (the incident's journal and lock) for their next session from the
+	// same key (DefaultGrace when 0, none when negative).
+	Grace time.Duration
 	// Logger receives connection events (discarded when nil).
 	Logger *slog.Logger
 }
+
+// DefaultGrace is how long a dropped driver's seat is kept for them.
+const DefaultGrace = 2 * time.Minute
 
 // DefaultIdleTimeout closes connections that carry nothing at all (a live
 // view sends its clock every second, so only a dead link goes idle).
@@ -104,7 +111,15 @@ type Server struct {
 	hostKey  gossh.PublicKey
 
 	mu      sync.Mutex
-	drivers []*driverSeat // driving sessions, for handovers
+	drivers []*driverSeat          // driving sessions, for handovers
+	parked  map[string]*parkedSeat // dropped drivers' seats by key fingerprint
+}
+
+// parkedSeat is the model of a driver whose connection dropped, kept (with
+// its journal and lock) for the grace period.
+type parkedSeat struct {
+	label string
+	m     ui.Model
 }
 
 // driverSeat is one driving session as the others see it.
@@ -161,6 +176,9 @@ func New(o Options) (*Server, error) {
 	}
 	if o.FPS <= 0 {
 		o.FPS = DefaultFPS
+	}
+	if o.Grace == 0 {
+		o.Grace = DefaultGrace
 	}
 	if o.UI == nil {
 		return nil, errors.New("serve: no UI builder")
@@ -238,6 +256,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if err != nil {
 		_ = s.srv.Close()
 	}
+	s.closeParked()
 	if errors.Is(err, ssh.ErrServerClosed) {
 		return nil
 	}
@@ -247,6 +266,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // Close stops the server and every session at once.
 func (s *Server) Close() error {
 	err := s.srv.Close()
+	s.closeParked()
 	if errors.Is(err, ssh.ErrServerClosed) {
 		return nil
 	}
@@ -277,9 +297,22 @@ func (s *Server) authorize(ctx ssh.Context, key ssh.PublicKey) bool {
 // holder keeps the latest model of a session so it can be closed (journal
 // and driver lock released) when the session ends.
 type holder struct {
-	mu  sync.Mutex
-	m   ui.Model
-	set bool
+	mu    sync.Mutex
+	m     ui.Model
+	set   bool
+	label string // the driving session's label (drivers only)
+}
+
+// take hands the model over to the caller (a seat parked after a dropped
+// connection): the session's close then leaves it alone.
+func (h *holder) take() (ui.Model, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.set || !h.m.Driving() {
+		return ui.Model{}, false
+	}
+	h.set = false
+	return h.m, true
 }
 
 func (h *holder) store(m ui.Model) {
@@ -382,6 +415,13 @@ func (s *Server) gate(next ssh.Handler) ssh.Handler {
 		}
 		next(sess)
 		driven := h.incidentID()
+		// A connection that dropped (not a driver who quit: then the session
+		// ends before its connection) keeps its seat for the grace period.
+		if dropped := sess.Context().Err() != nil; dropped && !watching && s.opts.Grace > 0 {
+			if m, ok := h.take(); ok {
+				s.park(log, id.Fingerprint, h.label, m)
+			}
+		}
 		if err := h.close(); err != nil {
 			log.Error("ssh session close", "err", err)
 		}
@@ -448,6 +488,7 @@ func (s *Server) program(sess ssh.Session) *tea.Program {
 		restrict(&opts)
 	} else {
 		seat = s.addDriver(req.Identity)
+		h.label = seat.label
 		opts.Seat = s.seatOf(sess.Context(), seat)
 		context.AfterFunc(sess.Context(), func() { s.removeDriver(seat) })
 	}
@@ -460,8 +501,78 @@ func (s *Server) program(sess ssh.Session) *tea.Program {
 		s.mu.Lock()
 		seat.prog = p
 		s.mu.Unlock()
+		s.reclaim(req.Fingerprint, seat.label, p)
 	}
 	return p
+}
+
+// park keeps a dropped driver's model for the grace period; then it is
+// closed (journal and lock released) unless their next session took it.
+func (s *Server) park(log *slog.Logger, fp, label string, m ui.Model) {
+	p := &parkedSeat{label: label, m: m}
+	s.mu.Lock()
+	if s.parked == nil {
+		s.parked = map[string]*parkedSeat{}
+	}
+	old := s.parked[fp]
+	s.parked[fp] = p
+	s.mu.Unlock()
+	if old != nil {
+		_ = old.m.Close()
+	}
+	log.Info("driver's connection dropped: seat kept", "incident", m.IncidentID(), "grace", s.opts.Grace.String())
+	time.AfterFunc(s.opts.Grace, func() {
+		if s.unpark(fp, p) {
+			log.Info("seat released after the grace period", "incident", m.IncidentID())
+			if err := p.m.Close(); err != nil {
+				log.Error("release seat", "err", err)
+			}
+		}
+	})
+}
+
+// unpark removes p if it is still parked under fp; true when the caller
+// now owns it.
+func (s *Server) unpark(fp string, p *parkedSeat) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.parked[fp] != p {
+		return false
+	}
+	delete(s.parked, fp)
+	return true
+}
+
+// reclaim offers a parked seat of the same key to its new session.
+func (s *Server) reclaim(fp, label string, prog *tea.Program) {
+	s.mu.Lock()
+	p := s.parked[fp]
+	s.mu.Unlock()
+	if p == nil || !s.unpark(fp, p) {
+		return
+	}
+	m, offer, ok := p.m.OfferSeat(p.label, label)
+	if !ok {
+		_ = p.m.Close()
+		return
+	}
+	s.log.Info("seat offered back after a dropped connection", "incident", m.IncidentID(), "to", label)
+	go func() {
+		prog.Send(ui.HandoverMsg{Offer: offer})
+		offer.Wait(30 * time.Second)
+		_ = m.Close() // the journal only if the new session did not take it
+	}()
+}
+
+// closeParked releases every parked seat (the server is stopping).
+func (s *Server) closeParked() {
+	s.mu.Lock()
+	parked := s.parked
+	s.parked = nil
+	s.mu.Unlock()
+	for _, p := range parked {
+		_ = p.m.Close()
+	}
 }
 
 // addDriver registers a driving session under a label people recognise:

@@ -756,3 +756,87 @@ func TestHandoverBetweenDrivers(t *testing.T) {
 		t.Errorf("connections recorded %+v", conns)
 	}
 }
+
+// TestDroppedDriverKeepsTheSeat: a driver's connection drops; the lock is
+// kept, another driver is told who drives, and the same key's next session
+// gets the seat back without the lock being released. A second drop with
+// nobody coming back frees the lock after the grace period.
+func TestDroppedDriverKeepsTheSeat(t *testing.T) {
+	f := newFixture(t)
+	if err := f.journal.Close(); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	ann, bob := newKey(t, "ann@laptop"), newKey(t, "bob@laptop")
+	build := func(ctx context.Context, r Request) (ui.Options, error) {
+		open, err := ui.OpenIncidents(f.root)
+		if err != nil {
+			return ui.Options{}, err
+		}
+		return ui.Options{Runbooks: f.rbs, Config: config.Default(), JournalRoot: f.root, Mode: ui.ModeDrill,
+			Drill: &ui.Environment{Context: "drill-sim", Database: "simulated"}, Open: open}, nil
+	}
+	grace := 20 * time.Second
+	srv := startServer(t, Options{
+		HostKey:    filepath.Join(dir, "host_ed25519"),
+		DriverKeys: []string{writeKeys(t, dir, "drivers", ann, bob)},
+		UI:         build,
+		Grace:      grace,
+	})
+	driven := func() bool { _, d := incident.Driver(f.root, f.id); return d }
+	connect := func(k testKey) (*gossh.Client, *term) {
+		c, _, err := dial(srv.Addr().String(), k)
+		if err != nil {
+			t.Fatalf("driver key refused: %v", err)
+		}
+		t.Cleanup(func() { c.Close() })
+		tm := openTerm(t, c, "", 120, 40)
+		tm.waitScreen(f.id)
+		return c, tm
+	}
+	first := f.rb.Steps[0].Title
+	c, a := connect(ann)
+	a.send("\r")
+	a.waitScreen(first)
+	c.Close() // the link drops
+	<-a.done
+
+	_, b := connect(bob)
+	b.send("\r")
+	b.waitScreen("is driven by") // the seat is kept for ann
+	if !driven() {
+		t.Fatal("the lock was released when the connection dropped")
+	}
+
+	c2, a2 := connect(ann)
+	a2.waitScreen("handed you the driver's seat", first)
+	if !driven() {
+		t.Fatal("nobody holds the lock after ann came back")
+	}
+	_, evs, _, err := incident.Read(f.root, f.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resumed := 0
+	for _, ev := range evs {
+		if ev.Type == incident.EventResumed {
+			resumed++
+		}
+	}
+	if resumed != 1 { // the first open only: the seat came back without a re-open
+		t.Errorf("%d resumed events, want 1", resumed)
+	}
+
+	// Dropped again and nobody comes back: free after the grace period.
+	c2.Close()
+	<-a2.done
+	deadline := time.Now().Add(grace + waitFor)
+	for driven() {
+		if time.Now().After(deadline) {
+			t.Fatal("the lock was never released after the grace period")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	b.send("\r")
+	b.waitScreen(first)
+}

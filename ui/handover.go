@@ -101,7 +101,7 @@ type handedMsg struct {
 
 // handoverTimeout bounds how long the giver waits for the receiver's model
 // to take the offer (its program may be busy drawing over a slow link).
-const handoverTimeout = 30 * time.Second
+const handoverTimeout = 60 * time.Second
 
 // openHandover starts a handover from the checklist: the dialog lists who
 // may take the seat.
@@ -201,10 +201,41 @@ func (m Model) takeSeat(msg HandoverMsg) (tea.Model, tea.Cmd) {
 	m.applyResume(r)
 	m.layout()
 	ev := incident.Event{Type: incident.EventHandover, Time: m.now(), From: o.From, Operator: o.To}
-	m.flash = fmt.Sprintf("%s handed you the driver's seat: you drive %s now", o.From, r.ID)
-	cmds := []tea.Cmd{appendCmd(m.journal, "handover", ev), m.snapshotCmds()}
+	said := fmt.Sprintf("%s handed you the driver's seat: you drive %s now", o.From, r.ID)
+	m.flash = said
+	cmds := []tea.Cmd{appendCmd(m.journal, said, ev), m.snapshotCmds()}
 	if m.opts.MakeEnv != nil && m.rb != nil {
-		cmds = append(cmds, m.makeEnvCmd(func(env *Environment, err error) tea.Msg { return resumedEnvMsg{env: env, err: err} }))
+		cmds = append(cmds, m.makeEnvCmd(func(env *Environment, err error) tea.Msg {
+			return resumedEnvMsg{env: env, err: err, flash: said}
+		}))
 	}
 	return m, tea.Batch(cmds...)
+}
+
+// OfferSeat prepares the seat of a session whose connection dropped (drnav
+// serve keeps it for a grace period): an offer of its journal to the same
+// person's next session. It is false when there is nothing to hand on: no
+// incident driven, a step running (its outcome is settled by the next
+// resume instead), or a handover already on its way. Close on the returned
+// model withdraws the offer and closes the journal unless it was taken.
+func (m Model) OfferSeat(from, to string) (Model, *HandoverOffer, bool) {
+	if m.opts.ReadOnly || m.journal == nil || m.journal.ID() == "" || m.run != nil || m.handing != nil {
+		return m, nil, false
+	}
+	o := NewHandoverOffer(from, to, &Resume{ID: m.journal.ID(), Journal: m.journal})
+	m.handing = o
+	return m, o, true
+}
+
+// Wait blocks until the offer is taken or refused, or timeout passes (then
+// it is withdrawn); it reports whether the receiver took it.
+func (o *HandoverOffer) Wait(timeout time.Duration) bool {
+	ok, _ := o.wait(timeout)
+	return ok
+}
+
+// Driving reports whether the model holds an incident's journal (and so
+// its driver lock) with no step running.
+func (m Model) Driving() bool {
+	return !m.opts.ReadOnly && m.journal != nil && m.journal.ID() != "" && m.run == nil && m.handing == nil
 }

@@ -276,8 +276,9 @@ type declaredMsg struct {
 // resumedEnvMsg carries the environment built for an incident resumed from
 // the picker.
 type resumedEnvMsg struct {
-	env *Environment
-	err error
+	env   *Environment
+	err   error
+	flash string // what the footer says once the environment is there
 }
 
 type resumeMsg struct {
@@ -430,7 +431,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		m.env = msg.env
-		m.flash = ""
+		m.flash = msg.flash
 		m.checkResumedContext()
 		return m, m.snapshotCmds()
 	case pickedContextMsg:
