@@ -260,6 +260,17 @@ func cmdLint(a *app, o *cmdOpts, args []string) error {
 	return nil
 }
 
+// parsedRunbooks is every runbook (shipped, or of --runbooks) that parses,
+// even one lint finds errors in: the ones lint can be asked about by id.
+func parsedRunbooks(o *cmdOpts) []*runbooks.Runbook {
+	var dirs []string
+	if o.runbooksDir != "" {
+		dirs = []string{o.runbooksDir}
+	}
+	rbs, _ := runbooks.LintPaths(dirs, runbooks.LintOptions{Now: time.Now()})
+	return rbs
+}
+
 // lintTargets resolves lint's arguments: a file or folder that exists is a
 // path; otherwise a runbook id (of the shipped runbooks, or --runbooks) is
 // its file, and a shipped one is collected in shipped (by its File). Anything
@@ -272,7 +283,7 @@ func lintTargets(o *cmdOpts, args []string) (paths []string, shipped map[string]
 			continue
 		}
 		if loaded == nil {
-			loaded, _ = runbooks.Load(o.runbooksDir) // those that load
+			loaded = parsedRunbooks(o)
 		}
 		file := ""
 		for _, rb := range loaded {

@@ -35,7 +35,12 @@ func (a *app) completeRunbookIDs(o *cmdOpts, procedures bool, more cobra.ShellCo
 		if procedures && len(args) > 0 {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
-		rbs, _ := runbooks.Load(o.runbooksDir) // the runbooks that load
+		var rbs []*runbooks.Runbook
+		if procedures {
+			rbs, _ = runbooks.Load(o.runbooksDir) // those that load can run
+		} else {
+			rbs = parsedRunbooks(o) // lint: broken ones too
+		}
 		var out []cobra.Completion
 		for _, rb := range rbs {
 			if procedures && rb.Kind == runbooks.KindCadence {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"regexp"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -35,12 +36,20 @@ type buildInfo struct {
 
 // readBuildInfo combines the link-time stamps with the module's build info.
 func readBuildInfo() buildInfo {
+	bi, _ := debug.ReadBuildInfo()
+	return newBuildInfo(stampVersion, stampCommit, stampDate, bi)
+}
+
+// newBuildInfo fills what the stamps leave empty from bi (nil: none).
+func newBuildInfo(stampVersion, stampCommit, stampDate string, bi *debug.BuildInfo) buildInfo {
 	b := buildInfo{Version: stampVersion, Commit: stampCommit, Date: stampDate,
 		GoVersion: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH}
-	bi, ok := debug.ReadBuildInfo()
-	if ok {
-		if b.Version == "" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-			// go install github.com/drnav/drnav@v1.2.3 stamps the module version.
+	// a tagged module version: v1.2.3, v1.2.3-rc.1
+	releaseVersion := regexp.MustCompile(`^v\d+\.\d+\.\d+(-rc\.?\d+)?$`)
+	if bi != nil {
+		if b.Version == "" && releaseVersion.MatchString(bi.Main.Version) {
+			// go install github.com/drnav/drnav@v1.2.3 stamps the module
+			// version (a pseudo-version of an untagged commit is not one).
 			b.Version = strings.TrimPrefix(bi.Main.Version, "v")
 		}
 		for _, s := range bi.Settings {
