@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -167,6 +169,34 @@ func TestCompleteContexts(t *testing.T) {
 	// Commands that never reach a cluster have no kubectl flags.
 	if code, _, _ := drnav(t, "list", "--context", "lab"); code != exitUsage {
 		t.Errorf("list --context: exit %d, want %d", code, exitUsage)
+	}
+}
+
+// TestCompleteNamespaces asks the context's API server (here a stand-in
+// answering only the namespace list) through client-go.
+func TestCompleteNamespaces(t *testing.T) {
+	dir := isolate(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/api/v1/namespaces" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"kind":"NamespaceList","apiVersion":"v1","metadata":{},"items":[`+
+			`{"metadata":{"name":"default"}},{"metadata":{"name":"payments"}},{"metadata":{"name":"platform"}}]}`)
+	}))
+	defer srv.Close()
+	kc := filepath.Join(dir, "fake")
+	body := fmt.Sprintf("apiVersion: v1\nkind: Config\ncurrent-context: f\nclusters:\n- name: f\n  cluster: {server: %q}\ncontexts:\n- name: f\n  context: {cluster: f, user: u}\nusers:\n- name: u\n  user: {token: t}\n", srv.URL)
+	if err := os.WriteFile(kc, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	vals, d := complete(t, "run", "x", "--kubeconfig", kc, "-n", "p")
+	if strings.Join(vals, " ") != "payments platform" || d != ":4" {
+		t.Errorf("-n p: %v %s", vals, d)
+	}
+	if vals, _ := complete(t, "--kubeconfig", kc, "--namespace", ""); len(vals) != 3 {
+		t.Errorf("--namespace: %v", vals)
 	}
 }
 
@@ -489,6 +519,9 @@ func TestExitCodes(t *testing.T) {
 
 func TestMistypedCommandSuggestsOne(t *testing.T) {
 	isolate(t)
+	if code, _, errs := drnav(t, "--frob"); code != exitUsage || !strings.HasPrefix(errs, "drnav: unknown flag: --frob\n") {
+		t.Errorf("exit %d: %q", code, errs)
+	}
 	code, _, errs := drnav(t, "incidnets")
 	if code != exitUsage || !strings.Contains(errs, "Did you mean this?\n\tincidents") {
 		t.Errorf("exit %d: %s", code, errs)
