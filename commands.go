@@ -82,7 +82,7 @@ func cmdIncidents(a *app, o *cmdOpts, args []string) error {
 	fmt.Fprintln(tw, "ID\tRUNBOOK\tMODE\tSTATE\tDETECTED\tOPERATOR\tDRIVER")
 	for _, s := range list {
 		if s.Error != "" {
-			fmt.Fprintf(tw, "%s\t-\t-\tunreadable\t-\t-\t%s\n", s.ID, s.Error)
+			fmt.Fprintf(tw, "%s\t-\t-\tunreadable\t-\t-\t%s\n", incident.Printable(s.ID), incident.Printable(s.Error))
 			continue
 		}
 		state := incidentState(s)
