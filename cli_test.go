@@ -116,6 +116,10 @@ func TestCompleteRunbookIDs(t *testing.T) {
 	if vals, dir = complete(t, "lint", "./"); len(vals) != 0 || dir != ":0" {
 		t.Errorf("lint ./: %v %s, want file completion", vals, dir)
 	}
+	// import: Markdown files.
+	if vals, dir := complete(t, "import", ""); strings.Join(vals, " ") != "md markdown" || dir != ":8" {
+		t.Errorf("import: %v %s, want Markdown file completion", vals, dir)
+	}
 	// --allow-destructive: the runbook's destructive steps.
 	vals, _ = complete(t, "run", "restart-app", "--runbooks", cliRunbooks, "--allow-destructive", "")
 	if strings.Join(vals, " ") != "all restart" {
