@@ -4,13 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
-	"runtime"
-	"runtime/debug"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 
@@ -19,9 +19,6 @@ import (
 	"github.com/drnav/drnav/internal/fsafe"
 	"github.com/drnav/drnav/runbooks"
 )
-
-// version is drnav's release; the VCS revision is added from build info.
-const version = "0.1.0"
 
 // cmdOpts holds every flag a command may read.
 type cmdOpts struct {
@@ -35,6 +32,8 @@ type cmdOpts struct {
 	failoverContext string
 	kube            *genericclioptions.ConfigFlags
 
+	// -o json|yaml (list, incidents, report, lint)
+	output string
 	// lint
 	strict bool
 	// report
@@ -78,6 +77,24 @@ func (o *cmdOpts) addGlobal(fs *pflag.FlagSet, touches bool) {
 	fs.Float64Var(&o.drillSpeed, "drill-speed", 0, "speed up the drill simulator's clock by this factor (default from config, 1)")
 	fs.StringVar(&o.failoverContext, "failover-context", "", "kube context of the failover region (default from config)")
 	o.kube.AddFlags(fs)
+}
+
+// command is one entry of drnav's command table; newRootCmd turns each
+// into a cobra command.
+type command struct {
+	name  string // "" is the root command (the navigator)
+	args  string // usage after the name
+	short string
+	long  string
+	flags func(fs *pflag.FlagSet, o *cmdOpts)
+	run   func(a *app, o *cmdOpts, args []string) error
+	// touches says the command reaches a cluster or database: it takes the
+	// kubectl flags and the drill flags.
+	touches bool
+	// output says the command takes -o json|yaml.
+	output bool
+	// complete completes the positional arguments (default: nothing).
+	complete func(a *app, o *cmdOpts) cobra.CompletionFunc
 }
 
 // app is what every command shares: streams, and config and runbooks loaded
@@ -157,15 +174,7 @@ func cmdVersion(a *app, o *cmdOpts, args []string) error {
 	if len(args) > 0 {
 		return usageError{"version takes no arguments"}
 	}
-	rev := ""
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-				rev = " (" + s.Value[:12] + ")"
-			}
-		}
-	}
-	fmt.Fprintf(a.stdout, "drnav %s%s %s %s/%s\n", version, rev, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	fmt.Fprint(a.stdout, readBuildInfo().String())
 	return nil
 }
 
@@ -173,11 +182,17 @@ func cmdList(a *app, o *cmdOpts, args []string) error {
 	if len(args) > 0 {
 		return usageError{"list takes no arguments"}
 	}
+	if err := checkOutput(o.output); err != nil {
+		return err
+	}
 	rbs, err := a.loadRunbooks(o)
 	if err != nil {
 		return err
 	}
 	now := time.Now()
+	if o.output != "" {
+		return writeOutput(a.stdout, o.output, runbookList(rbs, now))
+	}
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tTITLE\tSTEPS\tBUDGET\tIMPACT")
 	for _, rb := range rbs {
@@ -196,30 +211,99 @@ func cmdList(a *app, o *cmdOpts, args []string) error {
 }
 
 func cmdLint(a *app, o *cmdOpts, args []string) error {
+	if err := checkOutput(o.output); err != nil {
+		return err
+	}
 	cfg, err := a.loadConfig(o)
 	if err != nil {
 		return err
 	}
-	paths := args
-	if len(paths) == 0 && o.runbooksDir != "" {
+	opts := runbooks.LintOptions{RTO: cfg.RTO.Duration, Now: time.Now(), Strict: o.strict}
+	paths, shipped := lintTargets(o, args)
+	if len(paths) == 0 && len(shipped) == 0 && o.runbooksDir != "" {
 		paths = []string{o.runbooksDir}
 	}
-	rbs, findings := runbooks.LintPaths(paths, runbooks.LintOptions{RTO: cfg.RTO.Duration, Now: time.Now(), Strict: o.strict})
-	errs, warns := 0, 0
-	for _, f := range findings {
-		fmt.Fprintln(a.stdout, incident.Printable(f.String()))
-		if f.Severity == runbooks.Error {
-			errs++
-		} else {
-			warns++
+	var rbs []*runbooks.Runbook
+	var findings []runbooks.Finding
+	if len(paths) > 0 || len(shipped) == 0 {
+		rbs, findings = runbooks.LintPaths(paths, opts)
+	}
+	if len(shipped) > 0 {
+		// Shipped runbooks named by id: lint them all, keep theirs.
+		all, fs := runbooks.LintPaths(nil, opts)
+		for _, rb := range all {
+			if shipped[rb.File] {
+				rbs = append(rbs, rb)
+			}
+		}
+		for _, f := range fs {
+			if shipped[f.File] {
+				findings = append(findings, f)
+			}
 		}
 	}
-	if errs > 0 {
-		fmt.Fprintf(a.stderr, "drnav lint: %d error(s), %d warning(s) in %d runbook(s)\n", errs, warns, len(rbs))
-		return exitError{1}
+	res := lintResult(rbs, findings)
+	if o.output != "" {
+		if err := writeOutput(a.stdout, o.output, res); err != nil {
+			return err
+		}
+	} else {
+		for _, f := range findings {
+			fmt.Fprintln(a.stdout, incident.Printable(f.String()))
+		}
 	}
-	fmt.Fprintf(a.stderr, "drnav lint: %d runbook(s) ok, %d warning(s)\n", len(rbs), warns)
+	if res.Errors > 0 {
+		fmt.Fprintf(a.stderr, "drnav lint: %d error(s), %d warning(s) in %d runbook(s)\n", res.Errors, res.Warnings, len(rbs))
+		return exitError{exitFailed}
+	}
+	fmt.Fprintf(a.stderr, "drnav lint: %d runbook(s) ok, %d warning(s)\n", len(rbs), res.Warnings)
 	return nil
+}
+
+// parsedRunbooks is every runbook (shipped, or of --runbooks) that parses,
+// even one lint finds errors in: the ones lint can be asked about by id.
+func parsedRunbooks(o *cmdOpts) []*runbooks.Runbook {
+	var dirs []string
+	if o.runbooksDir != "" {
+		dirs = []string{o.runbooksDir}
+	}
+	rbs, _ := runbooks.LintPaths(dirs, runbooks.LintOptions{Now: time.Now()})
+	return rbs
+}
+
+// lintTargets resolves lint's arguments: a file or folder that exists is a
+// path; otherwise a runbook id (of the shipped runbooks, or --runbooks) is
+// its file, and a shipped one is collected in shipped (by its File). Anything
+// else stays a path, for lint to report as missing.
+func lintTargets(o *cmdOpts, args []string) (paths []string, shipped map[string]bool) {
+	var loaded []*runbooks.Runbook
+	for _, arg := range args {
+		if _, err := os.Stat(arg); err == nil {
+			paths = append(paths, arg)
+			continue
+		}
+		if loaded == nil {
+			loaded = parsedRunbooks(o)
+		}
+		file := ""
+		for _, rb := range loaded {
+			if rb.ID == arg {
+				file = rb.File
+			}
+		}
+		switch {
+		case file == "":
+			paths = append(paths, arg)
+		case strings.HasPrefix(file, runbooks.EmbeddedPrefix):
+			if shipped == nil {
+				shipped = map[string]bool{}
+			}
+			shipped[file] = true
+		default:
+			paths = append(paths, file)
+		}
+	}
+	return paths, shipped
 }
 
 func commands() []command {
@@ -236,27 +320,35 @@ With --drill it rehearses against a built-in simulator: no cluster or database.`
 			run:     cmdNavigator,
 			touches: true,
 		},
-		{name: "list", short: "list the runbooks", run: cmdList},
+		{name: "list", short: "list the runbooks", run: cmdList, output: true},
 		{
-			name: "lint", args: "[PATH...]", short: "check runbooks for errors (exit 1 on findings)",
-			long: "With no PATH, lints the shipped runbooks (or the --runbooks folder).\nPATH may be a runbook file or a folder of them.",
+			name: "lint", args: "[PATH|RUNBOOK...]", short: "check runbooks for errors (exit 1 on findings)",
+			long: `With no PATH, lints the shipped runbooks (or the --runbooks folder).
+PATH may be a runbook file or a folder of them; RUNBOOK a runbook's id.
+With -o json every finding is an object: file, line, field, message, severity.`,
 			flags: func(fs *pflag.FlagSet, o *cmdOpts) {
 				fs.BoolVar(&o.strict, "strict", false, "treat warnings (such as an overdue review) as errors")
 			},
-			run: cmdLint,
+			run:      cmdLint,
+			output:   true,
+			complete: completeLintArgs,
 		},
 		{name: "version", short: "print drnav's version", run: cmdVersion},
 		importCommand(),
 		serveCommand(),
-		{name: "incidents", short: "list open and closed incidents and drills", run: cmdIncidents},
-		{name: "resume", args: "[ID]", short: "reopen an incident where it was (default: the latest open one)", run: cmdResume, touches: true},
-		{name: "watch", args: "[ID]", short: "follow an incident read-only (default: the latest)", run: cmdWatch},
+		{name: "incidents", short: "list open and closed incidents and drills", run: cmdIncidents, output: true},
+		{name: "resume", args: "[ID]", short: "reopen an incident where it was (default: the latest open one)", run: cmdResume, touches: true,
+			complete: func(a *app, o *cmdOpts) cobra.CompletionFunc { return a.completeIncidentIDs(o, true) }},
+		{name: "watch", args: "[ID]", short: "follow an incident read-only (default: the latest)", run: cmdWatch,
+			complete: func(a *app, o *cmdOpts) cobra.CompletionFunc { return a.completeIncidentIDs(o, false) }},
 		{
 			name: "report", args: "[ID]", short: "print an incident's post-mortem timeline (default: the latest)",
 			flags: func(fs *pflag.FlagSet, o *cmdOpts) {
-				fs.StringVar(&o.format, "format", "md", "md or json")
+				fs.StringVar(&o.format, "format", "md", "md or json (json is -o json)")
 			},
-			run: cmdReport,
+			run:      cmdReport,
+			output:   true,
+			complete: func(a *app, o *cmdOpts) cobra.CompletionFunc { return a.completeIncidentIDs(o, false) },
 		},
 		{
 			name: "run", args: "RUNBOOK", short: "run a runbook's steps in order without the UI (for cron and CI)",
@@ -271,7 +363,9 @@ so they run to their end even if drnav is killed or the session drops.
 SIGINT, SIGTERM and SIGHUP stop drnav without failing the running step: the
 signal is journalled, the exit code is 128 + the signal number (130, 143,
 129), and 'drnav run RUNBOOK --resume ID' later records the step's real
-outcome (or follows it again while it still runs).`,
+outcome (or follows it again while it still runs).
+
+` + exitCodesHelp(),
 			flags: func(fs *pflag.FlagSet, o *cmdOpts) {
 				fs.StringArrayVar(&o.vars, "var", nil, "set a variable: name=value (repeatable; not for secrets: the command line is visible to every account)")
 				fs.StringArrayVar(&o.varEnv, "var-env", nil, "set a variable from an environment variable: name=ENVVAR (repeatable)")
@@ -286,8 +380,17 @@ outcome (or follows it again while it still runs).`,
 			},
 			run:     cmdRun,
 			touches: true,
+			complete: func(a *app, o *cmdOpts) cobra.CompletionFunc {
+				return a.completeRunbookIDs(o, true, cobra.ShellCompDirectiveNoFileComp)
+			},
 		},
 	}
+}
+
+// completeLintArgs completes runbook ids, and files and folders when no id
+// matches.
+func completeLintArgs(a *app, o *cmdOpts) cobra.CompletionFunc {
+	return a.completeRunbookIDs(o, false, cobra.ShellCompDirectiveDefault)
 }
 
 // setString is a string flag that remembers it was given (even empty).

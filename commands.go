@@ -52,6 +52,9 @@ func cmdIncidents(a *app, o *cmdOpts, args []string) error {
 	if len(args) > 0 {
 		return usageError{"incidents takes no arguments"}
 	}
+	if err := checkOutput(o.output); err != nil {
+		return err
+	}
 	cfg, err := a.loadConfig(o)
 	if err != nil {
 		return err
@@ -59,6 +62,17 @@ func cmdIncidents(a *app, o *cmdOpts, args []string) error {
 	list, err := incident.List(cfg.JournalDir)
 	if err != nil {
 		return fmt.Errorf("list incidents: %w", err)
+	}
+	if o.output != "" {
+		out := incidentListOutput{typeMeta: meta(kindIncidentList), JournalDir: cfg.JournalDir, Items: []incidentItem{}}
+		for _, s := range list {
+			it := incidentItem{Summary: s, State: incidentState(s)}
+			if li, ok := incident.Driver(cfg.JournalDir, s.ID); ok && s.Error == "" {
+				it.Driver = &li
+			}
+			out.Items = append(out.Items, it)
+		}
+		return writeOutput(a.stdout, o.output, out)
 	}
 	if len(list) == 0 {
 		fmt.Fprintf(a.stdout, "no incidents in %s\n", incident.Printable(cfg.JournalDir))
@@ -68,13 +82,10 @@ func cmdIncidents(a *app, o *cmdOpts, args []string) error {
 	fmt.Fprintln(tw, "ID\tRUNBOOK\tMODE\tSTATE\tDETECTED\tOPERATOR\tDRIVER")
 	for _, s := range list {
 		if s.Error != "" {
-			fmt.Fprintf(tw, "%s\t-\t-\tunreadable\t-\t-\t%s\n", s.ID, s.Error)
+			fmt.Fprintf(tw, "%s\t-\t-\tunreadable\t-\t-\t%s\n", incident.Printable(s.ID), incident.Printable(s.Error))
 			continue
 		}
-		state := "open"
-		if s.Resolved {
-			state = "resolved"
-		}
+		state := incidentState(s)
 		driver := "-"
 		if li, ok := incident.Driver(cfg.JournalDir, s.ID); ok {
 			driver = fmt.Sprintf("%s (pid %d)", li.User, li.PID)
@@ -84,6 +95,18 @@ func cmdIncidents(a *app, o *cmdOpts, args []string) error {
 			s.Detected.Local().Format("2006-01-02 15:04"), p(s.Operator), p(driver))
 	}
 	return tw.Flush()
+}
+
+// incidentState is the STATE column of 'drnav incidents': open, resolved
+// or unreadable.
+func incidentState(s incident.Summary) string {
+	switch {
+	case s.Error != "":
+		return "unreadable"
+	case s.Resolved:
+		return "resolved"
+	}
+	return "open"
 }
 
 // reportFor builds the report of an incident, with the drill trend.
@@ -114,12 +137,8 @@ func printReport(a *app, r incident.ReportData, format string) error {
 	switch format {
 	case "md", "markdown", "":
 		fmt.Fprint(a.stdout, incident.RenderMarkdown(r))
-	case "json":
-		b, err := incident.RenderJSON(r)
-		if err != nil {
-			return fmt.Errorf("render report: %w", err)
-		}
-		fmt.Fprintln(a.stdout, string(b))
+	case "json", "yaml":
+		return writeOutput(a.stdout, format, reportOutput{typeMeta: meta(kindReport), ReportData: r})
 	default:
 		return usageError{fmt.Sprintf("unknown report format %q (md or json)", format)}
 	}
@@ -145,6 +164,13 @@ func cmdReport(a *app, o *cmdOpts, args []string) error {
 	if o.format != "md" && o.format != "json" && o.format != "markdown" {
 		return usageError{fmt.Sprintf("unknown --format %q (md or json)", o.format)}
 	}
+	if err := checkOutput(o.output); err != nil {
+		return err
+	}
+	format := o.format
+	if o.output != "" {
+		format = o.output // -o json|yaml wins over --format
+	}
 	cfg, id, rbs, err := a.forIncident(o, args, false)
 	if err != nil {
 		return err
@@ -153,7 +179,7 @@ func cmdReport(a *app, o *cmdOpts, args []string) error {
 	if err != nil {
 		return err
 	}
-	return printReport(a, r, o.format)
+	return printReport(a, r, format)
 }
 
 func cmdRun(a *app, o *cmdOpts, args []string) error {
@@ -312,11 +338,11 @@ func cmdRun(a *app, o *cmdOpts, args []string) error {
 	var se *headless.SignalledError
 	if errors.As(runErr, &se) {
 		fmt.Fprintf(a.stderr, "drnav run: %v (journal %s)\nresume with: drnav run %s --resume %s\n", runErr, res.ID, rb.ID, res.ID)
-		return exitError{se.ExitCode()}
+		return exitError{exitSignal(se.Signal)}
 	}
 	if runErr != nil {
 		fmt.Fprintf(a.stderr, "drnav run: %s (journal %s)\n", incident.Printable(runErr.Error()), res.ID)
-		return exitError{1}
+		return exitError{exitFailed}
 	}
 	return nil
 }

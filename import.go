@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/drnav/drnav/runbooks/mdimport"
@@ -25,6 +26,9 @@ and hard-coded names become variables, and every guess is a "# REVIEW:" comment 
 			fs.BoolVar(&o.force, "force", false, "overwrite files that already exist")
 		},
 		run: cmdImport,
+		complete: func(*app, *cmdOpts) cobra.CompletionFunc {
+			return cobra.FixedCompletions([]cobra.Completion{"md", "markdown"}, cobra.ShellCompDirectiveFilterFileExt)
+		},
 	}
 }
 

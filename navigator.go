@@ -187,9 +187,9 @@ func (a *app) runUI(ctx context.Context, o *cmdOpts, opts ui.Options) error {
 		}
 	}
 	if sig != nil {
-		if s, ok := sig.(syscall.Signal); ok {
+		if _, ok := sig.(syscall.Signal); ok {
 			fmt.Fprintf(a.stderr, "drnav: stopped by %s\n", headless.SignalName(sig))
-			return exitError{128 + int(s)}
+			return exitError{exitSignal(sig)}
 		}
 	}
 	if err != nil {
@@ -272,7 +272,7 @@ func cmdResume(a *app, o *cmdOpts, args []string) error {
 			fmt.Fprintf(a.stderr, "incident %s is driven by %s (pid %d, %s) since %s.\n", id, incident.Printable(le.User), le.PID, incident.Printable(le.TTY),
 				le.Since.Local().Format("15:04:05"))
 			if !a.ask("Open it read-only instead? [y/N] ") {
-				return exitError{1}
+				return exitError{exitFailed}
 			}
 			return a.watch(ctx, o, cfg, rbs, id)
 		}

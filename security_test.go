@@ -449,7 +449,8 @@ run = "printf 'a\\033]52;c;cGF3bmVk\\007b\\033[2Jc\\033[1Ad\\rE\\x9b31m\\n'"
 
 // TestEscapesNeutralisedInEveryPrintedForm: escape sequences from step
 // output, the journal (notes, operator from $USER) and runbooks never reach
-// the terminal raw: headless progress, report md, incidents, list.
+// the terminal raw: headless progress, report md, incidents, list, and
+// their -o json and -o yaml.
 func TestEscapesNeutralisedInEveryPrintedForm(t *testing.T) {
 	dir := isolate(t)
 	t.Setenv("USER", "ev\x1b[31mil\x1b]0;x\x07")
@@ -457,7 +458,7 @@ func TestEscapesNeutralisedInEveryPrintedForm(t *testing.T) {
 	rbs := filepath.Dir(rbPath)
 	raw := func(where, s string) {
 		t.Helper()
-		for _, c := range []string{"\x1b", "\x07", "\r", "\u009b"} {
+		for _, c := range []string{"\x1b", "\x07", "\r", "\u009b", "\u202e", "\u0085"} {
 			if strings.Contains(s, c) {
 				t.Errorf("%s carries a raw control %q:\n%q", where, c, s)
 			}
@@ -480,11 +481,13 @@ func TestEscapesNeutralisedInEveryPrintedForm(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := j.Append(incident.Event{Type: incident.EventNote, Text: "note \x1b[8mhidden\x1b[0m\x1b]8;;http://x\x07"}); err != nil {
+	if err := j.Append(incident.Event{Type: incident.EventNote, Text: "note \x1b[8mhidden\x1b[0m\x1b]8;;http://x\x07 \u202eright-to-left\u0085"}); err != nil {
 		t.Fatal(err)
 	}
 	j.Close()
-	for _, args := range [][]string{{"report", id, "--runbooks", rbs}, {"report", id}, {"report", "--format", "json", id}, {"incidents"}, {"list", "--runbooks", rbs}} {
+	for _, args := range [][]string{{"report", id, "--runbooks", rbs}, {"report", id}, {"report", "--format", "json", id}, {"incidents"}, {"list", "--runbooks", rbs},
+		{"report", id, "-o", "yaml"}, {"incidents", "-o", "json"}, {"incidents", "-o", "yaml"},
+		{"list", "--runbooks", rbs, "-o", "json"}, {"list", "--runbooks", rbs, "-o", "yaml"}, {"lint", rbs, "-o", "yaml"}} {
 		code, out, errs := drnav(t, args...)
 		if code != 0 {
 			t.Errorf("%v: exit %d %s", args, code, errs)

@@ -113,3 +113,7 @@ func jsonEscapeControls(b []byte) []byte {
 	}
 	return out
 }
+
+// EscapeJSONControls is jsonEscapeControls for JSON that other packages
+// print (drnav's -o json): one owner for what a terminal may act on.
+func EscapeJSONControls(b []byte) []byte { return jsonEscapeControls(b) }
