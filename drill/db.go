@@ -482,5 +482,25 @@ func (d *simDB) Swap(ctx context.Context, database, restored, keep string) (int,
 // Describe implements steps.Database.
 func (d *simDB) Describe(database string) string { return "psql (simulated) -d " + dbName(database) }
 
+// Name implements steps.Database.
+func (d *simDB) Name(database string) string { return dbName(database) }
+
+// SwapPrivileges implements steps.Database: the simulated role is the
+// superuser postgres, who may swap; a stopped server answers nothing.
+func (d *simDB) SwapPrivileges(ctx context.Context, database string) (steps.SwapAccess, error) {
+	if err := ctx.Err(); err != nil {
+		return steps.SwapAccess{}, err
+	}
+	if err := d.check(); err != nil {
+		return steps.SwapAccess{}, err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, err := d.lookup(database); err != nil {
+		return steps.SwapAccess{}, fmt.Errorf("swap privileges: %w", err)
+	}
+	return steps.SwapAccess{}, nil
+}
+
 // Real implements steps.Database.
 func (d *simDB) Real() bool { return false }

@@ -162,7 +162,7 @@ func TestScenarioContract(t *testing.T) {
 		"data-center-failure": {
 			"k8s apply path={{failover_manifests}} context=failover destructive",
 			"k8s rollout-status deployment={{deployment}} context=failover",
-			"sql restore file={{backup}} destructive critical",
+			"sql restore file={{backup}} method=load destructive critical",
 			"sql amcheck",
 			"wait context=failover pods_ready={{app_label}}",
 		},

@@ -137,6 +137,15 @@ type DBInfo struct {
 	User      string
 }
 
+// SwapAccess is what a role lacks to swap a database.
+type SwapAccess struct {
+	// Missing names each privilege lacking and how to grant it.
+	Missing []string
+	// Connections, when set, says which other connections to the database
+	// the role could not end now (they may be gone by the time of the swap).
+	Connections string
+}
+
 // Table is a query result.
 type Table struct {
 	Columns []string
@@ -167,6 +176,13 @@ type Database interface {
 	// to keep and restored to database, both or neither. It returns the
 	// number of connections it ended.
 	Swap(ctx context.Context, database, restored, keep string) (int, error)
+	// SwapPrivileges says what the connected role lacks to swap database
+	// (create the restored copy, rename both, end the other connections).
+	// Read-only.
+	SwapPrivileges(ctx context.Context, database string) (SwapAccess, error)
+	// Name is the name of database as the server will know it (the DSN's
+	// when database is empty), without connecting.
+	Name(database string) string
 	// Describe is the psql-style equivalent for a person (no password).
 	Describe(database string) string
 	// Real is false for the drill simulator.

@@ -101,6 +101,15 @@ func (d *pgDatabase) dbName(database string) string {
 	return d.cfg.Database
 }
 
+// Name is the database's name as the server knows it: libpq's default for
+// a DSN naming none is the user's name.
+func (d *pgDatabase) Name(database string) string {
+	if n := d.dbName(database); n != "" {
+		return n
+	}
+	return d.cfg.User
+}
+
 // connect opens a connection bounded by the connect timeout; when ctx has
 // a deadline (the step's timeout) the server's statement_timeout is set to
 // what is left of it, so a statement never outlives its step.
@@ -650,6 +659,67 @@ func (d *pgDatabase) DropDatabase(ctx context.Context, name string) error {
 		return d.scrub("drop database "+name, err)
 	}
 	return nil
+}
+
+// swapPrivilegesSQL reads what the current role may do to database $1: a
+// superuser may everything; otherwise renaming needs CREATEDB and ownership
+// (membership in the owning role), creating the copy CREATEDB, and ending
+// another session either membership in that session's role or
+// pg_signal_backend (never for a superuser's session).
+const swapPrivilegesSQL = `SELECT current_user::text, r.rolsuper, r.rolcreatedb,
+	pg_has_role(current_user, d.datdba, 'USAGE'), pg_get_userbyid(d.datdba)::text,
+	(SELECT count(*) FROM pg_stat_activity a JOIN pg_roles ar ON ar.oid = a.usesysid
+		WHERE a.datname = d.datname AND a.pid <> pg_backend_pid()
+		AND NOT pg_has_role(current_user, a.usesysid, 'USAGE')
+		AND (ar.rolsuper OR NOT pg_has_role(current_user, 'pg_signal_backend', 'USAGE')))
+	FROM pg_roles r, pg_database d WHERE r.rolname = current_user AND d.datname = $1`
+
+// SwapPrivileges says what the connected role lacks to swap database.
+func (d *pgDatabase) SwapPrivileges(ctx context.Context, database string) (SwapAccess, error) {
+	name := d.Name(database)
+	conn, err := d.maintenance(ctx, name)
+	if err != nil {
+		return SwapAccess{}, err
+	}
+	defer conn.Close(context.Background())
+	var (
+		role, owner           string
+		super, createdb, owns bool
+		unendable             int64
+	)
+	err = conn.QueryRow(ctx, swapPrivilegesSQL, name).Scan(&role, &super, &createdb, &owns, &owner, &unendable)
+	if err != nil {
+		if errors.Is(err, pgx.ErrNoRows) {
+			return SwapAccess{}, fmt.Errorf("swap privileges: database %s does not exist", name)
+		}
+		return SwapAccess{}, d.scrub("swap privileges of "+name, err)
+	}
+	var acc SwapAccess
+	if super {
+		return acc, nil
+	}
+	var missing []string
+	if !createdb {
+		missing = append(missing, "the CREATEDB attribute (to create the restored copy and rename databases): ALTER ROLE "+pgx.Identifier{role}.Sanitize()+" CREATEDB")
+	}
+	if !owns {
+		missing = append(missing, "ownership of database "+name+" (owned by "+owner+"): GRANT "+pgx.Identifier{owner}.Sanitize()+" TO "+pgx.Identifier{role}.Sanitize())
+	}
+	// The restored copy is checked with amcheck, which is not a trusted
+	// extension: only a superuser may create it in the new database.
+	var trusted bool
+	if err := conn.QueryRow(ctx, "SELECT coalesce(bool_or(trusted), false) FROM pg_available_extension_versions WHERE name = 'amcheck'").Scan(&trusted); err != nil {
+		return SwapAccess{}, d.scrub("swap privileges: amcheck", err)
+	}
+	if !trusted {
+		missing = append(missing, "superuser rights to create the amcheck extension in the restored copy (amcheck is not a trusted extension): run the restore as a superuser")
+	}
+	if unendable > 0 {
+		acc.Connections = fmt.Sprintf("the right to end the %d other connection(s) to %s of roles it is no member of: GRANT pg_signal_backend TO %s (a superuser's sessions need a superuser), or stop those clients first",
+			unendable, name, pgx.Identifier{role}.Sanitize())
+	}
+	acc.Missing = missing
+	return acc, nil
 }
 
 // swapAttempts bounds how often Swap ends connections and retries when a

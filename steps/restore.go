@@ -99,7 +99,7 @@ func runRestore(ctx context.Context, r *Run, a *runbooks.SQLAction, db Database,
 	start := r.now()
 	scratch := dryRun || method == runbooks.RestoreScratch
 	// The database's real name (the DSN's when the step names none).
-	name := a.Database
+	name := db.Name(a.Database)
 	if name == "" {
 		name = "the configured database"
 	}
@@ -120,14 +120,9 @@ func runRestore(ctx context.Context, r *Run, a *runbooks.SQLAction, db Database,
 		return Event{ExitCode: ExitOK}
 	}
 
-	info, err := db.Ping(ctx, a.Database)
-	if err != nil {
-		if err := r.begin(Event{Command: "restore " + a.File + " into a new database beside " + name, DryRun: dryRun}); err != nil {
-			return notStarted(err)
-		}
-		return fail(err)
-	}
-	n := NamesFor(info.Database, r.now(), scratch)
+	// The names come from the configuration, without connecting: the
+	// step's start is journalled before drnav sends the server anything.
+	n := NamesFor(db.Name(a.Database), r.now(), scratch)
 	restoreCmd := RestoreCommand(db.Describe(n.Restored), format, a.File)
 	createCmd := psqlMaint(psql) + " -c " + shq("CREATE DATABASE "+pgx.Identifier{n.Restored}.Sanitize()+" TEMPLATE template0")
 	var command, equiv string
@@ -152,6 +147,33 @@ func runRestore(ctx context.Context, r *Run, a *runbooks.SQLAction, db Database,
 	}
 	if ferr != nil {
 		return Event{ExitCode: ExitFailed, Err: "restore: " + ferr.Error()}
+	}
+	info, err := db.Ping(ctx, a.Database)
+	if err != nil {
+		return fail(err)
+	}
+	if info.Database != n.Database {
+		return Event{ExitCode: ExitFailed, Err: fmt.Sprintf("restore: the server calls the database %q, the configuration %q (a connection pooler's alias?): point the DSN at the database's real name; nothing was changed", info.Database, n.Database)}
+	}
+	if method == runbooks.RestoreSwap {
+		acc, err := db.SwapPrivileges(ctx, a.Database)
+		if err != nil {
+			return fail(err)
+		}
+		if len(acc.Missing) > 0 || (acc.Connections != "" && !dryRun) {
+			lacks := acc.Missing
+			if !dryRun && acc.Connections != "" {
+				lacks = append(lacks, acc.Connections)
+			}
+			who := info.User
+			if dryRun {
+				return Event{ExitCode: ExitFailed, Err: "dry run: the swap would fail: role " + who + " lacks " + strings.Join(lacks, "; and ")}
+			}
+			return Event{ExitCode: ExitFailed, Err: "restore: the swap needs what role " + who + " lacks: " + strings.Join(lacks, "; and ") + "; nothing was changed"}
+		}
+		if acc.Connections != "" {
+			r.print(Stderr, "dry run: the swap would need "+acc.Connections+" if they are still connected then")
+		}
 	}
 	if method == runbooks.RestoreLoad {
 		// A dry run of a load: the real one needs an empty database.

@@ -3,6 +3,9 @@ package steps
 import (
 	"bufio"
 	"context"
+	"errors"
+	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -416,5 +419,146 @@ func TestScratchRestoreOfAnEmptyDump(t *testing.T) {
 	}
 	if got := databases(t, dsn, name); len(got) != 1 {
 		t.Errorf("databases left: %v", got)
+	}
+}
+
+// orderDB records the order of what a restore asks of it; Ping fails, so
+// the restore stops there.
+type orderDB struct {
+	Database
+	calls *[]string
+}
+
+func (d orderDB) Name(database string) string { return "appdb" }
+func (d orderDB) Describe(database string) string {
+	return "psql -d " + d.Name(database)
+}
+func (d orderDB) Ping(context.Context, string) (DBInfo, error) {
+	*d.calls = append(*d.calls, "ping")
+	return DBInfo{}, errors.New("connect: connection refused")
+}
+
+// A restore's start is journalled (write-ahead) before it sends the server
+// anything, for every method and in a dry run: the first request may be the
+// one that hangs or changes something.
+func TestRestoreWritesAheadBeforeConnecting(t *testing.T) {
+	t.Parallel()
+	dump := filepath.Join(t.TempDir(), "backup.sql")
+	if err := os.WriteFile(dump, []byte("CREATE TABLE t (id int);\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, method := range []string{runbooks.RestoreLoad, runbooks.RestoreSwap, runbooks.RestoreScratch} {
+		for _, dry := range []bool{false, true} {
+			var calls []string
+			tg := Target{DB: orderDB{calls: &calls}, DryRun: dry}
+			tg.WriteAhead = func(ev Event) error {
+				calls = append(calls, "started: "+ev.Command)
+				return nil
+			}
+			fin := finished(t, collect(t, Start(context.Background(), sqlStep(runbooks.SQLAction{Action: "restore", File: dump, Method: method}), tg)))
+			if fin.ExitCode == ExitOK {
+				t.Errorf("%s dry=%v: succeeded against a server that refuses connections", method, dry)
+			}
+			if method == runbooks.RestoreLoad && !dry {
+				continue // a real load connects through psql, not Ping
+			}
+			if len(calls) != 2 || !strings.HasPrefix(calls[0], "started: ") || calls[1] != "ping" {
+				t.Errorf("%s dry=%v: calls %q, want the write-ahead start, then the ping", method, dry, calls)
+			}
+			if method == runbooks.RestoreSwap && !dry && !strings.Contains(calls[0], "appdb_damaged_") {
+				t.Errorf("swap: journalled start %q does not name the databases", calls[0])
+			}
+		}
+	}
+}
+
+// A swap by a role that may not do it stops before changing anything, in a
+// dry run too, and says what the role lacks: CREATEDB, the ownership, the
+// right to end other sessions, and (for a non-superuser, always) creating
+// amcheck in the copy.
+func TestSwapChecksPrivilegesFirst(t *testing.T) {
+	dsn := pgDSN(t)
+	t.Parallel()
+	ctx := context.Background()
+	name := tempDB(t, dsn, 50)
+	role := fmt.Sprintf("drnav_weak_%d", time.Now().UnixNano())
+	admin, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(ctx)
+	if _, err := admin.Exec(ctx, "CREATE ROLE "+role+" LOGIN PASSWORD 'weak-pw' NOCREATEDB"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		c, err := pgx.Connect(context.Background(), dsn)
+		if err != nil {
+			return
+		}
+		defer c.Close(context.Background())
+		rows, _ := c.Query(context.Background(), "SELECT datname FROM pg_database WHERE pg_get_userbyid(datdba) = $1", role)
+		names, _ := pgx.CollectRows(rows, pgx.RowTo[string])
+		for _, n := range names {
+			_, _ = c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+pgx.Identifier{n}.Sanitize()+" WITH (FORCE)")
+		}
+		_, _ = c.Exec(context.Background(), "DROP ROLE IF EXISTS "+role)
+	})
+	u, err := url.Parse(dsnFor(t, dsn, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.UserPassword(role, "weak-pw")
+	db, err := NewDatabase(u.String(), WithPsql(pgBin("psql")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// --no-owner: the weak role could not load ALTER ... OWNER TO the
+	// superuser (psql stops there, the copy is dropped)
+	dump := filepath.Join(t.TempDir(), "backup.sql")
+	if out, err := exec.Command(pgBin("pg_dump"), "--no-owner", "-f", dump, dsnFor(t, dsn, name)).CombinedOutput(); err != nil {
+		t.Fatalf("pg_dump: %v %s", err, out)
+	}
+	at := time.Now().UTC()
+	tg := Target{DB: db, Now: func() time.Time { return at }}
+	swap := sqlStep(runbooks.SQLAction{Action: "restore", File: dump, Method: runbooks.RestoreSwap})
+	before := databases(t, dsn, name)
+
+	// neither CREATEDB nor the owner: refused up front, by a dry run too
+	for _, dry := range []bool{true, false} {
+		tg.DryRun = dry
+		fin := finished(t, collect(t, Start(ctx, swap, tg)))
+		if fin.ExitCode == ExitOK || !strings.Contains(fin.Err, "CREATEDB") || !strings.Contains(fin.Err, "ownership of database "+name) || !strings.Contains(fin.Err, role) {
+			t.Errorf("dry=%v: %+v, want a refusal naming CREATEDB, the ownership and the role", dry, fin)
+		}
+		if got := databases(t, dsn, name); strings.Join(got, ",") != strings.Join(before, ",") {
+			t.Errorf("dry=%v: databases %v after a refused swap, want %v", dry, got, before)
+		}
+	}
+
+	// granted both, but a superuser's session it cannot end is connected
+	if _, err := admin.Exec(ctx, "ALTER ROLE "+role+" CREATEDB"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.Exec(ctx, "ALTER DATABASE "+name+" OWNER TO "+role); err != nil {
+		t.Fatal(err)
+	}
+	other, err := pgx.Connect(ctx, dsnFor(t, dsn, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close(ctx)
+	tg.DryRun = false
+	fin := finished(t, collect(t, Start(ctx, swap, tg)))
+	if fin.ExitCode == ExitOK || !strings.Contains(fin.Err, "end the 1 other connection") || strings.Contains(fin.Err, "CREATEDB") || strings.Contains(fin.Err, "ownership") {
+		t.Errorf("with a superuser connected: %+v, want a refusal naming the connection, not CREATEDB or ownership", fin)
+	}
+	// amcheck (which checks the copy) is not a trusted extension: only a
+	// superuser can create it in the new database, and the refusal says so
+	// rather than failing after the load.
+	if !strings.Contains(fin.Err, "amcheck extension") {
+		t.Errorf("refusal %q does not name the amcheck extension", fin.Err)
+	}
+	if got := databases(t, dsn, name); strings.Join(got, ",") != strings.Join(before, ",") {
+		t.Errorf("databases %v after a refused swap, want %v", got, before)
 	}
 }

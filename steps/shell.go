@@ -286,30 +286,39 @@ func trimEOL(b []byte) []byte {
 
 // InteractiveCommand returns the command of an interactive shell step, with
 // placeholders substituted and the step's environment and folder, for the UI
-// to hand to tea.ExecProcess. In a drill a step that is only shown returns
-// ErrShownOnly (use Start to show it).
-func InteractiveCommand(step runbooks.Step, t Target) (*exec.Cmd, error) {
+// to hand to tea.ExecProcess. Like every shell step it runs in the
+// incident's context: KUBECONFIG names a generated kubeconfig whose current
+// context is the step's, and the database's libpq variables are set. It
+// writes that kubeconfig (I/O: call it from a tea.Cmd, not from Update);
+// cleanup removes it and must be called once the command has ended. In a
+// drill a step that is only shown returns ErrShownOnly (use Start to show
+// it).
+func InteractiveCommand(step runbooks.Step, t Target) (cmd *exec.Cmd, cleanup func(), err error) {
 	if step.Run == "" {
-		return nil, fmt.Errorf("step %s: not a shell step", step.ID)
+		return nil, nil, fmt.Errorf("step %s: not a shell step", step.ID)
 	}
 	if shellShownOnly(step, t) {
-		return nil, ErrShownOnly
+		return nil, nil, ErrShownOnly
 	}
 	if t.DryRun {
-		return nil, fmt.Errorf("step %s: dry run: interactive command not run", step.ID)
+		return nil, nil, fmt.Errorf("step %s: dry run: interactive command not run", step.ID)
 	}
 	cmdText, err := shellCommand(step.Run, withContextVars(t), secretSet(t))
 	if err != nil {
-		return nil, fmt.Errorf("step %s: %w", step.ID, err)
+		return nil, nil, fmt.Errorf("step %s: %w", step.ID, err)
 	}
 	secretEnv, err := secretVarEnv(t)
 	if err != nil {
-		return nil, fmt.Errorf("step %s: %w", step.ID, err)
+		return nil, nil, fmt.Errorf("step %s: %w", step.ID, err)
 	}
-	cmd := exec.Command("bash", "-c", shellPrelude+cmdText)
-	cmd.Env = append(shellEnv(t), secretEnv...)
+	extra, _, cleanup, err := shellContext(t, "")
+	if err != nil {
+		return nil, nil, fmt.Errorf("step %s: %w", step.ID, err)
+	}
+	cmd = exec.Command("bash", "-c", shellPrelude+cmdText)
+	cmd.Env = append(append(shellEnv(t), secretEnv...), extra...)
 	cmd.Dir = t.Dir
-	return cmd, nil
+	return cmd, cleanup, nil
 }
 
 // FinishInteractive turns the result of an interactive command (the error

@@ -301,16 +301,17 @@ func TestInteractive(t *testing.T) {
 	t.Parallel()
 	st := shellStep("exit {{code}}")
 	st.Interactive = true
-	cmd, err := InteractiveCommand(st, Target{Vars: map[string]string{"code": "7"}})
+	cmd, cleanup, err := InteractiveCommand(st, Target{Vars: map[string]string{"code": "7"}})
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer cleanup()
 	started := time.Now()
 	ev := FinishInteractive(cmd.Run(), started)
 	if ev.Kind != EventFinished || ev.ExitCode != 7 {
 		t.Fatalf("%+v", ev)
 	}
-	if _, err := InteractiveCommand(st, Target{ShellMode: ShellShowOnly}); err != ErrShownOnly {
+	if _, _, err := InteractiveCommand(st, Target{ShellMode: ShellShowOnly}); err != ErrShownOnly {
 		t.Fatalf("show only: %v", err)
 	}
 	if ev := FinishInteractive(nil, started); ev.ExitCode != 0 || ev.Err != "" {
@@ -412,10 +413,11 @@ func TestSecretVariablesReachShellThroughTheEnvironment(t *testing.T) {
 		t.Errorf("started command %q", evs[0].Command)
 	}
 	st.Interactive = true
-	cmd, err := InteractiveCommand(st, tg)
+	cmd, cleanup, err := InteractiveCommand(st, tg)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer cleanup()
 	if strings.Contains(strings.Join(cmd.Args, " "), "s3cr3t") {
 		t.Errorf("interactive argv holds the secret: %q", cmd.Args)
 	}

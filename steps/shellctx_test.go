@@ -74,6 +74,39 @@ func TestShellStepRunsInTheIncidentContext(t *testing.T) {
 	}
 }
 
+// An interactive step (handed the terminal) runs in the same context as
+// every other shell step: the generated kubeconfig, removed by cleanup.
+func TestInteractiveStepRunsInTheIncidentContext(t *testing.T) {
+	t.Parallel()
+	kubeconfig, _ := deadKubeconfig(t)
+	prov := NewKubeProvider(kubeconfig, "primary", "failover", "")
+	tg := Target{Kube: prov, Env: []string{"KUBECONFIG=/nonexistent"}}
+	st := shellStep(`kubectl config current-context; kubectl config view --minify -o jsonpath='{..namespace}'; echo; ` +
+		`stat -c '%a' "$KUBECONFIG"; echo "$KUBECONFIG"`)
+	st.Interactive = true
+	cmd, cleanup, err := InteractiveCommand(st, tg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	outb, err := cmd.Output()
+	if err != nil {
+		cleanup()
+		t.Fatalf("%v: %s", err, outb)
+	}
+	out := strings.Split(strings.TrimSpace(string(outb)), "\n")
+	if len(out) != 4 || strings.Join(out[:3], "|") != "primary|prod|600" {
+		cleanup()
+		t.Fatalf("output:\n%s\nwant primary, prod, 600 and the kubeconfig's path", outb)
+	}
+	if _, err := os.Stat(out[3]); err != nil {
+		t.Errorf("generated kubeconfig before cleanup: %v", err)
+	}
+	cleanup()
+	if _, err := os.Stat(out[3]); !os.IsNotExist(err) {
+		t.Errorf("generated kubeconfig %s still there after cleanup: %v", out[3], err)
+	}
+}
+
 func TestShellStepGetsLibpqEnvironment(t *testing.T) {
 	t.Parallel()
 	db, err := NewDatabase("postgres://app_user:s3cr3t-pw@db.example:6543/appdb?sslmode=require")

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os/exec"
 	"regexp"
 	"slices"
 	"strings"
@@ -309,6 +310,18 @@ type interactiveDoneMsg struct {
 	started time.Time
 }
 
+// interactiveReadyMsg carries the command of an interactive step, built in
+// a Cmd (it writes the step's kubeconfig), back to Update for handing over
+// the terminal; cleanup removes what building it wrote.
+type interactiveReadyMsg struct {
+	id      int
+	step    runbooks.Step
+	target  steps.Target
+	cmd     *exec.Cmd
+	cleanup func()
+	err     error
+}
+
 func tickCmd() tea.Cmd {
 	return tea.Tick(time.Second, func(t time.Time) tea.Msg { return tickMsg(t) })
 }
@@ -510,6 +523,8 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m.afterStateChange()
 		}
 		return m, readRunCmd(m.journal, msg.id, id, m.phaseOf(id), m.run.verify, m.run.handle)
+	case interactiveReadyMsg:
+		return m.handInteractive(msg)
 	case interactiveDoneMsg:
 		if m.run == nil || msg.id != m.run.id {
 			return m, nil
@@ -1041,25 +1056,42 @@ func (m Model) startStep(verifyOnly bool) (tea.Model, tea.Cmd) {
 		runStep = runbooks.Step{ID: id, Title: "verify: " + step.Title, Wait: cond}
 	}
 	if step.Interactive && !verifyOnly && m.opts.Interactive != nil {
-		runID, j, started := m.run.id, m.journal, m.run.started
-		mkCmd := m.opts.Interactive
-		cmd, err := mkCmd(runStep, target)
-		if errors.Is(err, steps.ErrShownOnly) {
-			return m.startShown(runStep, target)
+		runID, mkCmd := m.run.id, m.opts.Interactive
+		return m, func() tea.Msg {
+			cmd, cleanup, err := mkCmd(runStep, target)
+			return interactiveReadyMsg{id: runID, step: runStep, target: target, cmd: cmd, cleanup: cleanup, err: err}
 		}
-		if err != nil {
-			m.run = nil
-			m.flash = "interactive: " + err.Error()
-			return m, nil
-		}
-		startEv := incident.Event{Type: incident.EventStepStarted, Time: started, Step: id, Phase: step.Phase,
-			Command: strings.Join(cmd.Args, " ")}
-		return m, tea.Sequence(appendCmd(j, "handing the terminal over…", startEv),
-			tea.ExecProcess(cmd, func(err error) tea.Msg {
-				return interactiveDoneMsg{id: runID, step: id, err: err, started: started}
-			}))
 	}
 	return m.startShown(runStep, target)
+}
+
+// handInteractive journals an interactive step's start, then hands the
+// terminal to its command; the command's cleanup runs when it returns.
+func (m Model) handInteractive(msg interactiveReadyMsg) (tea.Model, tea.Cmd) {
+	cleanup := msg.cleanup
+	if cleanup == nil {
+		cleanup = func() {}
+	}
+	if m.run == nil || msg.id != m.run.id {
+		cleanup() // stale: the run was cancelled or replaced meanwhile
+		return m, nil
+	}
+	if errors.Is(msg.err, steps.ErrShownOnly) {
+		return m.startShown(msg.step, msg.target)
+	}
+	if msg.err != nil {
+		m.run = nil
+		m.flash = "interactive: " + msg.err.Error()
+		return m, nil
+	}
+	runID, j, started, id := m.run.id, m.journal, m.run.started, m.run.step
+	startEv := incident.Event{Type: incident.EventStepStarted, Time: started, Step: id, Phase: msg.step.Phase,
+		Command: strings.Join(msg.cmd.Args, " ")}
+	return m, tea.Sequence(appendCmd(j, "handing the terminal over…", startEv),
+		tea.ExecProcess(msg.cmd, func(err error) tea.Msg {
+			cleanup()
+			return interactiveDoneMsg{id: runID, step: id, err: err, started: started}
+		}))
 }
 
 // startShown starts a step through the engine (in a Cmd).

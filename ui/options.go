@@ -156,8 +156,10 @@ type Options struct {
 	// Start starts a step; nil means the steps engine (EngineStart).
 	Start StepStarter
 	// Interactive builds the command of an interactive step, handed the
-	// terminal with tea.ExecProcess; nil means steps.InteractiveCommand.
-	Interactive func(step runbooks.Step, t steps.Target) (*exec.Cmd, error)
+	// terminal with tea.ExecProcess, and the cleanup to call once it ended;
+	// nil means steps.InteractiveCommand. It is called from a tea.Cmd (it
+	// writes the step's kubeconfig).
+	Interactive func(step runbooks.Step, t steps.Target) (*exec.Cmd, func(), error)
 	// Open lists incidents to resume, shown first in the picker.
 	Open []OpenIncident
 	// Resume continues this incident directly (skips picker and declare).

@@ -5,7 +5,6 @@ package kubetest
 // a real PostgreSQL database standing in for the failover database.
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -191,24 +190,47 @@ func TestDataCenterFailoverHeadless(t *testing.T) {
 		RPO:       cfg.RPO.Duration,
 	}
 	journals := t.TempDir()
-	var out bytes.Buffer
-	res, err := headless.Run(ctx, headless.Options{
-		Runbook:          rb,
-		JournalRoot:      journals,
-		Mode:             incident.ModeLive,
-		Vars:             vars,
-		Target:           target,
-		AllowDestructive: []string{"all"},
-		SkipManual:       true,
-		Out:              &out,
-	})
-	t.Logf("headless output:\n%s", out.String())
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatalf("connect to the failover database: %v", err)
+	}
+	defer conn.Close(context.Background())
+
+	// The dry run changes nothing, and stops where reality stops: its
+	// server-side dry-run apply created no deployment whose rollout could
+	// be awaited.
+	res, err := runShipped(t, ctx, rb, vars, target, journals, true)
+	if res.Failed != "failover-rollout" {
+		t.Fatalf("dry run: %v (failed %q, refused %q), want it to stop at failover-rollout", err, res.Failed, res.Refused)
+	}
+	for _, ns := range []string{primaryNS, failoverNS} {
+		deps, err := cp.Client().AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(deps.Items) != 0 {
+			t.Errorf("the dry run created %d deployments in %s", len(deps.Items), ns)
+		}
+	}
+	var tables int
+	if err := conn.QueryRow(ctx, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").Scan(&tables); err != nil || tables != 0 {
+		t.Errorf("the failover database after the dry run: %d tables (%v), want it still empty", tables, err)
+	}
+
+	res, err = runShipped(t, ctx, rb, vars, target, journals, false)
 	if err != nil {
 		t.Fatalf("headless run: %v (failed %q, refused %q)", err, res.Failed, res.Refused)
 	}
 
 	// The failover region runs the application, every replica ready.
 	waitReady(t, cp.Client(), failoverNS, "ci-failure-agent", 2)
+	d, err := cp.Client().AppsV1().Deployments(failoverNS).Get(ctx, "ci-failure-agent", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *d.Spec.Replicas != 2 || d.Status.ReadyReplicas != 2 || d.Status.UpdatedReplicas != 2 {
+		t.Errorf("failover deployment: %d desired, %d ready, %d updated; want 2 of each", *d.Spec.Replicas, d.Status.ReadyReplicas, d.Status.UpdatedReplicas)
+	}
 	if _, err := cp.Client().CoreV1().Services(failoverNS).Get(ctx, "ci-failure-agent", metav1.GetOptions{}); err != nil {
 		t.Errorf("service ci-failure-agent in the failover namespace: %v", err)
 	}
@@ -231,11 +253,6 @@ func TestDataCenterFailoverHeadless(t *testing.T) {
 	}
 
 	// The backup is restored into the failover database.
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatalf("connect to the restored database: %v", err)
-	}
-	defer conn.Close(context.Background())
 	var n int
 	var sum string
 	if err := conn.QueryRow(ctx, "SELECT count(*), sum(total)::text FROM orders").Scan(&n, &sum); err != nil {
