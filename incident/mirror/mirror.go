@@ -23,6 +23,16 @@ import (
 type Target struct {
 	Name   string // the kube context, as shown to the user
 	Client kubernetes.Interface
+	// Namespace overrides Options.Namespace for this target.
+	Namespace string
+}
+
+// ns is the target's namespace, def unless overridden.
+func (t Target) ns(def string) string {
+	if t.Namespace != "" {
+		return t.Namespace
+	}
+	return def
 }
 
 // Options configure a Mirror.
@@ -509,14 +519,14 @@ func (w *writer) cms() interface {
 	Create(context.Context, *corev1.ConfigMap, metav1.CreateOptions) (*corev1.ConfigMap, error)
 	Update(context.Context, *corev1.ConfigMap, metav1.UpdateOptions) (*corev1.ConfigMap, error)
 } {
-	return w.t.Client.CoreV1().ConfigMaps(w.m.opts.Namespace)
+	return w.t.Client.CoreV1().ConfigMaps(w.t.ns(w.m.opts.Namespace))
 }
 
 // load reads the context's copy and checks it continues the local journal.
 func (w *writer) load(ctx context.Context) error {
 	rctx, cancel := context.WithTimeout(ctx, w.m.opts.RequestTimeout)
 	defer cancel()
-	chunks, err := listChunks(rctx, w.t.Client, w.m.opts.Namespace, w.m.id)
+	chunks, err := listChunks(rctx, w.t.Client, w.t.ns(w.m.opts.Namespace), w.m.id)
 	if err != nil {
 		return fmt.Errorf("mirror to %s: %w", w.t.Name, err)
 	}
@@ -612,7 +622,7 @@ func (w *writer) push(ctx context.Context, ls []line) error {
 	cm := &corev1.ConfigMap{
 		ObjectMeta: metav1.ObjectMeta{
 			Name:      ChunkName(w.m.id, n),
-			Namespace: w.m.opts.Namespace,
+			Namespace: w.t.ns(w.m.opts.Namespace),
 			Labels: map[string]string{
 				LabelApp: AppName, LabelIncident: ObjectBase(w.m.id), LabelChunk: strconv.Itoa(n),
 			},
@@ -636,12 +646,12 @@ func (w *writer) push(ctx context.Context, ls []line) error {
 func (w *writer) writeError(verb, name string, err error) error {
 	w.known = false
 	if apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("mirror to %s: %s configmap %s/%s: another writer got there first: %w", w.t.Name, verb, w.m.opts.Namespace, name, err)
+		return fmt.Errorf("mirror to %s: %s configmap %s/%s: another writer got there first: %w", w.t.Name, verb, w.t.ns(w.m.opts.Namespace), name, err)
 	}
 	if apierrors.IsForbidden(err) {
-		return fmt.Errorf("mirror to %s: not allowed to %s configmaps in namespace %s: %w", w.t.Name, verb, w.m.opts.Namespace, err)
+		return fmt.Errorf("mirror to %s: not allowed to %s configmaps in namespace %s: %w", w.t.Name, verb, w.t.ns(w.m.opts.Namespace), err)
 	}
-	return fmt.Errorf("mirror to %s: %s configmap %s/%s: %w", w.t.Name, verb, w.m.opts.Namespace, name, err)
+	return fmt.Errorf("mirror to %s: %s configmap %s/%s: %w", w.t.Name, verb, w.t.ns(w.m.opts.Namespace), name, err)
 }
 
 func joinLines(ls []line) []byte {

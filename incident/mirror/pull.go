@@ -26,7 +26,7 @@ type Copy struct {
 // kept up to the first gap or invalid event.
 func ReadCopy(ctx context.Context, t Target, ns, id string) Copy {
 	c := Copy{Context: t.Name}
-	chunks, err := listChunks(ctx, t.Client, ns, id)
+	chunks, err := listChunks(ctx, t.Client, t.ns(ns), id)
 	if err != nil {
 		c.Err = fmt.Errorf("read the mirror in %s: %w", t.Name, err)
 		return c
