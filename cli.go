@@ -49,6 +49,8 @@ type cmdOpts struct {
 	reportFormat     string
 	resumeID         string
 	resumeSet        bool // --resume was given, even empty
+	// resume, run --resume: pull the journal from the mirror first
+	fromCluster bool
 	// accept what the context guard refuses (run)
 	acceptContextChange bool
 	acceptSameServer    bool
@@ -249,7 +251,13 @@ With --drill it rehearses against a built-in simulator: no cluster or database.`
 		importCommand(),
 		serveCommand(),
 		{name: "incidents", short: "list open and closed incidents and drills", run: cmdIncidents},
-		{name: "resume", args: "[ID]", short: "reopen an incident where it was (default: the latest open one)", run: cmdResume, touches: true},
+		{
+			name: "resume", args: "[ID]", short: "reopen an incident where it was (default: the latest open one)",
+			flags: func(fs *pflag.FlagSet, o *cmdOpts) {
+				fs.BoolVar(&o.fromCluster, "from-cluster", false, "take the incident over from the cluster mirror (another bastion drove it): the longest copy, or --context's only, once its Lease is free")
+			},
+			run: cmdResume, touches: true,
+		},
 		{name: "watch", args: "[ID]", short: "follow an incident read-only (default: the latest)", run: cmdWatch},
 		{
 			name: "report", args: "[ID]", short: "print an incident's post-mortem timeline (default: the latest)",
@@ -281,6 +289,7 @@ outcome (or follows it again while it still runs).`,
 				fs.BoolVar(&o.skipManual, "skip-manual", false, "record manual steps as skipped instead of failing")
 				fs.StringVar(&o.reportFormat, "report", "", "print the report at the end: md or json")
 				fs.Var(&setString{val: &o.resumeID, set: &o.resumeSet}, "resume", "continue this incident's journal (done steps are kept; an interrupted step stops the run)")
+				fs.BoolVar(&o.fromCluster, "from-cluster", false, "with --resume: take the incident over from the cluster mirror first (see 'drnav resume --help')")
 				fs.BoolVar(&o.acceptContextChange, "accept-context-change", false, "with --resume: go on although the kube context (name, server or namespace) differs from the one the incident was declared with")
 				fs.BoolVar(&o.acceptSameServer, "accept-same-server", false, "go on although the primary and failover contexts reach the same API server")
 			},

@@ -181,6 +181,25 @@ func cmdRun(a *app, o *cmdOpts, args []string) error {
 	if err := prepareJournal(cfg); err != nil {
 		return err
 	}
+	if o.fromCluster && !o.resumeSet {
+		return usageError{"--from-cluster goes with --resume ID"}
+	}
+	var attach func(*incident.Journal) func()
+	if o.resumeSet {
+		if err := incident.ValidID(o.resumeID); err != nil {
+			return fmt.Errorf("--resume: %w", err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), takeOverTimeout(cfg))
+		var release func()
+		attach, release, err = a.mirrorTakeOver(ctx, o, cfg, o.resumeID, nil)
+		cancel()
+		if err != nil {
+			return err
+		}
+		defer release()
+	} else if attach, err = a.mirrorNew(o, cfg, nil); err != nil {
+		return err
+	}
 	rbs, err := a.loadRunbooks(o)
 	if err != nil {
 		return err
@@ -281,6 +300,7 @@ func cmdRun(a *app, o *cmdOpts, args []string) error {
 		AllowDestructive: o.allowDestructive,
 		SkipManual:       o.skipManual,
 		Resume:           o.resumeID,
+		Attach:           attach,
 		Out:              a.stdout,
 	})
 	if res.ID == "" {

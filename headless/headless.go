@@ -57,6 +57,11 @@ type Options struct {
 	// resume), any other running step is left interrupted; never failed.
 	Signals <-chan os.Signal
 
+	// Attach, when set, is called once the journal is open (the mirror
+	// and its Lease); the function it returns is called before the journal
+	// closes.
+	Attach func(j *incident.Journal) (detach func())
+
 	Out io.Writer
 	Now func() time.Time
 }
@@ -162,6 +167,9 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		return Result{}, err
 	}
 	defer j.Close()
+	if o.Attach != nil {
+		defer o.Attach(j)()
+	}
 	res := Result{ID: j.ID()}
 
 	t := o.Target

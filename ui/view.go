@@ -165,6 +165,8 @@ func (m Model) viewHeader() string {
 	}
 	if m.opts.ReadOnly {
 		banner += " " + s.Subtle.Render("(read-only)")
+	} else if m.mirrorRO != nil {
+		banner += " " + s.Fail.Render("READ-ONLY")
 	}
 	left := s.Title.Render(title) + " " + s.Glyphs.Dot + " " + banner
 	if m.mode == ModeLive && ansi.StringWidth(left)+21 > w {
@@ -177,7 +179,18 @@ func (m Model) viewHeader() string {
 	if rpo := m.viewRPO(); rpo != "" {
 		right2 = strings.TrimSpace(right2 + "  " + rpo)
 	}
+	if m.mirrorLine != "" {
+		st := s.Subtle
+		if strings.Contains(m.mirrorLine, "unreachable") || strings.Contains(m.mirrorLine, "diverged") || m.mirrorRO != nil {
+			st = s.Warn
+		}
+		right2 = strings.TrimSpace(right2 + "  " + st.Render(m.mirrorLine))
+	}
 	line2 := joinEnds(m.viewPhases(w-24), right2, w)
+	if m.mirrorRO != nil {
+		// Why this driver may no longer write, in full.
+		return line1 + "\n" + line2 + "\n" + s.Fail.Render(clip("read-only: "+m.mirrorRO.Error(), w))
+	}
 	return line1 + "\n" + line2
 }
 
