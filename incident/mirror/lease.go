@@ -141,12 +141,16 @@ func AcquireLease(ctx context.Context, opts LeaseOptions) (*Lease, error) {
 	case <-ctx.Done():
 		l.release()
 		holder := le.GetLeader()
-		if holder == "" {
-			if rec, err := l.Holder(context.Background()); err == nil {
-				holder = rec
-			}
-		}
 		what := fmt.Sprintf("lease %s/%s in %s", opts.Namespace, LeaseName(opts.ID), opts.Context)
+		if holder == "" {
+			hctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			rec, err := l.Holder(hctx)
+			cancel()
+			if err != nil {
+				return nil, fmt.Errorf("%s not acquired: %w", what, err)
+			}
+			holder = rec
+		}
 		if holder != "" {
 			return nil, fmt.Errorf("%s is held by %s: %w", what, holder, ctx.Err())
 		}

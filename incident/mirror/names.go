@@ -14,6 +14,7 @@ package mirror
 
 import (
 	"crypto/sha256"
+	_ "embed"
 	"encoding/hex"
 	"fmt"
 	"strings"
@@ -71,3 +72,9 @@ func LeaseName(id string) string { return ObjectBase(id) }
 
 // Identity is the holder name of this process: user@host:pid.
 func Identity(user, host string, pid int) string { return fmt.Sprintf("%s@%s:%d", user, host, pid) }
+
+// RoleManifest is the Role (YAML) granting what the mirror needs in its
+// namespace, and no more.
+//
+//go:embed role.yaml
+var RoleManifest []byte

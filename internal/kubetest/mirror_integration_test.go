@@ -23,7 +23,10 @@ import (
 	"testing"
 	"time"
 
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -575,5 +578,90 @@ func TestMirrorPrimaryDownFailoverContinues(t *testing.T) {
 		if c.Err != nil || c.Problem != "" || c.Events != 5001 || !bytes.Equal(c.Data, local) {
 			t.Errorf("copy in %s: %d events, equal %v, %s %v", tg.Name, c.Events, bytes.Equal(c.Data, local), c.Problem, c.Err)
 		}
+	}
+}
+
+// TestMirrorRoleIsEnough binds the shipped Role to the restricted user in
+// one namespace: the mirror and the Lease work there with nothing more.
+// In a namespace without the binding the errors name the verb, the
+// resource and the namespace, and the journal goes on locally.
+func TestMirrorRoleIsEnough(t *testing.T) {
+	cp := plane.Get(t)
+	ns, bare := cp.NewNamespace(t), cp.NewNamespace(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	obj, _, err := scheme.Codecs.UniversalDeserializer().Decode(mirror.RoleManifest, nil, nil)
+	if err != nil {
+		t.Fatalf("decode the Role manifest: %v", err)
+	}
+	role := obj.(*rbacv1.Role)
+	if _, err := cp.Client().RbacV1().Roles(ns).Create(ctx, role, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	rb := &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "drnav-mirror"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: role.Name},
+		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: RestrictedUser}},
+	}
+	if _, err := cp.Client().RbacV1().RoleBindings(ns).Create(ctx, rb, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	rc, err := cp.RestrictedClient()
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := incident.Create(t.TempDir(), incident.Declared{RunbookID: "rbac", RunbookTitle: "RBAC"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	setup := mirror.Setup{Targets: []mirror.Target{{Name: "primary", Client: rc, Namespace: ns}}, Namespace: ns,
+		LeaseDuration: testLease.Duration, RenewDeadline: testLease.RenewDeadline, RetryPeriod: testLease.RetryPeriod, Identity: "restricted@h:1"}
+	// RBAC caches may take a moment to see the new binding: poll.
+	var lease *mirror.Lease
+	poll(t, 60*time.Second, "the lease as the restricted user", func() error {
+		lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		var err error
+		lease, err = setup.TakeLease(lctx, j.ID())
+		return err
+	})
+	s := mirror.Drive(j, lease, setup.Options())
+	defer func() { _ = s.Close(context.Background()) }()
+	if err := j.Append(incident.Event{Type: incident.EventNote, Text: "least privilege"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Mirror.Flush(ctx); err != nil {
+		t.Fatalf("mirror as the restricted user: %v", err)
+	}
+	if c := mirror.ReadCopy(ctx, setup.Targets[0], "", j.ID()); c.Events != j.Seq() {
+		t.Errorf("copy: %d events, want %d (%s %v)", c.Events, j.Seq(), c.Problem, c.Err)
+	}
+
+	// The namespace without the binding.
+	j2, err := incident.Create(t.TempDir(), incident.Declared{RunbookID: "rbac", RunbookTitle: "RBAC"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j2.Close()
+	m := mirror.Attach(j2, mirror.Options{Namespace: bare, Targets: []mirror.Target{{Name: "primary", Client: rc}}})
+	defer m.Close()
+	poll(t, 60*time.Second, "a clear error for the missing permission", func() error {
+		st := m.Status()[0]
+		if st.State == mirror.Unreachable && strings.Contains(st.Err, "list configmaps in namespace "+bare) && strings.Contains(st.Err, "forbidden") {
+			return nil
+		}
+		return fmt.Errorf("status %s: %s", st, st.Err)
+	})
+	t.Logf("missing permission: %s", m.Status()[0].Err)
+	if err := j2.Append(incident.Event{Type: incident.EventNote, Text: "still works locally"}); err != nil {
+		t.Errorf("local append without the permission: %v", err)
+	}
+	lctx, lcancel := context.WithTimeout(ctx, 3*time.Second)
+	defer lcancel()
+	_, err = mirror.AcquireLease(lctx, mirror.LeaseOptions{Client: rc, Context: "primary", Namespace: bare, ID: j2.ID(), Identity: "restricted@h:1",
+		Duration: testLease.Duration, RenewDeadline: testLease.RenewDeadline, RetryPeriod: testLease.RetryPeriod})
+	if err == nil || !strings.Contains(err.Error(), "get leases in namespace "+bare) {
+		t.Errorf("lease without the permission: %v; want an error naming get, leases and %s", err, bare)
 	}
 }
