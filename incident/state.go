@@ -423,6 +423,15 @@ func (s *State) Apply(ev Event) {
 	}
 }
 
+// RanElsewhere is the host the step was started on when it differs from
+// driverHost (the current driver's), else "".
+func (st *StepState) RanElsewhere(driverHost string) string {
+	if st.Host != "" && st.Host != driverHost {
+		return st.Host
+	}
+	return ""
+}
+
 // expected reports whether an expectation was recorded for this attempt
 // (a note after it started).
 func (st *StepState) expected() bool {

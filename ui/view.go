@@ -466,7 +466,11 @@ func (m Model) detailLines(w int) []string {
 		case incident.StepSkipped:
 			wrapStyled(s.Subtle, "skipped: ", st.SkipReason)
 		case incident.StepInterrupted:
-			wrapStyled(s.Warn, "", "interrupted (started "+st.Started.Format("15:04:05")+"): v verify · r re-run · D mark done")
+			where := ""
+			if h := st.RanElsewhere(m.inc.DriverHost); h != "" {
+				where = " on " + h
+			}
+			wrapStyled(s.Warn, "", "interrupted (started "+st.Started.Format("15:04:05")+where+"): v verify · r re-run · D mark done")
 		case incident.StepRunning:
 			lines = append(lines, s.Running.Render(clip("running "+fmtDur(m.clock.Sub(st.Started)), w)))
 		}
