@@ -181,25 +181,6 @@ func cmdRun(a *app, o *cmdOpts, args []string) error {
 	if err := prepareJournal(cfg); err != nil {
 		return err
 	}
-	if o.fromCluster && !o.resumeSet {
-		return usageError{"--from-cluster goes with --resume ID"}
-	}
-	var attach func(*incident.Journal) func()
-	if o.resumeSet {
-		if err := incident.ValidID(o.resumeID); err != nil {
-			return fmt.Errorf("--resume: %w", err)
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), takeOverTimeout(cfg))
-		var release func()
-		attach, release, err = a.mirrorTakeOver(ctx, o, cfg, o.resumeID, nil)
-		cancel()
-		if err != nil {
-			return err
-		}
-		defer release()
-	} else if attach, err = a.mirrorNew(o, cfg, nil); err != nil {
-		return err
-	}
 	rbs, err := a.loadRunbooks(o)
 	if err != nil {
 		return err
@@ -223,6 +204,26 @@ func cmdRun(a *app, o *cmdOpts, args []string) error {
 	}
 	defer closeLog()
 	logger.Info("headless run", "runbook", rb.ID, "drill", o.drill, "dry_run", o.dryRun)
+
+	if o.fromCluster && !o.resumeSet {
+		return usageError{"--from-cluster goes with --resume ID"}
+	}
+	var attach func(*incident.Journal) func()
+	if o.resumeSet {
+		if err := incident.ValidID(o.resumeID); err != nil {
+			return fmt.Errorf("--resume: %w", err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), takeOverTimeout(cfg))
+		var release func()
+		attach, release, err = a.mirrorTakeOver(ctx, o, cfg, o.resumeID, nil, logger)
+		cancel()
+		if err != nil {
+			return err
+		}
+		defer release()
+	} else if attach, err = a.mirrorNew(o, cfg, nil, logger); err != nil {
+		return err
+	}
 
 	if o.resumeSet {
 		if err := incident.ValidID(o.resumeID); err != nil {

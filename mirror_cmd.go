@@ -58,8 +58,7 @@ func (a *app) mirrorSetup(o *cmdOpts, cfg config.Config, logger *slog.Logger) (*
 // the Lease first (waiting while another machine holds it), and with
 // --from-cluster pulls the journal from the cluster into the journal
 // folder. The returned attach starts the mirror on the opened journal.
-func (a *app) mirrorTakeOver(ctx context.Context, o *cmdOpts, cfg config.Config, id string, live *liveMirror) (attach func(*incident.Journal) func(), release func(), err error) {
-	logger := slog.New(slog.DiscardHandler)
+func (a *app) mirrorTakeOver(ctx context.Context, o *cmdOpts, cfg config.Config, id string, live *liveMirror, logger *slog.Logger) (attach func(*incident.Journal) func(), release func(), err error) {
 	s, err := a.mirrorSetup(o, cfg, logger)
 	if err != nil {
 		return nil, nil, err
@@ -117,8 +116,8 @@ func (a *app) mirrorTakeOver(ctx context.Context, o *cmdOpts, cfg config.Config,
 
 // mirrorNew is the attach of a new incident's journal: the Lease is taken
 // once the id exists.
-func (a *app) mirrorNew(o *cmdOpts, cfg config.Config, live *liveMirror) (func(*incident.Journal) func(), error) {
-	s, err := a.mirrorSetup(o, cfg, slog.New(slog.DiscardHandler))
+func (a *app) mirrorNew(o *cmdOpts, cfg config.Config, live *liveMirror, logger *slog.Logger) (func(*incident.Journal) func(), error) {
+	s, err := a.mirrorSetup(o, cfg, logger)
 	if err != nil || s == nil {
 		return nil, err
 	}
@@ -184,7 +183,7 @@ func (a *app) mirrorNavigator(o *cmdOpts, cfg config.Config, opts *ui.Options) e
 		return nil
 	}
 	live := &liveMirror{}
-	attach, err := a.mirrorNew(o, cfg, live)
+	attach, err := a.mirrorNew(o, cfg, live, nil)
 	if err != nil {
 		return err
 	}
@@ -196,7 +195,7 @@ func (a *app) mirrorNavigator(o *cmdOpts, cfg config.Config, opts *ui.Options) e
 		oi.Open = func() (*ui.Resume, error) {
 			ctx, cancel := context.WithTimeout(context.Background(), cfg.Mirror.RenewDeadline.Duration)
 			defer cancel()
-			attach, release, err := a.mirrorTakeOver(ctx, o, cfg, oi.ID, live)
+			attach, release, err := a.mirrorTakeOver(ctx, o, cfg, oi.ID, live, nil)
 			if err != nil {
 				return nil, err
 			}

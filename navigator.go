@@ -273,7 +273,7 @@ func cmdResume(a *app, o *cmdOpts, args []string) error {
 	opts := a.uiOptions(ctx, o, cfg, rbs)
 	live := &liveMirror{}
 	tctx, cancel := context.WithTimeout(ctx, takeOverTimeout(cfg))
-	attach, release, err := a.mirrorTakeOver(tctx, o, cfg, id, live)
+	attach, release, err := a.mirrorTakeOver(tctx, o, cfg, id, live, nil)
 	cancel()
 	if err != nil {
 		return err

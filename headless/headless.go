@@ -228,7 +228,11 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		case incident.StepInterrupted:
 			// Never re-run by itself: a person decides.
 			res.Refused = st.ID
-			p.line("? %s %s was interrupted (outcome unknown): resolve it in the navigator (verify, re-run or mark done)", n, st.ID)
+			where := ""
+			if ss := state.Step(st.ID); ss.RanElsewhere(state.DriverHost) != "" {
+				where = " on " + ss.RanElsewhere(state.DriverHost)
+			}
+			p.line("? %s %s was interrupted%s (outcome unknown): resolve it in the navigator (verify, re-run or mark done)", n, st.ID, where)
 			return finish(res, j, fmt.Errorf("%w: %s was interrupted, outcome unknown", ErrRefused, st.ID))
 		}
 		if st.Phase != "" && st.Phase != phase {

@@ -4,8 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/go-logr/logr"
+	"k8s.io/klog/v2"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -29,6 +33,9 @@ type LeaseOptions struct {
 	OnLost func(why error)
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+	// Logger receives leader election's and client-go's logs (none when
+	// nil); they never go through klog's global logger.
+	Logger *slog.Logger
 }
 
 // Lease is this process's hold on an incident's driver Lease.
@@ -129,7 +136,7 @@ func AcquireLease(ctx context.Context, opts LeaseOptions) (*Lease, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lease of incident %s: %w", opts.ID, err)
 	}
-	runCtx, cancel := context.WithCancel(context.Background())
+	runCtx, cancel := context.WithCancel(withLogger(context.Background(), opts.Logger))
 	l.cancel = cancel
 	go func() {
 		defer close(l.done)
@@ -249,4 +256,14 @@ func (l *Lease) release() {
 	l.mu.Unlock()
 	l.cancel()
 	<-l.done
+}
+
+// withLogger gives ctx a logger of its own for client-go and leader
+// election, so they never read klog's global one (which main replaces
+// once its log file is open).
+func withLogger(ctx context.Context, l *slog.Logger) context.Context {
+	if l == nil {
+		return klog.NewContext(ctx, logr.Discard())
+	}
+	return klog.NewContext(ctx, logr.FromSlogHandler(l.Handler()))
 }

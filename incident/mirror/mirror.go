@@ -188,7 +188,7 @@ func Start(id string, head int, opts Options) *Mirror {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(withLogger(context.Background(), opts.Logger))
 	m := &Mirror{id: id, opts: opts, head: head, cancel: cancel}
 	for _, t := range opts.Targets {
 		w := &writer{m: m, t: t, wake: make(chan struct{}, 1), status: Status{Context: t.Name, Head: head}}

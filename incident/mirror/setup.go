@@ -27,7 +27,7 @@ func (s Setup) leaseOptions(id string) LeaseOptions {
 	t := s.Targets[s.LeaseTarget]
 	return LeaseOptions{
 		Client: t.Client, Context: t.Name, Namespace: t.ns(s.Namespace), ID: id, Identity: s.Identity,
-		Duration: s.LeaseDuration, RenewDeadline: s.RenewDeadline, RetryPeriod: s.RetryPeriod,
+		Duration: s.LeaseDuration, RenewDeadline: s.RenewDeadline, RetryPeriod: s.RetryPeriod, Logger: s.Logger,
 	}
 }
 
@@ -37,7 +37,7 @@ func (s Setup) TakeLease(ctx context.Context, id string) (*Lease, error) {
 	if len(s.Targets) == 0 {
 		return nil, errors.New("mirror: no context configured")
 	}
-	return AcquireLease(ctx, s.leaseOptions(id))
+	return AcquireLease(withLogger(ctx, s.Logger), s.leaseOptions(id))
 }
 
 // Options are the mirror's options for this setup.
@@ -90,7 +90,7 @@ func (s Setup) PullInto(ctx context.Context, root, id, only string, progress fun
 	if err != nil {
 		return nil, Copy{}, nil, fmt.Errorf("take over %s: %w", id, err)
 	}
-	best, copies, err := Pull(ctx, targets, s.Namespace, id)
+	best, copies, err := Pull(withLogger(ctx, s.Logger), targets, s.Namespace, id)
 	if err != nil {
 		lease.Release()
 		return nil, best, copies, err
