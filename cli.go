@@ -51,6 +51,8 @@ type cmdOpts struct {
 	resumeSet        bool // --resume was given, even empty
 	// resume, run --resume: pull the journal from the mirror first
 	fromCluster bool
+	// incidents, report: read the cluster mirror of this context
+	mirrorContext string
 	// accept what the context guard refuses (run)
 	acceptContextChange bool
 	acceptSameServer    bool
@@ -250,7 +252,13 @@ With --drill it rehearses against a built-in simulator: no cluster or database.`
 		{name: "version", short: "print drnav's version", run: cmdVersion},
 		importCommand(),
 		serveCommand(),
-		{name: "incidents", short: "list open and closed incidents and drills", run: cmdIncidents},
+		{
+			name: "incidents", short: "list open and closed incidents and drills",
+			flags: func(fs *pflag.FlagSet, o *cmdOpts) {
+				fs.StringVar(&o.mirrorContext, "context", "", "list the incidents mirrored in this kube context instead (any machine with read access)")
+			},
+			run: cmdIncidents,
+		},
 		{
 			name: "resume", args: "[ID]", short: "reopen an incident where it was (default: the latest open one)",
 			flags: func(fs *pflag.FlagSet, o *cmdOpts) {
@@ -263,6 +271,7 @@ With --drill it rehearses against a built-in simulator: no cluster or database.`
 			name: "report", args: "[ID]", short: "print an incident's post-mortem timeline (default: the latest)",
 			flags: func(fs *pflag.FlagSet, o *cmdOpts) {
 				fs.StringVar(&o.format, "format", "md", "md or json")
+				fs.StringVar(&o.mirrorContext, "context", "", "report from the copy mirrored in this kube context (needs ID)")
 			},
 			run: cmdReport,
 		},

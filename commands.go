@@ -56,6 +56,9 @@ func cmdIncidents(a *app, o *cmdOpts, args []string) error {
 	if err != nil {
 		return err
 	}
+	if o.mirrorContext != "" {
+		return a.mirroredIncidents(o, cfg)
+	}
 	list, err := incident.List(cfg.JournalDir)
 	if err != nil {
 		return fmt.Errorf("list incidents: %w", err)
@@ -141,6 +144,16 @@ func (a *app) forIncident(o *cmdOpts, args []string, openOnly bool) (config.Conf
 func cmdReport(a *app, o *cmdOpts, args []string) error {
 	if o.format != "md" && o.format != "json" && o.format != "markdown" {
 		return usageError{fmt.Sprintf("unknown --format %q (md or json)", o.format)}
+	}
+	if o.mirrorContext != "" {
+		if len(args) != 1 {
+			return usageError{"report --context needs the incident ID (see 'drnav incidents --context " + o.mirrorContext + "')"}
+		}
+		done, err := a.fromMirror(o, args[0])
+		if err != nil {
+			return err
+		}
+		defer done()
 	}
 	cfg, id, rbs, err := a.forIncident(o, args, false)
 	if err != nil {

@@ -6,10 +6,14 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sync"
+	"text/tabwriter"
 	"time"
 
+	"github.com/go-logr/logr"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/klog/v2"
 
 	"github.com/drnav/drnav/config"
 	"github.com/drnav/drnav/incident"
@@ -211,4 +215,99 @@ func (a *app) mirrorNavigator(o *cmdOpts, cfg config.Config, opts *ui.Options) e
 		}
 	}
 	return nil
+}
+
+// mirrorTarget is the mirror in one kube context (configured or not).
+func (a *app) mirrorTarget(o *cmdOpts, cfg config.Config, name string) (mirror.Target, error) {
+	rc, err := clientConfigFor(o.kube, cfg)(name).ClientConfig()
+	if err != nil {
+		return mirror.Target{}, fmt.Errorf("context %s: %w", name, err)
+	}
+	rc.Timeout = 15 * time.Second
+	c, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return mirror.Target{}, fmt.Errorf("context %s: %w", name, err)
+	}
+	return mirror.Target{Name: name, Client: c, Namespace: cfg.Mirror.Namespace}, nil
+}
+
+// mirroredIncidents lists the incidents mirrored in --context.
+func (a *app) mirroredIncidents(o *cmdOpts, cfg config.Config) error {
+	t, err := a.mirrorTarget(o, cfg, o.mirrorContext)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	list, err := mirror.List(withQuietLogs(ctx), t, "")
+	if err != nil {
+		return err
+	}
+	if len(list) == 0 {
+		fmt.Fprintf(a.stdout, "no incidents mirrored in %s (namespace %s)\n", o.mirrorContext, cfg.Mirror.Namespace)
+		return nil
+	}
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tRUNBOOK\tMODE\tDETECTED\tOPERATOR\tEVENTS\tDRIVER")
+	p := incident.Printable
+	for _, l := range list {
+		driver := "-"
+		if l.Holder != "" {
+			driver = l.Holder
+		}
+		det := "-"
+		if !l.Declared.Detected.IsZero() {
+			det = l.Declared.Detected.Local().Format("2006-01-02 15:04")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", p(l.ID), p(l.Declared.RunbookID), p(l.Declared.Mode), det,
+			p(l.Declared.Operator), l.LastSeq, p(driver))
+	}
+	return tw.Flush()
+}
+
+// fromMirror copies incident id from --context's mirror into a private
+// temporary journal folder and points --journal-dir there; done removes it.
+func (a *app) fromMirror(o *cmdOpts, id string) (done func(), err error) {
+	cfg, err := a.loadConfig(o)
+	if err != nil {
+		return nil, err
+	}
+	t, err := a.mirrorTarget(o, cfg, o.mirrorContext)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c := mirror.ReadCopy(withQuietLogs(ctx), t, "", id)
+	if c.Err != nil {
+		return nil, c.Err
+	}
+	if c.Events == 0 {
+		return nil, fmt.Errorf("incident %s is not mirrored in %s (namespace %s)", id, o.mirrorContext, cfg.Mirror.Namespace)
+	}
+	if c.Problem != "" {
+		fmt.Fprintf(a.stderr, "drnav: the copy in %s stops after event %d: %s\n", o.mirrorContext, c.Events, c.Problem)
+	}
+	dir, err := os.MkdirTemp("", "drnav-mirror-")
+	if err != nil {
+		return nil, fmt.Errorf("temporary journal folder: %w", err)
+	}
+	done = func() { _ = os.RemoveAll(dir) }
+	root := filepath.Join(dir, "incidents")
+	if err := incident.PrepareRoot(root, ""); err != nil {
+		done()
+		return nil, err
+	}
+	if _, err := incident.Import(root, id, c.Data); err != nil {
+		done()
+		return nil, err
+	}
+	o.journalDir = root
+	return done, nil
+}
+
+// withQuietLogs keeps client-go's logs of a one-shot command off the
+// terminal.
+func withQuietLogs(ctx context.Context) context.Context {
+	return klog.NewContext(ctx, logr.Discard())
 }

@@ -6,7 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
+	"strconv"
 	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/drnav/drnav/incident"
 )
@@ -120,4 +125,66 @@ func Pull(ctx context.Context, targets []Target, ns, id string) (Copy, []Copy, e
 		}
 	}
 	return copies[best], copies, nil
+}
+
+// Listed is one incident found in a context's mirror.
+type Listed struct {
+	ID       string
+	Declared incident.Declared // from its declared event
+	Chunks   int
+	LastSeq  int    // the last event's seq, per the last chunk
+	Holder   string // who holds its Lease now ("" when nobody)
+}
+
+// List lists the incidents mirrored in one context, newest declaration
+// first. Only the first line of each first chunk is decoded.
+func List(ctx context.Context, t Target, ns string) ([]Listed, error) {
+	ns = t.ns(ns)
+	list, err := t.Client.CoreV1().ConfigMaps(ns).List(ctx, metav1.ListOptions{LabelSelector: LabelApp + "=" + AppName})
+	if err != nil {
+		if apierrors.IsForbidden(err) {
+			return nil, fmt.Errorf("%s: not allowed to list configmaps in namespace %s: %w", t.Name, ns, err)
+		}
+		return nil, fmt.Errorf("%s: list configmaps in namespace %s: %w", t.Name, ns, err)
+	}
+	byID := map[string]*Listed{}
+	for _, cm := range list.Items {
+		id := cm.Annotations[AnnoID]
+		if id == "" || cm.Labels[LabelIncident] != ObjectBase(id) {
+			continue
+		}
+		l := byID[id]
+		if l == nil {
+			l = &Listed{ID: id}
+			byID[id] = l
+		}
+		l.Chunks++
+		if last, err := strconv.Atoi(cm.Annotations[AnnoLast]); err == nil && last > l.LastSeq {
+			l.LastSeq = last
+		}
+		if cm.Labels[LabelChunk] == "0" {
+			data := cm.Data[DataKey]
+			if nl := strings.IndexByte(data, '\n'); nl > 0 {
+				var ev incident.Event
+				if json.Unmarshal([]byte(data[:nl]), &ev) == nil && ev.Declared != nil {
+					l.Declared = *ev.Declared
+					l.Declared.At = ev.Time
+				}
+			}
+		}
+	}
+	out := make([]Listed, 0, len(byID))
+	for _, l := range byID {
+		if h, err := LeaseHolder(ctx, t.Client, ns, l.ID); err == nil {
+			l.Holder = h
+		}
+		out = append(out, *l)
+	}
+	sort.Slice(out, func(a, b int) bool {
+		if !out[a].Declared.At.Equal(out[b].Declared.At) {
+			return out[a].Declared.At.After(out[b].Declared.At)
+		}
+		return out[a].ID > out[b].ID
+	})
+	return out, nil
 }

@@ -186,6 +186,25 @@ run = "echo begun; sleep 20"
 	if st.DriverHost != "bastion-b" {
 		t.Errorf("the last driver is %q, want bastion-b", st.DriverHost)
 	}
+	// From anywhere: an observer with an empty state folder lists and
+	// reports the incident from the cluster.
+	observe := func(args ...string) string {
+		home := filepath.Join(dir, "observer")
+		cmd := exec.Command(bin, append(args, "--config", conf)...)
+		cmd.Env = append(os.Environ(), "KUBECONFIG="+cp.Kubeconfig(), "XDG_STATE_HOME="+filepath.Join(home, "state"),
+			"XDG_CONFIG_HOME="+filepath.Join(home, "config"))
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Errorf("drnav %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	if out := observe("incidents", "--context", AdminContext); !strings.Contains(out, id) || !strings.Contains(out, "dc") {
+		t.Errorf("incidents --context:\n%s", out)
+	}
+	if out := observe("report", id, "--context", AdminContext); !strings.Contains(out, "the driver on bastion-a went away") {
+		t.Errorf("report --context does not name bastion-a:\n%s", out)
+	}
 	// B's resume reached the cluster before B let go.
 	if c := mirror.ReadCopy(context.Background(), tg, "", id); !bytes.Equal(c.Data, local) {
 		t.Errorf("the cluster holds %d events, B's journal %d", c.Events, st.LastSeq)
