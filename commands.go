@@ -218,11 +218,11 @@ func cmdRun(a *app, o *cmdOpts, args []string) error {
 	defer closeLog()
 	logger.Info("headless run", "runbook", rb.ID, "drill", o.drill, "dry_run", o.dryRun)
 
-	if o.fromCluster && !o.resumeSet {
-		return usageError{"--from-cluster goes with --resume ID"}
+	if o.fromCluster && (!o.resumeSet || o.drill) {
+		return usageError{"--from-cluster goes with --resume ID, and not with --drill"}
 	}
 	var attach func(*incident.Journal) func()
-	if o.resumeSet {
+	if o.resumeSet && !o.drill {
 		if err := incident.ValidID(o.resumeID); err != nil {
 			return fmt.Errorf("--resume: %w", err)
 		}
@@ -234,8 +234,11 @@ func cmdRun(a *app, o *cmdOpts, args []string) error {
 			return err
 		}
 		defer release()
-	} else if attach, err = a.mirrorNew(o, cfg, nil, logger); err != nil {
-		return err
+	} else if !o.drill {
+		// A drill never writes to a real cluster: it is not mirrored.
+		if attach, err = a.mirrorNew(o, cfg, nil, logger); err != nil {
+			return err
+		}
 	}
 
 	if o.resumeSet {

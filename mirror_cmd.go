@@ -126,6 +126,9 @@ func (a *app) mirrorNew(o *cmdOpts, cfg config.Config, live *liveMirror, logger 
 		return nil, err
 	}
 	return func(j *incident.Journal) func() {
+		if j.State().Mode == incident.ModeDrill {
+			return func() {} // a drill never writes to a real cluster
+		}
 		sess, leaseErr := s.Start(j, nil)
 		if live != nil {
 			live.set(sess, leaseErr)
@@ -195,6 +198,9 @@ func (a *app) mirrorNavigator(o *cmdOpts, cfg config.Config, opts *ui.Options) e
 	opts.MirrorStatus = live.Status
 	for i := range opts.Open {
 		oi := &opts.Open[i]
+		if oi.Mode == ui.ModeDrill {
+			continue
+		}
 		open := oi.Open
 		oi.Open = func() (*ui.Resume, error) {
 			ctx, cancel := context.WithTimeout(context.Background(), cfg.Mirror.RenewDeadline.Duration)
