@@ -188,12 +188,25 @@ func Start(id string, head int, opts Options) *Mirror {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	ctx, cancel := context.WithCancel(withLogger(context.Background(), opts.Logger))
-	m := &Mirror{id: id, opts: opts, head: head, cancel: cancel}
+	m := newMirror(id, head, opts)
+	m.start()
+	return m
+}
+
+func newMirror(id string, head int, opts Options) *Mirror {
+	m := &Mirror{id: id, opts: opts, head: head}
 	for _, t := range opts.Targets {
 		w := &writer{m: m, t: t, wake: make(chan struct{}, 1), status: Status{Context: t.Name, Head: head}}
 		m.writers = append(m.writers, w)
 	}
+	return m
+}
+
+// start starts the writers; the head must be known by then (a writer
+// compares the cluster's copy with it).
+func (m *Mirror) start() {
+	ctx, cancel := context.WithCancel(withLogger(context.Background(), m.opts.Logger))
+	m.cancel = cancel
 	for _, w := range m.writers {
 		m.wg.Add(1)
 		go func() {
@@ -202,7 +215,6 @@ func Start(id string, head int, opts Options) *Mirror {
 		}()
 		w.poke()
 	}
-	return m
 }
 
 // Attach starts mirroring j: every event appended from now on is queued
@@ -210,21 +222,13 @@ func Start(id string, head int, opts Options) *Mirror {
 // caught up from the file.
 func Attach(j *incident.Journal, opts Options) *Mirror {
 	opts.JournalPath = j.Path()
-	m := Start(j.ID(), 0, opts)
-	j.Observe(m.Append)
-	m.setHead(j.Seq())
-	return m
-}
-
-func (m *Mirror) setHead(seq int) {
+	m := newMirror(j.ID(), 0, opts)
+	j.Observe(m.Append) // from here on every append raises the head
 	m.mu.Lock()
-	if seq > m.head {
-		m.head = seq
-	}
+	m.head = max(m.head, j.Seq())
 	m.mu.Unlock()
-	for _, w := range m.writers {
-		w.poke()
-	}
+	m.start()
+	return m
 }
 
 // Append queues the event seq (its journal line) for every target. It never
@@ -264,7 +268,9 @@ func (m *Mirror) Stop(why error) {
 
 // Close stops the writers and waits for them.
 func (m *Mirror) Close() {
-	m.cancel()
+	if m.cancel != nil {
+		m.cancel()
+	}
 	m.wg.Wait()
 }
 
