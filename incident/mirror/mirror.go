@@ -167,6 +167,12 @@ var ErrStopped = errors.New("mirror stopped")
 // Start starts mirroring incident id, whose local journal ends at seq head,
 // into every target. It returns at once; writes happen in the background.
 func Start(id string, head int, opts Options) *Mirror {
+	m := newMirror(id, head, opts)
+	m.start()
+	return m
+}
+
+func newMirror(id string, head int, opts Options) *Mirror {
 	if opts.ChunkBytes <= 0 {
 		opts.ChunkBytes = DefaultChunkBytes
 	}
@@ -188,12 +194,6 @@ func Start(id string, head int, opts Options) *Mirror {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	m := newMirror(id, head, opts)
-	m.start()
-	return m
-}
-
-func newMirror(id string, head int, opts Options) *Mirror {
 	m := &Mirror{id: id, opts: opts, head: head}
 	for _, t := range opts.Targets {
 		w := &writer{m: m, t: t, wake: make(chan struct{}, 1), status: Status{Context: t.Name, Head: head}}

@@ -168,3 +168,27 @@ func readFile(path string) ([]byte, error) {
 	_, err = b.ReadFrom(f)
 	return b.Bytes(), err
 }
+
+// A context that refuses connections is shown unreachable since the first
+// failure, with every event behind, and the journal goes on.
+func TestUnreachableContext(t *testing.T) {
+	j := newJournal(t)
+	m := Attach(j, Options{Namespace: "drnav", Targets: []Target{{Name: "primary", Client: deadClient(t, false)}}, MaxBackoff: 100 * time.Millisecond})
+	defer m.Close()
+	for i := 0; i < 3; i++ {
+		if err := j.Append(incident.Event{Type: incident.EventNote, Text: "n"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		s := m.Status()[0]
+		if s.State == Unreachable && !s.Since.IsZero() && s.Behind() == j.Seq() && s.Err != "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("status %s (%s)", s, s.Err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -264,7 +264,7 @@ func TestMirrorTakeoverAfterSIGKILL(t *testing.T) {
 	a.Env = append(os.Environ(), helperEnv+"=1", "HELPER_KUBECONFIG="+cp.Kubeconfig(), "HELPER_SERVER="+cp.Server(),
 		"HELPER_NAMESPACES="+nsP+","+nsF, "HELPER_ROOT="+rootA, "HELPER_DETECTED="+detected.Format(time.RFC3339),
 		incident.EnvHost+"=bastion-a", "XDG_STATE_HOME="+t.TempDir())
-	var stderr bytes.Buffer
+	var stderr lockedBuffer
 	a.Stderr = &stderr
 	out, err := a.StdoutPipe()
 	if err != nil {
