@@ -48,6 +48,10 @@ type cmdOpts struct {
 	reportFormat     string
 	resumeID         string
 	resumeSet        bool // --resume was given, even empty
+	// resume, run --resume: pull the journal from the mirror first
+	fromCluster bool
+	// incidents, report: read the cluster mirror of this context
+	mirrorContext string
 	// accept what the context guard refuses (run)
 	acceptContextChange bool
 	acceptSameServer    bool
@@ -336,15 +340,28 @@ With -o json every finding is an object: file, line, field, message, severity.`,
 		{name: "version", short: "print drnav's version", run: cmdVersion},
 		importCommand(),
 		serveCommand(),
-		{name: "incidents", short: "list open and closed incidents and drills", run: cmdIncidents, output: true},
-		{name: "resume", args: "[ID]", short: "reopen an incident where it was (default: the latest open one)", run: cmdResume, touches: true,
-			complete: func(a *app, o *cmdOpts) cobra.CompletionFunc { return a.completeIncidentIDs(o, true) }},
+		{
+			name: "incidents", short: "list open and closed incidents and drills",
+			flags: func(fs *pflag.FlagSet, o *cmdOpts) {
+				fs.StringVar(&o.mirrorContext, "context", "", "list the incidents mirrored in this kube context instead (any machine with read access)")
+			},
+			run: cmdIncidents, output: true,
+		},
+		{
+			name: "resume", args: "[ID]", short: "reopen an incident where it was (default: the latest open one)",
+			flags: func(fs *pflag.FlagSet, o *cmdOpts) {
+				fs.BoolVar(&o.fromCluster, "from-cluster", false, "take the incident over from the cluster mirror (another bastion drove it): the longest copy, or --context's only, once its Lease is free")
+			},
+			run: cmdResume, touches: true,
+			complete: func(a *app, o *cmdOpts) cobra.CompletionFunc { return a.completeIncidentIDs(o, true) },
+		},
 		{name: "watch", args: "[ID]", short: "follow an incident read-only (default: the latest)", run: cmdWatch,
 			complete: func(a *app, o *cmdOpts) cobra.CompletionFunc { return a.completeIncidentIDs(o, false) }},
 		{
 			name: "report", args: "[ID]", short: "print an incident's post-mortem timeline (default: the latest)",
 			flags: func(fs *pflag.FlagSet, o *cmdOpts) {
 				fs.StringVar(&o.format, "format", "md", "md or json (json is -o json)")
+				fs.StringVar(&o.mirrorContext, "context", "", "report from the copy mirrored in this kube context (needs ID)")
 			},
 			run:      cmdReport,
 			output:   true,
@@ -375,6 +392,7 @@ outcome (or follows it again while it still runs).
 				fs.BoolVar(&o.skipManual, "skip-manual", false, "record manual steps as skipped instead of failing")
 				fs.StringVar(&o.reportFormat, "report", "", "print the report at the end: md or json")
 				fs.Var(&setString{val: &o.resumeID, set: &o.resumeSet}, "resume", "continue this incident's journal (done steps are kept; an interrupted step stops the run)")
+				fs.BoolVar(&o.fromCluster, "from-cluster", false, "with --resume: take the incident over from the cluster mirror first (see 'drnav resume --help')")
 				fs.BoolVar(&o.acceptContextChange, "accept-context-change", false, "with --resume: go on although the kube context (name, server or namespace) differs from the one the incident was declared with")
 				fs.BoolVar(&o.acceptSameServer, "accept-same-server", false, "go on although the primary and failover contexts reach the same API server")
 			},

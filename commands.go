@@ -59,6 +59,9 @@ func cmdIncidents(a *app, o *cmdOpts, args []string) error {
 	if err != nil {
 		return err
 	}
+	if o.mirrorContext != "" {
+		return a.mirroredIncidents(o, cfg)
+	}
 	list, err := incident.List(cfg.JournalDir)
 	if err != nil {
 		return fmt.Errorf("list incidents: %w", err)
@@ -171,6 +174,16 @@ func cmdReport(a *app, o *cmdOpts, args []string) error {
 	if o.output != "" {
 		format = o.output // -o json|yaml wins over --format
 	}
+	if o.mirrorContext != "" {
+		if len(args) != 1 {
+			return usageError{"report --context needs the incident ID (see 'drnav incidents --context " + o.mirrorContext + "')"}
+		}
+		done, err := a.fromMirror(o, args[0])
+		if err != nil {
+			return err
+		}
+		defer done()
+	}
 	cfg, id, rbs, err := a.forIncident(o, args, false)
 	if err != nil {
 		return err
@@ -233,6 +246,29 @@ func cmdRun(a *app, o *cmdOpts, args []string) error {
 	}
 	defer closeLog()
 	logger.Info("headless run", "runbook", rb.ID, "drill", o.drill, "dry_run", o.dryRun)
+
+	if o.fromCluster && (!o.resumeSet || o.drill) {
+		return usageError{"--from-cluster goes with --resume ID, and not with --drill"}
+	}
+	var attach func(*incident.Journal) func()
+	if o.resumeSet && !o.drill {
+		if err := incident.ValidID(o.resumeID); err != nil {
+			return fmt.Errorf("--resume: %w", err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), takeOverTimeout(cfg))
+		var release func()
+		attach, release, err = a.mirrorTakeOver(ctx, o, cfg, o.resumeID, nil, logger)
+		cancel()
+		if err != nil {
+			return err
+		}
+		defer release()
+	} else if !o.drill {
+		// A drill never writes to a real cluster: it is not mirrored.
+		if attach, err = a.mirrorNew(o, cfg, nil, logger); err != nil {
+			return err
+		}
+	}
 
 	if o.resumeSet {
 		if err := incident.ValidID(o.resumeID); err != nil {
@@ -310,6 +346,7 @@ func cmdRun(a *app, o *cmdOpts, args []string) error {
 		AllowDestructive: o.allowDestructive,
 		SkipManual:       o.skipManual,
 		Resume:           o.resumeID,
+		Attach:           attach,
 		Out:              a.stdout,
 	})
 	if res.ID == "" {

@@ -221,6 +221,11 @@ func cmdNavigator(a *app, o *cmdOpts, args []string) error {
 	if open, err := ui.OpenIncidents(cfg.JournalDir); err == nil {
 		opts.Open = open
 	}
+	if !o.readOnly && !o.drill {
+		if err := a.mirrorNavigator(o, cfg, &opts); err != nil {
+			return err
+		}
+	}
 	return a.runUI(ctx, o, opts)
 }
 
@@ -266,6 +271,14 @@ func cmdResume(a *app, o *cmdOpts, args []string) error {
 	}
 	ctx := context.Background()
 	opts := a.uiOptions(ctx, o, cfg, rbs)
+	live := &liveMirror{}
+	tctx, cancel := context.WithTimeout(ctx, takeOverTimeout(cfg))
+	attach, release, err := a.mirrorTakeOver(tctx, o, cfg, id, live, nil)
+	cancel()
+	if err != nil {
+		return err
+	}
+	defer release()
 	r, err := ui.ResumeIncident(cfg.JournalDir, id)
 	if err != nil {
 		if le, ok := ui.IsLocked(err); ok {
@@ -277,6 +290,10 @@ func cmdResume(a *app, o *cmdOpts, args []string) error {
 			return a.watch(ctx, o, cfg, rbs, id)
 		}
 		return err
+	}
+	if ij, ok := r.Journal.(*incident.Journal); ok && attach != nil {
+		r.Journal = ui.Detaching{Journal: ij, Detach: attach(ij)}
+		opts.MirrorStatus = live.Status
 	}
 	opts.Resume = r
 	if err := a.resumeEnvironment(ctx, o, cfg, rbs, id, &opts); err != nil {

@@ -62,6 +62,65 @@ type Drill struct {
 	Speed float64 `toml:"speed"`
 }
 
+// Mirror copies every incident's journal into Kubernetes and makes the
+// driver lock a Lease there (off while Contexts is empty).
+type Mirror struct {
+	// Contexts are the kube contexts the journal is mirrored into, e.g.
+	// ["primary", "failover"].
+	Contexts  []string `toml:"contexts"`
+	Namespace string   `toml:"namespace"` // "drnav" by default
+	// LeaseContext holds the driver Lease (default: the first context).
+	LeaseContext  string   `toml:"lease_context"`
+	LeaseDuration Duration `toml:"lease_duration"` // 15s
+	RenewDeadline Duration `toml:"renew_deadline"` // 10s
+	RetryPeriod   Duration `toml:"retry_period"`   // 5s
+}
+
+// Enabled reports whether incidents are mirrored.
+func (m Mirror) Enabled() bool { return len(m.Contexts) > 0 }
+
+// check validates the mirror section.
+func (m Mirror) check() error {
+	if !m.Enabled() {
+		return nil
+	}
+	seen := map[string]bool{}
+	for _, c := range m.Contexts {
+		if c == "" {
+			return errors.New("field mirror.contexts: an empty context name")
+		}
+		if seen[c] {
+			return fmt.Errorf("field mirror.contexts: %q twice", c)
+		}
+		seen[c] = true
+	}
+	if m.Namespace == "" {
+		return errors.New("field mirror.namespace: empty")
+	}
+	if m.LeaseContext != "" && !seen[m.LeaseContext] {
+		return fmt.Errorf("field mirror.lease_context: %q is not among mirror.contexts", m.LeaseContext)
+	}
+	d, r, p := m.LeaseDuration.Duration, m.RenewDeadline.Duration, m.RetryPeriod.Duration
+	if d <= 0 || r <= 0 || p <= 0 {
+		return errors.New("fields mirror.lease_duration, renew_deadline, retry_period: must be positive")
+	}
+	if r >= d || float64(p)*1.2 >= float64(r) {
+		return fmt.Errorf("fields mirror.*: want lease_duration (%s) > renew_deadline (%s) > 1.2 × retry_period (%s)", d, r, p)
+	}
+	return nil
+}
+
+// Lease is the context holding the driver Lease.
+func (m Mirror) Lease() string {
+	if m.LeaseContext != "" {
+		return m.LeaseContext
+	}
+	if len(m.Contexts) > 0 {
+		return m.Contexts[0]
+	}
+	return ""
+}
+
 // Backup holds the backup policy and where freshness comes from.
 type Backup struct {
 	Dir              string   `toml:"dir"`               // local backup folder
@@ -114,6 +173,7 @@ type Config struct {
 
 	Backup Backup `toml:"backup"`
 	Drill  Drill  `toml:"drill"`
+	Mirror Mirror `toml:"mirror"`
 
 	// Source is the file the config came from ("" for defaults only).
 	Source string `toml:"-"`
@@ -141,6 +201,12 @@ func Default() Config {
 			Retention: Duration{30 * 24 * time.Hour},
 		},
 		Drill: Drill{Speed: 1},
+		Mirror: Mirror{
+			Namespace:     "drnav",
+			LeaseDuration: Duration{15 * time.Second},
+			RenewDeadline: Duration{10 * time.Second},
+			RetryPeriod:   Duration{5 * time.Second},
+		},
 		Contacts: []Contact{
 			{Role: "Incident Commander"},
 			{Role: "Database Admin"},
@@ -332,6 +398,9 @@ func (c *Config) decode(path, data string) error {
 	}
 	if c.Drill.Speed <= 0 {
 		return fmt.Errorf("%s: field drill.speed: must be positive", path)
+	}
+	if err := c.Mirror.check(); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
 	}
 	return nil
 }

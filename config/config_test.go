@@ -176,3 +176,31 @@ func TestShareGroupAndPaths(t *testing.T) {
 		t.Errorf("relative workdir: %v", err)
 	}
 }
+
+func TestMirrorSection(t *testing.T) {
+	dir := t.TempDir()
+	cfg, err := Load(write(t, dir, "on.toml", "[mirror]\ncontexts = [\"primary\", \"failover\"]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.Mirror.Enabled() || cfg.Mirror.Namespace != "drnav" || cfg.Mirror.Lease() != "primary" || cfg.Mirror.LeaseDuration.Duration != 15*time.Second {
+		t.Errorf("mirror = %+v", cfg.Mirror)
+	}
+	off, err := Load(write(t, dir, "off.toml", "rto = \"4h\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if off.Mirror.Enabled() {
+		t.Error("mirror on without contexts")
+	}
+	for name, body := range map[string]string{
+		"lease context":  "[mirror]\ncontexts = [\"a\"]\nlease_context = \"b\"\n",
+		"twice":          "[mirror]\ncontexts = [\"a\", \"a\"]\n",
+		"renew >= lease": "[mirror]\ncontexts = [\"a\"]\nlease_duration = \"5s\"\nrenew_deadline = \"5s\"\n",
+		"empty ns":       "[mirror]\ncontexts = [\"a\"]\nnamespace = \"\"\n",
+	} {
+		if _, err := Load(write(t, dir, "bad.toml", body)); err == nil || !strings.Contains(err.Error(), "mirror") {
+			t.Errorf("%s: err = %v; want one naming the mirror field", name, err)
+		}
+	}
+}

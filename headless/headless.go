@@ -57,6 +57,11 @@ type Options struct {
 	// resume), any other running step is left interrupted; never failed.
 	Signals <-chan os.Signal
 
+	// Attach, when set, is called once the journal is open (the mirror
+	// and its Lease); the function it returns is called before the journal
+	// closes.
+	Attach func(j *incident.Journal) (detach func())
+
 	Out io.Writer
 	Now func() time.Time
 }
@@ -162,6 +167,9 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		return Result{}, err
 	}
 	defer j.Close()
+	if o.Attach != nil {
+		defer o.Attach(j)()
+	}
 	res := Result{ID: j.ID()}
 
 	t := o.Target
@@ -220,7 +228,11 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		case incident.StepInterrupted:
 			// Never re-run by itself: a person decides.
 			res.Refused = st.ID
-			p.line("? %s %s was interrupted (outcome unknown): resolve it in the navigator (verify, re-run or mark done)", n, st.ID)
+			where := ""
+			if ss := state.Step(st.ID); ss.RanElsewhere(state.DriverHost) != "" {
+				where = " on " + ss.RanElsewhere(state.DriverHost)
+			}
+			p.line("? %s %s was interrupted%s (outcome unknown): resolve it in the navigator (verify, re-run or mark done)", n, st.ID, where)
 			return finish(res, j, fmt.Errorf("%w: %s was interrupted, outcome unknown", ErrRefused, st.ID))
 		}
 		if st.Phase != "" && st.Phase != phase {

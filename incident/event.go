@@ -103,7 +103,8 @@ type Declared struct {
 	Mode         string        `json:"mode"`               // ModeLive or ModeDrill
 	Operator     string        `json:"operator,omitempty"` // $USER when empty
 	SSHClient    string        `json:"ssh_client,omitempty"`
-	Detected     time.Time     `json:"detected"` // may be earlier than the declaration
+	Host         string        `json:"host,omitempty"` // the machine that declared it
+	Detected     time.Time     `json:"detected"`       // may be earlier than the declaration
 	RTO          time.Duration `json:"rto_ns"`
 	RPO          time.Duration `json:"rpo_ns"`
 	Phases       []PhaseBudget `json:"phases,omitempty"`
@@ -191,6 +192,9 @@ type Event struct {
 	From      string `json:"from,omitempty"`
 	SSHClient string `json:"ssh_client,omitempty"`
 	PID       int    `json:"pid,omitempty"`
+	// Host is the machine the driver runs on (resumed and signalled
+	// events); a step started after it ran there.
+	Host string `json:"host,omitempty"`
 }
 
 // boolPtr returns a pointer to a copy of b.

@@ -46,6 +46,13 @@ type Journal struct {
 	seq   int
 	size  int64 // end of the last good line
 	state State
+
+	// observe is told of every event once it is on disk (see Observe).
+	observe func(seq int, line []byte)
+	// fenced, once set, refuses every append (see Fence).
+	fenced error
+	// guard, when set, is asked before every append (see Guard).
+	guard func() error
 }
 
 // ID is the incident id.
@@ -102,6 +109,9 @@ func Create(root string, decl Declared) (*Journal, error) {
 	}
 	if decl.SSHClient == "" {
 		decl.SSHClient = sshClient()
+	}
+	if decl.Host == "" {
+		decl.Host = Host()
 	}
 	if _, err := os.Stat(root); errors.Is(err, fs.ErrNotExist) {
 		if err := fsafe.MkdirPrivate("journal folder", root); err != nil {
@@ -218,7 +228,7 @@ func Open(root, id string) (*Journal, State, []Warning, error) {
 	if len(events) > 0 {
 		j.seq = events[len(events)-1].Seq
 	}
-	if err := j.Append(Event{Type: EventResumed, Operator: currentUser(), SSHClient: sshClient(), PID: os.Getpid()}); err != nil {
+	if err := j.Append(Event{Type: EventResumed, Operator: currentUser(), SSHClient: sshClient(), PID: os.Getpid(), Host: Host()}); err != nil {
 		_ = j.Close()
 		return nil, State{}, warns, err
 	}
@@ -248,6 +258,12 @@ func (j *Journal) Append(ev Event) error {
 	defer j.mu.Unlock()
 	if j.f == nil {
 		return fmt.Errorf("append to journal %s: closed", j.id)
+	}
+	if j.fenced == nil && j.guard != nil {
+		j.fenced = j.guard()
+	}
+	if j.fenced != nil {
+		return fmt.Errorf("append %s to journal %s: read-only: %w", ev.Type, j.id, j.fenced)
 	}
 	if j.seq >= maxSeq {
 		return fmt.Errorf("append to journal %s: seq %d is at its limit", j.id, j.seq)
@@ -281,6 +297,9 @@ func (j *Journal) Append(ev Event) error {
 	j.size += int64(len(line))
 	j.seq = ev.Seq
 	j.state.Apply(ev)
+	if j.observe != nil {
+		j.observe(ev.Seq, line)
+	}
 	return nil
 }
 

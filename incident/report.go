@@ -46,7 +46,10 @@ type StepReport struct {
 	SkipReason    string         `json:"skip_reason,omitempty"`
 	DoneNote      string         `json:"done_note,omitempty"`
 	Interrupted   bool           `json:"interrupted,omitempty"` // was interrupted at some point
-	Hints         int            `json:"hints,omitempty"`
+	// RanOn names the machine the step was started on when it is not the
+	// last driver's (it was taken over from another bastion).
+	RanOn string `json:"ran_on,omitempty"`
+	Hints int    `json:"hints,omitempty"`
 	// Output is the step's key output: what amcheck found, the databases a
 	// restore swapped and how long it took, the last lines before a failure.
 	Output []string `json:"output,omitempty"`
@@ -223,6 +226,7 @@ func stepReports(state State, rb *runbooks.Runbook) []StepReport {
 			sr.Verifications, sr.Notes = st.Verifications, st.Notes
 			sr.SkipReason, sr.DoneNote, sr.Hints = st.SkipReason, st.DoneNote, st.Hints
 			sr.Interrupted = st.WasInterrupted || st.Status == StepInterrupted
+			sr.RanOn = st.RanElsewhere(state.DriverHost)
 			sr.Output = KeyOutput(st.Tail, st.Status == StepFailed || st.Exit != 0)
 			if st.Phase != "" {
 				sr.Phase = st.Phase
@@ -682,7 +686,11 @@ func renderMarkdown(r ReportData) string {
 			fmt.Fprintf(&b, "- Skipped: %s\n", orDash(s.SkipReason))
 		}
 		if s.Status == StepInterrupted {
-			b.WriteString("- Interrupted: the driver went away while it ran; outcome unknown.\n")
+			if s.RanOn != "" {
+				fmt.Fprintf(&b, "- Interrupted: the driver on %s went away while it ran; outcome unknown.\n", s.RanOn)
+			} else {
+				b.WriteString("- Interrupted: the driver went away while it ran; outcome unknown.\n")
+			}
 		}
 		if s.DoneNote != "" {
 			fmt.Fprintf(&b, "- Marked done by hand: %s\n", s.DoneNote)

@@ -75,6 +75,9 @@ type StepState struct {
 	DryRun     bool   `json:"dry_run,omitempty"`
 	ShownOnly  bool   `json:"shown_only,omitempty"`
 	RunDir     string `json:"run_dir,omitempty"`
+	// Host is the machine whose driver started the step (empty in
+	// journals written before drnav recorded it).
+	Host string `json:"host,omitempty"`
 
 	Exit       int           `json:"exit"`
 	Err        string        `json:"error,omitempty"`
@@ -137,6 +140,7 @@ type Resume struct {
 	From      string `json:"from,omitempty"`
 	SSHClient string `json:"ssh_client,omitempty"`
 	PID       int    `json:"pid,omitempty"`
+	Host      string `json:"host,omitempty"`
 }
 
 // Signalled is one signalled event: drnav was stopped by a signal.
@@ -190,6 +194,9 @@ type State struct {
 
 	LastSeq  int
 	LastTime time.Time
+
+	// DriverHost is the machine of the latest driver (declared or resumed).
+	DriverHost string
 }
 
 // Replay folds events into a fresh state. Replaying every event one by one
@@ -309,6 +316,7 @@ func (s *State) Apply(ev Event) {
 			s.Phases = slices.Clone(d.Phases)
 			s.KubeContext, s.Database = d.KubeContext, d.Database
 			s.Kube, s.FailoverKube, s.DB = clonePtr(d.Kube), clonePtr(d.FailoverKube), cloneDB(d.DB)
+			s.DriverHost = d.Host
 		}
 		s.DeclaredAt = t
 		if s.Detected.IsZero() {
@@ -332,7 +340,7 @@ func (s *State) Apply(ev Event) {
 		*st = StepState{
 			ID: st.ID, Phase: ev.Phase, Status: StepRunning, Attempts: st.Attempts + 1, Started: t,
 			Command: ev.Command, Equivalent: ev.Equivalent, DryRun: ev.DryRun, ShownOnly: ev.ShownOnly, RunDir: ev.RunDir,
-			Notes: st.Notes, WasInterrupted: st.WasInterrupted, Hints: st.Hints,
+			Host: s.DriverHost, Notes: st.Notes, WasInterrupted: st.WasInterrupted, Hints: st.Hints,
 		}
 		s.enterPhase(ev.Phase, t)
 	case EventOutput:
@@ -413,10 +421,20 @@ func (s *State) Apply(ev Event) {
 		s.Signals = append(s.Signals, Signalled{Time: t, Signal: ev.Signal, Operator: ev.Operator, PID: ev.PID, Step: ev.Step})
 	case EventResumed:
 		s.Interrupt(t)
-		s.Resumes = append(s.Resumes, Resume{Time: t, Operator: ev.Operator, SSHClient: ev.SSHClient, PID: ev.PID})
+		s.Resumes = append(s.Resumes, Resume{Time: t, Operator: ev.Operator, SSHClient: ev.SSHClient, PID: ev.PID, Host: ev.Host})
+		s.DriverHost = ev.Host
 	case EventHandover:
-		s.Resumes = append(s.Resumes, Resume{Time: t, Operator: ev.Operator, From: ev.From})
+		s.Resumes = append(s.Resumes, Resume{Time: t, Operator: ev.Operator, From: ev.From, Host: ev.Host})
 	}
+}
+
+// RanElsewhere is the host the step was started on when it differs from
+// driverHost (the current driver's), else "".
+func (st *StepState) RanElsewhere(driverHost string) string {
+	if st.Host != "" && st.Host != driverHost {
+		return st.Host
+	}
+	return ""
 }
 
 // expected reports whether an expectation was recorded for this attempt

@@ -502,6 +502,9 @@ func (m *Model) dims() layoutDims {
 	d.listW = max(26, min(44, m.width*36/100))
 	d.detailW = max(20, m.width-d.listW-2)
 	header, footer := 2, 1
+	if m.mirrorRO != nil {
+		header++ // the line saying why the driver is read-only
+	}
 	if m.panesShown() {
 		d.panesH = 8
 	}

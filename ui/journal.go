@@ -149,3 +149,18 @@ func (m Model) RecordSignal(name string) error {
 	}
 	return nil
 }
+
+// Detaching is a journal whose detach runs (the mirror catching up, its
+// Lease released) before the journal itself closes.
+type Detaching struct {
+	*incident.Journal
+	Detach func()
+}
+
+// Close detaches, then closes the journal.
+func (d Detaching) Close() error {
+	if d.Detach != nil {
+		d.Detach()
+	}
+	return d.Journal.Close()
+}

@@ -69,12 +69,15 @@ func (f focusArea) String() string {
 
 // Model is the root model.
 type Model struct {
-	opts   Options
-	now    func() time.Time
-	styles Styles
-	keys   KeyMap
-	help   help.Model
-	isDark bool
+	opts Options
+	// mirrorLine and mirrorRO are the mirror's state at the last tick.
+	mirrorLine string
+	mirrorRO   error
+	now        func() time.Time
+	styles     Styles
+	keys       KeyMap
+	help       help.Model
+	isDark     bool
 
 	width, height int
 	clock         time.Time // every timer reads this; see advanceClock
@@ -382,6 +385,13 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case tickMsg:
 		m.advanceClock(time.Time(msg))
+		if m.opts.MirrorStatus != nil {
+			wasRO := m.mirrorRO != nil
+			m.mirrorLine, m.mirrorRO = m.opts.MirrorStatus()
+			if wasRO != (m.mirrorRO != nil) {
+				m.layout()
+			}
+		}
 		return m, tickCmd()
 	case journaledMsg:
 		m.refreshClock()
@@ -1464,7 +1474,7 @@ func (m Model) declare() (tea.Model, tea.Cmd) {
 		}
 		vars = append(vars, ev)
 	}
-	factory, root := m.opts.NewJournal, m.opts.JournalRoot
+	factory, root, attach := m.opts.NewJournal, m.opts.JournalRoot, m.opts.AttachJournal
 	return m, func() tea.Msg {
 		var j Journal
 		switch {
@@ -1479,6 +1489,9 @@ func (m Model) declare() (tea.Model, tea.Cmd) {
 				return declaredMsg{err: fmt.Errorf("create journal: declare incident: %w", err)}
 			}
 			j = ij
+			if attach != nil {
+				j = Detaching{Journal: ij, Detach: attach(ij)}
+			}
 		default:
 			mj := NewMemJournal()
 			if err := mj.Append(decl); err != nil {

@@ -171,6 +171,14 @@ type Options struct {
 	// Seat lets a driver of drnav serve hand the incident to another
 	// connected driver (H); nil outside serve.
 	Seat *Seat
+	// AttachJournal, when set, is called with the journal of an incident
+	// declared here (the cluster mirror and its Lease); the function it
+	// returns is called before the journal closes.
+	AttachJournal func(j *incident.Journal) (detach func())
+	// MirrorStatus, when set, is read on every clock tick (memory only):
+	// the mirror's state per context for the header, and why the driver
+	// turned read-only (its Lease lost), if it did.
+	MirrorStatus func() (summary string, readOnly error)
 	// ASCII uses ASCII glyphs and borders; NoColor drops every colour.
 	ASCII   bool
 	NoColor bool

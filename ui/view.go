@@ -165,6 +165,8 @@ func (m Model) viewHeader() string {
 	}
 	if m.opts.ReadOnly {
 		banner += " " + s.Subtle.Render("(read-only)")
+	} else if m.mirrorRO != nil {
+		banner += " " + s.Fail.Render("READ-ONLY")
 	}
 	left := s.Title.Render(title) + " " + s.Glyphs.Dot + " " + banner
 	if m.mode == ModeLive && ansi.StringWidth(left)+21 > w {
@@ -177,7 +179,18 @@ func (m Model) viewHeader() string {
 	if rpo := m.viewRPO(); rpo != "" {
 		right2 = strings.TrimSpace(right2 + "  " + rpo)
 	}
+	if m.mirrorLine != "" {
+		st := s.Subtle
+		if strings.Contains(m.mirrorLine, "unreachable") || strings.Contains(m.mirrorLine, "diverged") || m.mirrorRO != nil {
+			st = s.Warn
+		}
+		right2 = strings.TrimSpace(right2 + "  " + st.Render(m.mirrorLine))
+	}
 	line2 := joinEnds(m.viewPhases(w-24), right2, w)
+	if m.mirrorRO != nil {
+		// Why this driver may no longer write, in full.
+		return line1 + "\n" + line2 + "\n" + s.Fail.Render(clip("read-only: "+m.mirrorRO.Error(), w))
+	}
 	return line1 + "\n" + line2
 }
 
@@ -453,7 +466,11 @@ func (m Model) detailLines(w int) []string {
 		case incident.StepSkipped:
 			wrapStyled(s.Subtle, "skipped: ", st.SkipReason)
 		case incident.StepInterrupted:
-			wrapStyled(s.Warn, "", "interrupted (started "+st.Started.Format("15:04:05")+"): v verify · r re-run · D mark done")
+			where := ""
+			if h := st.RanElsewhere(m.inc.DriverHost); h != "" {
+				where = " on " + h
+			}
+			wrapStyled(s.Warn, "", "interrupted (started "+st.Started.Format("15:04:05")+where+"): v verify · r re-run · D mark done")
 		case incident.StepRunning:
 			lines = append(lines, s.Running.Render(clip("running "+fmtDur(m.clock.Sub(st.Started)), w)))
 		}

@@ -25,7 +25,13 @@ import (
 
 var plane Plane
 
-func TestMain(m *testing.M) { plane.Main(m) }
+func TestMain(m *testing.M) {
+	if os.Getenv(helperEnv) != "" {
+		mirrorHelperMain()
+		return
+	}
+	plane.Main(m)
+}
 
 // poll calls check every 50 ms until it returns nil or the deadline passes.
 func poll(t testing.TB, timeout time.Duration, what string, check func() error) {
