@@ -110,6 +110,8 @@ type Server struct {
 	sessions atomic.Int64
 	hostKey  gossh.PublicKey
 
+	live sync.Map // ssh.Session → *holder, while the session lasts
+
 	mu      sync.Mutex
 	drivers []*driverSeat          // driving sessions, for handovers
 	parked  map[string]*parkedSeat // dropped drivers' seats by key fingerprint
@@ -132,8 +134,6 @@ type ctxKey int
 
 const (
 	identityKey ctxKey = iota
-	holderKey
-	requestKey
 )
 
 // incidentID is what an incident id may look like on the command line
@@ -300,7 +300,8 @@ type holder struct {
 	mu    sync.Mutex
 	m     ui.Model
 	set   bool
-	label string // the driving session's label (drivers only)
+	label string  // the driving session's label (drivers only)
+	req   Request // what the session asked for (checked by gate)
 }
 
 // take hands the model over to the caller (a seat parked after a dropped
@@ -394,7 +395,8 @@ func (s *Server) gate(next ssh.Handler) ssh.Handler {
 			return
 		}
 		defer s.sessions.Add(-1)
-		if _, err := s.request(sess); err != nil {
+		req, err := s.request(sess)
+		if err != nil {
 			log.Warn("ssh session refused", "err", err)
 			wish.Fatalln(sess, "drnav: "+err.Error())
 			return
@@ -404,9 +406,12 @@ func (s *Server) gate(next ssh.Handler) ssh.Handler {
 			wish.Fatalln(sess, "drnav: this is a terminal program and the session has no terminal; connect with 'ssh -t'")
 			return
 		}
-		req, _ := s.request(sess)
-		h := &holder{}
-		sess.Context().SetValue(holderKey, h)
+		// Per session, not per connection: one connection may carry several
+		// sessions (OpenSSH's ControlMaster), and sess.Context() is the
+		// connection's.
+		h := &holder{req: req}
+		s.live.Store(sess, h)
+		defer s.live.Delete(sess)
 		start := time.Now()
 		log.Info("ssh session start", "command", sess.RawCommand(), "incident", req.Incident)
 		watching := req.Role != RoleDriver || req.Watch
@@ -440,9 +445,6 @@ func (s *Server) gate(next ssh.Handler) ssh.Handler {
 }
 
 func (s *Server) request(sess ssh.Session) (Request, error) {
-	if r, ok := sess.Context().Value(requestKey).(Request); ok {
-		return r, nil
-	}
 	id, _ := sess.Context().Value(identityKey).(Identity)
 	watch, inc, err := parseCommand(sess.Command())
 	if err != nil {
@@ -454,7 +456,6 @@ func (s *Server) request(sess ssh.Session) (Request, error) {
 			return Request{}, err
 		}
 	}
-	sess.Context().SetValue(requestKey, r)
 	return r, nil
 }
 
@@ -473,11 +474,12 @@ func (s *Server) record(log *slog.Logger, id, event string, r Request, at time.T
 // program builds the session's program: the root model with the options
 // the UI builder returns, forced read-only for watchers.
 func (s *Server) program(sess ssh.Session) *tea.Program {
-	h, _ := sess.Context().Value(holderKey).(*holder)
-	req, err := s.request(sess)
-	if err != nil || h == nil {
+	v, ok := s.live.Load(sess)
+	if !ok {
 		return nil
 	}
+	h := v.(*holder)
+	req := h.req
 	opts, err := s.opts.UI(sess.Context(), req)
 	if err != nil {
 		wish.Fatalln(sess, "drnav: "+err.Error())
