@@ -24,6 +24,12 @@ const KillGrace = 2 * time.Second
 // shell is still read after it exited.
 const pipeGrace = 500 * time.Millisecond
 
+// drainLimit bounds reading what is left in the pipes once the shell's
+// whole process group is gone: nobody can write any more, so EOF comes as
+// soon as the readers caught up (which on a loaded machine can take longer
+// than pipeGrace); only a process that left the group can hold it longer.
+const drainLimit = 30 * time.Second
+
 // ErrShownOnly is returned by InteractiveCommand in a drill for a shell step
 // that is only shown: use Start, which reports it as shown.
 var ErrShownOnly = errors.New("drill: shell steps are shown, not run")
@@ -201,9 +207,14 @@ func runProcess(ctx context.Context, r *Run, cmd *exec.Cmd) (int, error) {
 		_ = syscall.Kill(-pgid, syscall.SIGKILL)
 	}
 
-	// Output of background processes still holding the pipes: read for a
-	// short grace, then stop.
-	t := time.NewTimer(pipeGrace)
+	// Output still in the pipes is read to its end when the group is gone;
+	// background processes still holding them get a short grace, then the
+	// pipes are closed.
+	wait := pipeGrace
+	if errors.Is(syscall.Kill(-pgid, 0), syscall.ESRCH) {
+		wait = drainLimit
+	}
+	t := time.NewTimer(wait)
 	for n := 0; n < 2; {
 		select {
 		case <-readers:
