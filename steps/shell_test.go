@@ -425,3 +425,34 @@ func TestSecretVariablesReachShellThroughTheEnvironment(t *testing.T) {
 		t.Errorf("SecretEnvName = %s", SecretEnvName("db.pass-word"))
 	}
 }
+
+// TestBackgroundHolderDoesNotHoldTheStep: a background process that keeps
+// the output pipe open after the shell exits gets a short grace, not the
+// step: the step ends with the shell (the drain of a gone group is bounded
+// separately).
+func TestBackgroundHolderDoesNotHoldTheStep(t *testing.T) {
+	t.Parallel()
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	t.Cleanup(func() {
+		if b, err := os.ReadFile(pidFile); err == nil {
+			if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+	})
+	r := Start(context.Background(), shellStep("sleep 600 & echo $! > "+pidFile+"; echo started"), Target{})
+	done := make(chan Event, 1)
+	go func() { done <- r.Wait() }()
+	select {
+	case fin := <-done:
+		if fin.ExitCode != 0 {
+			t.Fatalf("%+v", fin)
+		}
+	case <-time.After(90 * time.Second):
+		t.Fatal("the step waited for its background process")
+	}
+	ls := lines(collect(t, r))
+	if len(ls) == 0 || ls[0].Text != "started" {
+		t.Fatalf("output %+v", ls)
+	}
+}
