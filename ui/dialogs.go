@@ -287,12 +287,19 @@ func (m *Model) findNext() {
 	}
 	lines := m.outs[m.outputID()]
 	needle := strings.ToLower(m.search)
-	from := m.output.YOffset() + 1
+	from := 0
+	if len(m.outRowOf) == len(lines) {
+		from = sourceLine(m.outRowOf, m.output.YOffset()) + 1
+	}
 	for k := range lines {
 		i := (from + k) % len(lines)
 		if strings.Contains(strings.ToLower(lines[i]), needle) {
 			m.follow = false
-			m.output.SetYOffset(i)
+			row := i
+			if i < len(m.outRowOf) {
+				row = m.outRowOf[i]
+			}
+			m.output.SetYOffset(row)
 			m.flash = fmt.Sprintf("%q at line %d", m.search, i+1)
 			return
 		}
@@ -494,8 +501,11 @@ func (m *Model) dims() layoutDims {
 
 func (m *Model) layout() {
 	d := m.dims()
-	m.output.SetWidth(d.detailW)
 	m.output.SetHeight(max(3, d.bodyH-m.detailHeight(d.detailW, d.bodyH)))
+	if d.detailW != m.output.Width() {
+		m.output.SetWidth(d.detailW)
+		m.refreshOutput() // wrapped to the new width
+	}
 	m.pager.SetWidth(max(20, m.width-6))
 	m.pager.SetHeight(max(5, m.height-6))
 	m.help.SetWidth(m.width)

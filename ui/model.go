@@ -103,6 +103,10 @@ type Model struct {
 	outs   map[string][]string // output lines per step id (this session)
 	outOf  string              // the step whose output shows, when not the selected one (see advanceFrom)
 	output viewport.Model
+	// outRowOf maps the output's lines to the viewport's rows (see
+	// wrapOutput), for the step outRowsOf.
+	outRowOf  []int
+	outRowsOf string
 	follow bool
 	search string
 
@@ -116,9 +120,13 @@ type Model struct {
 	drafts  map[string]string // status-update drafts by incident id, kept until posted
 
 	panes     panesSet
-	ended     bool         // scorecard shown once
-	recovered string       // drill: whether the scenario is recovered (for the scorecard)
-	snapEnv   *Environment // the environment whose snapshots are being read
+	ended     bool   // scorecard shown once
+	recovered string // drill: whether the scenario is recovered (for the scorecard)
+	// resolvedAge is the RPO data age when the incident was resolved (seen
+	// in this session): the header's figure stops there.
+	resolvedAge      time.Duration
+	resolvedAgeKnown bool
+	snapEnv          *Environment // the environment whose snapshots are being read
 
 	ctxPick contextPick // LIVE's kube context picker
 	// ctxHeld, when set, holds every step: a resumed LIVE incident reaches
@@ -548,6 +556,9 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 
 // apply folds an event the journal accepted into the incident state.
 func (m *Model) apply(ev incident.Event) {
+	if ev.Type == incident.EventResolved && !m.inc.Resolved {
+		m.resolvedAge, m.resolvedAgeKnown = m.dataAgeAt(ev.Time)
+	}
 	m.inc.Apply(ev)
 	m.advanceClock(ev.Time)
 }
@@ -679,12 +690,23 @@ func (m *Model) stepStatus(i int) incident.StepStatus {
 	return m.inc.Status(StepID(m.rb, i))
 }
 
-// refreshOutput puts the selected step's output into the viewport.
+// refreshOutput puts the selected step's output into the viewport, wrapped
+// to its width. Scrolled back, the line at the top stays at the top.
 func (m *Model) refreshOutput() {
-	lines := m.outs[m.outputID()]
-	m.output.SetContentLines(lines)
-	if m.follow {
+	id := m.outputID()
+	top := -1
+	if !m.follow && id == m.outRowsOf && len(m.outRowOf) > 0 {
+		top = sourceLine(m.outRowOf, m.output.YOffset())
+	}
+	lines := m.outs[id]
+	rows, rowOf := wrapOutput(lines, m.output.Width())
+	m.outRowOf, m.outRowsOf = rowOf, id
+	m.output.SetContentLines(rows)
+	switch {
+	case m.follow:
 		m.output.GotoBottom()
+	case top >= 0 && top < len(rowOf):
+		m.output.SetYOffset(rowOf[top])
 	}
 }
 

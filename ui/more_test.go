@@ -2,16 +2,20 @@ package ui
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/drnav/drnav/incident"
 	"github.com/drnav/drnav/live"
@@ -281,5 +285,108 @@ func TestResumeFromPickerBuildsTheIncidentsEnvironment(t *testing.T) {
 	}
 	if tg := h.m.target(); tg.Namespace != "sim" {
 		t.Errorf("steps would run against %+v", tg)
+	}
+}
+
+// TestRPODataAgeCountsUpAndStopsAtResolution: the header's data age and the
+// PostgreSQL pane's are one figure, counting up with the clock between
+// probes, and the header's stops when the incident is resolved (the pane,
+// a live view, goes on).
+func TestRPODataAgeCountsUpAndStopsAtResolution(t *testing.T) {
+	t.Parallel()
+	clk := newMovingClock(testNow)
+	opts := testOptions()
+	opts.Now = clk.now
+	ch := make(chan live.DBSnapshot, 1)
+	opts.Live.DBSnapshots = ch
+	h, _ := declared(t, opts)
+	snap := func(age time.Duration) live.DBSnapshot {
+		return live.DBSnapshot{Up: true, Freshness: age, FreshnessKnown: true, FreshnessSource: live.FreshnessWAL,
+			RPO: 15 * time.Minute, Updated: clk.now()}
+	}
+	tick := func(d time.Duration) {
+		clk.advance(d)
+		h.m = must(h.m.Update(tickMsg(clk.now())))
+	}
+	ages := func() (header, pane string) {
+		s := h.screen()
+		if m := regexp.MustCompile(`RPO: data (\S+) old`).FindStringSubmatch(s); m != nil {
+			header = m[1]
+		}
+		if m := regexp.MustCompile(`WAL archived (\S+) ago`).FindStringSubmatch(s); m != nil {
+			pane = m[1]
+		}
+		return header, pane
+	}
+	h.handle(dbSnapMsg{ch: ch, snap: snap(40 * time.Second)})
+	for _, want := range []string{"45s", "50s", "55s"} {
+		tick(5 * time.Second)
+		if hd, pn := ages(); hd != want || pn != want {
+			t.Fatalf("data age: header %q, pane %q, want %s both:\n%s", hd, pn, want, h.screen())
+		}
+	}
+	h.press("R")
+	h.until("the resolve dialog", func(m Model) bool { return m.overlay == ovConfirm })
+	h.press("right", "enter")
+	h.until("resolved", func(m Model) bool { return m.inc.Resolved })
+	tick(30 * time.Second)
+	h.handle(dbSnapMsg{ch: ch, snap: snap(2 * time.Second)})
+	tick(5 * time.Second)
+	if hd, pn := ages(); hd != "55s" || pn != "7s" {
+		t.Errorf("after resolution: header %q (want 55s, stopped), pane %q (want 7s, live):\n%s", hd, pn, h.screen())
+	}
+}
+
+// TestOutputWrapsAtWordsAndSearchLandsOnTheLine: output lines wider than the
+// pane wrap at spaces with an indented continuation (no word split when a
+// space fits), and a search scrolls so the matching line is the top row —
+// not the row of its index, which wrapping pushes further down.
+func TestOutputWrapsAtWordsAndSearchLandsOnTheLine(t *testing.T) {
+	t.Parallel()
+	h, _ := declared(t, testOptions())
+	var lines []string
+	for i := range 300 {
+		lines = append(lines, fmt.Sprintf("line-%03d %s", i, strings.Repeat("lorem ipsum dolor ", 12)))
+	}
+	h.m.outs["identify"] = lines
+	h.m.refreshOutput()
+	h.press("tab", "/")
+	h.typeText("line-150")
+	h.press("enter")
+	top := strings.SplitN(ansi.Strip(h.m.output.View()), "\n", 2)[0]
+	if !strings.HasPrefix(strings.TrimSpace(top), "line-150 ") {
+		t.Errorf("search for line-150: the top row is %q", top)
+	}
+	if !strings.Contains(h.m.flash, "at line 151") {
+		t.Errorf("flash %q", h.m.flash)
+	}
+	w := h.m.output.Width()
+	for _, r := range strings.Split(ansi.Strip(h.m.output.View()), "\n") {
+		r = strings.TrimRight(r, " ")
+		if ansi.StringWidth(r) > w {
+			t.Errorf("row wider than %d: %q", w, r)
+		}
+		if f := strings.Fields(r); len(f) > 0 {
+			if last := f[len(f)-1]; last != "lorem" && last != "ipsum" && last != "dolor" && !strings.HasPrefix(last, "line-") {
+				t.Errorf("a word is split at the row's end: %q", r)
+			}
+		}
+	}
+}
+
+func TestWrapOutput(t *testing.T) {
+	t.Parallel()
+	rows, rowOf := wrapOutput([]string{"short", "aaa bbb ccc ddd", "x", "0123456789abc"}, 8)
+	want := []string{"short", "aaa bbb", "  ccc", "  ddd", "x", "01234567", "  89abc"}
+	if !slices.Equal(rows, want) {
+		t.Errorf("rows %q, want %q", rows, want)
+	}
+	if !slices.Equal(rowOf, []int{0, 1, 4, 5}) {
+		t.Errorf("rowOf %v", rowOf)
+	}
+	for row, line := range map[int]int{0: 0, 1: 1, 3: 1, 4: 2, 6: 3} {
+		if got := sourceLine(rowOf, row); got != line {
+			t.Errorf("sourceLine(%d) = %d, want %d", row, got, line)
+		}
 	}
 }

@@ -84,11 +84,11 @@ func retryText(st Styles, now, next time.Time) string {
 		return "retrying" + st.Glyphs.Ellipsis
 	}
 	// Round up: a countdown never shows 0s while still waiting.
-	return "retry in " + shortDuration((d+time.Second-1)/time.Second*time.Second)
+	return "retry in " + ShortDuration((d+time.Second-1)/time.Second*time.Second)
 }
 
-// shortDuration renders 45s, 4m, 4m30s (under 10m), 3h12m, 2d4h.
-func shortDuration(d time.Duration) string {
+// ShortDuration renders 45s, 4m, 4m30s (under 10m), 3h12m, 2d4h.
+func ShortDuration(d time.Duration) string {
 	if d < 0 {
 		d = 0
 	}
