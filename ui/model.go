@@ -1000,7 +1000,7 @@ func (m Model) mutate(what string) (tea.Model, tea.Cmd) {
 		m.openStatus()
 		return m, nil
 	case "resolve":
-		m.openConfirm(confirmState{action: actResolve, title: "Resolve the incident?",
+		m.openConfirm(confirmState{action: actResolve, title: "Resolve the incident?", yesLabel: "Resolve",
 			lines: []string{"Records the incident as resolved and shows the summary."}})
 		return m, nil
 	}

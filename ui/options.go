@@ -178,8 +178,9 @@ type Options struct {
 	Notify func(ctx context.Context, text string) error
 	// ReadDoc reads a local related document for the pager (called in a Cmd).
 	ReadDoc func(path string) (string, error)
-	// Briefing returns the drill scenario briefing of a runbook (optional).
-	Briefing func(rb *runbooks.Runbook) string
+	// Briefing returns the drill scenario briefing of a runbook, its times
+	// counted back from the detection time (optional).
+	Briefing func(rb *runbooks.Runbook, detected time.Time) string
 }
 
 // MemJournal keeps events in memory (tests, and the fallback when no

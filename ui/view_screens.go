@@ -342,7 +342,7 @@ func (m Model) viewBriefing() string {
 	s := m.styles
 	text := ""
 	if m.opts.Briefing != nil && m.rb != nil {
-		text = m.opts.Briefing(m.rb)
+		text = m.opts.Briefing(m.rb, m.inc.Detected)
 	}
 	if text == "" && m.rb != nil {
 		text = strings.TrimSpace(m.rb.Summary)
