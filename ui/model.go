@@ -1345,11 +1345,19 @@ func (m Model) declareKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		}
 		return m, nil
 	case "ctrl+n", "ctrl+p":
-		if len(f.choices) > 0 {
-			if msg.String() == "ctrl+n" {
-				f.choice = (f.choice + 1) % len(f.choices)
-			} else {
-				f.choice = (f.choice - 1 + len(f.choices)) % len(f.choices)
+		if n := len(f.choices); n > 0 {
+			// From a value that is not a choice (empty, typed), ctrl+n
+			// starts at the first choice and ctrl+p at the last.
+			cur := slices.Index(f.choices, f.input.Value())
+			switch {
+			case cur < 0 && msg.String() == "ctrl+n":
+				f.choice = 0
+			case cur < 0:
+				f.choice = n - 1
+			case msg.String() == "ctrl+n":
+				f.choice = (cur + 1) % n
+			default:
+				f.choice = (cur - 1 + n) % n
 			}
 			f.input.SetValue(f.choices[f.choice])
 			f.input.CursorEnd()

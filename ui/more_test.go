@@ -90,9 +90,19 @@ func TestDeclareChoicesFromLiveState(t *testing.T) {
 	h := newHarness(t, opts)
 	h.press("enter")
 	h.until("choices", func(m Model) bool { return len(m.decl.fields) > 1 && len(m.decl.fields[1].choices) == 2 })
-	h.press("enter", "ctrl+n", "ctrl+n")
-	if got := h.m.decl.fields[1].input.Value(); got != "web-1" {
-		t.Errorf("choice = %q, want web-1", got)
+	h.press("enter")
+	// From the empty field ctrl+n takes the first choice, then the next;
+	// ctrl+p goes back.
+	for _, c := range []struct{ key, want string }{{"ctrl+n", "web-1"}, {"ctrl+n", "web-2"}, {"ctrl+n", "web-1"}, {"ctrl+p", "web-2"}} {
+		h.press(c.key)
+		if got := h.m.decl.fields[1].input.Value(); got != c.want {
+			t.Fatalf("%s: choice = %q, want %s", c.key, got, c.want)
+		}
+	}
+	h.m.decl.fields[1].input.SetValue("typed")
+	h.press("ctrl+p")
+	if got := h.m.decl.fields[1].input.Value(); got != "web-2" {
+		t.Errorf("ctrl+p from a typed value: %q, want the last choice web-2", got)
 	}
 	if !strings.Contains(h.screen(), "2 live choices") {
 		t.Errorf("choices not shown:\n%s", h.screen())

@@ -44,7 +44,7 @@ type Glyphs struct {
 func NewGlyphs(ascii bool) Glyphs {
 	if ascii {
 		return Glyphs{
-			Pending: ".", Running: ">", Done: "+", Failed: "x", Skipped: "-", Interrupted: "?", Shown: "o",
+			Pending: ".", Running: "*", Done: "+", Failed: "x", Skipped: "-", Interrupted: "?", Shown: "o",
 			BarFull: "#", BarEmpty: "-", Sep: "|", Dot: "-", Arrow: "->",
 		}
 	}
