@@ -336,8 +336,13 @@ func (m Model) statusKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		text := m.status.Value()
 		m.overlay = ovNone
 		notify, j, now := m.opts.Notify, m.journal, m.now()
-		if notify == nil {
-			m.flash = "no notify command configured: copy it instead (ctrl+y)"
+		switch {
+		case notify == nil && m.mode == ModeDrill:
+			// A drill rehearses posting: recorded, counted, sent nowhere.
+			ev := incident.Event{Type: incident.EventStatusPosted, Time: now, Text: text, Kind: kind, How: incident.HowShown}
+			return m, appendCmd(j, "drill: status update recorded as posted, sent nowhere (no notify_command in the config; in an incident ctrl+y copies it for the channel)", ev)
+		case notify == nil:
+			m.flash = "not sent: no notify_command in the config — ctrl+y copies it to paste into the incident channel (and records it as posted)"
 			m.overlay = ovStatus
 			return m, nil
 		}

@@ -400,3 +400,39 @@ func TestWrapOutput(t *testing.T) {
 		}
 	}
 }
+
+// TestStatusSendWithoutNotifyCommand: with no notify command, ctrl+s in a
+// drill records the update as posted (sent nowhere, said so) and it counts;
+// in an incident it sends nothing, records nothing and says how to post it
+// (ctrl+y). The dialog's key help says which.
+func TestStatusSendWithoutNotifyCommand(t *testing.T) {
+	t.Parallel()
+	for _, mode := range []Mode{ModeDrill, ModeLive} {
+		opts := testOptions()
+		opts.Mode = mode
+		opts.Notify = nil
+		opts.Config.NotifyCommand = ""
+		h, j := declared(t, opts)
+		h.press("u")
+		help := "ctrl+s: no notify_command configured"
+		if mode == ModeDrill {
+			help = "ctrl+s post (drill: recorded, sent nowhere)"
+		}
+		if !strings.Contains(h.screen(), help) {
+			t.Errorf("%v: the status dialog does not say %q:\n%s", mode, help, h.screen())
+		}
+		h.press("ctrl+s")
+		if mode == ModeDrill {
+			h.until("posted", func(m Model) bool { return len(m.inc.Updates) == 1 })
+			last := j.Events()[len(j.Events())-1]
+			if last.How != incident.HowShown || !strings.Contains(h.m.flash, "sent nowhere") {
+				t.Errorf("drill: event %+v, flash %q", last, h.m.flash)
+			}
+			continue
+		}
+		h.settle()
+		if len(h.m.inc.Updates) != 0 || h.m.overlay != ovStatus || !strings.Contains(h.m.flash, "ctrl+y copies it") {
+			t.Errorf("live: updates %d, overlay %v, flash %q", len(h.m.inc.Updates), h.m.overlay, h.m.flash)
+		}
+	}
+}

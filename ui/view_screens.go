@@ -274,8 +274,11 @@ func (m Model) viewStatus() string {
 		title += " · " + strings.ToLower(it.Title) + " due " + it.Due.Format("15:04")
 	}
 	send := "ctrl+s send"
-	if m.opts.Notify == nil {
-		send = "ctrl+s send (no notify command)"
+	switch {
+	case m.opts.Notify == nil && m.mode == ModeDrill:
+		send = "ctrl+s post (drill: recorded, sent nowhere)"
+	case m.opts.Notify == nil:
+		send = "ctrl+s: no notify_command configured"
 	}
 	return s.Dialog.Render(s.Bold.Render(title) + "\n" + m.status.View() + "\n" +
 		s.Help.Render(send+" · ctrl+y copy (OSC 52) · esc close"))
