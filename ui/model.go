@@ -107,8 +107,8 @@ type Model struct {
 	// wrapOutput), for the step outRowsOf.
 	outRowOf  []int
 	outRowsOf string
-	follow bool
-	search string
+	follow    bool
+	search    string
 
 	confirm confirmState
 	prompt  promptState
