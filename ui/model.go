@@ -218,6 +218,7 @@ func (m *Model) applyResume(r *Resume) {
 	m.mode = modeOf(m.inc.Mode)
 	m.setEnv()
 	m.rb = m.findRunbook(m.inc.RunbookID)
+	m.panes.followFailover(m.actedOnFailover())
 	m.screen = screenChecklist
 	m.selectFirstOpen()
 	if m.rb == nil {
@@ -561,6 +562,7 @@ func (m *Model) apply(ev incident.Event) {
 	}
 	m.inc.Apply(ev)
 	m.advanceClock(ev.Time)
+	m.panes.followFailover(m.actedOnFailover())
 }
 
 // advanceClock moves the one clock every timer reads forward to t. It never

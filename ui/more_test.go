@@ -436,3 +436,44 @@ func TestStatusSendWithoutNotifyCommand(t *testing.T) {
 		}
 	}
 }
+
+// TestPanesFollowTheFailover: once a step acting on the failover context has
+// started, the pods pane shows the failover region's pods and its
+// deployments come first; before, the primary's. In a narrow deployments
+// pane each column keeps its context's distinguishing end.
+func TestPanesFollowTheFailover(t *testing.T) {
+	t.Parallel()
+	opts := testOptions()
+	rb := testRunbook()
+	rb.Steps[3].K8s = &runbooks.K8sAction{Action: runbooks.K8sScale, Context: "failover", Deployment: "ci-failure-agent"}
+	opts.Runbooks = []*runbooks.Runbook{rb}
+	prim, fail := make(chan live.KubeSnapshot, 1), make(chan live.KubeSnapshot, 1)
+	opts.Live.KubeSnapshots, opts.Live.FailoverSnapshots = prim, fail
+	h, _ := declared(t, opts)
+	h.handle(kubeSnapMsg{ch: prim, snap: live.KubeSnapshot{Context: "drill-primary", Synced: true, Err: "API server unreachable",
+		Deployments: []live.Deployment{{Name: "ci-failure-agent", Desired: 3}}}})
+	h.handle(failoverSnapMsg{ch: fail, snap: live.KubeSnapshot{Context: "drill-failover", Synced: true,
+		Pods:        []live.Pod{{Name: "agent-west-1", Ready: 1, Total: 1, Status: "Running", State: "running", Created: testNow}},
+		Deployments: []live.Deployment{{Name: "ci-failure-agent", Desired: 3, Updated: 3, Ready: 3, Available: 3}}}})
+	panesOf := func() string {
+		lines := strings.Split(h.screen(), "\n")
+		return strings.Join(lines[len(lines)-9:], "\n")
+	}
+	s := panesOf()
+	if strings.Contains(s, "agent-west-1") || !strings.Contains(s, "API server unreachable") {
+		t.Fatalf("before the failover the pods pane should show the primary:\n%s", s)
+	}
+	for _, want := range []string{"primary", "failover"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("the deployments pane's titles lack %q:\n%s", want, s)
+		}
+	}
+	h.m.apply(incident.Event{Type: incident.EventStepStarted, Time: testNow, Step: rb.Steps[3].ID})
+	s = panesOf()
+	if !strings.Contains(s, "agent-west-1") {
+		t.Errorf("after a failover step the pods pane does not show the failover's pods:\n%s", s)
+	}
+	if i, j := strings.Index(s, "failover"), strings.Index(s, "primary"); i < 0 || j < 0 || i > j {
+		t.Errorf("after a failover step the failover's deployments do not come first:\n%s", s)
+	}
+}
