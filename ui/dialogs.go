@@ -68,7 +68,7 @@ func (m *Model) openConfirm(c confirmState) {
 		c.noLabel = "Cancel"
 	}
 	if c.requireName != "" {
-		c.input = textinput.New()
+		c.input = m.styles.NewTextInput()
 		c.input.Prompt = "> "
 		c.input.Placeholder = "type the name"
 		c.input.SetWidth(40)
@@ -224,7 +224,7 @@ func (m Model) confirmed(a confirmAction) (tea.Model, tea.Cmd) {
 }
 
 func (m *Model) openPrompt(kind promptKind, title, placeholder, value string) {
-	in := textinput.New()
+	in := m.styles.NewTextInput()
 	in.Prompt = "> "
 	in.Placeholder = placeholder
 	in.SetWidth(max(20, min(70, m.width-10)))

@@ -218,8 +218,8 @@ func wrapWords(s string, w int) []string {
 
 // newStatusEditor is the status-update editor. Line numbers are off: they
 // are noise in a message and cost a render per visible row on every key.
-func newStatusEditor() textarea.Model {
-	ta := textarea.New()
+func newStatusEditor(st Styles) textarea.Model {
+	ta := st.NewTextArea()
 	ta.ShowLineNumbers = false
 	return ta
 }

@@ -178,10 +178,10 @@ func New(opts Options) Model {
 		height:  24,
 		output:  newOutputViewport(),
 		pager:   viewport.New(),
-		status:  newStatusEditor(),
 		bg:      &bgCache{},
 	}
 	m.styles = NewStyles(m.isDark, opts.NoColor, opts.ASCII)
+	m.status = newStatusEditor(m.styles)
 	m.help.Styles = m.styles.HelpStyles()
 	m.clock = now()
 	m.panes = newPanes(m.isDark, opts.NoColor, opts.ASCII)
@@ -1280,7 +1280,7 @@ func (m Model) startDeclare() (tea.Model, tea.Cmd) {
 	m.screen = screenDeclare
 	m.flash = ""
 	var fields []declareField
-	det := textinput.New()
+	det := m.styles.NewTextInput()
 	det.Prompt = "> "
 	det.SetValue("now") // the value, not an example: the formats are listed beneath
 	fields = append(fields, declareField{label: "Detected", input: det, fresh: true})
@@ -1291,7 +1291,7 @@ func (m Model) startDeclare() (tea.Model, tea.Cmd) {
 	var cmds []tea.Cmd
 	for i := range m.rb.Variables {
 		v := &m.rb.Variables[i]
-		in := textinput.New()
+		in := m.styles.NewTextInput()
 		in.Prompt = "> "
 		def := v.Default
 		if v.Config != "" && cfgVals[v.Config] != "" {

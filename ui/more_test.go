@@ -477,3 +477,33 @@ func TestPanesFollowTheFailover(t *testing.T) {
 		t.Errorf("after a failover step the failover's deployments do not come first:\n%s", s)
 	}
 }
+
+// TestNoColorInputs: under NO_COLOR the text inputs (declare form, a
+// prompt) and the status editor emit no colour codes; with colour they do
+// (the check sees them).
+func TestNoColorInputs(t *testing.T) {
+	t.Parallel()
+	colour := regexp.MustCompile(`\x1b\[[0-9;:]*(3[0-9]|4[0-9]|9[0-7]|10[0-7])[;:m]`)
+	for _, noColor := range []bool{true, false} {
+		opts := testOptions()
+		opts.NoColor = noColor
+		h := newHarness(t, opts)
+		h.press("enter")
+		h.until("declare form", func(m Model) bool { return m.screen == screenDeclare })
+		screens := map[string]string{"declare": h.m.View().Content}
+		h.press("enter", "enter", "enter")
+		h.until("checklist", func(m Model) bool { return m.screen == screenChecklist && m.journal != nil })
+		h.m.overlay = ovNone
+		h.press("n")
+		screens["note prompt"] = h.m.View().Content
+		h.press("esc", "u")
+		screens["status editor"] = h.m.View().Content
+		for what, out := range screens {
+			if got := colour.FindString(out); noColor && got != "" {
+				t.Errorf("NO_COLOR: %s has colour code %q", what, got)
+			} else if !noColor && what == "declare" && got == "" {
+				t.Errorf("with colour, the %s shows none: the check is blind", what)
+			}
+		}
+	}
+}
