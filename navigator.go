@@ -84,6 +84,7 @@ func (a *app) uiEnvironment(ctx context.Context, o *cmdOpts, cfg config.Config, 
 		KubeSnapshots:     ks.Snapshots(),
 		DBSnapshots:       ds.Snapshots(),
 		Choices:           env.Choices,
+		ChoiceFacts:       env.ChoiceFacts,
 	}, nil
 }
 

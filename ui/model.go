@@ -22,6 +22,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/drnav/drnav/incident"
+	"github.com/drnav/drnav/live"
 	"github.com/drnav/drnav/runbooks"
 	"github.com/drnav/drnav/steps"
 )
@@ -299,6 +300,7 @@ type followMsg struct {
 type choicesMsg struct {
 	field   int
 	choices []string
+	facts   []string
 	err     error
 }
 
@@ -534,7 +536,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case choicesMsg:
 		if msg.field < len(m.decl.fields) {
 			f := &m.decl.fields[msg.field]
-			f.choices, f.choiceErr = msg.choices, msg.err
+			f.choices, f.facts, f.choiceErr = msg.choices, msg.facts, msg.err
 		}
 		return m, nil
 	case docMsg:
@@ -1265,6 +1267,7 @@ type declareField struct {
 	input     textinput.Model
 	re        *regexp.Regexp
 	choices   []string
+	facts     []string // facts[i] about choices[i] (may be shorter)
 	choiceErr error
 	choice    int
 	err       string
@@ -1309,16 +1312,27 @@ func (m Model) startDeclare() (tea.Model, tea.Cmd) {
 			}
 		}
 		fields = append(fields, f)
-		if v.Source != runbooks.SourceText && v.Source != runbooks.SourceConfig && m.env != nil && m.env.Choices != nil {
-			idx, src, choices := len(fields)-1, v.Source, m.env.Choices
+		if v.Source != runbooks.SourceText && v.Source != runbooks.SourceConfig && m.env != nil && (m.env.Choices != nil || m.env.ChoiceFacts != nil) {
+			idx, src, choices, facts := len(fields)-1, v.Source, m.env.Choices, m.env.ChoiceFacts
 			cmds = append(cmds, func() tea.Msg {
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 				defer cancel()
-				c, err := choices(ctx, src)
+				var msg choicesMsg
+				var err error
+				if facts != nil {
+					var cs []live.Choice
+					cs, err = facts(ctx, src)
+					for _, c := range cs {
+						msg.choices, msg.facts = append(msg.choices, c.Value), append(msg.facts, c.Facts)
+					}
+				} else {
+					msg.choices, err = choices(ctx, src)
+				}
 				if err != nil {
 					err = fmt.Errorf("list %s: %w", src, err)
 				}
-				return choicesMsg{field: idx, choices: c, err: err}
+				msg.field, msg.err = idx, err
+				return msg
 			})
 		}
 	}

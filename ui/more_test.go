@@ -507,3 +507,33 @@ func TestNoColorInputs(t *testing.T) {
 		}
 	}
 }
+
+// TestDeclareChoicesWithFacts: the live choices are listed one a row with
+// their facts, the chosen one marked; a long name keeps its distinguishing
+// end behind …, and no row is wider than the screen.
+func TestDeclareChoicesWithFacts(t *testing.T) {
+	t.Parallel()
+	opts := testOptions()
+	opts.Runbooks[0].Variables[0].Source = runbooks.SourceUnreadyPods
+	long := "/var/backups/postgres/cluster-east/nightly/" + strings.Repeat("x", 60) + "-latest.sql"
+	opts.Live.ChoiceFacts = func(context.Context, string) ([]live.Choice, error) {
+		return []live.Choice{{Value: "web-1", Facts: "0/1 CrashLoopBackOff · 7 restarts · 12m"}, {Value: long, Facts: "2026-03-04 19:17 · 10m ago"}}, nil
+	}
+	h := newHarness(t, opts)
+	h.handle(tea.WindowSizeMsg{Width: 80, Height: 24})
+	h.press("enter")
+	h.until("choices", func(m Model) bool { return len(m.decl.fields) > 1 && len(m.decl.fields[1].choices) == 2 })
+	h.press("enter", "ctrl+n")
+	s := h.screen()
+	if !regexp.MustCompile(`(?m)^  > web-1 +0/1 CrashLoopBackOff · 7 restarts · 12m$`).MatchString(s) {
+		t.Errorf("the chosen pod is not listed, marked, with its facts:\n%s", s)
+	}
+	if !regexp.MustCompile(`(?m)^    …x+-latest\.sql +2026-03-04 19:17`).MatchString(s) {
+		t.Errorf("the long backup name does not keep its end (or lacks its time):\n%s", s)
+	}
+	for _, l := range strings.Split(s, "\n") {
+		if ansi.StringWidth(l) > 80 {
+			t.Errorf("row wider than 80: %q", l)
+		}
+	}
+}

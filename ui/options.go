@@ -107,6 +107,9 @@ type Environment struct {
 	// e.g. unready pods; called in a Cmd, never from View. Typically
 	// func(ctx, src) { return live.Choices(ctx, query, src) }.
 	Choices func(ctx context.Context, source string) ([]string, error)
+	// ChoiceFacts (optional, preferred over Choices) lists the same values
+	// with their facts (a pod's status, a backup's time) for the declare form.
+	ChoiceFacts func(ctx context.Context, source string) ([]live.Choice, error)
 }
 
 // Resume is an incident to continue: its journal, whose State is the
