@@ -119,6 +119,8 @@ type Model struct {
 	pager   viewport.Model
 	pagerOf string
 	drafts  map[string]string // status-update drafts by incident id, kept until posted
+	// reportPath is the report last exported (e), for y to copy.
+	reportPath string
 
 	panes     panesSet
 	ended     bool   // scorecard shown once
@@ -393,7 +395,8 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if msg.err != nil {
 			m.flash = "error: " + msg.err.Error()
 		} else {
-			m.flash = "report written: " + msg.path
+			m.reportPath = msg.path
+			m.flash = "report written: " + msg.path + " · y copies the path"
 		}
 		return m, nil
 	case declaredMsg:
@@ -824,6 +827,13 @@ func (m Model) checklistKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		return m.exportCmd()
+	case keyIs(msg, k.CopyReport):
+		if m.reportPath == "" {
+			m.flash = "no report yet: e exports it"
+			return m, nil
+		}
+		m.flash = "report path copied (OSC 52): " + m.reportPath
+		return m, tea.SetClipboard(m.reportPath)
 	case keyIs(msg, k.Search):
 		m.openPrompt(promptSearch, "Search output", "text to find", m.search)
 		return m, nil
