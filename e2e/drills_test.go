@@ -230,8 +230,9 @@ func cursorStep(screen string) int {
 	return n
 }
 
-// dbProbeInterval is how often drnav probes the database when healthy.
-const dbProbeInterval = 5 * time.Second
+// walArchiveEvery is how often the drill's database archives a WAL segment
+// while up (archive_timeout).
+const walArchiveEvery = time.Minute
 
 var (
 	headerAgeRe = regexp.MustCompile(`RPO: data ([0-9hms]+) old`)
@@ -401,10 +402,10 @@ func (ck *screenChecker) check(screen string) {
 			t.Errorf("dialog buttons without a textual selection: %q\n%s", l, screen)
 		}
 	}
-	// RPO data age: the header and the pane agree, and the figure only
-	// goes back to data newer than the previous screen: archived since (the
-	// screen shows the age at the last probe, dbProbeInterval apart, plus
-	// the time since).
+	// RPO data age: the header and the pane agree (one figure, one clock),
+	// and it only goes back to a newly archived WAL segment: younger than
+	// the archive interval. (When a new segment is seen depends on the
+	// probe and the machine's load, so the test does not time it.)
 	ha, hok := headerAge(screen)
 	if m := paneAgeRe.FindStringSubmatch(screen); hok && m != nil && !ck.resolved {
 		if pa, ok := parseAge(m[1]); ok && pa != ha {
@@ -413,7 +414,7 @@ func (ck *screenChecker) check(screen string) {
 	}
 	now := time.Now()
 	if hok {
-		if ck.haveAge && ha < ck.lastAge && ha > now.Sub(ck.lastAt)+dbProbeInterval+time.Second {
+		if ck.haveAge && ha < ck.lastAge && ha >= walArchiveEvery {
 			t.Errorf("data age went down from %s to %s (%s later):\n%s", ck.lastAge, ha, now.Sub(ck.lastAt).Round(time.Millisecond), screen)
 		}
 		ck.lastAge, ck.lastAt, ck.haveAge = ha, now, true
