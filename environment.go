@@ -23,6 +23,8 @@ type environment struct {
 	// ConfigValues are the values runbook variables take through `config = "key"`.
 	ConfigValues map[string]string
 	Choices      headless.ChoicesFunc
+	// ChoiceFacts lists the same values with their facts (the declare form).
+	ChoiceFacts func(ctx context.Context, source string) ([]live.Choice, error)
 	// DBProber feeds the PostgreSQL pane.
 	DBProber live.DBProber
 	// Recovered reports whether the drill scenario is recovered (drill only).
@@ -99,7 +101,11 @@ func liveEnvironment(cfg config.Config, kube steps.KubeProvider, targets liveTar
 		Close: func() {},
 	}
 	targets.declare(&env.Declared)
-	env.Choices = choicesFor(t.Kube, cfg, cfg.Backup.Dir)
+	env.ChoiceFacts = choiceFactsFor(t.Kube, cfg, cfg.Backup.Dir)
+	env.Choices = func(ctx context.Context, source string) ([]string, error) {
+		cs, err := env.ChoiceFacts(ctx, source)
+		return live.Values(cs), err
+	}
 	return env, nil
 }
 
@@ -146,7 +152,11 @@ func drillEnvironment(ctx context.Context, cfg config.Config, rb *runbooks.Runbo
 		id := rb.Scenario
 		env.Recovered = func() (bool, string) { return sim.Recovered(id) }
 	}
-	env.Choices = choicesFor(t.Kube, cfg, backup.Dir)
+	env.ChoiceFacts = choiceFactsFor(t.Kube, cfg, backup.Dir)
+	env.Choices = func(ctx context.Context, source string) ([]string, error) {
+		cs, err := env.ChoiceFacts(ctx, source)
+		return live.Values(cs), err
+	}
 	return env, nil
 }
 
@@ -166,15 +176,20 @@ func shellAllowList(cfg config.Config, rb *runbooks.Runbook) func(string) bool {
 }
 
 // choicesFor lists a variable source's values from the primary context.
-func choicesFor(kube steps.KubeProvider, cfg config.Config, backupDir string) headless.ChoicesFunc {
-	return func(ctx context.Context, source string) ([]string, error) {
+func choiceFactsFor(kube steps.KubeProvider, cfg config.Config, backupDir string) func(ctx context.Context, source string) ([]live.Choice, error) {
+	return func(ctx context.Context, source string) ([]live.Choice, error) {
 		q := live.ChoiceQuery{Namespace: cfg.Namespace, Selector: cfg.AppLabel, BackupDir: backupDir}
 		if source == runbooks.SourceContexts {
 			lister, ok := kube.(interface{ Contexts() ([]string, error) })
 			if !ok {
 				return nil, nil
 			}
-			return lister.Contexts()
+			names, err := lister.Contexts()
+			cs := make([]live.Choice, len(names))
+			for i, n := range names {
+				cs[i] = live.Choice{Value: n}
+			}
+			return cs, err
 		}
 		if source != runbooks.SourceBackups {
 			client, info, err := kube.Client("primary")
@@ -186,6 +201,6 @@ func choicesFor(kube steps.KubeProvider, cfg config.Config, backupDir string) he
 				q.Namespace = info.Namespace
 			}
 		}
-		return live.Choices(ctx, q, source)
+		return live.ChoiceFacts(ctx, q, source)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 	"k8s.io/client-go/kubernetes"
@@ -83,6 +84,7 @@ func (a *app) uiEnvironment(ctx context.Context, o *cmdOpts, cfg config.Config, 
 		KubeSnapshots:     ks.Snapshots(),
 		DBSnapshots:       ds.Snapshots(),
 		Choices:           env.Choices,
+		ChoiceFacts:       env.ChoiceFacts,
 	}, nil
 }
 
@@ -109,9 +111,9 @@ func (a *app) uiOptions(ctx context.Context, o *cmdOpts, cfg config.Config, rbs 
 	if o.drill {
 		opts.Mode = ui.ModeDrill
 	}
-	opts.Briefing = func(rb *runbooks.Runbook) string {
+	opts.Briefing = func(rb *runbooks.Runbook, detected time.Time) string {
 		if sc, ok := drill.ScenarioByID(rb.Scenario); ok {
-			return sc.Briefing
+			return sc.Briefing(detected)
 		}
 		return ""
 	}

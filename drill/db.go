@@ -77,7 +77,9 @@ func (d *simDB) resetState(alwaysUp bool, orders int64, archivedAgo time.Duratio
 	d.main = &simData{tables: orders > 0, orders: orders, corrupt: corrupt}
 	d.others = map[string]*simData{}
 	d.sizeBytes = 8_000_000 + orders*620
-	d.lastArchived = d.clk.Now().Add(-d.scaled(archivedAgo))
+	// The data age is on the wall clock, like the incident's RTO clock and
+	// the header's RPO figure: the story's figure as it is, not sped up.
+	d.lastArchived = d.clk.Now().Add(-archivedAgo)
 }
 
 // observe is called after each primary tick with what the cluster shows.
@@ -86,8 +88,8 @@ func (d *simDB) observe(now time.Time, appReady int32) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.appReady = appReady
-	if (d.alwaysUp || up) && now.Sub(d.lastArchived) >= d.scaled(time.Minute) {
-		d.lastArchived = now // archive_timeout 60s: a WAL segment a minute while up
+	if (d.alwaysUp || up) && now.Sub(d.lastArchived) >= time.Minute {
+		d.lastArchived = now // archive_timeout 60s (wall clock): a WAL segment a minute while up
 	}
 }
 
@@ -127,8 +129,9 @@ func (d *simDB) state() dbState {
 	return s
 }
 
-// Probe implements live.DBProber. LastArchived is reported on the simulated
-// time scale: its age as seen now is the simulated age (Speed × wall age).
+// Probe implements live.DBProber. LastArchived is on the wall clock (not
+// sped up): the data age it gives agrees with the incident's clock at any
+// drill speed.
 func (d *simDB) Probe(ctx context.Context) (live.DBHealth, error) {
 	if err := ctx.Err(); err != nil {
 		return live.DBHealth{}, err
@@ -136,10 +139,8 @@ func (d *simDB) Probe(ctx context.Context) (live.DBHealth, error) {
 	if err := d.check(); err != nil {
 		return live.DBHealth{}, err
 	}
-	now := d.clk.Now()
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	age := time.Duration(float64(now.Sub(d.lastArchived)) * d.speed)
 	return live.DBHealth{
 		Latency:        2 * time.Millisecond,
 		Version:        simVersion,
@@ -148,7 +149,7 @@ func (d *simDB) Probe(ctx context.Context) (live.DBHealth, error) {
 		Connections:    int(2 + 4*d.appReady),
 		MaxConnections: 100,
 		SizeBytes:      d.sizeBytes,
-		LastArchived:   now.Add(-age),
+		LastArchived:   d.lastArchived,
 	}, nil
 }
 

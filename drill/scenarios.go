@@ -41,29 +41,48 @@ const (
 type Scenario struct {
 	ID    string
 	Title string
-	// Briefing is what the trainee is told: what the pager said.
-	Briefing string
+	// story is what the pager said; at(d) is the wall-clock time d before
+	// the detection time ("15:04").
+	story func(at func(before time.Duration) string) string
+}
+
+// Briefing is what the trainee is told: what the pager said, its times
+// counted back from the incident's detection time, so the story matches
+// the clock in the header.
+func (s Scenario) Briefing(detected time.Time) string {
+	if s.story == nil {
+		return ""
+	}
+	return s.story(func(before time.Duration) string {
+		return detected.Add(-before).Local().Format("15:04")
+	})
 }
 
 // Scenarios lists the drill scenarios, one per disaster type of the plan.
 func Scenarios() []Scenario {
 	return []Scenario{
-		{ScenarioDataCenter, "Data center failure",
-			"PAGER 03:12 — CRITICAL: all health checks of region primary failing; API server drill-primary unreachable " +
-				"(dial tcp 10.0.0.1:6443: connection refused). Customers report the service is down. " +
-				"The failover region drill-failover is healthy but runs no application yet, and its database is empty."},
-		{ScenarioCorruption, "Database corruption",
-			"PAGER 02:47 — ERROR rate high on ci-failure-agent: \"index orders_pkey contains unexpected zero page\", " +
-				"duplicate order ids reported by support. The application is up (3/3) and still writing."},
-		{ScenarioApplication, "Application failure",
-			"PAGER 16:05 — ci-failure-agent: 0/3 pods ready, CrashLoopBackOff since the deploy 10 minutes ago " +
-				"(image ci-failure-agent:bad). The previous release 1.4.2 was healthy."},
-		{ScenarioNetwork, "Network failure",
-			"PAGER 11:30 — ci-failure-agent health check timing out from the ingress; pods are Running and Ready. " +
-				"A change to network policies went out this morning."},
-		{ScenarioOutage, "Complete system outage",
-			"PAGER 04:01 — EVERYTHING DOWN: ci-failure-agent 0 pods, postgres 0 pods, database unreachable, " +
-				"WAL archiving stalled. The cluster itself answers. Start the five-phase outage procedure."},
+		{ScenarioDataCenter, "Data center failure", func(at func(time.Duration) string) string {
+			return "PAGER " + at(0) + " — CRITICAL: all health checks of region primary failing since " + at(4*time.Minute) +
+				"; API server drill-primary unreachable (dial tcp 10.0.0.1:6443: connection refused). Customers report the service is down. " +
+				"The failover region drill-failover is healthy but runs no application yet, and its database is empty."
+		}},
+		{ScenarioCorruption, "Database corruption", func(at func(time.Duration) string) string {
+			return "PAGER " + at(0) + " — ERROR rate high on ci-failure-agent since " + at(12*time.Minute) +
+				": \"index orders_pkey contains unexpected zero page\", duplicate order ids reported by support. " +
+				"The application is up (3/3) and still writing."
+		}},
+		{ScenarioApplication, "Application failure", func(at func(time.Duration) string) string {
+			return "PAGER " + at(0) + " — ci-failure-agent: 0/3 pods ready, CrashLoopBackOff since the deploy at " + at(10*time.Minute) +
+				" (image ci-failure-agent:bad). The previous release 1.4.2 was healthy."
+		}},
+		{ScenarioNetwork, "Network failure", func(at func(time.Duration) string) string {
+			return "PAGER " + at(0) + " — ci-failure-agent health check timing out from the ingress; pods are Running and Ready. " +
+				"A change to network policies went out at " + at(35*time.Minute) + "."
+		}},
+		{ScenarioOutage, "Complete system outage", func(at func(time.Duration) string) string {
+			return "PAGER " + at(0) + " — EVERYTHING DOWN: ci-failure-agent 0 pods, postgres 0 pods, database unreachable, " +
+				"WAL archiving stalled since " + at(12*time.Minute) + ". The cluster itself answers. Start the five-phase outage procedure."
+		}},
 	}
 }
 

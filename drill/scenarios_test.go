@@ -29,8 +29,9 @@ func TestScenariosStartBroken(t *testing.T) {
 	for _, sc := range Scenarios() {
 		t.Run(sc.ID, func(t *testing.T) {
 			t.Parallel()
-			if sc.Title == "" || sc.Briefing == "" {
-				t.Error("scenario without title or briefing")
+			det := time.Date(2026, 3, 4, 19, 27, 0, 0, time.Local)
+			if b := sc.Briefing(det); sc.Title == "" || !strings.Contains(b, "PAGER 19:27 — ") {
+				t.Errorf("scenario without title, or a briefing not paged at the detection time 19:27: %q", b)
 			}
 			e := New(Options{Speed: testSpeed, Dir: t.TempDir()})
 			t.Cleanup(e.Stop)

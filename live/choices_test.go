@@ -70,3 +70,49 @@ func TestChoices(t *testing.T) {
 		t.Error("unknown source: want an error")
 	}
 }
+
+// TestChoiceFacts: pods come with READY, STATUS, restarts and age, failing
+// first; backups with their time and age, newest first, and files kept
+// beside the dumps (.meta, checksums) are not offered.
+func TestChoiceFacts(t *testing.T) {
+	t.Parallel()
+	crash := choicePod("web-crash", false)
+	crash.CreationTimestamp = metav1.NewTime(time.Now().Add(-12 * time.Minute))
+	crash.Spec.Containers = []corev1.Container{{Name: "app"}}
+	crash.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "app", RestartCount: 7,
+		State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}}}}
+	client := fake.NewClientset(crash, choicePod("web-ok", true))
+	cs, err := ChoiceFacts(context.Background(), ChoiceQuery{Client: client, Namespace: "ns", Selector: "app=a"}, "pods")
+	if err != nil || len(cs) != 2 {
+		t.Fatalf("pods: %v %+v", err, cs)
+	}
+	if cs[0].Value != "web-crash" || cs[0].Facts != "0/1 CrashLoopBackOff · 7 restarts · 12m" {
+		t.Errorf("failing pod first with its facts: %+v", cs[0])
+	}
+
+	dir := t.TempDir()
+	now := time.Now()
+	for i, name := range []string{"old.sql", "new.sql.gz", "new.sql.gz.meta", "new.sql.gz.sha256", ".partial.sql"} {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		at := now.Add(-3 * time.Hour)
+		if i > 0 {
+			at = now.Add(-10 * time.Minute)
+		}
+		if err := os.Chtimes(p, at, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bs, err := ChoiceFacts(context.Background(), ChoiceQuery{BackupDir: dir}, "backups")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := Values(bs); !reflect.DeepEqual(got, []string{filepath.Join(dir, "new.sql.gz"), filepath.Join(dir, "old.sql")}) {
+		t.Errorf("backups %q: want the two dumps, newest first", got)
+	}
+	if want := now.Add(-10*time.Minute).Local().Format("2006-01-02 15:04") + " · 10m ago"; len(bs) > 0 && bs[0].Facts != want {
+		t.Errorf("backup facts %q, want %q", bs[0].Facts, want)
+	}
+}

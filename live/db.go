@@ -78,6 +78,17 @@ type DBSnapshot struct {
 	Updated         time.Time
 }
 
+// AgeAt is the age at now of the newest backup evidence: the age measured
+// at Updated plus the time since. The one data-age figure: the header's
+// RPO and the PostgreSQL pane both read it.
+func (s DBSnapshot) AgeAt(now time.Time) time.Duration {
+	a := s.Freshness
+	if !now.IsZero() && !s.Updated.IsZero() && now.After(s.Updated) {
+		a += now.Sub(s.Updated)
+	}
+	return a
+}
+
 // DBSource probes the database on an interval and publishes snapshots.
 type DBSource struct {
 	prober  DBProber

@@ -71,7 +71,7 @@ func (m *Model) openConfirm(c confirmState) {
 		c.noLabel = "Cancel"
 	}
 	if c.requireName != "" {
-		c.input = textinput.New()
+		c.input = m.styles.NewTextInput()
 		c.input.Prompt = "> "
 		c.input.Placeholder = "type the name"
 		c.input.SetWidth(40)
@@ -241,7 +241,7 @@ func (m Model) confirmed(a confirmAction) (tea.Model, tea.Cmd) {
 }
 
 func (m *Model) openPrompt(kind promptKind, title, placeholder, value string) {
-	in := textinput.New()
+	in := m.styles.NewTextInput()
 	in.Prompt = "> "
 	in.Placeholder = placeholder
 	in.SetWidth(max(20, min(70, m.width-10)))
@@ -304,12 +304,19 @@ func (m *Model) findNext() {
 	}
 	lines := m.outs[m.outputID()]
 	needle := strings.ToLower(m.search)
-	from := m.output.YOffset() + 1
+	from := 0
+	if len(m.outRowOf) == len(lines) {
+		from = sourceLine(m.outRowOf, m.output.YOffset()) + 1
+	}
 	for k := range lines {
 		i := (from + k) % len(lines)
 		if strings.Contains(strings.ToLower(lines[i]), needle) {
 			m.follow = false
-			m.output.SetYOffset(i)
+			row := i
+			if i < len(m.outRowOf) {
+				row = m.outRowOf[i]
+			}
+			m.output.SetYOffset(row)
 			m.flash = fmt.Sprintf("%q at line %d", m.search, i+1)
 			return
 		}
@@ -346,8 +353,13 @@ func (m Model) statusKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		text := m.status.Value()
 		m.overlay = ovNone
 		notify, j, now := m.opts.Notify, m.journal, m.now()
-		if notify == nil {
-			m.flash = "no notify command configured: copy it instead (ctrl+y)"
+		switch {
+		case notify == nil && m.mode == ModeDrill:
+			// A drill rehearses posting: recorded, counted, sent nowhere.
+			ev := incident.Event{Type: incident.EventStatusPosted, Time: now, Text: text, Kind: kind, How: incident.HowShown}
+			return m, appendCmd(j, "drill: status update recorded as posted, sent nowhere (no notify_command in the config; in an incident ctrl+y copies it for the channel)", ev)
+		case notify == nil:
+			m.flash = "not sent: no notify_command in the config — ctrl+y copies it to paste into the incident channel (and records it as posted)"
 			m.overlay = ovStatus
 			return m, nil
 		}
@@ -514,8 +526,11 @@ func (m *Model) dims() layoutDims {
 
 func (m *Model) layout() {
 	d := m.dims()
-	m.output.SetWidth(d.detailW)
 	m.output.SetHeight(max(3, d.bodyH-m.detailHeight(d.detailW, d.bodyH)))
+	if d.detailW != m.output.Width() {
+		m.output.SetWidth(d.detailW)
+		m.refreshOutput() // wrapped to the new width
+	}
 	m.pager.SetWidth(max(20, m.width-6))
 	m.pager.SetHeight(max(5, m.height-6))
 	m.help.SetWidth(m.width)

@@ -3,6 +3,7 @@ package ui
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -83,11 +84,61 @@ func (m *Model) settledFlash(status incident.StepStatus) string {
 
 // ---- report export ----
 
-// newOutputViewport is the output pane: long lines wrap, never clipped.
+// newOutputViewport is the output pane: long lines are wrapped by
+// wrapOutput before they reach it, never clipped.
 func newOutputViewport() viewport.Model {
-	vp := viewport.New()
-	vp.SoftWrap = true
-	return vp
+	return viewport.New()
+}
+
+// outputIndent starts each continuation row of a wrapped output line, so a
+// wrapped line reads as one.
+const outputIndent = "  "
+
+// wrapOutput word-wraps output lines to w columns (a word longer than a row
+// is broken); continuation rows start with outputIndent. rowOf[i] is the
+// first row of line i: search lands on the row, not on the line's index.
+func wrapOutput(lines []string, w int) (rows []string, rowOf []int) {
+	rows = make([]string, 0, len(lines))
+	rowOf = make([]int, len(lines))
+	for i, l := range lines {
+		rowOf[i] = len(rows)
+		if w <= len(outputIndent)+1 || ansi.StringWidth(l) <= w {
+			rows = append(rows, l)
+			continue
+		}
+		first, rest := splitRow(l, w)
+		rows = append(rows, first)
+		for rest != "" {
+			var r string
+			r, rest = splitRow(rest, w-len(outputIndent))
+			rows = append(rows, outputIndent+r)
+		}
+	}
+	return rows, rowOf
+}
+
+// splitRow cuts s to one row of at most w columns, at the last space that
+// fits (or hard at w when a word is longer), and returns the row and the
+// rest without its leading spaces.
+func splitRow(s string, w int) (row, rest string) {
+	if ansi.StringWidth(s) <= w {
+		return s, ""
+	}
+	row = ansi.Truncate(s, w, "")
+	if i := strings.LastIndexByte(row, ' '); i > 0 && strings.TrimSpace(row[:i]) != "" {
+		row = row[:i]
+	}
+	rest = strings.TrimLeft(strings.TrimPrefix(s, row), " ")
+	return strings.TrimRight(row, " "), rest
+}
+
+// sourceLine is the output line shown at row (see wrapOutput).
+func sourceLine(rowOf []int, row int) int {
+	i, found := slices.BinarySearch(rowOf, row)
+	if !found {
+		i--
+	}
+	return max(i, 0)
 }
 
 // dirJournal is a journal kept in a folder (*incident.Journal).
@@ -122,12 +173,14 @@ func (m Model) exportCmd() (tea.Model, tea.Cmd) {
 	}
 }
 
-// freshness is the PostgreSQL pane's data-age figure (RPO exposure).
+// freshness is the RPO exposure: the PostgreSQL pane's data-age figure at
+// the clock, counting up with it; once the incident is resolved, the figure
+// at resolution (unknown when the resolution was not seen in this session).
 func (m Model) freshness() (age time.Duration, known bool) {
-	if d := m.panes.dbs; d != nil {
-		return d.Freshness, d.FreshnessKnown
+	if m.inc.Resolved {
+		return m.resolvedAge, m.resolvedAgeKnown
 	}
-	return 0, false
+	return m.dataAgeAt(m.clock)
 }
 
 // ---- status drafts ----
@@ -169,8 +222,8 @@ func wrapWords(s string, w int) []string {
 
 // newStatusEditor is the status-update editor. Line numbers are off: they
 // are noise in a message and cost a render per visible row on every key.
-func newStatusEditor() textarea.Model {
-	ta := textarea.New()
+func newStatusEditor(st Styles) textarea.Model {
+	ta := st.NewTextArea()
 	ta.ShowLineNumbers = false
 	return ta
 }

@@ -13,7 +13,7 @@ type KeyMap struct {
 
 	// checklist
 	Run, Cancel, CancelCtrl, Skip, Note, Verify, Hint, Status, Contacts key.Binding
-	Docs, Resolve, MarkDone, Rerun, Search, Follow, Export              key.Binding
+	Docs, Resolve, MarkDone, Rerun, Search, Follow, Export, CopyReport  key.Binding
 	Handover                                                            key.Binding
 
 	// picker
@@ -71,6 +71,7 @@ func NewKeyMap(readOnly bool) KeyMap {
 		Follow:     b([]string{"f"}, "f", "follow output"),
 		Export:     b([]string{"e"}, "e", "export report"),
 		Handover:   b([]string{"H"}, "H", "hand over (serve)"),
+		CopyReport: b([]string{"y"}, "y", "copy report path"),
 		Drill:      b([]string{"d"}, "d", "drill mode"),
 		Live:       b([]string{"l"}, "l", "live mode"),
 	}
@@ -98,6 +99,6 @@ func (k KeyMap) fullHelp() [][]key.Binding {
 		{k.Up, k.Down, k.Top, k.Bottom, k.PageUp, k.PageDown, k.Tab},
 		{k.Run, k.Cancel, k.CancelCtrl, k.Skip, k.Note, k.Verify},
 		{k.Rerun, k.MarkDone, k.Hint, k.Status, k.Resolve},
-		{k.Search, k.Follow, k.Export, k.Contacts, k.Docs, k.Help, k.Quit},
+		{k.Search, k.Follow, k.Export, k.CopyReport, k.Contacts, k.Docs, k.Help, k.Quit},
 	}
 }

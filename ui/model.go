@@ -23,6 +23,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/drnav/drnav/incident"
+	"github.com/drnav/drnav/live"
 	"github.com/drnav/drnav/runbooks"
 	"github.com/drnav/drnav/steps"
 )
@@ -110,8 +111,12 @@ type Model struct {
 	handing *HandoverOffer
 	outOf   string // the step whose output shows, when not the selected one (see advanceFrom)
 	output  viewport.Model
-	follow  bool
-	search  string
+	// outRowOf maps the output's lines to the viewport's rows (see
+	// wrapOutput), for the step outRowsOf.
+	outRowOf  []int
+	outRowsOf string
+	follow    bool
+	search    string
 
 	confirm confirmState
 	prompt  promptState
@@ -121,11 +126,17 @@ type Model struct {
 	pager   viewport.Model
 	pagerOf string
 	drafts  map[string]string // status-update drafts by incident id, kept until posted
+	// reportPath is the report last exported (e), for y to copy.
+	reportPath string
 
 	panes     panesSet
-	ended     bool         // scorecard shown once
-	recovered string       // drill: whether the scenario is recovered (for the scorecard)
-	snapEnv   *Environment // the environment whose snapshots are being read
+	ended     bool   // scorecard shown once
+	recovered string // drill: whether the scenario is recovered (for the scorecard)
+	// resolvedAge is the RPO data age when the incident was resolved (seen
+	// in this session): the header's figure stops there.
+	resolvedAge      time.Duration
+	resolvedAgeKnown bool
+	snapEnv          *Environment // the environment whose snapshots are being read
 
 	ctxPick contextPick // LIVE's kube context picker
 	// ctxHeld, when set, holds every step: a resumed LIVE incident reaches
@@ -177,10 +188,10 @@ func New(opts Options) Model {
 		height:  24,
 		output:  newOutputViewport(),
 		pager:   viewport.New(),
-		status:  newStatusEditor(),
 		bg:      &bgCache{},
 	}
 	m.styles = NewStyles(m.isDark, opts.NoColor, opts.ASCII)
+	m.status = newStatusEditor(m.styles)
 	m.help.Styles = m.styles.HelpStyles()
 	m.clock = now()
 	m.panes = newPanes(m.isDark, opts.NoColor, opts.ASCII)
@@ -217,6 +228,7 @@ func (m *Model) applyResume(r *Resume) {
 	m.mode = modeOf(m.inc.Mode)
 	m.setEnv()
 	m.rb = m.findRunbook(m.inc.RunbookID)
+	m.panes.followFailover(m.actedOnFailover())
 	m.screen = screenChecklist
 	m.selectFirstOpen()
 	if m.rb == nil {
@@ -298,6 +310,7 @@ type followMsg struct {
 type choicesMsg struct {
 	field   int
 	choices []string
+	facts   []string
 	err     error
 }
 
@@ -409,7 +422,8 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if msg.err != nil {
 			m.flash = "error: " + msg.err.Error()
 		} else {
-			m.flash = "report written: " + msg.path
+			m.reportPath = msg.path
+			m.flash = "report written: " + msg.path + " · y copies the path"
 		}
 		return m, nil
 	case declaredMsg:
@@ -558,7 +572,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case choicesMsg:
 		if msg.field < len(m.decl.fields) {
 			f := &m.decl.fields[msg.field]
-			f.choices, f.choiceErr = msg.choices, msg.err
+			f.choices, f.facts, f.choiceErr = msg.choices, msg.facts, msg.err
 		}
 		return m, nil
 	case docMsg:
@@ -581,8 +595,12 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 
 // apply folds an event the journal accepted into the incident state.
 func (m *Model) apply(ev incident.Event) {
+	if ev.Type == incident.EventResolved && !m.inc.Resolved {
+		m.resolvedAge, m.resolvedAgeKnown = m.dataAgeAt(ev.Time)
+	}
 	m.inc.Apply(ev)
 	m.advanceClock(ev.Time)
+	m.panes.followFailover(m.actedOnFailover())
 }
 
 // advanceClock moves the one clock every timer reads forward to t. It never
@@ -712,12 +730,23 @@ func (m *Model) stepStatus(i int) incident.StepStatus {
 	return m.inc.Status(StepID(m.rb, i))
 }
 
-// refreshOutput puts the selected step's output into the viewport.
+// refreshOutput puts the selected step's output into the viewport, wrapped
+// to its width. Scrolled back, the line at the top stays at the top.
 func (m *Model) refreshOutput() {
-	lines := m.outs[m.outputID()]
-	m.output.SetContentLines(lines)
-	if m.follow {
+	id := m.outputID()
+	top := -1
+	if !m.follow && id == m.outRowsOf && len(m.outRowOf) > 0 {
+		top = sourceLine(m.outRowOf, m.output.YOffset())
+	}
+	lines := m.outs[id]
+	rows, rowOf := wrapOutput(lines, m.output.Width())
+	m.outRowOf, m.outRowsOf = rowOf, id
+	m.output.SetContentLines(rows)
+	switch {
+	case m.follow:
 		m.output.GotoBottom()
+	case top >= 0 && top < len(rowOf):
+		m.output.SetYOffset(rowOf[top])
 	}
 }
 
@@ -836,6 +865,13 @@ func (m Model) checklistKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		return m.exportCmd()
+	case keyIs(msg, k.CopyReport):
+		if m.reportPath == "" {
+			m.flash = "no report yet: e exports it"
+			return m, nil
+		}
+		m.flash = "report path copied (OSC 52): " + m.reportPath
+		return m, tea.SetClipboard(m.reportPath)
 	case keyIs(msg, k.Search):
 		m.openPrompt(promptSearch, "Search output", "text to find", m.search)
 		return m, nil
@@ -1016,7 +1052,7 @@ func (m Model) mutate(what string) (tea.Model, tea.Cmd) {
 		m.openStatus()
 		return m, nil
 	case "resolve":
-		m.openConfirm(confirmState{action: actResolve, title: "Resolve the incident?",
+		m.openConfirm(confirmState{action: actResolve, title: "Resolve the incident?", yesLabel: "Resolve",
 			lines: []string{"Records the incident as resolved and shows the summary."}})
 		return m, nil
 	}
@@ -1302,6 +1338,7 @@ type declareField struct {
 	input     textinput.Model
 	re        *regexp.Regexp
 	choices   []string
+	facts     []string // facts[i] about choices[i] (may be shorter)
 	choiceErr error
 	choice    int
 	err       string
@@ -1317,7 +1354,7 @@ func (m Model) startDeclare() (tea.Model, tea.Cmd) {
 	m.screen = screenDeclare
 	m.flash = ""
 	var fields []declareField
-	det := textinput.New()
+	det := m.styles.NewTextInput()
 	det.Prompt = "> "
 	det.SetValue("now") // the value, not an example: the formats are listed beneath
 	fields = append(fields, declareField{label: "Detected", input: det, fresh: true})
@@ -1328,7 +1365,7 @@ func (m Model) startDeclare() (tea.Model, tea.Cmd) {
 	var cmds []tea.Cmd
 	for i := range m.rb.Variables {
 		v := &m.rb.Variables[i]
-		in := textinput.New()
+		in := m.styles.NewTextInput()
 		in.Prompt = "> "
 		def := v.Default
 		if v.Config != "" && cfgVals[v.Config] != "" {
@@ -1346,16 +1383,27 @@ func (m Model) startDeclare() (tea.Model, tea.Cmd) {
 			}
 		}
 		fields = append(fields, f)
-		if v.Source != runbooks.SourceText && v.Source != runbooks.SourceConfig && m.env != nil && m.env.Choices != nil {
-			idx, src, choices := len(fields)-1, v.Source, m.env.Choices
+		if v.Source != runbooks.SourceText && v.Source != runbooks.SourceConfig && m.env != nil && (m.env.Choices != nil || m.env.ChoiceFacts != nil) {
+			idx, src, choices, facts := len(fields)-1, v.Source, m.env.Choices, m.env.ChoiceFacts
 			cmds = append(cmds, func() tea.Msg {
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 				defer cancel()
-				c, err := choices(ctx, src)
+				var msg choicesMsg
+				var err error
+				if facts != nil {
+					var cs []live.Choice
+					cs, err = facts(ctx, src)
+					for _, c := range cs {
+						msg.choices, msg.facts = append(msg.choices, c.Value), append(msg.facts, c.Facts)
+					}
+				} else {
+					msg.choices, err = choices(ctx, src)
+				}
 				if err != nil {
 					err = fmt.Errorf("list %s: %w", src, err)
 				}
-				return choicesMsg{field: idx, choices: c, err: err}
+				msg.field, msg.err = idx, err
+				return msg
 			})
 		}
 	}
@@ -1384,11 +1432,19 @@ func (m Model) declareKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		}
 		return m, nil
 	case "ctrl+n", "ctrl+p":
-		if len(f.choices) > 0 {
-			if msg.String() == "ctrl+n" {
-				f.choice = (f.choice + 1) % len(f.choices)
-			} else {
-				f.choice = (f.choice - 1 + len(f.choices)) % len(f.choices)
+		if n := len(f.choices); n > 0 {
+			// From a value that is not a choice (empty, typed), ctrl+n
+			// starts at the first choice and ctrl+p at the last.
+			cur := slices.Index(f.choices, f.input.Value())
+			switch {
+			case cur < 0 && msg.String() == "ctrl+n":
+				f.choice = 0
+			case cur < 0:
+				f.choice = n - 1
+			case msg.String() == "ctrl+n":
+				f.choice = (cur + 1) % n
+			default:
+				f.choice = (cur - 1 + n) % n
 			}
 			f.input.SetValue(f.choices[f.choice])
 			f.input.CursorEnd()

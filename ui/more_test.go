@@ -3,16 +3,20 @@ package ui
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/drnav/drnav/incident"
 	"github.com/drnav/drnav/live"
@@ -87,9 +91,19 @@ func TestDeclareChoicesFromLiveState(t *testing.T) {
 	h := newHarness(t, opts)
 	h.press("enter")
 	h.until("choices", func(m Model) bool { return len(m.decl.fields) > 1 && len(m.decl.fields[1].choices) == 2 })
-	h.press("enter", "ctrl+n", "ctrl+n")
-	if got := h.m.decl.fields[1].input.Value(); got != "web-1" {
-		t.Errorf("choice = %q, want web-1", got)
+	h.press("enter")
+	// From the empty field ctrl+n takes the first choice, then the next;
+	// ctrl+p goes back.
+	for _, c := range []struct{ key, want string }{{"ctrl+n", "web-1"}, {"ctrl+n", "web-2"}, {"ctrl+n", "web-1"}, {"ctrl+p", "web-2"}} {
+		h.press(c.key)
+		if got := h.m.decl.fields[1].input.Value(); got != c.want {
+			t.Fatalf("%s: choice = %q, want %s", c.key, got, c.want)
+		}
+	}
+	h.m.decl.fields[1].input.SetValue("typed")
+	h.press("ctrl+p")
+	if got := h.m.decl.fields[1].input.Value(); got != "web-2" {
+		t.Errorf("ctrl+p from a typed value: %q, want the last choice web-2", got)
 	}
 	if !strings.Contains(h.screen(), "2 live choices") {
 		t.Errorf("choices not shown:\n%s", h.screen())
@@ -301,5 +315,245 @@ func TestReadOnlyPickerDoesNotOpenAnIncident(t *testing.T) {
 	case <-opened:
 		t.Fatal("a read-only picker resumed the incident (and would have taken its driver lock)")
 	default:
+	}
+}
+
+// TestRPODataAgeCountsUpAndStopsAtResolution: the header's data age and the
+// PostgreSQL pane's are one figure, counting up with the clock between
+// probes, and the header's stops when the incident is resolved (the pane,
+// a live view, goes on).
+func TestRPODataAgeCountsUpAndStopsAtResolution(t *testing.T) {
+	t.Parallel()
+	clk := newMovingClock(testNow)
+	opts := testOptions()
+	opts.Now = clk.now
+	ch := make(chan live.DBSnapshot, 1)
+	opts.Live.DBSnapshots = ch
+	h, _ := declared(t, opts)
+	snap := func(age time.Duration) live.DBSnapshot {
+		return live.DBSnapshot{Up: true, Freshness: age, FreshnessKnown: true, FreshnessSource: live.FreshnessWAL,
+			RPO: 15 * time.Minute, Updated: clk.now()}
+	}
+	tick := func(d time.Duration) {
+		clk.advance(d)
+		h.m = must(h.m.Update(tickMsg(clk.now())))
+	}
+	ages := func() (header, pane string) {
+		s := h.screen()
+		if m := regexp.MustCompile(`RPO: data (\S+) old`).FindStringSubmatch(s); m != nil {
+			header = m[1]
+		}
+		if m := regexp.MustCompile(`WAL archived (\S+) ago`).FindStringSubmatch(s); m != nil {
+			pane = m[1]
+		}
+		return header, pane
+	}
+	h.handle(dbSnapMsg{ch: ch, snap: snap(40 * time.Second)})
+	for _, want := range []string{"45s", "50s", "55s"} {
+		tick(5 * time.Second)
+		if hd, pn := ages(); hd != want || pn != want {
+			t.Fatalf("data age: header %q, pane %q, want %s both:\n%s", hd, pn, want, h.screen())
+		}
+	}
+	h.press("R")
+	h.until("the resolve dialog", func(m Model) bool { return m.overlay == ovConfirm })
+	h.press("right", "enter")
+	h.until("resolved", func(m Model) bool { return m.inc.Resolved })
+	tick(30 * time.Second)
+	h.handle(dbSnapMsg{ch: ch, snap: snap(2 * time.Second)})
+	tick(5 * time.Second)
+	if hd, pn := ages(); hd != "55s" || pn != "7s" {
+		t.Errorf("after resolution: header %q (want 55s, stopped), pane %q (want 7s, live):\n%s", hd, pn, h.screen())
+	}
+}
+
+// TestOutputWrapsAtWordsAndSearchLandsOnTheLine: output lines wider than the
+// pane wrap at spaces with an indented continuation (no word split when a
+// space fits), and a search scrolls so the matching line is the top row —
+// not the row of its index, which wrapping pushes further down.
+func TestOutputWrapsAtWordsAndSearchLandsOnTheLine(t *testing.T) {
+	t.Parallel()
+	h, _ := declared(t, testOptions())
+	var lines []string
+	for i := range 300 {
+		lines = append(lines, fmt.Sprintf("line-%03d %s", i, strings.Repeat("lorem ipsum dolor ", 12)))
+	}
+	h.m.outs["identify"] = lines
+	h.m.refreshOutput()
+	h.press("tab", "/")
+	h.typeText("line-150")
+	h.press("enter")
+	top := strings.SplitN(ansi.Strip(h.m.output.View()), "\n", 2)[0]
+	if !strings.HasPrefix(strings.TrimSpace(top), "line-150 ") {
+		t.Errorf("search for line-150: the top row is %q", top)
+	}
+	if !strings.Contains(h.m.flash, "at line 151") {
+		t.Errorf("flash %q", h.m.flash)
+	}
+	w := h.m.output.Width()
+	for _, r := range strings.Split(ansi.Strip(h.m.output.View()), "\n") {
+		r = strings.TrimRight(r, " ")
+		if ansi.StringWidth(r) > w {
+			t.Errorf("row wider than %d: %q", w, r)
+		}
+		if f := strings.Fields(r); len(f) > 0 {
+			if last := f[len(f)-1]; last != "lorem" && last != "ipsum" && last != "dolor" && !strings.HasPrefix(last, "line-") {
+				t.Errorf("a word is split at the row's end: %q", r)
+			}
+		}
+	}
+}
+
+func TestWrapOutput(t *testing.T) {
+	t.Parallel()
+	rows, rowOf := wrapOutput([]string{"short", "aaa bbb ccc ddd", "x", "0123456789abc"}, 8)
+	want := []string{"short", "aaa bbb", "  ccc", "  ddd", "x", "01234567", "  89abc"}
+	if !slices.Equal(rows, want) {
+		t.Errorf("rows %q, want %q", rows, want)
+	}
+	if !slices.Equal(rowOf, []int{0, 1, 4, 5}) {
+		t.Errorf("rowOf %v", rowOf)
+	}
+	for row, line := range map[int]int{0: 0, 1: 1, 3: 1, 4: 2, 6: 3} {
+		if got := sourceLine(rowOf, row); got != line {
+			t.Errorf("sourceLine(%d) = %d, want %d", row, got, line)
+		}
+	}
+}
+
+// TestStatusSendWithoutNotifyCommand: with no notify command, ctrl+s in a
+// drill records the update as posted (sent nowhere, said so) and it counts;
+// in an incident it sends nothing, records nothing and says how to post it
+// (ctrl+y). The dialog's key help says which.
+func TestStatusSendWithoutNotifyCommand(t *testing.T) {
+	t.Parallel()
+	for _, mode := range []Mode{ModeDrill, ModeLive} {
+		opts := testOptions()
+		opts.Mode = mode
+		opts.Notify = nil
+		opts.Config.NotifyCommand = ""
+		h, j := declared(t, opts)
+		h.press("u")
+		help := "ctrl+s: no notify_command configured"
+		if mode == ModeDrill {
+			help = "ctrl+s post (drill: recorded, sent nowhere)"
+		}
+		if !strings.Contains(h.screen(), help) {
+			t.Errorf("%v: the status dialog does not say %q:\n%s", mode, help, h.screen())
+		}
+		h.press("ctrl+s")
+		if mode == ModeDrill {
+			h.until("posted", func(m Model) bool { return len(m.inc.Updates) == 1 })
+			last := j.Events()[len(j.Events())-1]
+			if last.How != incident.HowShown || !strings.Contains(h.m.flash, "sent nowhere") {
+				t.Errorf("drill: event %+v, flash %q", last, h.m.flash)
+			}
+			continue
+		}
+		h.settle()
+		if len(h.m.inc.Updates) != 0 || h.m.overlay != ovStatus || !strings.Contains(h.m.flash, "ctrl+y copies it") {
+			t.Errorf("live: updates %d, overlay %v, flash %q", len(h.m.inc.Updates), h.m.overlay, h.m.flash)
+		}
+	}
+}
+
+// TestPanesFollowTheFailover: once a step acting on the failover context has
+// started, the pods pane shows the failover region's pods and its
+// deployments come first; before, the primary's. In a narrow deployments
+// pane each column keeps its context's distinguishing end.
+func TestPanesFollowTheFailover(t *testing.T) {
+	t.Parallel()
+	opts := testOptions()
+	rb := testRunbook()
+	rb.Steps[3].K8s = &runbooks.K8sAction{Action: runbooks.K8sScale, Context: "failover", Deployment: "ci-failure-agent"}
+	opts.Runbooks = []*runbooks.Runbook{rb}
+	prim, fail := make(chan live.KubeSnapshot, 1), make(chan live.KubeSnapshot, 1)
+	opts.Live.KubeSnapshots, opts.Live.FailoverSnapshots = prim, fail
+	h, _ := declared(t, opts)
+	h.handle(kubeSnapMsg{ch: prim, snap: live.KubeSnapshot{Context: "drill-primary", Synced: true, Err: "API server unreachable",
+		Deployments: []live.Deployment{{Name: "ci-failure-agent", Desired: 3}}}})
+	h.handle(failoverSnapMsg{ch: fail, snap: live.KubeSnapshot{Context: "drill-failover", Synced: true,
+		Pods:        []live.Pod{{Name: "agent-west-1", Ready: 1, Total: 1, Status: "Running", State: "running", Created: testNow}},
+		Deployments: []live.Deployment{{Name: "ci-failure-agent", Desired: 3, Updated: 3, Ready: 3, Available: 3}}}})
+	panesOf := func() string {
+		lines := strings.Split(h.screen(), "\n")
+		return strings.Join(lines[len(lines)-9:], "\n")
+	}
+	s := panesOf()
+	if strings.Contains(s, "agent-west-1") || !strings.Contains(s, "API server unreachable") {
+		t.Fatalf("before the failover the pods pane should show the primary:\n%s", s)
+	}
+	for _, want := range []string{"primary", "failover"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("the deployments pane's titles lack %q:\n%s", want, s)
+		}
+	}
+	h.m.apply(incident.Event{Type: incident.EventStepStarted, Time: testNow, Step: rb.Steps[3].ID})
+	s = panesOf()
+	if !strings.Contains(s, "agent-west-1") {
+		t.Errorf("after a failover step the pods pane does not show the failover's pods:\n%s", s)
+	}
+	if i, j := strings.Index(s, "failover"), strings.Index(s, "primary"); i < 0 || j < 0 || i > j {
+		t.Errorf("after a failover step the failover's deployments do not come first:\n%s", s)
+	}
+}
+
+// TestNoColorInputs: under NO_COLOR the text inputs (declare form, a
+// prompt) and the status editor emit no colour codes; with colour they do
+// (the check sees them).
+func TestNoColorInputs(t *testing.T) {
+	t.Parallel()
+	colour := regexp.MustCompile(`\x1b\[[0-9;:]*(3[0-9]|4[0-9]|9[0-7]|10[0-7])[;:m]`)
+	for _, noColor := range []bool{true, false} {
+		opts := testOptions()
+		opts.NoColor = noColor
+		h := newHarness(t, opts)
+		h.press("enter")
+		h.until("declare form", func(m Model) bool { return m.screen == screenDeclare })
+		screens := map[string]string{"declare": h.m.View().Content}
+		h.press("enter", "enter", "enter")
+		h.until("checklist", func(m Model) bool { return m.screen == screenChecklist && m.journal != nil })
+		h.m.overlay = ovNone
+		h.press("n")
+		screens["note prompt"] = h.m.View().Content
+		h.press("esc", "u")
+		screens["status editor"] = h.m.View().Content
+		for what, out := range screens {
+			if got := colour.FindString(out); noColor && got != "" {
+				t.Errorf("NO_COLOR: %s has colour code %q", what, got)
+			} else if !noColor && what == "declare" && got == "" {
+				t.Errorf("with colour, the %s shows none: the check is blind", what)
+			}
+		}
+	}
+}
+
+// TestDeclareChoicesWithFacts: the live choices are listed one a row with
+// their facts, the chosen one marked; a long name keeps its distinguishing
+// end behind …, and no row is wider than the screen.
+func TestDeclareChoicesWithFacts(t *testing.T) {
+	t.Parallel()
+	opts := testOptions()
+	opts.Runbooks[0].Variables[0].Source = runbooks.SourceUnreadyPods
+	long := "/var/backups/postgres/cluster-east/nightly/" + strings.Repeat("x", 60) + "-latest.sql"
+	opts.Live.ChoiceFacts = func(context.Context, string) ([]live.Choice, error) {
+		return []live.Choice{{Value: "web-1", Facts: "0/1 CrashLoopBackOff · 7 restarts · 12m"}, {Value: long, Facts: "2026-03-04 19:17 · 10m ago"}}, nil
+	}
+	h := newHarness(t, opts)
+	h.handle(tea.WindowSizeMsg{Width: 80, Height: 24})
+	h.press("enter")
+	h.until("choices", func(m Model) bool { return len(m.decl.fields) > 1 && len(m.decl.fields[1].choices) == 2 })
+	h.press("enter", "ctrl+n")
+	s := h.screen()
+	if !regexp.MustCompile(`(?m)^  > web-1 +0/1 CrashLoopBackOff · 7 restarts · 12m$`).MatchString(s) {
+		t.Errorf("the chosen pod is not listed, marked, with its facts:\n%s", s)
+	}
+	if !regexp.MustCompile(`(?m)^    …x+-latest\.sql +2026-03-04 19:17`).MatchString(s) {
+		t.Errorf("the long backup name does not keep its end (or lacks its time):\n%s", s)
+	}
+	for _, l := range strings.Split(s, "\n") {
+		if ansi.StringWidth(l) > 80 {
+			t.Errorf("row wider than 80: %q", l)
+		}
 	}
 }

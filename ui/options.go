@@ -107,6 +107,9 @@ type Environment struct {
 	// e.g. unready pods; called in a Cmd, never from View. Typically
 	// func(ctx, src) { return live.Choices(ctx, query, src) }.
 	Choices func(ctx context.Context, source string) ([]string, error)
+	// ChoiceFacts (optional, preferred over Choices) lists the same values
+	// with their facts (a pod's status, a backup's time) for the declare form.
+	ChoiceFacts func(ctx context.Context, source string) ([]live.Choice, error)
 }
 
 // Resume is an incident to continue: its journal, whose State is the
@@ -191,8 +194,9 @@ type Options struct {
 	Notify func(ctx context.Context, text string) error
 	// ReadDoc reads a local related document for the pager (called in a Cmd).
 	ReadDoc func(path string) (string, error)
-	// Briefing returns the drill scenario briefing of a runbook (optional).
-	Briefing func(rb *runbooks.Runbook) string
+	// Briefing returns the drill scenario briefing of a runbook, its times
+	// counted back from the detection time (optional).
+	Briefing func(rb *runbooks.Runbook, detected time.Time) string
 }
 
 // MemJournal keeps events in memory (tests, and the fallback when no

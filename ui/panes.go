@@ -5,6 +5,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/drnav/drnav/incident"
 	"github.com/drnav/drnav/live"
 	"github.com/drnav/drnav/ui/panes"
 )
@@ -18,6 +19,9 @@ type panesSet struct {
 	kube     *live.KubeSnapshot
 	failover *live.KubeSnapshot
 	dbs      *live.DBSnapshot
+	// failoverFirst: the incident has acted on the failover region, so its
+	// pods show and its deployments come first (the primary's beside).
+	failoverFirst bool
 }
 
 func newPanes(isDark, noColor, ascii bool) panesSet {
@@ -36,18 +40,42 @@ func (p *panesSet) setNow(t time.Time) {
 
 func (p *panesSet) setKube(s live.KubeSnapshot) {
 	p.kube = &s
-	p.pods.SetSnapshot(s)
+	p.setPods()
 	p.setDeployments()
 }
 
-// setFailover shows the failover region's deployments beside the primary's.
+// setFailover shows the failover region's deployments beside the primary's
+// (and its pods, once the incident follows the failover).
 func (p *panesSet) setFailover(s live.KubeSnapshot) {
 	p.failover = &s
+	p.setPods()
 	p.setDeployments()
+}
+
+// followFailover puts the failover region first in the panes (on) or the
+// primary (off).
+func (p *panesSet) followFailover(on bool) {
+	if p.failoverFirst == on {
+		return
+	}
+	p.failoverFirst = on
+	p.setPods()
+	p.setDeployments()
+}
+
+func (p *panesSet) setPods() {
+	switch {
+	case p.failoverFirst && p.failover != nil:
+		p.pods.SetSnapshot(*p.failover)
+	case p.kube != nil:
+		p.pods.SetSnapshot(*p.kube)
+	}
 }
 
 func (p *panesSet) setDeployments() {
 	switch {
+	case p.kube != nil && p.failover != nil && p.failoverFirst:
+		p.dep.SetSnapshots(*p.failover, *p.kube)
 	case p.kube != nil && p.failover != nil:
 		p.dep.SetSnapshots(*p.kube, *p.failover)
 	case p.kube != nil:
@@ -127,4 +155,21 @@ func startSnapshots(env *Environment) tea.Cmd {
 func paneWidths(w int) []int {
 	third := w / 3
 	return []int{third, third, w - 2*third}
+}
+
+// actedOnFailover reports whether a step that acts on the failover region
+// (a Kubernetes action, wait or verify with context "failover") has started.
+func (m *Model) actedOnFailover() bool {
+	if m.rb == nil {
+		return false
+	}
+	for i := range m.rb.Steps {
+		st := &m.rb.Steps[i]
+		onFailover := (st.K8s != nil && st.K8s.Context == "failover") ||
+			(st.Wait != nil && st.Wait.Context == "failover") || (st.Verify != nil && st.Verify.Context == "failover")
+		if onFailover && m.inc.Status(StepID(m.rb, i)) != incident.StepPending {
+			return true
+		}
+	}
+	return false
 }

@@ -4,6 +4,8 @@ import (
 	"image/color"
 
 	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/textarea"
+	"charm.land/bubbles/v2/textinput"
 	"charm.land/lipgloss/v2"
 
 	"github.com/drnav/drnav/incident"
@@ -44,7 +46,7 @@ type Glyphs struct {
 func NewGlyphs(ascii bool) Glyphs {
 	if ascii {
 		return Glyphs{
-			Pending: ".", Running: ">", Done: "+", Failed: "x", Skipped: "-", Interrupted: "?", Shown: "o",
+			Pending: ".", Running: "*", Done: "+", Failed: "x", Skipped: "-", Interrupted: "?", Shown: "o",
 			BarFull: "#", BarEmpty: "-", Sep: "|", Dot: "-", Arrow: "->",
 		}
 	}
@@ -138,4 +140,35 @@ func (s Styles) HelpStyles() help.Styles {
 		ShortKey: key, ShortDesc: desc, ShortSeparator: desc, Ellipsis: desc,
 		FullKey: key, FullDesc: desc, FullSeparator: desc,
 	}
+}
+
+// NewTextInput is a bubbles text input in these styles: the library's own
+// colours, or under NO_COLOR none (the placeholder faint, the cursor
+// reversed).
+func (s Styles) NewTextInput() textinput.Model {
+	in := textinput.New()
+	if s.NoColor {
+		st := textinput.DefaultStyles(true)
+		plain := textinput.StyleState{Text: lipgloss.NewStyle(), Placeholder: lipgloss.NewStyle().Faint(true),
+			Suggestion: lipgloss.NewStyle().Faint(true), Prompt: lipgloss.NewStyle()}
+		st.Focused, st.Blurred = plain, plain
+		st.Cursor.Color = nil
+		in.SetStyles(st)
+	}
+	return in
+}
+
+// NewTextArea is a bubbles text area in these styles (see NewTextInput).
+func (s Styles) NewTextArea() textarea.Model {
+	ta := textarea.New()
+	if s.NoColor {
+		st := textarea.DefaultStyles(true)
+		plain := textarea.StyleState{Base: lipgloss.NewStyle(), Text: lipgloss.NewStyle(), LineNumber: lipgloss.NewStyle(),
+			CursorLineNumber: lipgloss.NewStyle(), CursorLine: lipgloss.NewStyle(), EndOfBuffer: lipgloss.NewStyle(),
+			Placeholder: lipgloss.NewStyle().Faint(true), Prompt: lipgloss.NewStyle(), Selection: lipgloss.NewStyle().Reverse(true)}
+		st.Focused, st.Blurred = plain, plain
+		st.Cursor.Color = nil
+		ta.SetStyles(st)
+	}
+	return ta
 }

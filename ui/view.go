@@ -3,6 +3,7 @@ package ui
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/drnav/drnav/incident"
 	"github.com/drnav/drnav/runbooks"
+	"github.com/drnav/drnav/ui/panes"
 )
 
 // View renders the screen from memory; it never does I/O.
@@ -209,10 +211,17 @@ func joinEnds(left, right string, w int) string {
 // archived WAL or newest backup).
 func (m Model) clockNow() incident.Clock {
 	c := m.inc.Clock(m.rb, m.clock, m.opts.Config.RTO.Duration)
-	if d := m.panes.dbs; d != nil {
-		c = c.WithFreshness(d.Freshness, d.FreshnessKnown)
+	return c.WithFreshness(m.freshness())
+}
+
+// dataAgeAt is the PostgreSQL pane's data-age figure at t (the one source:
+// live.DBSnapshot.AgeAt).
+func (m Model) dataAgeAt(t time.Time) (time.Duration, bool) {
+	d := m.panes.dbs
+	if d == nil || !d.FreshnessKnown {
+		return 0, false
 	}
-	return c
+	return d.AgeAt(t), true
 }
 
 // viewRPO is the data-loss exposure against the RPO ("" when unknown).
@@ -221,9 +230,10 @@ func (m Model) viewRPO() string {
 	if !c.FreshnessKnown || c.RPO <= 0 {
 		return ""
 	}
-	txt := fmt.Sprintf("RPO: data %s old", fmtDur(c.DataAge))
+	// The pane's own format: the two figures read alike.
+	txt := fmt.Sprintf("RPO: data %s old", panes.ShortDuration(c.DataAge))
 	if c.RPOBreached {
-		return m.styles.Fail.Render(txt + " > " + fmtDur(c.RPO))
+		return m.styles.Fail.Render(txt + " > " + panes.ShortDuration(c.RPO))
 	}
 	return m.styles.Subtle.Render(txt)
 }

@@ -7,6 +7,7 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/drnav/drnav/incident"
 )
@@ -176,7 +177,7 @@ func (m Model) viewDeclare() string {
 			b = append(b, clip("  "+s.Warn.Render(f.choiceErr.Error()), w))
 		}
 		if i == m.decl.cur && len(f.choices) > 0 {
-			b = append(b, clip("  "+s.Subtle.Render(fmt.Sprintf("ctrl+n/ctrl+p: %d live choices: %s", len(f.choices), strings.Join(f.choices, ", "))), w))
+			b = append(b, m.viewChoices(f, w)...)
 		}
 	}
 	b = append(b, "", s.Help.Render("enter next/declare · ↑/↓ field · esc back"))
@@ -184,6 +185,46 @@ func (m Model) viewDeclare() string {
 		b = append(b, s.Warn.Render(m.flash))
 	}
 	return strings.Join(b, "\n")
+}
+
+// maxChoiceRows is how many live choices the declare form lists.
+const maxChoiceRows = 5
+
+// viewChoices lists a field's live choices, one a row with its facts; the
+// one in the field is marked. A name too long for the row keeps its
+// distinguishing end ("…/backups/latest.sql", "…-8tcpk").
+func (m Model) viewChoices(f declareField, w int) []string {
+	s := m.styles
+	b := []string{clip("  "+s.Subtle.Render(fmt.Sprintf("ctrl+n/ctrl+p: %d live choices", len(f.choices))), w)}
+	// Names take what the longest facts leave, and at least a third.
+	nameW, factsW := 0, 0
+	for i, c := range f.choices {
+		nameW = max(nameW, ansi.StringWidth(c))
+		if i < len(f.facts) {
+			factsW = max(factsW, ansi.StringWidth(f.facts[i]))
+		}
+	}
+	nameW = min(nameW, max(12, (w-6)/3, w-6-factsW))
+	for i, c := range f.choices {
+		if i == maxChoiceRows {
+			b = append(b, clip("    "+s.Subtle.Render(fmt.Sprintf("%s %d more", "…", len(f.choices)-i)), w))
+			break
+		}
+		mark := "  "
+		if c == f.input.Value() {
+			mark = "> "
+		}
+		name := c
+		if ansi.StringWidth(name) > nameW {
+			name = "…" + ansi.TruncateLeft(name, ansi.StringWidth(name)-nameW+ansi.StringWidth("…"), "")
+		}
+		row := "  " + mark + pad(name, nameW)
+		if i < len(f.facts) && f.facts[i] != "" {
+			row += "  " + s.Subtle.Render(f.facts[i])
+		}
+		b = append(b, clip(strings.TrimRight(row, " "), w))
+	}
+	return b
 }
 
 // ---- overlays ----
@@ -290,8 +331,11 @@ func (m Model) viewStatus() string {
 		title += " · " + strings.ToLower(it.Title) + " due " + it.Due.Format("15:04")
 	}
 	send := "ctrl+s send"
-	if m.opts.Notify == nil {
-		send = "ctrl+s send (no notify command)"
+	switch {
+	case m.opts.Notify == nil && m.mode == ModeDrill:
+		send = "ctrl+s post (drill: recorded, sent nowhere)"
+	case m.opts.Notify == nil:
+		send = "ctrl+s: no notify_command configured"
 	}
 	return s.Dialog.Render(s.Bold.Render(title) + "\n" + m.status.View() + "\n" +
 		s.Help.Render(send+" · ctrl+y copy (OSC 52) · esc close"))
@@ -358,7 +402,7 @@ func (m Model) viewBriefing() string {
 	s := m.styles
 	text := ""
 	if m.opts.Briefing != nil && m.rb != nil {
-		text = m.opts.Briefing(m.rb)
+		text = m.opts.Briefing(m.rb, m.inc.Detected)
 	}
 	if text == "" && m.rb != nil {
 		text = strings.TrimSpace(m.rb.Summary)

@@ -212,6 +212,10 @@ func TestExportReport(t *testing.T) {
 	h.until("declare form", func(m Model) bool { return m.screen == screenDeclare })
 	h.press("enter", "enter", "enter")
 	h.until("checklist", func(m Model) bool { return m.screen == screenChecklist && m.journal != nil })
+	h.m.overlay = ovNone
+	if mm, cmd := h.m.Update(keyMsg("y")); cmd != nil || !strings.Contains(mm.(Model).flash, "e exports it") {
+		t.Errorf("y before any export: flash %q", mm.(Model).flash)
+	}
 	mm, cmd := h.m.Update(keyMsg("e"))
 	h.m = mm.(Model)
 	if cmd == nil {
@@ -222,7 +226,7 @@ func TestExportReport(t *testing.T) {
 	}
 	h.exec(cmd)
 	h.until("exported", func(m Model) bool { return strings.HasPrefix(m.flash, "report written: ") })
-	path := strings.TrimPrefix(h.m.flash, "report written: ")
+	path := strings.TrimSuffix(strings.TrimPrefix(h.m.flash, "report written: "), " · y copies the path")
 	if path != filepath.Join(root, h.m.inc.ID, "report.md") {
 		t.Errorf("report path %q, want it in the incident folder %s", path, filepath.Join(root, h.m.inc.ID))
 	}
@@ -232,6 +236,12 @@ func TestExportReport(t *testing.T) {
 	}
 	if !strings.Contains(h.screen(), "report written: "+path) {
 		t.Errorf("path not in the footer:\n%s", h.screen())
+	}
+	// y copies the path (OSC 52).
+	mm, cmd = h.m.Update(keyMsg("y"))
+	h.m = mm.(Model)
+	if cmd == nil || fmt.Sprint(cmd()) != path || !strings.Contains(h.m.flash, "copied") {
+		t.Errorf("y after the export: flash %q, clipboard command %v", h.m.flash, cmd)
 	}
 	if j, ok := h.m.journal.(*incident.Journal); ok {
 		_ = j.Close()

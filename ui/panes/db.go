@@ -91,7 +91,7 @@ func (d *DBPane) healthLines() []string {
 	var lag string
 	switch {
 	case hl.HasReplication:
-		lag = "lag " + shortDuration(hl.ReplicationLag)
+		lag = "lag " + ShortDuration(hl.ReplicationLag)
 		if hl.ReplicationLag > time.Minute {
 			lag = st.Warn.Render(lag)
 		}
@@ -117,10 +117,7 @@ func (d *DBPane) freshness() (time.Duration, live.RPOState) {
 	if !s.FreshnessKnown {
 		return 0, live.RPOUnknown
 	}
-	a := s.Freshness
-	if !d.Now.IsZero() && d.Now.After(s.Updated) {
-		a += d.Now.Sub(s.Updated)
-	}
+	a := s.AgeAt(d.Now)
 	return a, live.GradeRPO(a, s.RPO)
 }
 
@@ -142,7 +139,7 @@ func (d *DBPane) freshLines() []string {
 	s := d.snap
 	rpo := ""
 	if s.RPO > 0 {
-		rpo = " (RPO " + shortDuration(s.RPO) + ")"
+		rpo = " (RPO " + ShortDuration(s.RPO) + ")"
 	}
 	a, state := d.freshness()
 	glyph, render := d.rpoStyle(state)
@@ -154,7 +151,7 @@ func (d *DBPane) freshLines() []string {
 		if s.FreshnessSource != live.FreshnessWAL {
 			what = "backup"
 		}
-		l = render(fmt.Sprintf("%s %s ago%s %s", what, shortDuration(a), rpo, glyph))
+		l = render(fmt.Sprintf("%s %s ago%s %s", what, ShortDuration(a), rpo, glyph))
 		if s.FreshnessSource != live.FreshnessWAL && s.FreshnessSource != "" {
 			l += st.Subtle.Render(" (" + s.FreshnessSource + ")")
 		}
@@ -194,7 +191,7 @@ func (d *DBPane) summary() string {
 		if s.FreshnessSource != live.FreshnessWAL {
 			what = "backup"
 		}
-		parts = append(parts, render(fmt.Sprintf("%s %s ago %s", what, shortDuration(a), glyph)))
+		parts = append(parts, render(fmt.Sprintf("%s %s ago %s", what, ShortDuration(a), glyph)))
 	}
 	if !s.Up && s.Err != "" {
 		parts = append(parts, st.Fail.Render(s.Err))

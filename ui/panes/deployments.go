@@ -2,6 +2,7 @@ package panes
 
 import (
 	"fmt"
+	"github.com/charmbracelet/x/ansi"
 	"strings"
 	"time"
 
@@ -98,19 +99,29 @@ func (d *DeploymentPane) deployments(s live.KubeSnapshot) []live.Deployment {
 	return out
 }
 
-func (d *DeploymentPane) title(s live.KubeSnapshot) string {
+// title is "Deployments ctx" in w columns; when narrower, the context
+// alone (it tells the columns apart), cut at its start so its distinguishing
+// end ("…primary", "…failover") stays.
+func (d *DeploymentPane) title(s live.KubeSnapshot, w int) string {
 	st := d.Styles
 	t := st.Title.Render("Deployments")
-	if s.Context != "" {
-		t += " " + st.Accent.Render(s.Context)
+	if s.Context == "" {
+		return t
 	}
-	return t
+	if full := t + " " + st.Accent.Render(s.Context); lipWidth(full) <= w {
+		return full
+	}
+	ctx := s.Context
+	if lipWidth(ctx) > w {
+		ctx = st.Glyphs.Ellipsis + ansi.TruncateLeft(ctx, lipWidth(ctx)-w+lipWidth(st.Glyphs.Ellipsis), "")
+	}
+	return st.Accent.Render(ctx)
 }
 
 // column renders one context into at most h lines of width w.
 func (d *DeploymentPane) column(s live.KubeSnapshot, has bool, w, h int) []string {
 	st := d.Styles
-	lines := []string{d.title(s)}
+	lines := []string{d.title(s, w)}
 	switch {
 	case !has:
 		return append(lines, st.Subtle.Render("waiting for the cluster"+st.Glyphs.Ellipsis))

@@ -85,12 +85,13 @@ func retryText(st Styles, now, next time.Time) string {
 		return "retrying" + st.Glyphs.Ellipsis
 	}
 	// Round up: a countdown never shows 0s while still waiting.
-	return "retry in " + shortDuration((d+time.Second-1)/time.Second*time.Second)
+	return "retry in " + ShortDuration((d+time.Second-1)/time.Second*time.Second)
 }
 
-// shortDuration renders an age or a wait the way kubectl writes ages
-// (45s, 4m30s, 3h12m, 2d4h); under a second in milliseconds.
-func shortDuration(d time.Duration) string {
+// ShortDuration renders an age or a wait the way kubectl writes ages
+// (45s, 4m30s, 3h12m, 2d4h); under a second in milliseconds. The header's
+// data age and the panes use it, so both show one figure.
+func ShortDuration(d time.Duration) string {
 	switch {
 	case d <= 0:
 		return "0s"
