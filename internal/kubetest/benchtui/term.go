@@ -210,10 +210,17 @@ func (tm *term) declare(ctx context.Context) (string, error) {
 	if err := tm.keys("declare", "q"); err != nil {
 		return "", err
 	}
+	// The line drnav prints at exit may wrap and scroll: read the history,
+	// wrapped lines joined.
 	re := regexp.MustCompile(`incident (\S+): resume with`)
-	s, err := tm.waitFor(ctx, "declare", "drnav to exit", step, re.MatchString)
+	var s string
+	err := pollUntilFast(ctx, 3*time.Minute, func() bool {
+		out, _ := tm.tmux("capture-pane", "-p", "-J", "-S", "-200", "-t", "bench:declare")
+		s = out
+		return re.MatchString(out)
+	})
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("drnav to exit after q: %w; screen:\n%s", err, s)
 	}
 	id := re.FindStringSubmatch(s)[1]
 	logf("declared incident %s", id)
@@ -256,6 +263,20 @@ func (tm *term) resume(ctx context.Context, id string, ready *regexp.Regexp, ppr
 		return nil, err
 	}
 	return dr, nil
+}
+
+func pollUntilFast(ctx context.Context, timeout time.Duration, ok func() bool) error {
+	deadline := time.Now().Add(timeout)
+	for !ok() {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("timed out after %s", timeout)
+		}
+		sleep(ctx, 100*time.Millisecond)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	return nil
 }
 
 // quit presses q and waits until the process has exited (a zombie counts:
