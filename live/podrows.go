@@ -3,6 +3,7 @@ package live
 import (
 	"cmp"
 	"slices"
+	"sort"
 	"strings"
 	"sync"
 
@@ -20,10 +21,16 @@ import (
 type podRows struct {
 	mu    sync.Mutex
 	rows  map[string]Pod      // by namespace/name: the pods the selector matches
-	dirty map[string]struct{} // keys changed since the last sorted
-	order []keyedPod          // the last result, worst first (shared read-only)
-	pods  []Pod               // order's pods, as handed to snapshots (read-only)
+	dirty map[string]dirtyRow // keys changed since the last sorted
+	pods  []Pod               // the last result, worst first (shared read-only)
+	keys  []string            // pods' keys, index for index
 	count []StateCount
+}
+
+// dirtyRow remembers where a changed key was in the last result.
+type dirtyRow struct {
+	old    Pod
+	placed bool
 }
 
 type keyedPod struct {
@@ -52,12 +59,25 @@ func (r *podRows) set(obj any, sel labels.Selector) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.init()
+	old, had := r.rows[key]
 	if sel.Matches(labels.Set(p.Labels)) {
-		r.rows[key] = PodFrom(p)
+		row := PodFrom(p)
+		if had && row == old {
+			return // e.g. a label or annotation change: the row looks the same
+		}
+		r.rows[key] = row
 	} else {
 		delete(r.rows, key)
 	}
-	r.dirty[key] = struct{}{}
+	r.markDirty(key, old, had)
+}
+
+// markDirty records the row key had in the last result, the first time
+// it changes after it.
+func (r *podRows) markDirty(key string, old Pod, had bool) {
+	if _, ok := r.dirty[key]; !ok {
+		r.dirty[key] = dirtyRow{old: old, placed: had}
+	}
 }
 
 // remove drops a deleted pod.
@@ -69,14 +89,15 @@ func (r *podRows) remove(obj any) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.init()
+	old, had := r.rows[key]
 	delete(r.rows, key)
-	r.dirty[key] = struct{}{}
+	r.markDirty(key, old, had)
 }
 
 func (r *podRows) init() {
 	if r.rows == nil {
 		r.rows = map[string]Pod{}
-		r.dirty = map[string]struct{}{}
+		r.dirty = map[string]dirtyRow{}
 	}
 }
 
@@ -97,38 +118,60 @@ func comparePods(a, b keyedPod) int {
 
 // sorted returns the rows worst first and their state counts. Unchanged
 // since the last call: the same slices (callers must not modify them).
+// Otherwise the changed rows are found in the last result by binary search
+// and the runs between them are copied in bulk.
 func (r *podRows) sorted() ([]Pod, []StateCount) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if len(r.dirty) == 0 && r.pods != nil {
 		return r.pods, r.count
 	}
+	at := func(i int) keyedPod { return keyedPod{r.keys[i], r.pods[i]} }
+	search := func(kp keyedPod) int {
+		return sort.Search(len(r.pods), func(i int) bool { return comparePods(at(i), kp) >= 0 })
+	}
+	var removed []int
 	changed := make([]keyedPod, 0, len(r.dirty))
-	for k := range r.dirty {
+	for k, d := range r.dirty {
+		if d.placed {
+			if i := search(keyedPod{k, d.old}); i < len(r.pods) && r.keys[i] == k {
+				removed = append(removed, i)
+			}
+		}
 		if p, ok := r.rows[k]; ok {
 			changed = append(changed, keyedPod{k, p})
 		}
 	}
+	slices.Sort(removed)
 	slices.SortFunc(changed, comparePods)
-	order := make([]keyedPod, 0, len(r.rows))
-	i := 0
-	for _, old := range r.order {
-		if _, ok := r.dirty[old.key]; ok {
-			continue // replaced by its current row in changed, or gone
+
+	n := len(r.rows)
+	pods, keys := make([]Pod, 0, n), make([]string, 0, n)
+	cur, ri := 0, 0
+	// copyTo appends the last result's rows [cur, end), without the removed.
+	copyTo := func(end int) {
+		for cur < end {
+			next := end
+			if ri < len(removed) && removed[ri] < next {
+				next = removed[ri]
+			}
+			pods = append(pods, r.pods[cur:next]...)
+			keys = append(keys, r.keys[cur:next]...)
+			cur = next
+			if ri < len(removed) && removed[ri] == cur {
+				cur++
+				ri++
+			}
 		}
-		for i < len(changed) && comparePods(changed[i], old) < 0 {
-			order = append(order, changed[i])
-			i++
-		}
-		order = append(order, old)
 	}
-	order = append(order, changed[i:]...)
+	for _, c := range changed {
+		copyTo(search(c))
+		pods = append(pods, c.Pod)
+		keys = append(keys, c.key)
+	}
+	copyTo(len(r.pods))
 	clear(r.dirty)
-	r.order = order
-	r.pods = make([]Pod, len(order))
-	for j := range order {
-		r.pods[j] = order[j].Pod
-	}
-	r.count = countPods(r.pods)
-	return r.pods, r.count
+	r.pods, r.keys = pods, keys
+	r.count = countPods(pods)
+	return pods, r.count
 }

@@ -13,6 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v tmux >/dev/null || { echo "bench-tui: tmux is required" >&2; exit 1; }
+[[ -x /usr/bin/time ]] || { echo "bench-tui: /usr/bin/time is required (Debian: apt-get install time)" >&2; exit 1; }
 if [[ -z "${DRNAV_KUBE_BINS:-}" ]]; then
 	DRNAV_KUBE_BINS=$(scripts/kube-bins.sh | tail -n1)
 	export DRNAV_KUBE_BINS
