@@ -129,7 +129,6 @@ func run(ctx context.Context, o options) (err error) {
 	}
 	ref.kubectl, ref.kubectlRSS, ref.kubectlErr = kubectlGet(ctx, cp, o.ns, o.pods)
 
-	var all []*results
 	for i, bin := range bins {
 		bo := o
 		bo.bin = bin
@@ -147,10 +146,7 @@ func run(ctx context.Context, o options) (err error) {
 		if err != nil {
 			return fmt.Errorf("%s: %w", bin, err)
 		}
-		all = append(all, r)
-	}
-	for _, r := range all {
-		r.print(o, ref)
+		r.print(o, ref) // at once: a later binary's failure keeps this one's figures
 	}
 	return nil
 }

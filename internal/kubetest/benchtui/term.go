@@ -40,7 +40,9 @@ manual = "Look at the pods pane."
 `
 
 func newTerm(work, kubeconfig string, o options) (*term, error) {
-	tm := &term{o: o, dir: work, sock: "drnav-benchtui-" + strconv.Itoa(os.Getpid())}
+	// One tmux server per binary: a killed server may still be exiting when
+	// the next one starts.
+	tm := &term{o: o, dir: work, sock: "drnav-benchtui-" + strconv.Itoa(os.Getpid()) + "-" + filepath.Base(work)}
 	for _, d := range []string{"state", "config/drnav", "runbooks", "pprof"} {
 		if err := os.MkdirAll(filepath.Join(work, d), 0o700); err != nil {
 			return nil, err
