@@ -64,6 +64,11 @@ type KubeSource struct {
 	synced    bool
 
 	pods, deps, rss cache.SharedIndexInformer
+
+	// The pods pane's rows, kept up to date by the pod informer's handler
+	// so a snapshot costs a merge of what changed, not a conversion and
+	// sort of every pod (see podRows).
+	rows podRows
 }
 
 type kubeFailure struct {
@@ -179,13 +184,22 @@ func (s *KubeSource) Run(ctx context.Context) {
 		UpdateFunc: func(any, any) { s.kick() },
 		DeleteFunc: func(any) { s.kick() },
 	}
+	podHandler := cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(o any) { s.rows.set(o, s.sel); s.kick() },
+		UpdateFunc: func(_, o any) { s.rows.set(o, s.sel); s.kick() },
+		DeleteFunc: func(o any) { s.rows.remove(o); s.kick() },
+	}
 	for resource, inf := range map[string]cache.SharedIndexInformer{"pods": s.pods, "deployments": s.deps, "replicasets": s.rss} {
 		// Both only fail once the informer has started; it has not.
 		_ = inf.SetTransform(trimObject)
 		_ = inf.SetWatchErrorHandlerWithContext(func(_ context.Context, _ *cache.Reflector, err error) {
 			s.onWatchError(ctx, client, resource, err)
 		})
-		if _, err := inf.AddEventHandler(handler); err != nil {
+		h := cache.ResourceEventHandler(handler)
+		if resource == "pods" {
+			h = podHandler
+		}
+		if _, err := inf.AddEventHandler(h); err != nil {
 			s.setResErr(resource, kubeFailure{msg: fmt.Sprintf("watch %s: %v", resource, err)})
 		}
 	}
@@ -473,17 +487,7 @@ func (s *KubeSource) build() KubeSnapshot {
 		Updated:   s.clock.Now(),
 	}
 	if s.pods != nil {
-		objs := s.pods.GetStore().List()
-		snap.Pods = make([]Pod, 0, len(objs))
-		for _, o := range objs {
-			p, ok := o.(*corev1.Pod)
-			if !ok || !s.sel.Matches(labels.Set(p.Labels)) {
-				continue
-			}
-			snap.Pods = append(snap.Pods, PodFrom(p))
-		}
-		sortPods(snap.Pods)
-		snap.Counts = countPods(snap.Pods)
+		snap.Pods, snap.Counts = s.rows.sorted()
 
 		var rss []*appsv1.ReplicaSet
 		for _, o := range s.rss.GetStore().List() {

@@ -157,19 +157,6 @@ func classify(status string, ready, total int) (int, string) {
 	return SeverityWarn, strings.ToLower(status)
 }
 
-// sortPods orders pods worst first: severity, restarts, then name.
-func sortPods(pods []Pod) {
-	slices.SortFunc(pods, func(a, b Pod) int {
-		if c := cmp.Compare(b.Severity, a.Severity); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(b.Restarts, a.Restarts); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Name, b.Name)
-	})
-}
-
 // countPods returns the state buckets: running first, then worst first.
 func countPods(pods []Pod) []StateCount {
 	idx := map[string]int{}

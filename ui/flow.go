@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"charm.land/bubbles/v2/textarea"
 	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
@@ -220,13 +219,9 @@ func wrapWords(s string, w int) []string {
 
 // ---- typing stays instant ----
 
-// newStatusEditor is the status-update editor. Line numbers are off: they
-// are noise in a message and cost a render per visible row on every key.
-func newStatusEditor(st Styles) textarea.Model {
-	ta := st.NewTextArea()
-	ta.ShowLineNumbers = false
-	return ta
-}
+// newStatusEditor is the status-update editor (see editor.go); it takes
+// no colour from the styles (the cursor is reverse video).
+func newStatusEditor(Styles) editor { return newEditor() }
 
 // typingIntoDialog reports whether msg only edits the text of the status
 // editor or a prompt: nothing beneath the dialog changes, so the screen
@@ -258,6 +253,38 @@ type bgCache struct {
 	overlay   overlay
 	under     string
 	ok        bool
+
+	// The screen's pieces left and right of each dialog row, for the
+	// dialog's last position and row widths (see Model.overlayCached).
+	cutX, cutY  int
+	cutWidths   []int
+	left, right []string
+}
+
+// cuts returns the pieces of lines left of column x and right of each
+// row's end, for the rows y, y+1, … of widths; they are cut again only when
+// the position or a width changed.
+func (c *bgCache) cuts(lines []string, x, y int, widths []int) (left, right []string) {
+	if c.left != nil && c.cutX == x && c.cutY == y && slices.Equal(c.cutWidths, widths) {
+		return c.left, c.right
+	}
+	left, right = make([]string, len(widths)), make([]string, len(widths))
+	for i, bw := range widths {
+		if y+i >= len(lines) {
+			break
+		}
+		l := lines[y+i]
+		lw := ansi.StringWidth(l)
+		left[i] = ansi.Cut(l, 0, x)
+		if n := x - ansi.StringWidth(left[i]); n > 0 {
+			left[i] += strings.Repeat(" ", n)
+		}
+		if end := x + bw; end < lw {
+			right[i] = ansi.Cut(l, end, lw)
+		}
+	}
+	c.cutX, c.cutY, c.cutWidths, c.left, c.right = x, y, slices.Clone(widths), left, right
+	return left, right
 }
 
 func (c *bgCache) get(m Model) (string, bool) {
@@ -272,5 +299,5 @@ func (c *bgCache) put(m Model, under string) {
 	if c == nil || (m.overlay != ovStatus && m.overlay != ovPrompt) {
 		return
 	}
-	*c = bgCache{gen: m.gen, w: m.width, h: m.height, overlay: m.overlay, under: under, ok: true}
+	*c = bgCache{gen: m.gen, w: m.width, h: m.height, overlay: m.overlay, under: under, ok: true} // and no cuts
 }

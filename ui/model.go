@@ -17,7 +17,6 @@ import (
 
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
-	"charm.land/bubbles/v2/textarea"
 	"charm.land/bubbles/v2/textinput"
 	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
@@ -120,7 +119,7 @@ type Model struct {
 
 	confirm confirmState
 	prompt  promptState
-	status  textarea.Model
+	status  editor
 	contact int
 	docSel  int
 	pager   viewport.Model

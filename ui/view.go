@@ -24,7 +24,7 @@ func (m Model) View() tea.View {
 func (m Model) render() string {
 	if m.overlay != ovNone {
 		if under, ok := m.bg.get(m); ok {
-			return m.finish(m.placeOverlay(under, m.viewOverlay()))
+			return m.overlayCached(under, m.viewOverlay())
 		}
 	}
 	var body string
@@ -102,6 +102,30 @@ func (m Model) placeOverlay(under, box string) string {
 			right = ansi.Cut(l, end, lw)
 		}
 		lines[y+i] = left + "\x1b[m" + r + "\x1b[m" + right
+	}
+	return strings.Join(lines, "\n")
+}
+
+// overlayCached is placeOverlay + finish over the cached screen beneath a
+// typing dialog: that screen is already fitted and the pieces left and
+// right of the dialog are cut once per dialog position (bgCache), so a key
+// costs the dialog's own rendering and a join.
+func (m Model) overlayCached(under, box string) string {
+	rows := strings.Split(box, "\n")
+	widths := make([]int, len(rows))
+	bw := 0
+	for i, r := range rows {
+		widths[i] = ansi.StringWidth(r)
+		bw = max(bw, widths[i])
+	}
+	x, y := max(0, (m.width-bw)/2), max(0, (m.height-len(rows))/2)
+	if m.styles.ASCII || x+bw > m.width || y+len(rows) > m.height {
+		return m.finish(m.placeOverlay(under, box))
+	}
+	lines := strings.Split(under, "\n")
+	left, right := m.bg.cuts(lines, x, y, widths)
+	for i, r := range rows {
+		lines[y+i] = left[i] + "\x1b[m" + r + "\x1b[m" + right[i]
 	}
 	return strings.Join(lines, "\n")
 }

@@ -1,0 +1,319 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// term is a private tmux server whose windows run drnav with their own
+// state and config folders.
+type term struct {
+	o       options
+	dir     string
+	sock    string
+	env0    []string
+	started bool
+}
+
+// A runbook with one manual step: declaring it needs no variables, and the
+// resumed checklist shows the pods pane of the configured app selector.
+const benchRunbook = `id      = "bench"
+title   = "Benchmark walk"
+impact  = "None: the TUI benchmark's fixture"
+summary = "One manual step, so the checklist and its panes are on screen."
+kind    = "procedure"
+
+[[steps]]
+id     = "look"
+title  = "Look at the pods"
+why    = "The pods pane is what the benchmark measures."
+expect = "All pods are shown."
+manual = "Look at the pods pane."
+`
+
+func newTerm(work, kubeconfig string, o options) (*term, error) {
+	// One tmux server per binary: a killed server may still be exiting when
+	// the next one starts.
+	tm := &term{o: o, dir: work, sock: "drnav-benchtui-" + strconv.Itoa(os.Getpid()) + "-" + filepath.Base(work)}
+	for _, d := range []string{"state", "config/drnav", "runbooks", "pprof"} {
+		if err := os.MkdirAll(filepath.Join(work, d), 0o700); err != nil {
+			return nil, err
+		}
+	}
+	cfg := fmt.Sprintf("namespace = %q\napp_label = \"app=perf\"\ndeployment = \"perf\"\nkubeconfig = %q\n", o.ns, kubeconfig)
+	if err := os.WriteFile(filepath.Join(work, "config/drnav/config.toml"), []byte(cfg), 0o600); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(work, "runbooks/bench.toml"), []byte(benchRunbook), 0o600); err != nil {
+		return nil, err
+	}
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		switch {
+		case strings.HasPrefix(k, "PG"), strings.HasPrefix(k, "DRNAV_"), strings.HasPrefix(k, "XDG_"),
+			k == "KUBECONFIG", k == "NO_COLOR", k == "LANG", k == "LC_ALL", k == "TMUX":
+			continue
+		}
+		tm.env0 = append(tm.env0, kv)
+	}
+	tm.env0 = append(tm.env0,
+		"XDG_STATE_HOME="+filepath.Join(work, "state"),
+		"XDG_CONFIG_HOME="+filepath.Join(work, "config"),
+		"KUBECONFIG="+kubeconfig,
+		"LANG=C.UTF-8", "LC_ALL=C.UTF-8",
+		// No PostgreSQL here: fail fast rather than wait on a socket.
+		"PGHOST=127.0.0.1", "PGPORT=1", "PGCONNECT_TIMEOUT=1",
+	)
+	return tm, nil
+}
+
+func (tm *term) env() []string { return tm.env0 }
+
+func (tm *term) tmux(args ...string) (string, error) {
+	out, err := exec.Command("tmux", append([]string{"-L", tm.sock}, args...)...).CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("tmux %s: %w: %s", strings.Join(args, " "), err, out)
+	}
+	return string(out), nil
+}
+
+func (tm *term) close() {
+	if tm.started {
+		_, _ = tm.tmux("kill-server")
+	}
+}
+
+func shq(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+// start runs drnav ARGS in a new window (exported env: extra) and returns
+// the pid file.
+func (tm *term) start(name string, extra []string, args ...string) (string, error) {
+	pidFile := filepath.Join(tm.dir, name+".pid")
+	var b strings.Builder
+	b.WriteString("#!/bin/sh\n")
+	for _, kv := range append(append([]string(nil), tm.env0...), extra...) {
+		k, v, _ := strings.Cut(kv, "=")
+		if !regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`).MatchString(k) {
+			continue
+		}
+		fmt.Fprintf(&b, "export %s=%s\n", k, shq(v))
+	}
+	fmt.Fprintf(&b, "echo $$ > %s\nexec %s", shq(pidFile), shq(tm.o.bin))
+	for _, a := range args {
+		b.WriteString(" " + shq(a))
+	}
+	b.WriteString("\n")
+	script := filepath.Join(tm.dir, name+".sh")
+	if err := os.WriteFile(script, []byte(b.String()), 0o700); err != nil {
+		return "", err
+	}
+	// The window stays after drnav exits, so its last screen can be read.
+	var err error
+	if !tm.started {
+		_, err = tm.tmux("-f", "/dev/null", "new-session", "-d", "-s", "bench", "-n", "keep",
+			"-x", strconv.Itoa(tm.o.width), "-y", strconv.Itoa(tm.o.height), "sleep 86400")
+		if err == nil {
+			tm.started = true
+			_, err = tm.tmux("set-option", "-g", "remain-on-exit", "on")
+		}
+		if err != nil {
+			return "", err
+		}
+	}
+	_, err = tm.tmux("new-window", "-d", "-t", "bench", "-n", name, script)
+	return pidFile, err
+}
+
+func (tm *term) screen(name string) string {
+	out, _ := tm.tmux("capture-pane", "-p", "-t", "bench:"+name)
+	return out
+}
+
+func (tm *term) keys(name string, keys ...string) error {
+	_, err := tm.tmux(append([]string{"send-keys", "-t", "bench:" + name}, keys...)...)
+	return err
+}
+
+// waitFor polls the screen every interval until ok holds.
+func (tm *term) waitFor(ctx context.Context, name, what string, interval time.Duration, ok func(string) bool) (string, error) {
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		s := tm.screen(name)
+		if ok(s) {
+			return s, nil
+		}
+		if time.Now().After(deadline) {
+			return s, fmt.Errorf("window %s: timed out waiting for %s; screen:\n%s", name, what, s)
+		}
+		select {
+		case <-ctx.Done():
+			return s, ctx.Err()
+		case <-time.After(interval):
+		}
+	}
+}
+
+func contains(texts ...string) func(string) bool {
+	return func(s string) bool {
+		for _, t := range texts {
+			if !strings.Contains(s, t) {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+// declare declares an incident on the bench runbook in LIVE mode, quits and
+// returns its id.
+func (tm *term) declare(ctx context.Context) (string, error) {
+	rb := filepath.Join(tm.dir, "runbooks")
+	if _, err := tm.start("declare", nil, "--runbooks", rb); err != nil {
+		return "", err
+	}
+	step := 100 * time.Millisecond
+	if _, err := tm.waitFor(ctx, "declare", "the picker", step, contains("Benchmark walk")); err != nil {
+		return "", err
+	}
+	if err := tm.keys("declare", "Enter"); err != nil {
+		return "", err
+	}
+	if _, err := tm.waitFor(ctx, "declare", "the mode screen", step, contains("LIVE")); err != nil {
+		return "", err
+	}
+	if err := tm.keys("declare", "l"); err != nil {
+		return "", err
+	}
+	if _, err := tm.waitFor(ctx, "declare", "the declare form", step, contains("Declare: Benchmark walk")); err != nil {
+		return "", err
+	}
+	// Enter moves through the form's fields and finally declares.
+	for i := 0; ; i++ {
+		s := tm.screen("declare")
+		if strings.Contains(s, "1 Look at the pods") && strings.Contains(s, "RTO") {
+			break
+		}
+		if i == 20 {
+			return "", fmt.Errorf("the declare form did not lead to the checklist:\n%s", s)
+		}
+		if err := tm.keys("declare", "Enter"); err != nil {
+			return "", err
+		}
+		sleep(ctx, 500*time.Millisecond)
+	}
+	if err := tm.keys("declare", "q"); err != nil {
+		return "", err
+	}
+	// The line drnav prints at exit may wrap and scroll: read the history,
+	// wrapped lines joined.
+	re := regexp.MustCompile(`incident (\S+): resume with`)
+	var s string
+	err := pollUntilFast(ctx, 3*time.Minute, func() bool {
+		out, _ := tm.tmux("capture-pane", "-p", "-J", "-S", "-200", "-t", "bench:declare")
+		s = out
+		return re.MatchString(out)
+	})
+	if err != nil {
+		return "", fmt.Errorf("drnav to exit after q: %w; screen:\n%s", err, s)
+	}
+	id := re.FindStringSubmatch(s)[1]
+	logf("declared incident %s", id)
+	return id, nil
+}
+
+type drnavRun struct {
+	name                 string
+	pid                  int
+	firstFrame, allShown time.Duration
+}
+
+// resume starts `drnav resume ID` and times the first frame (any text on
+// the screen) and the pods pane showing ready.
+func (tm *term) resume(ctx context.Context, id string, ready *regexp.Regexp, pprofDir, name string) (*drnavRun, error) {
+	var extra []string
+	if pprofDir != "" {
+		extra = append(extra, "DRNAV_PPROF="+pprofDir)
+	}
+	start := time.Now()
+	pidFile, err := tm.start(name, extra, "resume", "--runbooks", filepath.Join(tm.dir, "runbooks"), id)
+	if err != nil {
+		return nil, err
+	}
+	dr := &drnavRun{name: name}
+	poll := 5 * time.Millisecond
+	if _, err := tm.waitFor(ctx, name, "the first frame", poll, func(s string) bool { return strings.TrimSpace(s) != "" }); err != nil {
+		return nil, err
+	}
+	dr.firstFrame = time.Since(start)
+	if _, err := tm.waitFor(ctx, name, "all pods shown", poll, ready.MatchString); err != nil {
+		return nil, err
+	}
+	dr.allShown = time.Since(start)
+	data, err := os.ReadFile(pidFile)
+	if err != nil {
+		return nil, err
+	}
+	if dr.pid, err = strconv.Atoi(strings.TrimSpace(string(data))); err != nil {
+		return nil, err
+	}
+	return dr, nil
+}
+
+func pollUntilFast(ctx context.Context, timeout time.Duration, ok func() bool) error {
+	deadline := time.Now().Add(timeout)
+	for !ok() {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("timed out after %s", timeout)
+		}
+		sleep(ctx, 100*time.Millisecond)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// quit presses q and waits until the process has exited (a zombie counts:
+// tmux reaps it in its own time).
+func (tm *term) quit(ctx context.Context, dr *drnavRun) error {
+	if err := tm.keys(dr.name, "q"); err != nil {
+		return err
+	}
+	start := time.Now()
+	for {
+		state := procState(dr.pid)
+		if state == "" || state == "Z" {
+			if d := time.Since(start); d > 2*time.Second {
+				logf("%s: drnav took %s to exit after q", dr.name, ms(d))
+			}
+			return nil
+		}
+		if time.Since(start) > time.Minute {
+			_ = syscall.Kill(dr.pid, syscall.SIGKILL)
+			return fmt.Errorf("drnav (pid %d, state %s) did not exit within a minute after q (killed); screen:\n%s", dr.pid, state, tm.screen(dr.name))
+		}
+		sleep(ctx, 20*time.Millisecond)
+	}
+}
+
+// procState is the state letter of pid ("" when it is gone).
+func procState(pid int) string {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return ""
+	}
+	s := string(data)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) == 0 {
+		return ""
+	}
+	return f[0]
+}
