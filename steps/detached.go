@@ -1,7 +1,6 @@
 package steps
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/drnav/drnav/internal/safefile"
 	"github.com/drnav/drnav/internal/supervisor"
 )
 
@@ -80,14 +80,31 @@ func runDetached(ctx context.Context, r *Run, sup *Supervisor, dir, script strin
 	if err != nil {
 		return supervisor.Status{}, fmt.Errorf("supervisor log: %w", err)
 	}
+	// The spec reaches the supervisor as a file on its stdin, complete
+	// before it starts: through a pipe, a copying goroutine of this process
+	// would still be writing it when a signal ends drnav right after the
+	// start, and the step would never run. The name is removed once the
+	// supervisor holds the file.
+	specPath := filepath.Join(dir, "spec.json")
+	if err := safefile.WriteFileSync(specPath, data, 0o600); err != nil {
+		logf.Close()
+		return supervisor.Status{}, fmt.Errorf("supervisor spec: %w", err)
+	}
+	specf, err := safefile.Open(specPath, os.O_RDONLY)
+	_ = os.Remove(specPath)
+	if err != nil {
+		logf.Close()
+		return supervisor.Status{}, fmt.Errorf("supervisor spec: %w", err)
+	}
 	cmd := exec.Command(sup.Exe, append(slices.Clone(sup.Args), dir)...)
 	cmd.Env = append(slices.Clone(env), sup.Env...)
 	cmd.Dir = cwd
-	cmd.Stdin = bytes.NewReader(data)
+	cmd.Stdin = specf
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	err = cmd.Start()
 	logf.Close()
+	specf.Close()
 	if err != nil {
 		return supervisor.Status{}, fmt.Errorf("start supervisor: %w", err)
 	}
