@@ -115,6 +115,34 @@ func (f *fixture) build(ctx context.Context, r Request) (ui.Options, error) {
 	}, nil
 }
 
+// driverBuild is the UI builder of drnav serve for drivers (the picker with
+// the open incidents, drill mode); watch sessions get f.build.
+func (f *fixture) driverBuild(ctx context.Context, r Request) (ui.Options, error) {
+	if r.Role != RoleDriver || r.Watch {
+		return f.build(ctx, r)
+	}
+	open, err := ui.OpenIncidents(f.root)
+	if err != nil {
+		return ui.Options{}, err
+	}
+	return ui.Options{Runbooks: f.rbs, Config: config.Default(), JournalRoot: f.root, Mode: ui.ModeDrill,
+		Drill: &ui.Environment{Context: "drill-sim", Database: "simulated"}, Open: open}, nil
+}
+
+// connectDriver opens a driver's terminal session and waits for the picker
+// listing the fixture's incident.
+func (f *fixture) connectDriver(t *testing.T, srv *Server, k testKey) (*gossh.Client, *term) {
+	t.Helper()
+	c, _, err := dial(srv.Addr().String(), k)
+	if err != nil {
+		t.Fatalf("driver key refused: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	tm := openTerm(t, c, "", 120, 40)
+	tm.waitScreen(f.id)
+	return c, tm
+}
+
 func startServer(t *testing.T, o Options) *Server {
 	t.Helper()
 	o.Listen = "127.0.0.1:0"
@@ -480,33 +508,13 @@ func TestDriversShareTheOneDriverLock(t *testing.T) {
 	}
 	dir := t.TempDir()
 	ann, bob := newKey(t, "ann@laptop"), newKey(t, "bob@laptop")
-	build := func(ctx context.Context, r Request) (ui.Options, error) {
-		if r.Role != RoleDriver || r.Watch {
-			return f.build(ctx, r)
-		}
-		open, err := ui.OpenIncidents(f.root)
-		if err != nil {
-			return ui.Options{}, err
-		}
-		return ui.Options{Runbooks: f.rbs, Config: config.Default(), JournalRoot: f.root, Mode: ui.ModeDrill,
-			Drill: &ui.Environment{Context: "drill-sim", Database: "simulated"}, Open: open}, nil
-	}
 	srv := startServer(t, Options{
 		HostKey:    filepath.Join(dir, "host_ed25519"),
 		DriverKeys: []string{writeKeys(t, dir, "drivers", ann, bob)},
-		UI:         build,
+		UI:         f.driverBuild,
 	})
 	first := f.rb.Steps[0].Title
-	connect := func(k testKey) *term {
-		c, _, err := dial(srv.Addr().String(), k)
-		if err != nil {
-			t.Fatalf("driver key refused: %v", err)
-		}
-		t.Cleanup(func() { c.Close() })
-		tm := openTerm(t, c, "", 120, 40)
-		tm.waitScreen(f.id)
-		return tm
-	}
+	connect := func(k testKey) *term { _, tm := f.connectDriver(t, srv, k); return tm }
 	a := connect(ann)
 	a.send("\r") // the open incident is listed first
 	a.waitScreen(first)
@@ -652,33 +660,16 @@ func TestHandoverBetweenDrivers(t *testing.T) {
 	}
 	dir := t.TempDir()
 	ann, bob := newKey(t, "ann@laptop"), newKey(t, "bob@laptop")
-	build := func(ctx context.Context, r Request) (ui.Options, error) {
-		open, err := ui.OpenIncidents(f.root)
-		if err != nil {
-			return ui.Options{}, err
-		}
-		return ui.Options{Runbooks: f.rbs, Config: config.Default(), JournalRoot: f.root, Mode: ui.ModeDrill,
-			Drill: &ui.Environment{Context: "drill-sim", Database: "simulated"}, Open: open}, nil
-	}
 	srv := startServer(t, Options{
 		HostKey:    filepath.Join(dir, "host_ed25519"),
 		DriverKeys: []string{writeKeys(t, dir, "drivers", ann, bob)},
-		UI:         build,
+		UI:         f.driverBuild,
 		Follow:     func(ctx context.Context, id string) <-chan incident.Event { return ui.FollowIncident(ctx, f.root, id) },
 		Record: func(id string, c incident.Connection) error {
 			return incident.RecordConnection(f.root, id, c)
 		},
 	})
-	connect := func(k testKey) *term {
-		c, _, err := dial(srv.Addr().String(), k)
-		if err != nil {
-			t.Fatalf("driver key refused: %v", err)
-		}
-		t.Cleanup(func() { c.Close() })
-		tm := openTerm(t, c, "", 120, 40)
-		tm.waitScreen(f.id)
-		return tm
-	}
+	connect := func(k testKey) *term { _, tm := f.connectDriver(t, srv, k); return tm }
 	held := func(when string) {
 		t.Helper()
 		if _, driven := incident.Driver(f.root, f.id); !driven {
@@ -768,32 +759,15 @@ func TestDroppedDriverKeepsTheSeat(t *testing.T) {
 	}
 	dir := t.TempDir()
 	ann, bob := newKey(t, "ann@laptop"), newKey(t, "bob@laptop")
-	build := func(ctx context.Context, r Request) (ui.Options, error) {
-		open, err := ui.OpenIncidents(f.root)
-		if err != nil {
-			return ui.Options{}, err
-		}
-		return ui.Options{Runbooks: f.rbs, Config: config.Default(), JournalRoot: f.root, Mode: ui.ModeDrill,
-			Drill: &ui.Environment{Context: "drill-sim", Database: "simulated"}, Open: open}, nil
-	}
 	grace := 20 * time.Second
 	srv := startServer(t, Options{
 		HostKey:    filepath.Join(dir, "host_ed25519"),
 		DriverKeys: []string{writeKeys(t, dir, "drivers", ann, bob)},
-		UI:         build,
+		UI:         f.driverBuild,
 		Grace:      grace,
 	})
 	driven := func() bool { _, d := incident.Driver(f.root, f.id); return d }
-	connect := func(k testKey) (*gossh.Client, *term) {
-		c, _, err := dial(srv.Addr().String(), k)
-		if err != nil {
-			t.Fatalf("driver key refused: %v", err)
-		}
-		t.Cleanup(func() { c.Close() })
-		tm := openTerm(t, c, "", 120, 40)
-		tm.waitScreen(f.id)
-		return c, tm
-	}
+	connect := func(k testKey) (*gossh.Client, *term) { return f.connectDriver(t, srv, k) }
 	first := f.rb.Steps[0].Title
 	c, a := connect(ann)
 	a.send("\r")
