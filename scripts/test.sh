@@ -36,12 +36,17 @@ fi
 log "runbook lint (strict)"
 go run . lint --strict
 
-if ! command -v tmux >/dev/null 2>&1; then
-  log "tmux missing (the end-to-end tests drive the real binary in it): installing"
+# tmux: the end-to-end tests drive the real binary in it; ssh (openssh-client):
+# drnav serve is tested with the real OpenSSH client.
+missing=()
+command -v tmux >/dev/null 2>&1 || missing+=(tmux)
+command -v ssh >/dev/null 2>&1 || missing+=(openssh-client)
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing ${missing[*]}"
   if [ "$(id -u)" -eq 0 ]; then
-    DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tmux
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
   else
-    echo "tmux is missing and we are not root: install it (apt-get install tmux)" >&2; exit 1
+    echo "${missing[*]} missing and we are not root: install them (apt-get install ${missing[*]})" >&2; exit 1
   fi
 fi
 
