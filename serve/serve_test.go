@@ -34,7 +34,7 @@ type testKey struct {
 	line   string
 }
 
-func newKey(t *testing.T, comment string) testKey {
+func newKey(t testing.TB, comment string) testKey {
 	t.Helper()
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
@@ -48,7 +48,7 @@ func newKey(t *testing.T, comment string) testKey {
 	return testKey{signer: s, line: line}
 }
 
-func writeKeys(t *testing.T, dir, name string, keys ...testKey) string {
+func writeKeys(t testing.TB, dir, name string, keys ...testKey) string {
 	t.Helper()
 	var b strings.Builder
 	b.WriteString("# test keys\n")
@@ -72,7 +72,7 @@ type fixture struct {
 	rbs     []*runbooks.Runbook
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	rbs, err := runbooks.Load("")
 	if err != nil {
@@ -143,7 +143,7 @@ func (f *fixture) connectDriver(t *testing.T, srv *Server, k testKey) (*gossh.Cl
 	return c, tm
 }
 
-func startServer(t *testing.T, o Options) *Server {
+func startServer(t testing.TB, o Options) *Server {
 	t.Helper()
 	o.Listen = "127.0.0.1:0"
 	s, err := New(o)
@@ -178,7 +178,7 @@ func dial(addr string, k testKey) (*gossh.Client, gossh.PublicKey, error) {
 
 // term is an SSH session with a PTY rendered by a terminal emulator.
 type term struct {
-	t    *testing.T
+	t    testing.TB
 	sess *gossh.Session
 	emu  *vt.SafeEmulator
 	mu   sync.Mutex
@@ -192,7 +192,7 @@ type counter struct{ n *atomic.Int64 }
 
 func (c counter) Write(p []byte) (int, error) { c.n.Add(int64(len(p))); return len(p), nil }
 
-func openTerm(t *testing.T, c *gossh.Client, cmd string, w, h int) *term {
+func openTerm(t testing.TB, c *gossh.Client, cmd string, w, h int) *term {
 	t.Helper()
 	sess, err := c.NewSession()
 	if err != nil {
