@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -130,6 +132,16 @@ func cmdServe(a *app, o *cmdOpts, args []string) error {
 		},
 		Follow: func(ctx context.Context, id string) <-chan incident.Event {
 			return ui.FollowIncident(ctx, cfg.JournalDir, id)
+		},
+		Exec: func(_ context.Context, args []string, w io.Writer) error {
+			// What drnav incidents / drnav report print here, as text.
+			sub := app{stdin: strings.NewReader(""), stdout: w, stderr: w}
+			oc := *o
+			oc.output, oc.format, oc.mirrorContext = "", "md", ""
+			if args[0] == "incidents" {
+				return cmdIncidents(&sub, &oc, nil)
+			}
+			return cmdReport(&sub, &oc, args[1:])
 		},
 		UI:     build,
 		Logger: logger,

@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"regexp"
@@ -87,6 +88,10 @@ type Options struct {
 	// (the incident's journal and lock) for their next session from the
 	// same key (DefaultGrace when 0, none when negative).
 	Grace time.Duration
+	// Exec runs "incidents" or "report [ID]" (already checked) for a
+	// session without a terminal, writing what it prints to w; nil offers
+	// only the navigator.
+	Exec func(ctx context.Context, args []string, w io.Writer) error
 	// Logger receives connection events (discarded when nil).
 	Logger *slog.Logger
 }
@@ -361,6 +366,29 @@ func (t tracked) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 
 func (t tracked) View() tea.View { return t.m.View() }
 
+// exec runs one of the read-only commands offered without a terminal:
+// "incidents" and "report [ID]" (what drnav incidents and drnav report
+// print), for any authorized key.
+func (s *Server) exec(sess ssh.Session, log *slog.Logger, args []string) {
+	if s.opts.Exec == nil {
+		wish.Fatalln(sess, "drnav: this server offers no commands but 'watch [ID]'")
+		return
+	}
+	switch {
+	case args[0] == "incidents" && len(args) == 1, args[0] == "report" && len(args) == 1:
+	case args[0] == "report" && len(args) == 2 && incidentID.MatchString(args[1]):
+	default:
+		wish.Fatalln(sess, fmt.Sprintf("drnav: usage: incidents | report [ID] (got %q)", strings.Join(args, " ")))
+		return
+	}
+	log.Info("ssh command", "command", strings.Join(args, " "))
+	if err := s.opts.Exec(sess.Context(), args, sess); err != nil {
+		wish.Fatalln(sess, "drnav: "+err.Error())
+		return
+	}
+	_ = sess.Exit(0)
+}
+
 // parseCommand accepts no command (the default view) or "watch [ID]".
 func parseCommand(args []string) (watch bool, id string, err error) {
 	switch {
@@ -374,7 +402,7 @@ func parseCommand(args []string) (watch bool, id string, err error) {
 		}
 		return true, args[1], nil
 	}
-	return false, "", fmt.Errorf("drnav serve offers no shell and no commands but 'watch [ID]' (got %q)", strings.Join(args, " "))
+	return false, "", fmt.Errorf("drnav serve offers no shell and no commands but 'watch [ID]', 'incidents' and 'report [ID]' (got %q)", strings.Join(args, " "))
 }
 
 // gate is the outermost handler: it checks the session (limit, terminal,
@@ -395,6 +423,10 @@ func (s *Server) gate(next ssh.Handler) ssh.Handler {
 			return
 		}
 		defer s.sessions.Add(-1)
+		if args := sess.Command(); len(args) > 0 && (args[0] == "incidents" || args[0] == "report") {
+			s.exec(sess, log, args)
+			return
+		}
 		req, err := s.request(sess)
 		if err != nil {
 			log.Warn("ssh session refused", "err", err)

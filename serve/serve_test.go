@@ -814,3 +814,70 @@ func TestDroppedDriverKeepsTheSeat(t *testing.T) {
 	b.send("\r")
 	b.waitScreen(first)
 }
+
+// TestReadOnlyCommands: "incidents" and "report [ID]" run without a
+// terminal for any authorized key and print what the builder writes;
+// anything else after them is refused.
+func TestReadOnlyCommands(t *testing.T) {
+	f := newFixture(t)
+	dir := t.TempDir()
+	k := newKey(t, "cmdr")
+	var got [][]string
+	var mu sync.Mutex
+	srv := startServer(t, Options{
+		HostKey:     filepath.Join(dir, "host_ed25519"),
+		WatcherKeys: []string{writeKeys(t, dir, "watchers", k)},
+		UI:          f.build,
+		Exec: func(_ context.Context, args []string, w io.Writer) error {
+			mu.Lock()
+			got = append(got, args)
+			mu.Unlock()
+			if args[0] == "report" && len(args) == 2 && args[1] != f.id {
+				return errors.New("no incident " + args[1])
+			}
+			_, err := io.WriteString(w, "printed: "+strings.Join(args, " ")+"\n")
+			return err
+		},
+	})
+	c, _, err := dial(srv.Addr().String(), k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	run := func(cmd string) (string, int) {
+		sess, err := c.NewSession()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sess.Close()
+		out, err := sess.CombinedOutput(cmd)
+		var ee *gossh.ExitError
+		switch {
+		case err == nil:
+			return string(out), 0
+		case errors.As(err, &ee):
+			return string(out), ee.ExitStatus()
+		}
+		t.Fatalf("%q: %v", cmd, err)
+		return "", -1
+	}
+	if out, code := run("incidents"); code != 0 || out != "printed: incidents\n" {
+		t.Errorf("incidents: exit %d, %q", code, out)
+	}
+	if out, code := run("report " + f.id); code != 0 || out != "printed: report "+f.id+"\n" {
+		t.Errorf("report: exit %d, %q", code, out)
+	}
+	if out, code := run("report nope-1"); code == 0 || !strings.Contains(out, "no incident nope-1") {
+		t.Errorf("report of an unknown id: exit %d, %q", code, out)
+	}
+	for _, bad := range []string{"report ../../etc", "incidents --all", "report a b"} {
+		if out, code := run(bad); code == 0 || !strings.Contains(out, "usage") {
+			t.Errorf("%q: exit %d, %q", bad, code, out)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != 3 {
+		t.Errorf("Exec ran %d times (%v), want 3: refused commands must not reach it", len(got), got)
+	}
+}
