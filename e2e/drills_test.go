@@ -321,6 +321,11 @@ func (ck *screenChecker) cutWord(tok string) bool {
 	if i < len(tok) && i > 0 && strings.TrimRight(tok[len(tok)-1:], "-_") == "" {
 		return false
 	}
+	// A line broken after a hyphen ("half-" then "done") is a word wrap,
+	// not a cut: the part before the hyphen is a whole word.
+	if stem := strings.TrimSuffix(word, "-"); stem != word && (ck.vocab[stem] || ck.vocab[strings.ToLower(stem)]) {
+		return false
+	}
 	if utf8.RuneCountInString(word) < 3 || ck.vocab[word] || ck.vocab[strings.ToLower(word)] {
 		return false
 	}
