@@ -83,7 +83,10 @@ func cmdServe(a *app, o *cmdOpts, args []string) error {
 	build := func(ctx context.Context, r serve.Request) (ui.Options, error) {
 		if r.Role == serve.RoleDriver && !r.Watch {
 			opts := a.uiOptions(ctx, o, cfg, rbs)
-			if open, err := ui.OpenIncidents(cfg.JournalDir); err == nil {
+			// The lock, the declaration and the resume name the key's person,
+			// not the account running drnav serve.
+			opts.Operator = r.Label()
+			if open, err := ui.OpenIncidentsAs(cfg.JournalDir, opts.Operator); err == nil {
 				opts.Open = open
 			}
 			return opts, nil

@@ -149,7 +149,7 @@ func Create(root string, decl Declared) (*Journal, error) {
 		return nil, fmt.Errorf("create incident folder: %s: too many incidents with that name", base)
 	}
 	decl.ID = id
-	lock, err := Acquire(root, id)
+	lock, err := AcquireAs(root, id, decl.Operator)
 	if err != nil {
 		return nil, err
 	}
@@ -176,12 +176,20 @@ func Create(root string, decl Declared) (*Journal, error) {
 // torn last line away, and appends a resumed event, so every step that was
 // running is interrupted (its outcome is unknown; it is never re-run by
 // itself). The warnings say what was skipped.
-func Open(root, id string) (*Journal, State, []Warning, error) {
+func Open(root, id string) (*Journal, State, []Warning, error) { return OpenAs(root, id, "") }
+
+// OpenAs is Open with operator named as the new driver in the lock and the
+// resumed event (drnav serve: the SSH key's name); empty means the
+// process's user.
+func OpenAs(root, id, operator string) (*Journal, State, []Warning, error) {
+	if operator == "" {
+		operator = currentUser()
+	}
 	uid, err := checkIncidentDir(root, id, true) // validates the id first
 	if err != nil {
 		return nil, State{}, nil, err
 	}
-	lock, err := Acquire(root, id)
+	lock, err := AcquireAs(root, id, operator)
 	if err != nil {
 		return nil, State{}, nil, err
 	}
@@ -228,7 +236,7 @@ func Open(root, id string) (*Journal, State, []Warning, error) {
 	if len(events) > 0 {
 		j.seq = events[len(events)-1].Seq
 	}
-	if err := j.Append(Event{Type: EventResumed, Operator: currentUser(), SSHClient: sshClient(), PID: os.Getpid(), Host: Host()}); err != nil {
+	if err := j.Append(Event{Type: EventResumed, Operator: operator, SSHClient: sshClient(), PID: os.Getpid(), Host: Host()}); err != nil {
 		_ = j.Close()
 		return nil, State{}, warns, err
 	}

@@ -67,7 +67,15 @@ type Lock struct {
 
 // Acquire takes the driver lock of incident id without waiting. When another
 // process holds it the error is a *LockedError naming that process.
-func Acquire(root, id string) (*Lock, error) {
+func Acquire(root, id string) (*Lock, error) { return AcquireAs(root, id, "") }
+
+// AcquireAs is Acquire recording operator as who holds the lock (drnav
+// serve: the SSH key's name, not the server's account); empty means the
+// process's user.
+func AcquireAs(root, id, operator string) (*Lock, error) {
+	if operator == "" {
+		operator = currentUser()
+	}
 	if _, err := checkIncidentDir(root, id, true); err != nil {
 		return nil, fmt.Errorf("lock incident %s: %w", id, err)
 	}
@@ -88,7 +96,7 @@ func Acquire(root, id string) (*Lock, error) {
 		}
 		return nil, le
 	}
-	info := LockInfo{User: currentUser(), PID: os.Getpid(), TTY: currentTTY(), Since: time.Now()}
+	info := LockInfo{User: operator, PID: os.Getpid(), TTY: currentTTY(), Since: time.Now()}
 	data, err := json.Marshal(info)
 	if err == nil {
 		err = writeFileSync(infoPath, append(data, '\n'))

@@ -48,6 +48,20 @@ type Identity struct {
 // Files are read on every attempt, so a key added or removed takes effect
 // at the next connection without a restart. A missing or unreadable file is
 // an error (refusing everyone is better than guessing).
+// Label names the key's person as drnav shows and journals them: the key's
+// comment and the start of its fingerprint ("ann@laptop (AbCdEf12)").
+func (id Identity) Label() string {
+	fp := strings.TrimPrefix(id.Fingerprint, "SHA256:")
+	if len(fp) > 8 {
+		fp = fp[:8]
+	}
+	name := id.Name
+	if name == "" {
+		name = "driver"
+	}
+	return fmt.Sprintf("%s (%s)", name, fp)
+}
+
 func lookupKey(key gossh.PublicKey, driverFiles, watcherFiles []string) (Identity, bool, error) {
 	want := key.Marshal()
 	for _, set := range []struct {

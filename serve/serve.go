@@ -8,7 +8,6 @@
 package serve
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -613,11 +612,7 @@ func (s *Server) closeParked() {
 // the key's name and the start of its fingerprint (#2… when one key has
 // several sessions).
 func (s *Server) addDriver(id Identity) *driverSeat {
-	fp := strings.TrimPrefix(id.Fingerprint, "SHA256:")
-	if len(fp) > 8 {
-		fp = fp[:8]
-	}
-	base := fmt.Sprintf("%s (%s)", cmp.Or(id.Name, "driver"), fp)
+	base := id.Label()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	label := base

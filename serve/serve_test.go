@@ -121,12 +121,12 @@ func (f *fixture) driverBuild(ctx context.Context, r Request) (ui.Options, error
 	if r.Role != RoleDriver || r.Watch {
 		return f.build(ctx, r)
 	}
-	open, err := ui.OpenIncidents(f.root)
+	open, err := ui.OpenIncidentsAs(f.root, r.Label())
 	if err != nil {
 		return ui.Options{}, err
 	}
 	return ui.Options{Runbooks: f.rbs, Config: config.Default(), JournalRoot: f.root, Mode: ui.ModeDrill,
-		Drill: &ui.Environment{Context: "drill-sim", Database: "simulated"}, Open: open}, nil
+		Drill: &ui.Environment{Context: "drill-sim", Database: "simulated"}, Open: open, Operator: r.Label()}, nil
 }
 
 // connectDriver opens a driver's terminal session and waits for the picker
@@ -521,8 +521,17 @@ func TestDriversShareTheOneDriverLock(t *testing.T) {
 	if strings.Contains(a.screen(), "read-only") {
 		t.Errorf("a driver got the read-only view:\n%s", a.screen())
 	}
-	if _, driven := incident.Driver(f.root, f.id); !driven {
+	li, driven := incident.Driver(f.root, f.id)
+	if !driven {
 		t.Fatal("the driving session holds no lock")
+	}
+	// The lock and the resume name the key's person, not the server's account.
+	if !strings.HasPrefix(li.User, "ann@laptop (") {
+		t.Errorf("lock held by %q, want ann's key", li.User)
+	}
+	if st, _, _, err := incident.Read(f.root, f.id); err != nil || len(st.Resumes) == 0 ||
+		!strings.HasPrefix(st.Resumes[len(st.Resumes)-1].Operator, "ann@laptop (") {
+		t.Errorf("resumed by %+v (%v), want ann's key", st.Resumes, err)
 	}
 
 	b := connect(bob)

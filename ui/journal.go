@@ -13,8 +13,12 @@ import (
 // ResumeIncident takes over driving an incident: it takes the lock (an
 // *incident.LockedError when someone else drives it: offer `drnav watch`)
 // and appends the resumed event, so running steps are interrupted.
-func ResumeIncident(root, id string) (*Resume, error) {
-	j, _, _, err := incident.Open(root, id)
+func ResumeIncident(root, id string) (*Resume, error) { return ResumeIncidentAs(root, id, "") }
+
+// ResumeIncidentAs is ResumeIncident naming operator as the new driver
+// ("" for the process's user).
+func ResumeIncidentAs(root, id, operator string) (*Resume, error) {
+	j, _, _, err := incident.OpenAs(root, id, operator)
 	if err != nil {
 		return nil, fmt.Errorf("resume %s: %w", id, err)
 	}
@@ -31,7 +35,10 @@ func ResumeIncident(root, id string) (*Resume, error) {
 
 // OpenIncidents lists the unresolved incidents of a journal root for the
 // picker (newest first as the incident package lists them).
-func OpenIncidents(root string) ([]OpenIncident, error) {
+func OpenIncidents(root string) ([]OpenIncident, error) { return OpenIncidentsAs(root, "") }
+
+// OpenIncidentsAs is OpenIncidents whose Open names operator as the driver.
+func OpenIncidentsAs(root, operator string) ([]OpenIncident, error) {
 	list, err := incident.List(root)
 	if err != nil {
 		return nil, fmt.Errorf("list incidents: %w", err)
@@ -43,7 +50,7 @@ func OpenIncidents(root string) ([]OpenIncident, error) {
 		}
 		id := s.ID
 		out = append(out, OpenIncident{ID: id, Runbook: s.RunbookID, Detected: s.Detected, Mode: modeOf(s.Mode),
-			Open: func() (*Resume, error) { return ResumeIncident(root, id) }})
+			Open: func() (*Resume, error) { return ResumeIncidentAs(root, id, operator) }})
 	}
 	return out, nil
 }

@@ -1511,7 +1511,7 @@ func (m Model) declare() (tea.Model, tea.Cmd) {
 	d := incident.Declared{
 		RunbookID: m.rb.ID, RunbookTitle: m.rb.Title, RunbookFile: m.rb.File, Mode: incidentMode(m.mode),
 		Detected: det, RTO: m.opts.Config.RTO.Duration, RPO: m.opts.Config.RPO.Duration,
-		Phases: incident.PhasesOf(m.rb), At: now,
+		Phases: incident.PhasesOf(m.rb), At: now, Operator: m.opts.Operator,
 	}
 	if m.env != nil {
 		d.KubeContext, d.Database = m.env.Context, m.env.Database

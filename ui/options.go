@@ -171,6 +171,9 @@ type Options struct {
 	Follow <-chan incident.Event
 	// ReadOnly makes the UI an observer: nothing mutating is possible.
 	ReadOnly bool
+	// Operator names who declares here (the declared event and the lock);
+	// empty is the process's user. drnav serve sets the SSH key's name.
+	Operator string
 	// Seat lets a driver of drnav serve hand the incident to another
 	// connected driver (H); nil outside serve.
 	Seat *Seat
