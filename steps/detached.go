@@ -138,7 +138,7 @@ func followRun(ctx context.Context, r *Run, dir string, exited <-chan struct{}) 
 	tick := time.NewTicker(pollInterval)
 	defer tick.Stop()
 	lastAlive := time.Now()
-	stopping := false
+	stopping, stopSent := false, false
 	var stopDeadline time.Time
 	done := ctx.Done()
 	for {
@@ -162,8 +162,10 @@ func followRun(ctx context.Context, r *Run, dir string, exited <-chan struct{}) 
 		case <-done:
 			done = nil
 			stopping = true
-			stopDeadline = time.Now().Add(3*KillGrace + time.Second)
-			_ = supervisor.Stop(dir)
+			// The supervisor needs KillGrace for the group; a loaded
+			// machine (or a -race build) can take seconds more to get there.
+			stopDeadline = time.Now().Add(3*KillGrace + 10*time.Second)
+			stopSent = supervisor.Stop(dir) == nil
 		case <-tick.C:
 			if exited == nil && time.Since(lastAlive) >= aliveInterval {
 				lastAlive = time.Now()
@@ -180,6 +182,11 @@ func followRun(ctx context.Context, r *Run, dir string, exited <-chan struct{}) 
 						return supervisor.Status{}, errOutcomeUnknown
 					}
 				}
+			}
+			if stopping && !stopSent {
+				// The supervisor could not be told yet (its pid file not
+				// readable at that instant): tell it now.
+				stopSent = supervisor.Stop(dir) == nil
 			}
 			if stopping && time.Now().After(stopDeadline) {
 				// Last resort: the group itself.

@@ -118,7 +118,7 @@ func supervise(dir string, stdin io.Reader, term <-chan os.Signal) error {
 	defer errf.Close()
 
 	self, _ := json.Marshal(PIDs{Supervisor: os.Getpid()})
-	if err := safefile.WriteFileSync(filepath.Join(dir, PIDName), append(self, '\n'), 0o600); err != nil {
+	if err := replaceFile(dir, PIDName, append(self, '\n')); err != nil {
 		return fmt.Errorf("write pid: %w", err)
 	}
 	cmd := exec.Command("bash", "-c", spec.Script)
@@ -130,7 +130,7 @@ func supervise(dir string, stdin io.Reader, term <-chan os.Signal) error {
 	}
 	pgid := cmd.Process.Pid
 	pids, _ := json.Marshal(PIDs{Supervisor: os.Getpid(), Shell: pgid, Started: started})
-	if err := safefile.WriteFileSync(filepath.Join(dir, PIDName), append(pids, '\n'), 0o600); err != nil {
+	if err := replaceFile(dir, PIDName, append(pids, '\n')); err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", Command, err) // the step runs anyway
 	}
 
@@ -203,16 +203,26 @@ func createFile(path string) (*os.File, error) {
 	return f, nil
 }
 
+// replaceFile writes name in dir through a temporary file and a rename, so
+// a reader (Stop, Alive, drnav's resume) sees the old or the new content,
+// never an empty or half-written file.
+func replaceFile(dir, name string, data []byte) error {
+	tmp := filepath.Join(dir, name+".tmp")
+	if err := safefile.WriteFileSync(tmp, data, 0o600); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	return nil
+}
+
 func writeStatus(dir string, st Status) error {
 	data, err := json.Marshal(st)
 	if err != nil {
 		return fmt.Errorf("status: %w", err)
 	}
-	tmp := filepath.Join(dir, StatusName+".tmp")
-	if err := safefile.WriteFileSync(tmp, append(data, '\n'), 0o600); err != nil {
-		return fmt.Errorf("write status: %w", err)
-	}
-	if err := os.Rename(tmp, filepath.Join(dir, StatusName)); err != nil {
+	if err := replaceFile(dir, StatusName, append(data, '\n')); err != nil {
 		return fmt.Errorf("write status: %w", err)
 	}
 	if d, err := os.Open(dir); err == nil {
