@@ -465,11 +465,10 @@ func (s *Server) gate(next ssh.Handler) ssh.Handler {
 		if !watching && driven != "" {
 			s.record(log, driven, "connected", req, start)
 		}
-		if id := req.Incident; watching || driven != "" {
-			if !watching {
-				id = driven
-			}
-			s.record(log, id, "disconnected", req, end)
+		if watching {
+			s.record(log, req.Incident, "disconnected", req, end)
+		} else {
+			s.record(log, driven, "disconnected", req, end) // nothing when "" (record skips it)
 		}
 		log.Info("ssh session end", "duration", end.Sub(start).Round(time.Second).String())
 	}

@@ -129,6 +129,32 @@ func (f *fixture) driverBuild(ctx context.Context, r Request) (ui.Options, error
 		Drill: &ui.Environment{Context: "drill-sim", Database: "simulated"}, Open: open, Operator: r.Label()}, nil
 }
 
+// quit presses q and waits for the session to end; failure says why.
+func (tm *term) quit(failure string) {
+	tm.t.Helper()
+	tm.send("q")
+	select {
+	case <-tm.done:
+	case <-time.After(waitFor):
+		tm.t.Fatal(failure)
+	}
+}
+
+// waitUnlocked polls until nobody holds the fixture incident's driver lock.
+func (f *fixture) waitUnlocked(t *testing.T, within time.Duration, failure string) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		if _, driven := incident.Driver(f.root, f.id); !driven {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal(failure)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // connectDriver opens a driver's terminal session and waits for the picker
 // listing the fixture's incident.
 func (f *fixture) connectDriver(t *testing.T, srv *Server, k testKey) (*gossh.Client, *term) {
@@ -321,12 +347,7 @@ func TestWatcherSeesChecklistAndCannotMutate(t *testing.T) {
 	}
 	tm.waitScreen(first)
 
-	tm.send("q")
-	select {
-	case <-tm.done:
-	case <-time.After(waitFor):
-		t.Fatal("session did not end after q")
-	}
+	tm.quit("session did not end after q")
 }
 
 func TestUnknownKeyRefused(t *testing.T) {
@@ -538,33 +559,14 @@ func TestDriversShareTheOneDriverLock(t *testing.T) {
 	b.send("\r")
 	b.waitScreen("is driven by")
 
-	a.send("q")
-	select {
-	case <-a.done:
-	case <-time.After(waitFor):
-		t.Fatal("session did not end after q")
-	}
-	deadline := time.Now().Add(waitFor)
-	for {
-		if _, driven := incident.Driver(f.root, f.id); !driven {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the lock was not released when the driver's session ended")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	a.quit("session did not end after q")
+	f.waitUnlocked(t, waitFor, "the lock was not released when the driver's session ended")
 	b.send("\r")
 	b.waitScreen(first)
 	if _, driven := incident.Driver(f.root, f.id); !driven {
 		t.Fatal("the second driver holds no lock")
 	}
-	b.send("q")
-	select {
-	case <-b.done:
-	case <-time.After(waitFor):
-		t.Fatal("session did not end after q")
-	}
+	b.quit("session did not end after q")
 }
 
 // TestWatcherIdleOutput measures what an idle watcher costs on the wire when
@@ -721,29 +723,10 @@ func TestHandoverBetweenDrivers(t *testing.T) {
 	// ann watches: her mutating keys are refused, and leaving keeps bob's lock.
 	a.send("s")
 	a.waitScreen("read-only: skip is disabled")
-	a.send("q")
-	select {
-	case <-a.done:
-	case <-time.After(waitFor):
-		t.Fatal("ann's session did not end after q")
-	}
+	a.quit("ann's session did not end after q")
 	held("after ann left")
-	b.send("q")
-	select {
-	case <-b.done:
-	case <-time.After(waitFor):
-		t.Fatal("bob's session did not end after q")
-	}
-	deadline := time.Now().Add(waitFor)
-	for {
-		if _, driven := incident.Driver(f.root, f.id); !driven {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the lock was not released when bob left")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	b.quit("bob's session did not end after q")
+	f.waitUnlocked(t, waitFor, "the lock was not released when bob left")
 	conns, err := incident.ReadConnections(f.root, f.id)
 	if err != nil {
 		t.Fatal(err)
@@ -813,13 +796,7 @@ func TestDroppedDriverKeepsTheSeat(t *testing.T) {
 	// Dropped again and nobody comes back: free after the grace period.
 	c2.Close()
 	<-a2.done
-	deadline := time.Now().Add(grace + waitFor)
-	for driven() {
-		if time.Now().After(deadline) {
-			t.Fatal("the lock was never released after the grace period")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	f.waitUnlocked(t, grace+waitFor, "the lock was never released after the grace period")
 	b.send("\r")
 	b.waitScreen(first)
 }

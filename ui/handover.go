@@ -219,7 +219,7 @@ func (m Model) takeSeat(msg HandoverMsg) (tea.Model, tea.Cmd) {
 // resume instead), or a handover already on its way. Close on the returned
 // model withdraws the offer and closes the journal unless it was taken.
 func (m Model) OfferSeat(from, to string) (Model, *HandoverOffer, bool) {
-	if m.opts.ReadOnly || m.journal == nil || m.journal.ID() == "" || m.run != nil || m.handing != nil {
+	if !m.Driving() {
 		return m, nil, false
 	}
 	o := NewHandoverOffer(from, to, &Resume{ID: m.journal.ID(), Journal: m.journal})
