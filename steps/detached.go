@@ -15,7 +15,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/drnav/drnav/internal/safefile"
 	"github.com/drnav/drnav/internal/supervisor"
 )
 
@@ -83,16 +82,20 @@ func runDetached(ctx context.Context, r *Run, sup *Supervisor, dir, script strin
 	// The spec reaches the supervisor as a file on its stdin, complete
 	// before it starts: through a pipe, a copying goroutine of this process
 	// would still be writing it when a signal ends drnav right after the
-	// start, and the step would never run. The name is removed once the
-	// supervisor holds the file.
-	specPath := filepath.Join(dir, "spec.json")
-	if err := safefile.WriteFileSync(specPath, data, 0o600); err != nil {
+	// start, and the step would never run. The file is unnamed (removed
+	// right after it is created) and not fsynced: only the open file matters.
+	specf, err := os.CreateTemp(dir, "spec-*.json") // 0600, in the run folder
+	if err != nil {
 		logf.Close()
 		return supervisor.Status{}, fmt.Errorf("supervisor spec: %w", err)
 	}
-	specf, err := safefile.Open(specPath, os.O_RDONLY)
-	_ = os.Remove(specPath)
+	_ = os.Remove(specf.Name()) // the open file is all the supervisor needs
+	_, err = specf.Write(data)
+	if err == nil {
+		_, err = specf.Seek(0, io.SeekStart)
+	}
 	if err != nil {
+		specf.Close()
 		logf.Close()
 		return supervisor.Status{}, fmt.Errorf("supervisor spec: %w", err)
 	}
