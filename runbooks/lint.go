@@ -537,6 +537,9 @@ func (c *checker) steps(vars, phases map[string]bool) {
 // accepts any answer, a restore that needs no typed confirmation.
 func (c *checker) falseSuccess(p string, s *Step) {
 	if s.Run != "" {
+		if _, err := ShellRefs(s.Run); err != nil {
+			c.err(p+".run", "%v", err)
+		}
 		for _, h := range HiddenFailures(s.Run) {
 			c.warn(p+".run", "%s hides the failure of %q: the step succeeds even when it fails; capture its output first (out=$(cmd) || exit) and let only grep's \"no match\" through (see FORMAT.md)", h.Fallback, h.Command)
 		}

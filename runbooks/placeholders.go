@@ -6,41 +6,74 @@ import (
 	"strings"
 )
 
-// nextPlaceholder finds the first {{name}} in s at or after from; name is an
-// identifier (a letter or _, then letters, digits, _). It returns the
-// placeholder's start and end (exclusive) and the name, or start -1.
-func nextPlaceholder(s string, from int) (start, end int, name string) {
-	for i := from; i+4 < len(s)+1; i++ {
+// The one placeholder grammar of drnav: lint, the step engine and the UI
+// all read placeholders through Refs, Placeholders, Expand and Resolve.
+// A placeholder is {{name}}, spaces inside the braces allowed ({{ name }}),
+// where name is a variable name: a letter or _, then letters, digits or _.
+// Anything else between double braces ({{.metadata.name}}, {{ a-b }}) is
+// plain text, left as written.
+
+// Ref is one placeholder in a text: its byte span [Start, End) and name.
+type Ref struct {
+	Start, End int
+	Name       string
+}
+
+// nextRef finds the first placeholder in s at or after from.
+func nextRef(s string, from int) (Ref, bool) {
+	for i := from; i < len(s); {
 		j := strings.Index(s[i:], "{{")
 		if j < 0 {
-			return -1, 0, ""
+			return Ref{}, false
 		}
 		i += j
-		k := i + 2
-		for k < len(s) && (s[k] == '_' || 'a' <= s[k] && s[k] <= 'z' || 'A' <= s[k] && s[k] <= 'Z' || k > i+2 && '0' <= s[k] && s[k] <= '9') {
-			k++
+		k := skipBlanks(s, i+2)
+		n := k
+		for n < len(s) && isNameByte(s[n], n == k) {
+			n++
 		}
-		if k > i+2 && strings.HasPrefix(s[k:], "}}") {
-			return i, k + 2, s[i+2 : k]
+		if e := skipBlanks(s, n); n > k && strings.HasPrefix(s[e:], "}}") {
+			return Ref{Start: i, End: e + 2, Name: s[k:n]}, true
 		}
+		i++
 	}
-	return -1, 0, ""
+	return Ref{}, false
+}
+
+func skipBlanks(s string, i int) int {
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+		i++
+	}
+	return i
+}
+
+func isNameByte(c byte, first bool) bool {
+	return c == '_' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || !first && '0' <= c && c <= '9'
+}
+
+// Refs lists every placeholder of s in order.
+func Refs(s string) []Ref {
+	var out []Ref
+	for i := 0; ; {
+		r, ok := nextRef(s, i)
+		if !ok {
+			return out
+		}
+		out = append(out, r)
+		i = r.End
+	}
 }
 
 // Placeholders lists the variable names written {{name}} in s, each once, in
 // order of first appearance.
 func Placeholders(s string) []string {
 	var names []string
-	for i := 0; ; {
-		start, end, name := nextPlaceholder(s, i)
-		if start < 0 {
-			return names
+	for _, r := range Refs(s) {
+		if !contains(names, r.Name) {
+			names = append(names, r.Name)
 		}
-		if !contains(names, name) {
-			names = append(names, name)
-		}
-		i = end
 	}
+	return names
 }
 
 func contains(list []string, s string) bool {
@@ -52,41 +85,47 @@ func contains(list []string, s string) bool {
 	return false
 }
 
+// Resolve replaces each placeholder of s whose name lookup knows by its
+// value and leaves the others as written, returning them as missing (each
+// once, in order).
+func Resolve(s string, lookup func(name string) (string, bool)) (out string, missing []string) {
+	if !strings.Contains(s, "{{") {
+		return s, nil
+	}
+	var b strings.Builder
+	last := 0
+	for _, r := range Refs(s) {
+		v, ok := lookup(r.Name)
+		if !ok {
+			if !contains(missing, r.Name) {
+				missing = append(missing, r.Name)
+			}
+			continue
+		}
+		b.WriteString(s[last:r.Start])
+		b.WriteString(v)
+		last = r.End
+	}
+	b.WriteString(s[last:])
+	return b.String(), missing
+}
+
 // Expand replaces every {{name}} in s by quote(values[name]) (the value
 // itself when quote is nil). Shell commands pass a shell quoting function
 // (syntax.Quote) so a value is always one word. It fails, naming them, when
 // placeholders have no value.
 func Expand(s string, values map[string]string, quote func(string) string) (string, error) {
-	var (
-		b       strings.Builder
-		missing []string
-		last    int
-	)
-	for i := 0; ; {
-		start, end, name := nextPlaceholder(s, i)
-		if start < 0 {
-			break
-		}
-		b.WriteString(s[last:start])
+	out, missing := Resolve(s, func(name string) (string, bool) {
 		v, ok := values[name]
-		switch {
-		case !ok:
-			if !contains(missing, name) {
-				missing = append(missing, name)
-			}
-			b.WriteString(s[start:end])
-		case quote != nil:
-			b.WriteString(quote(v))
-		default:
-			b.WriteString(v)
+		if ok && quote != nil {
+			v = quote(v)
 		}
-		last, i = end, end
-	}
+		return v, ok
+	})
 	if len(missing) > 0 {
 		return s, fmt.Errorf("no value for %s", strings.Join(missing, ", "))
 	}
-	b.WriteString(s[last:])
-	return b.String(), nil
+	return out, nil
 }
 
 // Placeholders lists every variable the step's action and verify use (all

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -81,8 +80,8 @@ func TestEmbedded(t *testing.T) {
 				if s.Kind() == ActionShell && strings.Contains(s.Run, "exec -it") != s.Interactive {
 					t.Errorf("step %s: exec -it and interactive disagree", s.ID)
 				}
-				if s.Kind() == ActionShell && regexp.MustCompile(`['"]\{\{|\}\}['"]`).MatchString(s.Run) {
-					t.Errorf("step %s quotes a placeholder; placeholders are shell-quoted when substituted", s.ID)
+				if _, err := ShellRefs(s.Run); s.Kind() == ActionShell && err != nil {
+					t.Errorf("step %s: %v", s.ID, err)
 				}
 			}
 			for _, v := range rb.Variables {
@@ -336,7 +335,8 @@ func TestPlaceholders(t *testing.T) {
 		{"", nil},
 		{"kubectl delete pod {{pod}} -n {{namespace}}", []string{"pod", "namespace"}},
 		{"{{a}}{{b}}{{a}}", []string{"a", "b"}},
-		{"{{ spaced }} {{1bad}} {{.go.template}} {{}} {single}", nil},
+		{"{{1bad}} {{.go.template}} {{}} {{ a-b }} {{a.b}} {single}", nil},
+		{"{{ spaced }} {{\ttab}} {{x }}", []string{"spaced", "tab", "x"}},
 		{"{{{x}}}", []string{"x"}},
 		{"{{a1}} {{_b}} {{c}}} {{d} {{e}}", []string{"a1", "_b", "c", "e"}},
 		{"{{", nil},
@@ -362,6 +362,49 @@ func TestExpand(t *testing.T) {
 	_, err = Expand("{{a}} {{b}} {{a}}", map[string]string{}, nil)
 	if err == nil || err.Error() != "no value for a, b" {
 		t.Errorf("Expand missing: %v", err)
+	}
+}
+
+func TestResolveKeepsUnknown(t *testing.T) {
+	t.Parallel()
+	got, missing := Resolve("{{ a }} {{b}} {{.x}} {{b}}", func(n string) (string, bool) { return "A", n == "a" })
+	if got != "A {{b}} {{.x}} {{b}}" || !slices.Equal(missing, []string{"b"}) {
+		t.Errorf("Resolve = %q, %q", got, missing)
+	}
+}
+
+func TestShellRefs(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		cmd, wantErr string
+		refs         int
+	}{
+		{cmd: "kubectl -n {{ns}} delete pod {{pod}}", refs: 2},
+		{cmd: "echo no placeholders 'here'", refs: 0},
+		{cmd: "echo '{{a}}'", wantErr: "inside single quotes"},
+		{cmd: `echo "x {{a}}"`, wantErr: "inside double quotes"},
+		// The old hand lexer ended the quotes at \' and took {{a}} as bare.
+		{cmd: `echo $'it\'s {{a}}'`, wantErr: "ANSI-C quotes"},
+		{cmd: "echo `echo {{a}}`", wantErr: "inside backquotes"},
+		{cmd: "cat <<EOF\n{{a}}\nEOF", wantErr: "here-document"},
+		{cmd: `echo \{{a}}`, wantErr: "backslash"},
+		{cmd: `echo \\{{a}}`, refs: 1},
+		// A command substitution starts a fresh quoting context.
+		{cmd: `echo "$(printf %s {{a}})"`, refs: 1},
+		{cmd: `diff <(cat {{a}}) "{{b}}"`, wantErr: "{{b}} is inside double quotes"},
+		{cmd: "echo {{a}} 'unclosed", wantErr: "does not parse as bash"},
+		{cmd: `kubectl get pods -o go-template='{{.metadata.name}}' -l {{sel}}`, refs: 1},
+	}
+	for _, tt := range tests {
+		refs, err := ShellRefs(tt.cmd)
+		switch {
+		case tt.wantErr != "":
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("ShellRefs(%q) err = %v, want %q", tt.cmd, err, tt.wantErr)
+			}
+		case err != nil || len(refs) != tt.refs:
+			t.Errorf("ShellRefs(%q) = %v, %v; want %d refs", tt.cmd, refs, err, tt.refs)
+		}
 	}
 }
 

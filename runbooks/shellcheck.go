@@ -14,8 +14,6 @@ type HiddenFailure struct {
 	Fallback string // "|| echo", "|| true"…
 }
 
-var placeholderAnyRE = regexp.MustCompile(`\{\{[^}]*\}\}`)
-
 // fallbacks are the commands that, after ||, make a failure a success.
 var fallbacks = map[string]bool{"echo": true, "true": true, ":": true, "printf": true}
 
@@ -26,7 +24,11 @@ var fallbacks = map[string]bool{"echo": true, "true": true, ":": true, "printf":
 // does not parse is reported whole when it holds such a fallback.
 func HiddenFailures(cmd string) []HiddenFailure {
 	// Placeholders become same-length words so positions match cmd.
-	src := placeholderAnyRE.ReplaceAllStringFunc(cmd, func(m string) string { return strings.Repeat("x", len(m)) })
+	b := []byte(cmd)
+	for _, r := range Refs(cmd) {
+		copy(b[r.Start:r.End], strings.Repeat("x", r.End-r.Start))
+	}
+	src := string(b)
 	f, err := syntax.NewParser(syntax.Variant(syntax.LangBash)).Parse(strings.NewReader(src), "")
 	if err != nil {
 		if m := regexp.MustCompile(`\|\|\s*(echo|true|:)\b`).FindStringSubmatch(cmd); m != nil {

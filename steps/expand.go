@@ -2,7 +2,6 @@ package steps
 
 import (
 	"fmt"
-	"regexp"
 	"sort"
 	"strings"
 
@@ -10,9 +9,6 @@ import (
 
 	"github.com/drnav/drnav/runbooks"
 )
-
-// placeholderRE matches {{name}} (spaces inside the braces are allowed).
-var placeholderRE = regexp.MustCompile(`\{\{\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*\}\}`)
 
 // UnknownPlaceholderError reports {{name}} placeholders with no variable.
 type UnknownPlaceholderError struct {
@@ -33,18 +29,14 @@ func braced(names []string) string {
 
 // expandText substitutes placeholders verbatim; unknown names are collected.
 func expandText(s string, vars map[string]string, unknown map[string]bool) string {
-	if !strings.Contains(s, "{{") {
-		return s
-	}
-	return placeholderRE.ReplaceAllStringFunc(s, func(m string) string {
-		name := placeholderRE.FindStringSubmatch(m)[1]
+	out, missing := runbooks.Resolve(s, func(name string) (string, bool) {
 		v, ok := vars[name]
-		if !ok {
-			unknown[name] = true
-			return m
-		}
-		return v
+		return v, ok
 	})
+	for _, n := range missing {
+		unknown[n] = true
+	}
+	return out
 }
 
 func unknownErr(unknown map[string]bool) error {
@@ -124,21 +116,17 @@ func shellCommand(cmd string, vars map[string]string, secret map[string]bool) (s
 	if !strings.Contains(cmd, "{{") {
 		return cmd, nil
 	}
-	locs := placeholderRE.FindAllStringSubmatchIndex(cmd, -1)
-	if len(locs) == 0 {
-		return cmd, nil
+	refs, err := runbooks.ShellRefs(cmd)
+	if err != nil {
+		return "", err
 	}
-	quoted := quotedRegions(cmd)
 	unknown := map[string]bool{}
 	var b strings.Builder
 	last := 0
-	for _, loc := range locs {
-		name := cmd[loc[2]:loc[3]]
-		b.WriteString(cmd[last:loc[0]])
-		last = loc[1]
-		if quoted[loc[0]] {
-			return "", fmt.Errorf("placeholder {{%s}} is inside quotes in the shell command; write it bare, drnav shell-quotes every value", name)
-		}
+	for _, r := range refs {
+		name := r.Name
+		b.WriteString(cmd[last:r.Start])
+		last = r.End
 		v, ok := vars[name]
 		if !ok {
 			unknown[name] = true
@@ -162,67 +150,6 @@ func shellCommand(cmd string, vars map[string]string, secret map[string]bool) (s
 		return "", err
 	}
 	return b.String(), nil
-}
-
-// quotedRegions marks each byte offset of s that lies inside single, double,
-// ANSI-C quotes or backticks, or right after a backslash. It is a plain
-// lexer: it errs on the side of calling something quoted.
-func quotedRegions(s string) []bool {
-	q := make([]bool, len(s)+1)
-	const (
-		normal = iota
-		single
-		double
-		back
-	)
-	state := normal
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch state {
-		case normal:
-			switch c {
-			case '\\':
-				q[i] = true
-				if i+1 < len(s) {
-					q[i+1] = true
-					i++
-				}
-				continue
-			case '\'':
-				state = single
-			case '"':
-				state = double
-			case '`':
-				state = back
-			}
-		case single:
-			q[i] = true
-			if c == '\'' {
-				state = normal
-			}
-		case double:
-			q[i] = true
-			if c == '\\' && i+1 < len(s) {
-				q[i+1] = true
-				i++
-				continue
-			}
-			if c == '"' {
-				state = normal
-			}
-		case back:
-			q[i] = true
-			if c == '\\' && i+1 < len(s) {
-				q[i+1] = true
-				i++
-				continue
-			}
-			if c == '`' {
-				state = normal
-			}
-		}
-	}
-	return q
 }
 
 // Expand returns the step with every {{name}} placeholder substituted from

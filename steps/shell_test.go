@@ -257,10 +257,12 @@ func TestShellCommandQuoting(t *testing.T) {
 	}{
 		{cmd: "echo {{a}}", vars: map[string]string{"a": "x; rm -rf /"}, want: "echo 'x; rm -rf /'"},
 		{cmd: "echo {{ a }}", vars: map[string]string{"a": "plain"}, want: "echo plain"},
-		{cmd: "echo '{{a}}'", vars: map[string]string{"a": "x"}, wantErr: "inside quotes"},
-		{cmd: `echo "{{a}}"`, vars: map[string]string{"a": "x"}, wantErr: "inside quotes"},
+		{cmd: "echo '{{a}}'", vars: map[string]string{"a": "x"}, wantErr: "inside single quotes"},
+		{cmd: `echo "{{a}}"`, vars: map[string]string{"a": "x"}, wantErr: "inside double quotes"},
 		{cmd: "echo {{b}}", vars: map[string]string{"a": "x"}, wantErr: "unknown placeholder {{b}}"},
 		{cmd: "echo {{a}}", vars: map[string]string{"a": "x\x00y"}, wantErr: "NUL"},
+		{cmd: `echo $'it\'s {{a}}'`, vars: map[string]string{"a": "x"}, wantErr: "ANSI-C quotes"},
+		{cmd: `echo "$(printf %s {{a}})"`, vars: map[string]string{"a": "$(id) x"}, want: `echo "$(printf %s '$(id) x')"`},
 	}
 	for _, tc := range cases {
 		got, err := ShellCommand(tc.cmd, tc.vars)

@@ -11,6 +11,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/drnav/drnav/incident"
+	"github.com/drnav/drnav/runbooks"
 	"github.com/drnav/drnav/steps"
 )
 
@@ -290,29 +291,14 @@ func (m *Model) resolve(s string) string {
 	if !strings.Contains(s, "{{") {
 		return s
 	}
-	var b strings.Builder
-	for {
-		i := strings.Index(s, "{{")
-		if i < 0 {
-			b.WriteString(s)
-			break
-		}
-		j := strings.Index(s[i:], "}}")
-		if j < 0 {
-			b.WriteString(s)
-			break
-		}
-		name := strings.TrimSpace(s[i+2 : i+j])
-		b.WriteString(s[:i])
+	out, _ := runbooks.Resolve(s, func(name string) (string, bool) {
 		switch val, secret := variable(&m.inc, name); {
 		case secret:
-			b.WriteString(incident.SecretMask)
+			return incident.SecretMask, true
 		case val != "":
-			b.WriteString(val)
-		default:
-			b.WriteString(s[i : i+j+2])
+			return val, true
 		}
-		s = s[i+j+2:]
-	}
-	return b.String()
+		return "", false
+	})
+	return out
 }
