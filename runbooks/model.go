@@ -311,6 +311,18 @@ func (s *Step) Mutates() bool {
 }
 
 // PhaseByID returns the phase with that id.
+// StepID is the id of the i-th step (its own id, else "step-N"; "" when
+// there is no such step).
+func (r *Runbook) StepID(i int) string {
+	if i < 0 || i >= len(r.Steps) {
+		return ""
+	}
+	if id := r.Steps[i].ID; id != "" {
+		return id
+	}
+	return fmt.Sprintf("step-%d", i+1)
+}
+
 func (r *Runbook) PhaseByID(id string) (Phase, bool) {
 	for _, p := range r.Phases {
 		if p.ID == id {

@@ -43,7 +43,7 @@ func TestDeclareWithStaleTick(t *testing.T) {
 	clk := newMovingClock(testNow)
 	opts := testOptions()
 	opts.Now = clk.now
-	j := NewMemJournal()
+	j := incident.NewMemJournal()
 	opts.NewJournal = func(d incident.Event) (Journal, error) { return j, j.Append(d) }
 	h := newHarness(t, opts)
 	tickAt := clk.now()
@@ -77,7 +77,7 @@ func TestResumeWithStaleClock(t *testing.T) {
 	clk := newMovingClock(testNow)
 	opts := testOptions()
 	opts.Now = clk.now
-	j := NewMemJournal()
+	j := incident.NewMemJournal()
 	if err := j.Append(declaredEvent(testNow.Add(-20*time.Minute), testNow.Add(-45*time.Minute))); err != nil {
 		t.Fatal(err)
 	}

@@ -97,9 +97,9 @@ func TestSameServerAsksBeforeLive(t *testing.T) {
 
 // resumeAt is a harness resuming a LIVE incident declared on lab while
 // this process reaches now.
-func resumeAt(t *testing.T, now where.Kube) (*harness, *MemJournal) {
+func resumeAt(t *testing.T, now where.Kube) (*harness, *incident.MemJournal) {
 	t.Helper()
-	j := NewMemJournal()
+	j := incident.NewMemJournal()
 	ev := declaredEvent(testNow.Add(-time.Hour), testNow.Add(-time.Hour))
 	k := testKube
 	ev.Declared.KubeContext, ev.Declared.Kube = k.Context, &k
@@ -165,7 +165,7 @@ func TestResumeOnTheSameContextAsksNothing(t *testing.T) {
 // names the context the incident was declared with, not its own.
 func TestObserverHeaderNamesTheDeclaredContext(t *testing.T) {
 	t.Parallel()
-	j := NewMemJournal()
+	j := incident.NewMemJournal()
 	ev := declaredEvent(testNow.Add(-time.Hour), testNow.Add(-time.Hour))
 	k := testKube
 	ev.Declared.KubeContext, ev.Declared.Kube = k.Context, &k

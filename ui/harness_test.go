@@ -170,9 +170,9 @@ func testOptions() Options {
 
 // declared returns a harness on the checklist of a declared live incident
 // with its in-memory journal.
-func declared(t *testing.T, opts Options) (*harness, *MemJournal) {
+func declared(t *testing.T, opts Options) (*harness, *incident.MemJournal) {
 	t.Helper()
-	j := NewMemJournal()
+	j := incident.NewMemJournal()
 	opts.NewJournal = func(d incident.Event) (Journal, error) { return j, j.Append(d) }
 	h := newHarness(t, opts)
 	h.press("enter") // picker: the only runbook

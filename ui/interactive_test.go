@@ -17,7 +17,7 @@ func TestInteractiveStepHandsTerminalOver(t *testing.T) {
 	opts := testOptions()
 	opts.Now = nil
 	opts.Runbooks[0].Steps = []runbooks.Step{{ID: "shell", Title: "Open a shell", Interactive: true, Run: "exit 4"}}
-	j := NewMemJournal()
+	j := incident.NewMemJournal()
 	opts.NewJournal = func(d incident.Event) (Journal, error) { return j, j.Append(d) }
 	tm, wait := declareInProgram(t, opts)
 	wait("Open a shell")

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -659,7 +658,7 @@ func (m *Model) stepIndex(id string) int {
 		return -1
 	}
 	for i := range m.rb.Steps {
-		if StepID(m.rb, i) == id {
+		if m.rb.StepID(i) == id {
 			return i
 		}
 	}
@@ -686,7 +685,7 @@ func (m *Model) selectFirstOpen() {
 		return
 	}
 	for i := range m.rb.Steps {
-		if st := m.inc.Status(StepID(m.rb, i)); st != incident.StepDone && st != incident.StepSkipped {
+		if st := m.inc.Status(m.rb.StepID(i)); st != incident.StepDone && st != incident.StepSkipped {
 			m.sel = i
 			return
 		}
@@ -697,7 +696,7 @@ func (m *Model) selectedID() string {
 	if m.rb == nil {
 		return ""
 	}
-	return StepID(m.rb, m.sel)
+	return m.rb.StepID(m.sel)
 }
 
 // askExpectation: in a drill a shell step is shown, not run, so the trainee
@@ -707,7 +706,7 @@ func (m *Model) askExpectation(id string) {
 	expect := ""
 	if m.rb != nil {
 		for i := range m.rb.Steps {
-			if StepID(m.rb, i) == id {
+			if m.rb.StepID(i) == id {
 				expect = strings.TrimSpace(m.rb.Steps[i].Expect)
 			}
 		}
@@ -726,7 +725,7 @@ func (m *Model) selectedStep() *runbooks.Step {
 }
 
 func (m *Model) stepStatus(i int) incident.StepStatus {
-	return m.inc.Status(StepID(m.rb, i))
+	return m.inc.Status(m.rb.StepID(i))
 }
 
 // refreshOutput puts the selected step's output into the viewport, wrapped
@@ -1335,7 +1334,6 @@ type declareField struct {
 	label     string
 	variable  *runbooks.Variable
 	input     textinput.Model
-	re        *regexp.Regexp
 	choices   []string
 	facts     []string // facts[i] about choices[i] (may be shorter)
 	choiceErr error
@@ -1375,13 +1373,7 @@ func (m Model) startDeclare() (tea.Model, tea.Cmd) {
 			in.EchoMode = textinput.EchoPassword
 			in.EchoCharacter = '*'
 		}
-		f := declareField{label: v.Name, variable: v, input: in}
-		if v.Pattern != "" {
-			if re, err := regexp.Compile("^(?:" + v.Pattern + ")$"); err == nil {
-				f.re = re
-			}
-		}
-		fields = append(fields, f)
+		fields = append(fields, declareField{label: v.Name, variable: v, input: in})
 		if v.Source != runbooks.SourceText && v.Source != runbooks.SourceConfig && m.env != nil && (m.env.Choices != nil || m.env.ChoiceFacts != nil) {
 			idx, src, choices, facts := len(fields)-1, v.Source, m.env.Choices, m.env.ChoiceFacts
 			cmds = append(cmds, func() tea.Msg {
@@ -1488,14 +1480,16 @@ func (m *Model) validateField(i int) bool {
 	val := strings.TrimSpace(f.input.Value())
 	f.err = ""
 	if i == 0 {
-		if _, err := ParseDetection(val, m.now()); err != nil {
+		if _, err := incident.ParseDetection(val, m.now()); err != nil {
 			f.err = err.Error()
 		}
 		return f.err == ""
 	}
 	if val == "" {
 		f.err = "required"
-	} else if f.re != nil && !f.re.MatchString(val) {
+	} else if f.variable.Validate(val) != nil {
+		// Validate's error names the variable, which the form shows beside
+		// the field already; the value is never repeated (it may be a secret).
 		f.err = "must match " + f.variable.Pattern
 	}
 	return f.err == ""
@@ -1503,7 +1497,7 @@ func (m *Model) validateField(i int) bool {
 
 func (m Model) declare() (tea.Model, tea.Cmd) {
 	now := m.now()
-	det, err := ParseDetection(m.decl.fields[0].input.Value(), now)
+	det, err := incident.ParseDetection(m.decl.fields[0].input.Value(), now)
 	if err != nil {
 		m.flash = err.Error()
 		return m, nil
@@ -1548,7 +1542,7 @@ func (m Model) declare() (tea.Model, tea.Cmd) {
 				j = Detaching{Journal: ij, Detach: attach(ij)}
 			}
 		default:
-			mj := NewMemJournal()
+			mj := incident.NewMemJournal()
 			if err := mj.Append(decl); err != nil {
 				return declaredMsg{err: fmt.Errorf("journal %s: %w", decl.Type, err)}
 			}

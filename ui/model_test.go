@@ -14,7 +14,7 @@ import (
 
 func TestDeclareRecordsDetectionAndMasksSecrets(t *testing.T) {
 	t.Parallel()
-	j := NewMemJournal()
+	j := incident.NewMemJournal()
 	opts := testOptions()
 	opts.Mode = ModeAsk
 	opts.NewJournal = func(d incident.Event) (Journal, error) { return j, j.Append(d) }
@@ -255,7 +255,7 @@ func TestCriticalStepRequiresTypingName(t *testing.T) {
 
 func TestResumeInterruptedStepIsNotRerun(t *testing.T) {
 	t.Parallel()
-	j := NewMemJournal()
+	j := incident.NewMemJournal()
 	events := []incident.Event{
 		declaredEvent(testNow.Add(-time.Hour), testNow.Add(-70*time.Minute)),
 		{Type: incident.EventStepStarted, Time: testNow.Add(-50 * time.Minute), Step: "identify", Phase: "assess", Command: "echo hello; echo world"},
@@ -427,7 +427,7 @@ func TestSmallTerminalKeepsEssentials(t *testing.T) {
 
 func TestResumedSecretIsAskedAgainNotRunMasked(t *testing.T) {
 	t.Parallel()
-	j := NewMemJournal()
+	j := incident.NewMemJournal()
 	for _, e := range []incident.Event{
 		declaredEvent(testNow, testNow),
 		{Type: incident.EventVariableSet, Time: testNow, Name: "token", Value: "***", Secret: true},

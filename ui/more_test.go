@@ -272,7 +272,7 @@ func TestResumeFromPickerBuildsTheIncidentsEnvironment(t *testing.T) {
 	t.Parallel()
 	opts := testOptions()
 	opts.Mode = ModeAsk
-	j := NewMemJournal()
+	j := incident.NewMemJournal()
 	decl := declaredEvent(testNow.Add(-time.Minute), testNow.Add(-5*time.Minute))
 	decl.Declared.Mode = incident.ModeDrill
 	if err := j.Append(decl); err != nil {

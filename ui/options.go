@@ -3,7 +3,6 @@ package ui
 import (
 	"context"
 	"os/exec"
-	"sync"
 	"time"
 
 	"github.com/drnav/drnav/config"
@@ -201,51 +200,6 @@ type Options struct {
 	// counted back from the detection time (optional).
 	Briefing func(rb *runbooks.Runbook, detected time.Time) string
 }
-
-// MemJournal keeps events in memory (tests, and the fallback when no
-// journal root is given: nothing survives a crash). Like *incident.Journal it
-// stamps Seq (and Time when zero) and folds what it appends.
-type MemJournal struct {
-	mu     sync.Mutex
-	events []incident.Event
-	state  incident.State
-}
-
-// Append records an event.
-func (j *MemJournal) Append(ev incident.Event) error {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	ev.Seq = len(j.events) + 1
-	if ev.Time.IsZero() {
-		ev.Time = time.Now()
-	}
-	j.events = append(j.events, ev)
-	j.state.Apply(ev)
-	return nil
-}
-
-// Events returns a copy of what was appended.
-func (j *MemJournal) Events() []incident.Event {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	return append([]incident.Event(nil), j.events...)
-}
-
-// State is a copy of the fold of every event appended.
-func (j *MemJournal) State() incident.State {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	return j.state.Clone()
-}
-
-// ID is empty: an in-memory incident has no folder.
-func (j *MemJournal) ID() string { return "" }
-
-// Close does nothing.
-func (j *MemJournal) Close() error { return nil }
-
-// NewMemJournal returns an in-memory journal (for tests and demos).
-func NewMemJournal() *MemJournal { return &MemJournal{} }
 
 // EngineStart starts a step with the steps engine.
 func EngineStart(ctx context.Context, step runbooks.Step, t steps.Target) (StepRun, error) {

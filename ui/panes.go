@@ -167,7 +167,7 @@ func (m *Model) actedOnFailover() bool {
 		st := &m.rb.Steps[i]
 		onFailover := (st.K8s != nil && st.K8s.Context == "failover") ||
 			(st.Wait != nil && st.Wait.Context == "failover") || (st.Verify != nil && st.Verify.Context == "failover")
-		if onFailover && m.inc.Status(StepID(m.rb, i)) != incident.StepPending {
+		if onFailover && m.inc.Status(m.rb.StepID(i)) != incident.StepPending {
 			return true
 		}
 	}

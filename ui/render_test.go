@@ -24,7 +24,7 @@ func renderModel(width, height int, ascii bool) Model {
 	m.rb = opts.Runbooks[0]
 	m.mode = ModeLive
 	m.setEnv()
-	m.journal = NewMemJournal()
+	m.journal = incident.NewMemJournal()
 	m.screen = screenChecklist
 	det := testNow.Add(-72 * time.Minute)
 	for _, ev := range []incident.Event{

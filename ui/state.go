@@ -1,22 +1,9 @@
 package ui
 
 import (
-	"fmt"
-
 	"github.com/drnav/drnav/incident"
 	"github.com/drnav/drnav/runbooks"
 )
-
-// StepID is the id of the i-th step (its own id, else "step-N").
-func StepID(rb *runbooks.Runbook, i int) string {
-	if i < 0 || i >= len(rb.Steps) {
-		return ""
-	}
-	if id := rb.Steps[i].ID; id != "" {
-		return id
-	}
-	return fmt.Sprintf("step-%d", i+1)
-}
 
 // modeOf is the UI mode of an incident mode (incident.ModeDrill or ModeLive).
 func modeOf(mode string) Mode {
@@ -40,7 +27,7 @@ func allSettled(s *incident.State, rb *runbooks.Runbook) bool {
 		return false
 	}
 	for i := range rb.Steps {
-		if st := s.Status(StepID(rb, i)); st != incident.StepDone && st != incident.StepSkipped {
+		if st := s.Status(rb.StepID(i)); st != incident.StepDone && st != incident.StepSkipped {
 			return false
 		}
 	}

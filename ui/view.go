@@ -369,7 +369,7 @@ func (m Model) viewSteps(w, h int) string {
 		}
 		status := m.stepStatus(i)
 		dur := ""
-		if ss := m.inc.Steps[StepID(m.rb, i)]; ss != nil {
+		if ss := m.inc.Steps[m.rb.StepID(i)]; ss != nil {
 			switch {
 			case status == incident.StepRunning:
 				dur = fmtDur(m.clock.Sub(ss.Started))

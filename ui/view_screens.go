@@ -159,16 +159,16 @@ func (m Model) viewDeclare() string {
 		b = append(b, clip("  "+f.input.View(), w))
 		if i == 0 {
 			// what the value means, as it is typed, then what may be typed
-			if at, err := ParseDetection(f.input.Value(), m.clock); err != nil {
+			if at, err := incident.ParseDetection(f.input.Value(), m.clock); err != nil {
 				b = append(b, clip("  "+s.Warn.Render("not a time yet"), w))
 			} else {
-				resolved := DescribeDetection(at, m.clock)
+				resolved := incident.DescribeDetection(at, m.clock)
 				if f.fresh {
 					resolved += s.Subtle.Render(" · typing replaces now")
 				}
 				b = append(b, clip("  "+resolved, w))
 			}
-			b = append(b, clip("  "+s.Subtle.Render(DetectionFormats), w))
+			b = append(b, clip("  "+s.Subtle.Render(incident.DetectionFormats), w))
 		}
 		if f.err != "" {
 			b = append(b, clip("  "+s.Fail.Render(f.err), w))
@@ -434,7 +434,7 @@ func (m Model) viewScorecard() string {
 	shown := 0 // shown, not run: counted apart from the steps done
 	for i := range m.rb.Steps {
 		st := m.stepStatus(i)
-		if st == incident.StepDone && m.inc.Step(StepID(m.rb, i)).ShownOnly {
+		if st == incident.StepDone && m.inc.Step(m.rb.StepID(i)).ShownOnly {
 			shown++
 			continue
 		}

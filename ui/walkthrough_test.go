@@ -254,31 +254,6 @@ func TestExportReport(t *testing.T) {
 	}
 }
 
-func TestDescribeDetection(t *testing.T) {
-	t.Parallel()
-	now := testNow // 03:30
-	for _, c := range []struct{ in, want string }{
-		{"now", "= 03:30 today, just now"},
-		{"03:10", "= 03:10 today, 20 min ago"},
-		{"47 minutes ago", "= 02:43 today, 47 min ago"},
-		{"2h", "= 01:30 today, 2 h ago"},
-		{"1h12m ago", "= 02:18 today, 1 h 12 min ago"},
-		{"04:00", "= 04:00 yesterday, 23 h 30 min ago"},
-		{"2026-11-20T10:00:00Z", "= 10:00 Fri 20 Nov, 113 h 30 min ago"},
-	} {
-		at, err := ParseDetection(c.in, now)
-		if err != nil {
-			t.Errorf("%q: %v", c.in, err)
-			continue
-		}
-		if got := DescribeDetection(at, now); got != c.want {
-			t.Errorf("%q: got %q, want %q", c.in, got, c.want)
-		}
-	}
-}
-
-// declareModel is the declare form of the test runbook, the detection
-// field focused, with text typed into it.
 func declareModel(w int, typed ...string) Model {
 	m := noColorModel(w, 40)
 	mm, _ := m.startDeclare()
