@@ -16,7 +16,7 @@ import (
 
 	"github.com/drnav/drnav/config"
 	"github.com/drnav/drnav/incident"
-	"github.com/drnav/drnav/internal/fsafe"
+	"github.com/drnav/drnav/internal/safefile"
 	"github.com/drnav/drnav/runbooks"
 )
 
@@ -130,7 +130,7 @@ func (a *app) loadConfig(o *cmdOpts) (config.Config, error) {
 		cfg.Drill.Speed = o.drillSpeed
 	}
 	if o.journalDir != "" {
-		d, err := fsafe.ExpandHome(o.journalDir)
+		d, err := safefile.ExpandHome(o.journalDir)
 		if err != nil {
 			return cfg, usageError{"--journal-dir " + err.Error()}
 		}

@@ -11,7 +11,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/drnav/drnav/config"
-	"github.com/drnav/drnav/internal/fsafe"
+	"github.com/drnav/drnav/internal/safefile"
 )
 
 // setupLogging sends drnav's and client-go's logs to a JSON file under the
@@ -26,15 +26,15 @@ func setupLogging(debug bool) (*slog.Logger, func(), error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("state folder: %w", err)
 	}
-	if err := fsafe.MkdirPrivate("state folder", dir); err != nil {
+	if err := safefile.MkdirPrivate("state folder", dir); err != nil {
 		return nil, nil, err
 	}
 	path := filepath.Join(dir, "drnav.log")
-	f, err := fsafe.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	f, err := safefile.OpenNoFollow(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
 		return nil, nil, fmt.Errorf("open log file: %w", err)
 	}
-	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() || fsafe.UID(fi) != os.Geteuid() || fi.Mode().Perm()&0o077 != 0 {
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() || safefile.UID(fi) != os.Geteuid() || fi.Mode().Perm()&0o077 != 0 {
 		f.Close()
 		return nil, nil, fmt.Errorf("log file %s is not a private regular file of yours (want mode 0600): remove it", path)
 	}

@@ -15,7 +15,6 @@ import (
 
 	"github.com/BurntSushi/toml"
 
-	"github.com/drnav/drnav/internal/fsafe"
 	"github.com/drnav/drnav/internal/safefile"
 )
 
@@ -243,7 +242,7 @@ func xdgDir(name, fallback string) (string, error) {
 		}
 		return v, nil
 	}
-	home, err := fsafe.HomeDir()
+	home, err := safefile.HomeDir()
 	if err != nil {
 		return "", err
 	}
@@ -313,7 +312,7 @@ func readTrusted(path string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := fsafe.CheckInfo("config file", path, fi, fsafe.MeOrRoot); err != nil {
+	if err := safefile.CheckInfo("config file", path, fi, safefile.MeOrRoot); err != nil {
 		return nil, err
 	}
 	real, err := filepath.EvalSymlinks(path)
@@ -326,7 +325,7 @@ func readTrusted(path string) ([]byte, error) {
 		return nil, err
 	}
 	if di.Mode()&fs.ModeSticky == 0 {
-		if err := fsafe.CheckInfo("config folder", dir, di, fsafe.MeOrRoot); err != nil {
+		if err := safefile.CheckInfo("config folder", dir, di, safefile.MeOrRoot); err != nil {
 			return nil, err
 		}
 	}
@@ -361,7 +360,7 @@ func (c *Config) resolvePaths(src string) error {
 		if *f.p == "" {
 			continue
 		}
-		v, err := fsafe.ExpandHome(*f.p)
+		v, err := safefile.ExpandHome(*f.p)
 		if err != nil {
 			return fmt.Errorf("%s: field %s: %w", src, f.key, err)
 		}

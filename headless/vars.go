@@ -8,7 +8,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/drnav/drnav/internal/fsafe"
+	"github.com/drnav/drnav/internal/safefile"
 	"github.com/drnav/drnav/runbooks"
 )
 
@@ -106,7 +106,7 @@ func readSecretFile(path string) ([]byte, error) {
 	if !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("%s is not a regular file", path)
 	}
-	if err := fsafe.CheckInfo("secret file", path, fi, fsafe.MeOrRoot); err != nil {
+	if err := safefile.CheckInfo("secret file", path, fi, safefile.MeOrRoot); err != nil {
 		return nil, err
 	}
 	if perm := fi.Mode().Perm(); perm&0o077 != 0 {

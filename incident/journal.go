@@ -17,7 +17,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/drnav/drnav/internal/fsafe"
+	"github.com/drnav/drnav/internal/safefile"
 )
 
 // JournalName is the journal file inside an incident's folder.
@@ -114,7 +114,7 @@ func Create(root string, decl Declared) (*Journal, error) {
 		decl.Host = Host()
 	}
 	if _, err := os.Stat(root); errors.Is(err, fs.ErrNotExist) {
-		if err := fsafe.MkdirPrivate("journal folder", root); err != nil {
+		if err := safefile.MkdirPrivate("journal folder", root); err != nil {
 			return nil, err
 		}
 	}
@@ -194,7 +194,7 @@ func OpenAs(root, id, operator string) (*Journal, State, []Warning, error) {
 		return nil, State{}, nil, err
 	}
 	path := filepath.Join(root, id, JournalName)
-	f, err := fsafe.OpenOwned("journal", path, os.O_RDWR, uid)
+	f, err := safefile.OpenOwned("journal", path, os.O_RDWR, uid)
 	if err != nil {
 		_ = lock.Release()
 		return nil, State{}, nil, fmt.Errorf("open journal %s: %w", id, err)
@@ -612,7 +612,7 @@ func Follow(ctx context.Context, root, id string, from int) (<-chan Event, <-cha
 }
 
 func readFrom(path string, pos int64, uid int) ([]byte, error) {
-	f, err := fsafe.OpenOwned("journal", path, os.O_RDONLY, uid)
+	f, err := safefile.OpenOwned("journal", path, os.O_RDONLY, uid)
 	if err != nil {
 		return nil, err
 	}

@@ -14,7 +14,7 @@ import (
 
 	"github.com/gofrs/flock"
 
-	"github.com/drnav/drnav/internal/fsafe"
+	"github.com/drnav/drnav/internal/safefile"
 )
 
 const (
@@ -167,7 +167,7 @@ func sharedDriver(infoPath string) (LockInfo, bool) {
 
 func readLockInfo(path string) (LockInfo, error) {
 	var info LockInfo
-	f, err := fsafe.OpenFile(path, os.O_RDONLY, 0)
+	f, err := safefile.OpenNoFollow(path, os.O_RDONLY, 0)
 	if err != nil {
 		return info, fmt.Errorf("read lock info: %w", err)
 	}

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/drnav/drnav/internal/fsafe"
+	"github.com/drnav/drnav/internal/safefile"
 )
 
 // ParticipantsName is the file in an incident folder that records who
@@ -85,7 +85,7 @@ func ReadConnections(root, id string) ([]Connection, error) {
 		return nil, err
 	}
 	path := filepath.Join(root, id, ParticipantsName)
-	f, err := fsafe.OpenOwned("participants file", path, os.O_RDONLY, uid)
+	f, err := safefile.OpenOwned("participants file", path, os.O_RDONLY, uid)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}

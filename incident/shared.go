@@ -10,7 +10,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/drnav/drnav/internal/fsafe"
+	"github.com/drnav/drnav/internal/safefile"
 )
 
 // EnvHost overrides the host name drnav records for this machine (a
@@ -144,7 +144,7 @@ func Import(root, id string, data []byte) (int, error) {
 
 // readLocal reads the good part of a local journal file.
 func readLocal(path string, uid int) ([]byte, []Event, []Warning, error) {
-	f, err := fsafe.OpenOwned("journal", path, os.O_RDONLY, uid)
+	f, err := safefile.OpenOwned("journal", path, os.O_RDONLY, uid)
 	if err != nil {
 		return nil, nil, nil, err
 	}

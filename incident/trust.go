@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 
-	"github.com/drnav/drnav/internal/fsafe"
 	"github.com/drnav/drnav/internal/safefile"
 )
 
@@ -26,9 +25,9 @@ func shared(fi fs.FileInfo) bool {
 // checkRoot checks the journal root; with write it must be the user's own.
 // It returns the root's owner and whether it is a group share.
 func checkRoot(root string, write bool) (uid int, share bool, err error) {
-	owner := fsafe.Shared
+	owner := safefile.Shared
 	if write {
-		owner = fsafe.Me
+		owner = safefile.Me
 	}
 	fi, err := os.Stat(root) // the configured root itself may be a link
 	if err != nil {
@@ -37,10 +36,10 @@ func checkRoot(root string, write bool) (uid int, share bool, err error) {
 	if !fi.IsDir() {
 		return 0, false, fmt.Errorf("journal folder %s is not a folder", root)
 	}
-	if err := fsafe.CheckInfo("journal folder", root, fi, owner); err != nil {
+	if err := safefile.CheckInfo("journal folder", root, fi, owner); err != nil {
 		return 0, false, err
 	}
-	return fsafe.UID(fi), shared(fi), nil
+	return safefile.UID(fi), shared(fi), nil
 }
 
 // checkIncidentDir checks that root/id is a real folder (not a link) owned
@@ -58,17 +57,17 @@ func checkIncidentDir(root, id string, write bool) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("incident %s: %w", id, err)
 	}
-	owner := fsafe.Shared
+	owner := safefile.Shared
 	if write {
-		owner = fsafe.Me
+		owner = safefile.Me
 	}
 	if fi.Mode()&fs.ModeSymlink != 0 || !fi.IsDir() {
 		return 0, fmt.Errorf("incident folder %s is not a real folder (a link or a file): refusing it; remove it", dir)
 	}
-	if err := fsafe.CheckInfo("incident folder", dir, fi, owner); err != nil {
+	if err := safefile.CheckInfo("incident folder", dir, fi, owner); err != nil {
 		return 0, err
 	}
-	if uid := fsafe.UID(fi); uid != rootUID {
+	if uid := safefile.UID(fi); uid != rootUID {
 		return 0, fmt.Errorf("incident folder %s is owned by uid %d, the journal folder by uid %d: refusing a planted incident; remove it", dir, uid, rootUID)
 	}
 	return rootUID, nil
@@ -83,7 +82,7 @@ func readJournal(root, id string) ([]Event, []Warning, error) {
 		return nil, nil, err
 	}
 	path := filepath.Join(root, id, JournalName)
-	f, err := fsafe.OpenOwned("journal", path, os.O_RDONLY, uid)
+	f, err := safefile.OpenOwned("journal", path, os.O_RDONLY, uid)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -106,7 +105,7 @@ func fileMode(dir string) fs.FileMode {
 // it.
 func createFile(path string, flag int) (*os.File, error) {
 	mode := fileMode(filepath.Dir(path))
-	f, err := fsafe.OpenFile(path, flag|os.O_CREATE, mode)
+	f, err := safefile.OpenNoFollow(path, flag|os.O_CREATE, mode)
 	if err != nil {
 		return nil, err
 	}
@@ -124,7 +123,7 @@ func createFile(path string, flag int) (*os.File, error) {
 // read-only; without one a previous share is withdrawn (0700). Only the
 // driver calls it: read-only commands never create or change anything.
 func PrepareRoot(root, group string) error {
-	if err := fsafe.MkdirPrivate("journal folder", root); err != nil {
+	if err := safefile.MkdirPrivate("journal folder", root); err != nil {
 		return err
 	}
 	if group == "" {

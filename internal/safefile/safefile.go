@@ -1,7 +1,10 @@
-// Package safefile opens the files drnav reads from paths a person or a
-// folder gave it (runbooks, config, journals) so that a hostile path cannot
-// hang or exhaust it: only regular files are read (a FIFO is opened without
-// blocking, then refused), and reads are bounded.
+// Package safefile is how drnav opens, reads, writes and trusts files on a
+// host other people log in to. Files read from paths a person or a folder
+// gave it (runbooks, config, journals) cannot hang or exhaust it: only
+// regular files are read (a FIFO is opened without blocking, then refused),
+// and reads are bounded. State folders are created 0700 and refused when
+// someone else owns them or can write to them, and files in them are opened
+// without following symbolic links (trust.go).
 package safefile
 
 import (

@@ -1,4 +1,4 @@
-package fsafe
+package safefile
 
 import (
 	"os"
@@ -89,7 +89,7 @@ func TestOpenFileRefusesLinks(t *testing.T) {
 	os.WriteFile(victim, []byte("x"), 0o600)
 	link := filepath.Join(dir, "log")
 	os.Symlink(victim, link)
-	if _, err := OpenFile(link, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600); err == nil || !strings.Contains(err.Error(), "symbolic link") {
+	if _, err := OpenNoFollow(link, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600); err == nil || !strings.Contains(err.Error(), "symbolic link") {
 		t.Errorf("OpenFile through a link: %v", err)
 	}
 	if os.Geteuid() == 0 {

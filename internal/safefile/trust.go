@@ -1,9 +1,9 @@
-// Package fsafe holds the checks drnav makes before it trusts a file or
-// folder on a host other people log in to: the home directory comes from the
+// The checks drnav makes before it trusts a file or folder on a host other
+// people log in to: the home directory comes from the
 // account database when $HOME is unusable, state folders are created 0700 and
 // refused when someone else owns them or can write to them, and files are
 // opened without following symbolic links.
-package fsafe
+package safefile
 
 import (
 	"errors"
@@ -15,8 +15,6 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-
-	"github.com/drnav/drnav/internal/safefile"
 )
 
 // HomeDir is the user's home directory: $HOME when it is an absolute path,
@@ -166,11 +164,11 @@ func checkAncestors(what, dir string) error {
 	}
 }
 
-// OpenFile opens path without following a symbolic link in its last
+// OpenNoFollow opens path without following a symbolic link in its last
 // element; a link is refused with a message saying so. Only a regular file
-// is returned (safefile.OpenFile: a planted FIFO cannot hang drnav).
-func OpenFile(path string, flag int, perm fs.FileMode) (*os.File, error) {
-	f, err := safefile.OpenFile(path, flag|syscall.O_NOFOLLOW, perm)
+// is returned (OpenFile: a planted FIFO cannot hang drnav).
+func OpenNoFollow(path string, flag int, perm fs.FileMode) (*os.File, error) {
+	f, err := OpenFile(path, flag|syscall.O_NOFOLLOW, perm)
 	if errors.Is(err, syscall.ELOOP) {
 		return nil, fmt.Errorf("%s is a symbolic link: refusing to follow it (someone may have planted it); remove it", path)
 	}
@@ -181,7 +179,7 @@ func OpenFile(path string, flag int, perm fs.FileMode) (*os.File, error) {
 // it is a regular file owned by uid (the owner of its folder) and not
 // writable by group or others.
 func OpenOwned(what, path string, flag int, uid int) (*os.File, error) {
-	f, err := OpenFile(path, flag, 0)
+	f, err := OpenNoFollow(path, flag, 0)
 	if err != nil {
 		return nil, err
 	}
