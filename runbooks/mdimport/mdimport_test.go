@@ -295,7 +295,7 @@ func TestPlaceholders(t *testing.T) {
 	want := []string{
 		"kubectl delete pod {{pod_name}}|",
 		"kubectl logs {{pod}} --tail=10|",
-		"echo \"pod is {{pod}}\" &&\nfor NODE in a b; do kubectl drain $NODE; done|",
+		"echo \"pod is \"{{pod}}\"\" &&\nfor NODE in a b; do kubectl drain $NODE; done|",
 		"echo $HOME|",
 		"|Restart {{pod_name}} by hand",
 	}
@@ -309,7 +309,7 @@ func TestPlaceholders(t *testing.T) {
 	if !slices.Equal(names, []string{"pod_name/pods", "pod/pods"}) {
 		t.Errorf("variables %q", names)
 	}
-	if !bytes.Contains(f.Data, []byte(`# REVIEW: {{pod}} is inside double quotes`)) {
+	if !bytes.Contains(f.Data, []byte(`# REVIEW: {{pod}} was inside double quotes: the quotes are closed around it`)) {
 		t.Errorf("no note on the quoted placeholder:\n%s", f.Data)
 	}
 }

@@ -313,8 +313,8 @@ func (a *analyser) walk(st *syntax.Stmt) {
 }
 
 // quotedParams handles "$POD" (the whole quoted word is the placeholder:
-// the quotes go, drnav quotes the value) and "… $POD …" (the placeholder
-// stays inside the quotes, with a note).
+// the quotes go, drnav quotes the value) and "… $POD …" (the quotes are
+// closed around the placeholder, "… "{{pod}}" …", with a note).
 func (a *analyser) quotedParams(q *syntax.DblQuoted) {
 	if len(q.Parts) == 1 {
 		if p, ok := q.Parts[0].(*syntax.ParamExp); ok && a.isPlaceholder(p) {
@@ -344,10 +344,15 @@ func (a *analyser) param(p *syntax.ParamExp, quoted bool) {
 	}
 	a.doneParams[p] = true
 	name := a.vars.placeholder(p.Param.Value, a.planLine(int(p.Pos().Offset())))
-	a.repl = append(a.repl, replacement{int(p.Pos().Offset()), int(p.End().Offset()), "{{" + name + "}}"})
+	ph := "{{" + name + "}}"
 	if quoted {
-		a.addUnique(&a.notes, fmt.Sprintf("{{%s}} is inside double quotes: drnav shell-quotes the value, so the quotes become part of the string", name))
+		// A placeholder may not stand inside quotes (drnav shell-quotes the
+		// value): close the quotes around it, "pod is "{{pod}}"", which
+		// bash joins into the same one word.
+		ph = `"` + ph + `"`
+		a.addUnique(&a.notes, fmt.Sprintf("{{%s}} was inside double quotes: the quotes are closed around it (\"…\"{{%s}}\"…\"), as drnav shell-quotes the value", name, name))
 	}
+	a.repl = append(a.repl, replacement{int(p.Pos().Offset()), int(p.End().Offset()), ph})
 }
 
 // rewrite returns text[start:end] with the replacements inside it applied.

@@ -29,19 +29,13 @@ func (im *importer) file(d *draft) File {
 	}
 	kv(&b, "id", d.id)
 	kv(&b, "title", d.title)
-	if d.impact != "" {
-		kv(&b, "impact", d.impact)
-	}
-	if d.summary != "" {
-		kv(&b, "summary", d.summary)
-	}
+	kvIf(&b, "impact", d.impact)
+	kvIf(&b, "summary", d.summary)
 	if d.kind != "" {
 		kv(&b, "kind", d.kind)
 		review("kind = \"cadence\": a phase repeats (\"every\"), so this runs beside an incident rather than step by step")
 	}
-	if im.version != "" {
-		kv(&b, "version", im.version)
-	}
+	kvIf(&b, "version", im.version)
 	lu, errLU := time.Parse(time.DateOnly, im.lastUpdated)
 	if errLU == nil {
 		kv(&b, "last_updated", im.lastUpdated)
@@ -74,15 +68,9 @@ func (im *importer) file(d *draft) File {
 		}
 		kv(&b, "name", v.name)
 		kv(&b, "prompt", v.prompt)
-		if v.def != "" {
-			kv(&b, "default", v.def)
-		}
-		if v.config != "" {
-			kv(&b, "config", v.config)
-		}
-		if v.source != "" {
-			kv(&b, "source", v.source)
-		}
+		kvIf(&b, "default", v.def)
+		kvIf(&b, "config", v.config)
+		kvIf(&b, "source", v.source)
 	}
 	for _, p := range d.phases {
 		b.WriteString("\n[[phases]]\n")
@@ -110,15 +98,9 @@ func (im *importer) file(d *draft) File {
 		}
 		kv(&b, "id", s.id)
 		kv(&b, "title", s.title)
-		if s.phase != "" {
-			kv(&b, "phase", s.phase)
-		}
-		if s.why != "" {
-			kv(&b, "why", s.why)
-		}
-		if s.expect != "" {
-			kv(&b, "expect", s.expect)
-		}
+		kvIf(&b, "phase", s.phase)
+		kvIf(&b, "why", s.why)
+		kvIf(&b, "expect", s.expect)
 		if s.destructive {
 			b.WriteString("destructive = true\n")
 			destructive++
@@ -164,6 +146,13 @@ func lineRange(from, to int) string {
 
 func kv(b *strings.Builder, key, value string) {
 	b.WriteString(key + " = " + tomlString(value) + "\n")
+}
+
+// kvIf writes key = "value" when value is not empty.
+func kvIf(b *strings.Builder, key, value string) {
+	if value != "" {
+		kv(b, key, value)
+	}
 }
 
 // comment makes text safe inside a TOML comment: one line, no control characters.
