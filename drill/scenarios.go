@@ -264,6 +264,13 @@ const (
 	podsCrashLoop
 )
 
+func (s podState) String() string {
+	if s == podsCrashLoop {
+		return "crash loop"
+	}
+	return "ready"
+}
+
 // seedDeployment creates a deployment with one ReplicaSet per image (the last
 // is current) and the current ReplicaSet's pods in the given state.
 func (c *cluster) seedDeployment(ns, name, container string, images []string, replicas int32, state podState, strategy appsv1.DeploymentStrategyType, port int32, now time.Time) error {

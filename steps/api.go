@@ -47,6 +47,13 @@ const (
 	Stderr
 )
 
+func (s Stream) String() string {
+	if s == Stderr {
+		return "stderr"
+	}
+	return "stdout"
+}
+
 // Line is one line of output.
 type Line struct {
 	Stream Stream
@@ -196,6 +203,13 @@ const (
 	ShellRun      ShellMode = iota // run for real
 	ShellShowOnly                  // drill: show the command, do not run it
 )
+
+func (m ShellMode) String() string {
+	if m == ShellShowOnly {
+		return "show only"
+	}
+	return "run"
+}
 
 // Target is everything a step needs to run.
 type Target struct {

@@ -942,24 +942,24 @@ func (m Model) checklistKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m, nil
 	}
 	// mutating keys
-	what := ""
+	var what stepAction
 	for _, mk := range []struct {
 		b    keyBinding
-		what string
+		what stepAction
 	}{
-		{k.Run, "run"}, {k.Skip, "skip"}, {k.Note, "note"}, {k.Verify, "verify"}, {k.Hint, "hint"},
-		{k.Status, "status update"}, {k.Resolve, "resolve"}, {k.MarkDone, "mark done"}, {k.Rerun, "re-run"},
+		{k.Run, actStepRun}, {k.Skip, actStepSkip}, {k.Note, actStepNote}, {k.Verify, actStepVerify}, {k.Hint, actStepHint},
+		{k.Status, actStatusUpdate}, {k.Resolve, actIncidentResolve}, {k.MarkDone, actStepMarkDone}, {k.Rerun, actStepReRun},
 	} {
 		if keyIs(msg, mk.b) {
 			what = mk.what
 			break
 		}
 	}
-	if what == "" {
+	if what == 0 {
 		return m, nil
 	}
 	if ro {
-		return m.refuse(what)
+		return m.refuse(what.String())
 	}
 	if m.journal == nil {
 		m.flash = "no incident journal"
@@ -968,14 +968,14 @@ func (m Model) checklistKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	return m.mutate(what)
 }
 
-func (m Model) mutate(what string) (tea.Model, tea.Cmd) {
+func (m Model) mutate(what stepAction) (tea.Model, tea.Cmd) {
 	step := m.selectedStep()
 	id := m.selectedID()
 	st := m.inc.Steps[id]
 	status := m.inc.Status(id)
 	busy := m.run != nil
 	switch what {
-	case "run", "re-run":
+	case actStepRun, actStepReRun:
 		if busy {
 			m.flash = "a step is running; wait for it or cancel it (x)"
 			return m, nil
@@ -983,19 +983,19 @@ func (m Model) mutate(what string) (tea.Model, tea.Cmd) {
 		if step == nil {
 			return m, nil
 		}
-		if status == incident.StepInterrupted && what == "run" {
+		if status == incident.StepInterrupted && what == actStepRun {
 			m.flash = "interrupted step: v verify · r re-run (confirmed) · D mark done with a note"
 			return m, nil
 		}
-		if what == "run" && settled(status) {
+		if what == actStepRun && settled(status) {
 			m.flash = m.settledFlash(status)
 			return m, nil
 		}
-		if status == incident.StepShown && what == "run" {
+		if status == incident.StepShown && what == actStepRun {
 			m.askExpectation(id)
 			return m, nil
 		}
-		if status != incident.StepPending || what == "re-run" {
+		if status != incident.StepPending || what == actStepReRun {
 			m.openConfirm(m.runConfirm(step, "Run this step again?"))
 			return m, nil
 		}
@@ -1008,21 +1008,21 @@ func (m Model) mutate(what string) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		return m.startStep(false)
-	case "skip":
+	case actStepSkip:
 		if busy && m.run.step == id {
 			m.flash = "cancel the running step before skipping it"
 			return m, nil
 		}
 		m.openPrompt(promptSkip, "Skip: "+step.Title, "reason (required)", "")
 		return m, nil
-	case "note":
+	case actStepNote:
 		m.openPrompt(promptNote, "Note on: "+step.Title, "note", "")
 		return m, nil
-	case "mark done":
+	case actStepMarkDone:
 		m.openPrompt(promptMarkDone, "Mark done: "+step.Title, "note: how you know it is done (required)", "")
 		m.prompt.required = true
 		return m, nil
-	case "verify":
+	case actStepVerify:
 		if busy {
 			m.flash = "a step is running"
 			return m, nil
@@ -1032,7 +1032,7 @@ func (m Model) mutate(what string) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		return m.startStep(true)
-	case "hint":
+	case actStepHint:
 		if m.mode != ModeDrill {
 			m.flash = "hints are for drills"
 			return m, nil
@@ -1046,10 +1046,10 @@ func (m Model) mutate(what string) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		return m, appendCmd(m.journal, "hint: "+step.Hints[n], incident.Event{Type: incident.EventHintUsed, Time: m.now(), Step: id, Text: step.Hints[n], N: n + 1})
-	case "status update":
+	case actStatusUpdate:
 		m.openStatus()
 		return m, nil
-	case "resolve":
+	case actIncidentResolve:
 		m.openConfirm(confirmState{action: actResolve, title: "Resolve the incident?", yesLabel: "Resolve",
 			lines: []string{"Records the incident as resolved and shows the summary."}})
 		return m, nil

@@ -63,6 +63,18 @@ const (
 	Shared
 )
 
+func (o Owner) String() string {
+	switch o {
+	case Me:
+		return "me"
+	case MeOrRoot:
+		return "me or root"
+	case Shared:
+		return "shared"
+	}
+	return "unknown owner"
+}
+
 // CheckInfo checks the ownership and mode of an already obtained FileInfo
 // (from Lstat, or Stat of an open file). what names the thing for the error
 // ("state folder", "config file").
