@@ -22,9 +22,7 @@ import (
 // RESTConfigProvider is implemented by a real KubeProvider that can hand
 // out the rest.Config of a context; Guard needs it to rebuild the clientset
 // with a transport that refuses mutations.
-type RESTConfigProvider interface {
-	RESTConfig(contextName string) (*rest.Config, error)
-}
+type RESTConfigProvider = steps.RESTConfigProvider
 
 // Guard wraps a real KubeProvider for a drill pointed at real contexts. A
 // context named in cfg.Drill.AllowContexts is handed out as is. Any other
@@ -62,6 +60,29 @@ func (g guardProvider) Client(name string) (kubernetes.Interface, steps.ContextI
 		return nil, info, fmt.Errorf("drill guard: context %q: %w", info.Name, err)
 	}
 	return guarded, info, nil
+}
+
+// RESTConfig hands out a context's REST config, guarded as Client's
+// clientset is (apply builds its own clients from it): a real context not in
+// allow_contexts gets the transport that refuses mutations without
+// dryRun=All.
+func (g guardProvider) RESTConfig(name string) (*rest.Config, error) {
+	_, info, err := g.real.Client(name)
+	if err != nil {
+		return nil, err
+	}
+	rp, ok := g.real.(RESTConfigProvider)
+	if !ok {
+		return nil, fmt.Errorf("drill guard: context %q has no REST config to guard", info.Name)
+	}
+	rc, err := rp.RESTConfig(name)
+	if err != nil {
+		return nil, fmt.Errorf("drill guard: context %q: %w", info.Name, err)
+	}
+	if !info.Real || g.cfg.DrillAllowsContext(info.Name) {
+		return rc, nil
+	}
+	return guardRESTConfig(rc, info.Name), nil
 }
 
 // GuardRESTConfig returns a copy of cfg whose transport refuses every request

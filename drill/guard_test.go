@@ -167,6 +167,35 @@ func TestGuardProvider(t *testing.T) {
 		t.Errorf("staging: %d mutating requests reached the server, want 3", m)
 	}
 
+	// The REST configs apply builds its clients from are guarded alike.
+	rc, err := g.(steps.RESTConfigProvider).RESTConfig("prod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err = kubernetes.NewForConfig(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := mutateAll(t, cs, false); n != 3 {
+		t.Errorf("prod REST config: refused %d of 3", n)
+	}
+	if _, _, m := srv.counts(); m != 3 {
+		t.Errorf("prod REST config: %d mutating requests reached the server, want the 3 of staging only", m)
+	}
+	rc, err = g.(steps.RESTConfigProvider).RESTConfig("staging")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cs, err = kubernetes.NewForConfig(rc); err != nil {
+		t.Fatal(err)
+	}
+	if n := mutateAll(t, cs, false); n != 0 {
+		t.Errorf("staging REST config: refused %d", n)
+	}
+	if _, err := Guard(struct{ steps.KubeProvider }{realProvider{host: srv.URL}}, cfg).(steps.RESTConfigProvider).RESTConfig("prod"); err == nil {
+		t.Error("a REST config that cannot be guarded was handed out")
+	}
+
 	if _, _, err := Guard(struct{ steps.KubeProvider }{realProvider{host: srv.URL}}, cfg).Client("prod"); err == nil {
 		t.Error("a real context that cannot be guarded was handed out")
 	}

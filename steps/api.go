@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 
 	"github.com/drnav/drnav/config"
 )
@@ -117,6 +118,16 @@ type KubeProvider interface {
 	// Client returns the clientset, the context's resolved name and its
 	// default namespace.
 	Client(contextName string) (kubernetes.Interface, ContextInfo, error)
+}
+
+// RESTConfigProvider is a KubeProvider that also hands out the REST config
+// of a context (the real kubeconfig provider, and the drill guard, whose
+// configs refuse mutations without dryRun=All). With one, apply goes through
+// cli-runtime's resource.Builder and serves any kind the server knows, CRDs
+// and custom resources included; without (the drill simulator's fake
+// clientsets) it applies the built-in kinds through the typed clientset.
+type RESTConfigProvider interface {
+	RESTConfig(contextName string) (*rest.Config, error)
 }
 
 // ContextInfo describes a resolved kube context.

@@ -15,6 +15,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 )
 
@@ -159,53 +160,77 @@ func applyOne[C any, T any](ctx context.Context, js []byte, fn func(context.Cont
 	return err
 }
 
-// applyManifest server-side applies one object with the typed client.
-func applyManifest(ctx context.Context, k kubeTarget, m Manifest, opts metav1.ApplyOptions) (string, error) {
+// typedApply server-side applies one object of a built-in kind with the
+// typed clientset. It serves providers without a REST config: the drill
+// simulator's fake clientsets.
+func typedApply(ctx context.Context, k kubeTarget, m Manifest, opts metav1.ApplyOptions) error {
 	ns := m.Namespace
 	if ns == "" {
 		ns = k.ns
 	}
 	cs := k.cs
-	key := m.APIVersion + "/" + m.Kind
-	switch key {
+	switch m.APIVersion + "/" + m.Kind {
 	case "v1/Namespace":
-		return "namespace", applyOne(ctx, m.JSON, cs.CoreV1().Namespaces().Apply, opts)
+		return applyOne(ctx, m.JSON, cs.CoreV1().Namespaces().Apply, opts)
 	case "v1/ConfigMap":
-		return "configmap", applyOne(ctx, m.JSON, cs.CoreV1().ConfigMaps(ns).Apply, opts)
+		return applyOne(ctx, m.JSON, cs.CoreV1().ConfigMaps(ns).Apply, opts)
 	case "v1/Secret":
-		return "secret", applyOne(ctx, m.JSON, cs.CoreV1().Secrets(ns).Apply, opts)
+		return applyOne(ctx, m.JSON, cs.CoreV1().Secrets(ns).Apply, opts)
 	case "v1/Service":
-		return "service", applyOne(ctx, m.JSON, cs.CoreV1().Services(ns).Apply, opts)
+		return applyOne(ctx, m.JSON, cs.CoreV1().Services(ns).Apply, opts)
 	case "v1/ServiceAccount":
-		return "serviceaccount", applyOne(ctx, m.JSON, cs.CoreV1().ServiceAccounts(ns).Apply, opts)
+		return applyOne(ctx, m.JSON, cs.CoreV1().ServiceAccounts(ns).Apply, opts)
 	case "v1/PersistentVolumeClaim":
-		return "persistentvolumeclaim", applyOne(ctx, m.JSON, cs.CoreV1().PersistentVolumeClaims(ns).Apply, opts)
+		return applyOne(ctx, m.JSON, cs.CoreV1().PersistentVolumeClaims(ns).Apply, opts)
 	case "v1/Pod":
-		return "pod", applyOne(ctx, m.JSON, cs.CoreV1().Pods(ns).Apply, opts)
+		return applyOne(ctx, m.JSON, cs.CoreV1().Pods(ns).Apply, opts)
 	case "apps/v1/Deployment":
-		return "deployment.apps", applyOne(ctx, m.JSON, cs.AppsV1().Deployments(ns).Apply, opts)
+		return applyOne(ctx, m.JSON, cs.AppsV1().Deployments(ns).Apply, opts)
 	case "apps/v1/StatefulSet":
-		return "statefulset.apps", applyOne(ctx, m.JSON, cs.AppsV1().StatefulSets(ns).Apply, opts)
+		return applyOne(ctx, m.JSON, cs.AppsV1().StatefulSets(ns).Apply, opts)
 	case "apps/v1/DaemonSet":
-		return "daemonset.apps", applyOne(ctx, m.JSON, cs.AppsV1().DaemonSets(ns).Apply, opts)
+		return applyOne(ctx, m.JSON, cs.AppsV1().DaemonSets(ns).Apply, opts)
 	case "batch/v1/Job":
-		return "job.batch", applyOne(ctx, m.JSON, cs.BatchV1().Jobs(ns).Apply, opts)
+		return applyOne(ctx, m.JSON, cs.BatchV1().Jobs(ns).Apply, opts)
 	case "batch/v1/CronJob":
-		return "cronjob.batch", applyOne(ctx, m.JSON, cs.BatchV1().CronJobs(ns).Apply, opts)
+		return applyOne(ctx, m.JSON, cs.BatchV1().CronJobs(ns).Apply, opts)
 	case "networking.k8s.io/v1/NetworkPolicy":
-		return "networkpolicy.networking.k8s.io", applyOne(ctx, m.JSON, cs.NetworkingV1().NetworkPolicies(ns).Apply, opts)
+		return applyOne(ctx, m.JSON, cs.NetworkingV1().NetworkPolicies(ns).Apply, opts)
 	case "networking.k8s.io/v1/Ingress":
-		return "ingress.networking.k8s.io", applyOne(ctx, m.JSON, cs.NetworkingV1().Ingresses(ns).Apply, opts)
+		return applyOne(ctx, m.JSON, cs.NetworkingV1().Ingresses(ns).Apply, opts)
 	case "rbac.authorization.k8s.io/v1/Role":
-		return "role.rbac.authorization.k8s.io", applyOne(ctx, m.JSON, cs.RbacV1().Roles(ns).Apply, opts)
+		return applyOne(ctx, m.JSON, cs.RbacV1().Roles(ns).Apply, opts)
 	case "rbac.authorization.k8s.io/v1/RoleBinding":
-		return "rolebinding.rbac.authorization.k8s.io", applyOne(ctx, m.JSON, cs.RbacV1().RoleBindings(ns).Apply, opts)
+		return applyOne(ctx, m.JSON, cs.RbacV1().RoleBindings(ns).Apply, opts)
 	case "policy/v1/PodDisruptionBudget":
-		return "poddisruptionbudget.policy", applyOne(ctx, m.JSON, cs.PolicyV1().PodDisruptionBudgets(ns).Apply, opts)
+		return applyOne(ctx, m.JSON, cs.PolicyV1().PodDisruptionBudgets(ns).Apply, opts)
 	case "autoscaling/v2/HorizontalPodAutoscaler":
-		return "horizontalpodautoscaler.autoscaling", applyOne(ctx, m.JSON, cs.AutoscalingV2().HorizontalPodAutoscalers(ns).Apply, opts)
+		return applyOne(ctx, m.JSON, cs.AutoscalingV2().HorizontalPodAutoscalers(ns).Apply, opts)
 	}
-	return "", fmt.Errorf("kind %s (apiVersion %s) is not supported by drnav apply; apply it with kubectl", m.Kind, m.APIVersion)
+	return fmt.Errorf("kind %s (apiVersion %s) is not one the drill simulator knows", m.Kind, m.APIVersion)
+}
+
+// objectName is how kubectl names an object in its output: kind.group/name
+// in lower case, the group left out for the core group.
+func objectName(m Manifest) string {
+	kind := strings.ToLower(m.Kind)
+	if gv, err := schema.ParseGroupVersion(m.APIVersion); err == nil && gv.Group != "" {
+		kind += "." + gv.Group
+	}
+	return kind + "/" + m.Name
+}
+
+// applyOrder is the order objects are applied in: namespaces first, then
+// CustomResourceDefinitions (so the objects and custom resources after them
+// find what they need), then everything else in file order.
+func applyOrder(m Manifest) int {
+	switch {
+	case m.Kind == "Namespace" && m.APIVersion == "v1":
+		return 0
+	case m.Kind == "CustomResourceDefinition" && strings.HasPrefix(m.APIVersion, apiextensionsGroup+"/"):
+		return 1
+	}
+	return 2
 }
 
 func kubeApply(ctx context.Context, r *Run, k kubeTarget, path string) error {
@@ -213,16 +238,26 @@ func kubeApply(ctx context.Context, r *Run, k kubeTarget, path string) error {
 	if err != nil {
 		return fmt.Errorf("apply %s: %w", path, err)
 	}
-	// Namespaces first, so objects in a new namespace find it.
-	sort.SliceStable(ms, func(i, j int) bool { return ms[i].Kind == "Namespace" && ms[j].Kind != "Namespace" })
-	opts := metav1.ApplyOptions{FieldManager: FieldManager, Force: false, DryRun: k.dryRunOpt()}
+	sort.SliceStable(ms, func(i, j int) bool { return applyOrder(ms[i]) < applyOrder(ms[j]) })
+	apply := func(m Manifest) (string, error) {
+		return "", typedApply(ctx, k, m, metav1.ApplyOptions{FieldManager: FieldManager, Force: false, DryRun: k.dryRunOpt()})
+	}
+	if k.restConfig != nil {
+		rc, err := k.restConfig()
+		if err != nil {
+			return fmt.Errorf("apply %s: %w", path, err)
+		}
+		b, err := newBuilderApplier(rc, k)
+		if err != nil {
+			return fmt.Errorf("apply %s: %w", path, err)
+		}
+		b.crds = crdKinds(ms)
+		apply = func(m Manifest) (string, error) { return b.apply(ctx, m) }
+	}
 	var failed []string
 	for _, m := range ms {
-		res, err := applyManifest(ctx, k, m, opts)
-		if res == "" {
-			res = strings.ToLower(m.Kind)
-		}
-		obj := res + "/" + m.Name
+		obj := objectName(m)
+		note, err := apply(m)
 		if err != nil {
 			msg := describeApplyErr(obj, err)
 			r.print(Stderr, fmt.Sprintf("%s: %s (%s)", obj, msg, m.Source))
@@ -230,6 +265,10 @@ func kubeApply(ctx context.Context, r *Run, k kubeTarget, path string) error {
 			if ctx.Err() != nil {
 				break
 			}
+			continue
+		}
+		if note != "" {
+			r.print(Stdout, obj+" "+note)
 			continue
 		}
 		r.print(Stdout, fmt.Sprintf("%s serverside-applied%s", obj, dryNote(k)))

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -18,14 +19,18 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/duration"
+	"k8s.io/apimachinery/pkg/util/strategicpatch"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	cmdutil "k8s.io/kubectl/pkg/cmd/util"
+	"k8s.io/kubectl/pkg/polymorphichelpers"
 
 	"github.com/drnav/drnav/internal/podstatus"
 	"github.com/drnav/drnav/runbooks"
@@ -36,8 +41,6 @@ const (
 	FieldManager        = "drnav"
 	RestartedAtKey      = "kubectl.kubernetes.io/restartedAt"
 	RevisionAnnotation  = "deployment.kubernetes.io/revision"
-	podTemplateHashKey  = "pod-template-hash"
-	progressDeadlineMsg = "ProgressDeadlineExceeded"
 	rolloutPollInterval = time.Second
 )
 
@@ -47,6 +50,9 @@ type kubeTarget struct {
 	info   ContextInfo
 	ns     string
 	dryRun bool
+	// restConfig is set for a real context whose provider hands out REST
+	// configs: apply then goes through cli-runtime's resource.Builder.
+	restConfig func() (*rest.Config, error)
 }
 
 func resolveKube(t Target, contextName, namespace string) (kubeTarget, error) {
@@ -70,7 +76,11 @@ func resolveKube(t Target, contextName, namespace string) (kubeTarget, error) {
 	if ns == "" {
 		ns = "default"
 	}
-	return kubeTarget{cs: cs, info: info, ns: ns, dryRun: t.DryRun || info.ForceDryRun}, nil
+	k := kubeTarget{cs: cs, info: info, ns: ns, dryRun: t.DryRun || info.ForceDryRun}
+	if rp, ok := t.Kube.(RESTConfigProvider); ok && info.Real {
+		k.restConfig = func() (*rest.Config, error) { return rp.RESTConfig(contextName) }
+	}
+	return k, nil
 }
 
 func (k kubeTarget) dryRunOpt() []string {
@@ -145,7 +155,7 @@ func runKube(ctx context.Context, r *Run, st runbooks.Step, t Target) Event {
 		err = need("deployment", a.Deployment)
 		desc = fmt.Sprintf("restart deployment %s in %s (rolling)", a.Deployment, k.ns)
 		equiv = k.kubectl("rollout", "restart", "deployment/"+a.Deployment)
-		fn = func() error { return kubeRestart(ctx, r, k, a.Deployment, t) }
+		fn = func() error { return kubeRestart(ctx, r, k, a.Deployment) }
 	case runbooks.K8sUndo:
 		err = need("deployment", a.Deployment)
 		desc = fmt.Sprintf("roll back deployment %s in %s to its previous revision", a.Deployment, k.ns)
@@ -249,119 +259,135 @@ func dryNote(k kubeTarget) string {
 	return ""
 }
 
-func kubeRestart(ctx context.Context, r *Run, k kubeTarget, name string, t Target) error {
-	now := time.Now
-	if t.Now != nil {
-		now = t.Now
+// deploymentKind is what kubectl's polymorphic helpers are asked for.
+var deploymentKind = appsv1.SchemeGroupVersion.WithKind("Deployment").GroupKind()
+
+// dryRunStrategy is kubectl's dry-run mode for this target: server-side
+// (dryRun=All on every mutation) for a dry run or a guarded drill context.
+func (k kubeTarget) dryRunStrategy() cmdutil.DryRunStrategy {
+	if k.dryRun {
+		return cmdutil.DryRunServer
 	}
-	patch := map[string]any{"spec": map[string]any{"template": map[string]any{"metadata": map[string]any{
-		"annotations": map[string]string{RestartedAtKey: now().Format(time.RFC3339)},
-	}}}}
-	data, err := json.Marshal(patch)
+	return cmdutil.DryRunNone
+}
+
+// kubeRestart is kubectl rollout restart: kubectl's object restarter sets
+// the restartedAt annotation (and refuses a paused deployment), and the
+// change goes as a strategic merge patch of the original against the result.
+func kubeRestart(ctx context.Context, r *Run, k kubeTarget, name string) error {
+	d, err := k.cs.AppsV1().Deployments(k.ns).Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
 		return fmt.Errorf("restart deployment %s: %w", name, err)
 	}
-	if _, err := k.cs.AppsV1().Deployments(k.ns).Patch(ctx, name, types.StrategicMergePatchType, data, metav1.PatchOptions{DryRun: k.dryRunOpt(), FieldManager: "kubectl-rollout"}); err != nil {
+	// The restarter encodes with apiVersion and kind; the original must
+	// carry them too or the patch would name them as changes.
+	d.APIVersion, d.Kind = appsv1.SchemeGroupVersion.String(), "Deployment"
+	orig, err := json.Marshal(d)
+	if err != nil {
+		return fmt.Errorf("restart deployment %s: %w", name, err)
+	}
+	modified, err := polymorphichelpers.ObjectRestarterFn(d.DeepCopy())
+	if err != nil {
+		return fmt.Errorf("restart deployment %s: %w", name, err)
+	}
+	patch, err := strategicpatch.CreateTwoWayMergePatch(orig, modified, appsv1.Deployment{})
+	if err != nil {
+		return fmt.Errorf("restart deployment %s: patch: %w", name, err)
+	}
+	if _, err := k.cs.AppsV1().Deployments(k.ns).Patch(ctx, name, types.StrategicMergePatchType, patch, metav1.PatchOptions{DryRun: k.dryRunOpt(), FieldManager: "kubectl-rollout"}); err != nil {
 		return fmt.Errorf("restart deployment %s: %w", name, err)
 	}
 	r.print(Stdout, fmt.Sprintf("deployment.apps/%s restarted%s", name, dryNote(k)))
 	return nil
 }
 
-func revisionOf(m metav1.Object) (int64, bool) {
-	v, ok := m.GetAnnotations()[RevisionAnnotation]
-	if !ok {
-		return 0, false
-	}
-	n, err := strconv.ParseInt(v, 10, 64)
-	return n, err == nil
-}
-
+// kubeUndo is kubectl rollout undo: kubectl's rollbacker restores the
+// previous revision's template and its annotations (change-cause among
+// them), refuses a paused deployment and skips a template already in place.
 func kubeUndo(ctx context.Context, r *Run, k kubeTarget, name string) error {
 	d, err := k.cs.AppsV1().Deployments(k.ns).Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
 		return fmt.Errorf("undo deployment %s: %w", name, err)
 	}
-	if d.Spec.Paused {
-		return fmt.Errorf("undo deployment %s: it is paused; resume it first (kubectl rollout resume deployment/%s)", name, name)
-	}
-	sel, err := metav1.LabelSelectorAsSelector(d.Spec.Selector)
+	hv, err := polymorphichelpers.HistoryViewerFor(deploymentKind, k.cs)
 	if err != nil {
-		return fmt.Errorf("undo deployment %s: selector: %w", name, err)
+		return fmt.Errorf("undo deployment %s: %w", name, err)
 	}
-	list, err := k.cs.AppsV1().ReplicaSets(k.ns).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
+	history, err := withContext(ctx, func() (map[int64]runtime.Object, error) { return hv.GetHistory(k.ns, name) })
 	if err != nil {
-		return fmt.Errorf("undo deployment %s: list replica sets: %w", name, err)
+		return fmt.Errorf("undo deployment %s: history: %w", name, err)
 	}
-	var owned []appsv1.ReplicaSet
-	for _, rs := range list.Items {
-		if ref := metav1.GetControllerOf(&rs); ref != nil && ref.UID == d.UID && ref.Kind == "Deployment" {
-			owned = append(owned, rs)
-		}
+	// The revision kubectl's "previous" means (the second newest), named so
+	// the output can say where the deployment went. With fewer than two
+	// revisions 0 lets the rollbacker give kubectl's own answer.
+	revs := make([]int64, 0, len(history))
+	for v := range history {
+		revs = append(revs, v)
 	}
-	// kubectl: the previous revision is the second highest.
-	var maxRev, prevRev int64 = -1, -1
-	for _, rs := range owned {
-		v, ok := revisionOf(&rs)
-		if !ok {
-			continue
-		}
-		if v > maxRev {
-			prevRev, maxRev = maxRev, v
-		} else if v > prevRev && v != maxRev {
-			prevRev = v
-		}
+	slices.Sort(revs)
+	var to int64
+	if len(revs) >= 2 {
+		to = revs[len(revs)-2]
 	}
-	if prevRev <= 0 {
-		return fmt.Errorf("undo deployment %s: no rollout history found (no previous revision among %d replica sets)", name, len(owned))
+	rb, err := polymorphichelpers.RollbackerFor(deploymentKind, k.cs)
+	if err != nil {
+		return fmt.Errorf("undo deployment %s: %w", name, err)
 	}
-	var prev *appsv1.ReplicaSet
-	for i := range owned {
-		if v, ok := revisionOf(&owned[i]); ok && v == prevRev {
-			prev = &owned[i]
-		}
+	res, err := withContext(ctx, func() (string, error) { return rb.Rollback(d, nil, to, k.dryRunStrategy()) })
+	if err != nil {
+		return fmt.Errorf("undo deployment %s: %w", name, err)
 	}
-	tmpl := prev.Spec.Template.DeepCopy()
-	delete(tmpl.Labels, podTemplateHashKey)
-	if equality.Semantic.DeepEqual(tmpl, &d.Spec.Template) {
-		r.print(Stdout, fmt.Sprintf("deployment.apps/%s skipped rollback (current template already matches revision %d)", name, prevRev))
+	if !strings.HasPrefix(res, "rolled back") {
+		r.print(Stdout, fmt.Sprintf("deployment.apps/%s %s%s", name, res, dryNote(k)))
 		return nil
 	}
-	patch := []map[string]any{{"op": "replace", "path": "/spec/template", "value": tmpl}}
-	data, err := json.Marshal(patch)
-	if err != nil {
-		return fmt.Errorf("undo deployment %s: %w", name, err)
-	}
-	if _, err := k.cs.AppsV1().Deployments(k.ns).Patch(ctx, name, types.JSONPatchType, data, metav1.PatchOptions{DryRun: k.dryRunOpt()}); err != nil {
-		return fmt.Errorf("undo deployment %s: %w", name, err)
-	}
-	r.print(Stdout, fmt.Sprintf("deployment.apps/%s rolled back to revision %d%s", name, prevRev, dryNote(k)))
-	for _, c := range tmpl.Spec.Containers {
-		r.print(Stdout, fmt.Sprintf("  container %s image %s", c.Name, c.Image))
+	r.print(Stdout, fmt.Sprintf("deployment.apps/%s rolled back to revision %d%s", name, to, dryNote(k)))
+	if rs, ok := history[to].(*appsv1.ReplicaSet); ok {
+		if cause := rs.Annotations[polymorphichelpers.ChangeCauseAnnotation]; cause != "" {
+			r.print(Stdout, "  change-cause: "+cause)
+		}
+		for _, c := range rs.Spec.Template.Spec.Containers {
+			r.print(Stdout, fmt.Sprintf("  container %s image %s", c.Name, c.Image))
+		}
 	}
 	return nil
 }
 
-// rolloutState judges a deployment as kubectl rollout status does.
+// withContext runs fn, which takes no context (kubectl's helpers use
+// context.TODO), and returns when it does or when ctx ends, whichever is
+// first. A call left behind finishes on its own; its result is dropped.
+func withContext[T any](ctx context.Context, fn func() (T, error)) (T, error) {
+	type result struct {
+		v   T
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		v, err := fn()
+		ch <- result{v, err}
+	}()
+	select {
+	case res := <-ch:
+		return res.v, res.err
+	case <-ctx.Done():
+		var zero T
+		return zero, ctx.Err()
+	}
+}
+
+// rolloutState judges a deployment with kubectl's status viewer (the
+// messages of kubectl rollout status).
 func rolloutState(d *appsv1.Deployment) (msg string, done bool, err error) {
-	if d.Generation > d.Status.ObservedGeneration {
-		return "Waiting for deployment spec update to be observed...", false, nil
+	sv, err := polymorphichelpers.StatusViewerFor(deploymentKind)
+	if err != nil {
+		return "", false, err
 	}
-	for _, c := range d.Status.Conditions {
-		if c.Type == appsv1.DeploymentProgressing && c.Reason == progressDeadlineMsg {
-			return "", false, fmt.Errorf("deployment %q exceeded its progress deadline", d.Name)
-		}
+	obj, err := runtime.DefaultUnstructuredConverter.ToUnstructured(d)
+	if err != nil {
+		return "", false, fmt.Errorf("deployment %s: %w", d.Name, err)
 	}
-	if d.Spec.Replicas != nil && d.Status.UpdatedReplicas < *d.Spec.Replicas {
-		return fmt.Sprintf("Waiting for deployment %q rollout to finish: %d out of %d new replicas have been updated...", d.Name, d.Status.UpdatedReplicas, *d.Spec.Replicas), false, nil
-	}
-	if d.Status.Replicas > d.Status.UpdatedReplicas {
-		return fmt.Sprintf("Waiting for deployment %q rollout to finish: %d old replicas are pending termination...", d.Name, d.Status.Replicas-d.Status.UpdatedReplicas), false, nil
-	}
-	if d.Status.AvailableReplicas < d.Status.UpdatedReplicas {
-		return fmt.Sprintf("Waiting for deployment %q rollout to finish: %d of %d updated replicas are available...", d.Name, d.Status.AvailableReplicas, d.Status.UpdatedReplicas), false, nil
-	}
-	return fmt.Sprintf("deployment %q successfully rolled out", d.Name), true, nil
+	msg, done, err = sv.Status(&unstructured.Unstructured{Object: obj}, 0)
+	return strings.TrimSpace(msg), done, err
 }
 
 func kubeRolloutStatus(ctx context.Context, r *Run, k kubeTarget, name string) error {

@@ -107,15 +107,15 @@ func deployment(name string, replicas int32, image string) *appsv1.Deployment {
 
 func replicaSet(d *appsv1.Deployment, rev, image, hash string) *appsv1.ReplicaSet {
 	tmpl := d.Spec.Template.DeepCopy()
-	tmpl.Labels = map[string]string{"app": d.Name, podTemplateHashKey: hash}
+	tmpl.Labels = map[string]string{"app": d.Name, appsv1.DefaultDeploymentUniqueLabelKey: hash}
 	tmpl.Spec.Containers[0].Image = image
 	yes := true
 	return &appsv1.ReplicaSet{
-		ObjectMeta: metav1.ObjectMeta{Name: d.Name + "-" + hash, Namespace: "default",
-			Labels:          map[string]string{"app": d.Name, podTemplateHashKey: hash},
+		ObjectMeta: metav1.ObjectMeta{Name: d.Name + "-" + hash, Namespace: "default", UID: types.UID("uid-rs-" + d.Name + "-" + hash),
+			Labels:          map[string]string{"app": d.Name, appsv1.DefaultDeploymentUniqueLabelKey: hash},
 			Annotations:     map[string]string{RevisionAnnotation: rev},
 			OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "Deployment", Name: d.Name, UID: d.UID, Controller: &yes}}},
-		Spec: appsv1.ReplicaSetSpec{Template: *tmpl, Selector: d.Spec.Selector},
+		Spec: appsv1.ReplicaSetSpec{Replicas: i32(0), Template: *tmpl, Selector: d.Spec.Selector},
 	}
 }
 
@@ -176,14 +176,34 @@ func TestKubeScale(t *testing.T) {
 func TestKubeRestart(t *testing.T) {
 	t.Parallel()
 	cs := fake.NewClientset(deployment("web", 3, "web:1"))
-	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	before := time.Now().Truncate(time.Second)
 	fin := finished(t, collect(t, Start(context.Background(), k8sStep(runbooks.K8sAction{Action: "restart", Deployment: "web"}),
-		Target{Kube: &fakeKube{cs: cs}, Now: func() time.Time { return now }})))
+		Target{Kube: &fakeKube{cs: cs}})))
 	if fin.ExitCode != 0 {
 		t.Fatalf("%+v", fin)
 	}
-	if got := getDep(t, cs, "web").Spec.Template.Annotations[RestartedAtKey]; got != "2026-03-01T12:00:00Z" {
-		t.Fatalf("restartedAt %q", got)
+	// kubectl's restarter stamps the wall clock, in RFC 3339.
+	got := getDep(t, cs, "web").Spec.Template.Annotations[RestartedAtKey]
+	at, err := time.Parse(time.RFC3339, got)
+	if err != nil || at.Before(before) || at.After(time.Now()) {
+		t.Fatalf("restartedAt %q (%v), want a time since %s", got, err, before)
+	}
+}
+
+// A paused deployment is not restarted (kubectl refuses it): the step fails
+// naming the reason instead of leaving a rollout-status step to time out.
+func TestKubeRestartPaused(t *testing.T) {
+	t.Parallel()
+	d := deployment("web", 3, "web:1")
+	d.Spec.Paused = true
+	cs := fake.NewClientset(d)
+	fin := finished(t, collect(t, Start(context.Background(), k8sStep(runbooks.K8sAction{Action: "restart", Deployment: "web"}),
+		Target{Kube: &fakeKube{cs: cs}})))
+	if fin.ExitCode != ExitFailed || !strings.Contains(fin.Err, "restart deployment web: can't restart paused deployment") {
+		t.Fatalf("%+v", fin)
+	}
+	if got := getDep(t, cs, "web").Spec.Template.Annotations[RestartedAtKey]; got != "" {
+		t.Fatalf("paused deployment restarted: %q", got)
 	}
 }
 
@@ -204,7 +224,7 @@ func TestKubeUndo(t *testing.T) {
 	if got.Spec.Containers[0].Image != "web:1.4.2" {
 		t.Fatalf("image %q", got.Spec.Containers[0].Image)
 	}
-	if _, ok := got.Labels[podTemplateHashKey]; ok {
+	if _, ok := got.Labels[appsv1.DefaultDeploymentUniqueLabelKey]; ok {
 		t.Fatal("pod-template-hash copied into the deployment")
 	}
 	if !strings.Contains(lines(evs)[0].Text, "rolled back to revision 1") {
@@ -219,6 +239,53 @@ func TestKubeUndoNoHistory(t *testing.T) {
 	fin := finished(t, collect(t, Start(context.Background(), k8sStep(runbooks.K8sAction{Action: "undo", Deployment: "web"}), Target{Kube: &fakeKube{cs: cs}})))
 	if fin.ExitCode != ExitFailed || !strings.Contains(fin.Err, "no rollout history") {
 		t.Fatalf("%+v", fin)
+	}
+}
+
+// kubectl's rollbacker carries the revision's annotations back to the
+// deployment (change-cause among them) and keeps the deployment's own
+// revision bookkeeping.
+func TestKubeUndoRestoresChangeCause(t *testing.T) {
+	t.Parallel()
+	const cause = "kubernetes.io/change-cause"
+	d := deployment("web", 3, "web:bad")
+	d.Annotations[cause] = "deploy web:bad"
+	rs1 := replicaSet(d, "1", "web:1.4.2", "aaa")
+	rs1.Annotations[cause] = "deploy web:1.4.2"
+	rs2 := replicaSet(d, "2", "web:bad", "bbb")
+	rs2.Annotations[cause] = "deploy web:bad"
+	cs := fake.NewClientset(d, rs1, rs2)
+	evs := collect(t, Start(context.Background(), k8sStep(runbooks.K8sAction{Action: "undo", Deployment: "web"}), Target{Kube: &fakeKube{cs: cs}}))
+	if fin := finished(t, evs); fin.ExitCode != 0 {
+		t.Fatalf("%+v", fin)
+	}
+	got := getDep(t, cs, "web")
+	if got.Annotations[cause] != "deploy web:1.4.2" {
+		t.Errorf("change-cause after undo = %q, want the revision's", got.Annotations[cause])
+	}
+	if got.Annotations[RevisionAnnotation] != "2" {
+		t.Errorf("revision annotation = %q: the rollbacker keeps the deployment's own", got.Annotations[RevisionAnnotation])
+	}
+	var text []string
+	for _, l := range lines(evs) {
+		text = append(text, l.Text)
+	}
+	if !strings.Contains(strings.Join(text, "\n"), "change-cause: deploy web:1.4.2") {
+		t.Errorf("output does not name the restored change-cause: %q", text)
+	}
+}
+
+func TestKubeUndoPaused(t *testing.T) {
+	t.Parallel()
+	d := deployment("web", 3, "web:bad")
+	d.Spec.Paused = true
+	cs := fake.NewClientset(d, replicaSet(d, "1", "web:1", "aaa"), replicaSet(d, "2", "web:bad", "bbb"))
+	fin := finished(t, collect(t, Start(context.Background(), k8sStep(runbooks.K8sAction{Action: "undo", Deployment: "web"}), Target{Kube: &fakeKube{cs: cs}})))
+	if fin.ExitCode != ExitFailed || !strings.Contains(fin.Err, "paused") {
+		t.Fatalf("%+v", fin)
+	}
+	if img := getDep(t, cs, "web").Spec.Template.Spec.Containers[0].Image; img != "web:bad" {
+		t.Fatalf("paused deployment rolled back to %s", img)
 	}
 }
 

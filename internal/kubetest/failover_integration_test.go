@@ -16,7 +16,11 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
@@ -212,6 +216,17 @@ func TestDataCenterFailoverHeadless(t *testing.T) {
 			t.Errorf("the dry run created %d deployments in %s", len(deps.Items), ns)
 		}
 	}
+	// The manifests hold a CRD and a custom resource of its kind; the
+	// (left in place, cluster-wide) CRD may exist from an earlier run, the
+	// custom resource in this test's namespace may not.
+	dyn, err := dynamic.NewForConfig(cp.AdminConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	routes := dyn.Resource(schema.GroupVersionResource{Group: "drnav.test", Version: "v1", Resource: "failoverroutes"}).Namespace(failoverNS)
+	if _, err := routes.Get(ctx, "ci-failure-agent", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("the dry run created the custom resource FailoverRoute (%v)", err)
+	}
 	var tables int
 	if err := conn.QueryRow(ctx, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").Scan(&tables); err != nil || tables != 0 {
 		t.Errorf("the failover database after the dry run: %d tables (%v), want it still empty", tables, err)
@@ -233,6 +248,11 @@ func TestDataCenterFailoverHeadless(t *testing.T) {
 	}
 	if _, err := cp.Client().CoreV1().Services(failoverNS).Get(ctx, "ci-failure-agent", metav1.GetOptions{}); err != nil {
 		t.Errorf("service ci-failure-agent in the failover namespace: %v", err)
+	}
+	if route, err := routes.Get(ctx, "ci-failure-agent", metav1.GetOptions{}); err != nil {
+		t.Errorf("custom resource FailoverRoute in the failover namespace: %v", err)
+	} else if w, _, _ := unstructured.NestedInt64(route.Object, "spec", "weight"); w != 100 {
+		t.Errorf("FailoverRoute spec.weight = %d, want 100", w)
 	}
 	// Nothing was deployed in, or sent to, the primary region.
 	deps, err := cp.Client().AppsV1().Deployments(primaryNS).List(ctx, metav1.ListOptions{})
