@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"time"
@@ -225,6 +226,49 @@ func (m Model) OfferSeat(from, to string) (Model, *HandoverOffer, bool) {
 	o := NewHandoverOffer(from, to, &Resume{ID: m.journal.ID(), Journal: m.journal})
 	m.handing = o
 	return m, o, true
+}
+
+// StepRunning reports whether the model drives an incident and follows a
+// step it started (the step's events reach the journal through this model).
+func (m Model) StepRunning() bool {
+	return !m.opts.ReadOnly && m.journal != nil && m.journal.ID() != "" && m.run != nil && m.run.handle != nil &&
+		m.handing == nil
+}
+
+// FollowRun journals the running step's events as the program would, with
+// no program: drnav serve calls it for a driver whose connection dropped
+// mid-step, so the step's output and its finish reach the journal while the
+// seat is kept. It returns when the step finished (true: the model drives
+// with no step running) or when ctx ended (false: the step still runs, and
+// m still follows it).
+func (m Model) FollowRun(ctx context.Context) (Model, bool) {
+	for m.run != nil && m.run.handle != nil {
+		r := m.run
+		msg, ok := readRunBatch(ctx, m.journal, r.id, r.step, m.phaseOf(r.step), r.verify, r.handle)
+		if !ok {
+			return m, false
+		}
+		nm, _ := m.Update(msg)
+		m = nm.(Model)
+	}
+	return m, m.run == nil
+}
+
+// AbandonRun stops following the running step before its journal closes:
+// a shell step under the supervisor runs on, and the next resume reads its
+// outcome from its run folder (incident.Journal.Settle); any other step is
+// cancelled. What the run still sends is journaled.
+func (m Model) AbandonRun() Model {
+	if m.run == nil || m.run.handle == nil {
+		return m
+	}
+	if a, ok := m.run.handle.(interface{ Abandon() }); ok {
+		a.Abandon()
+	} else {
+		m.run.handle.Cancel()
+	}
+	m, _ = m.FollowRun(context.Background())
+	return m
 }
 
 // Wait blocks until the offer is taken or refused, or timeout passes (then
