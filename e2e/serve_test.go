@@ -118,27 +118,97 @@ hints  = ["Be brief."]
 	return rbDir
 }
 
-// TestServeDriverDropsMidStep: ann drives an incident over drnav serve with
-// the real OpenSSH client, starts a shell step that waits for a gate file,
-// and her ssh client dies with its terminal mid-step; then the gate opens. The server keeps her seat
-// (the driver lock) and follows the step, which runs under its supervisor:
-// it finishes, its step_finished (exit 0) is journaled by the seat's holder
-// (no resume in between), the lock is free after the grace period, and bob,
-// connecting then, sees the step done and not run again. A dropped
-// connection is no error in the server's log or on its terminal.
-func TestServeDriverDropsMidStep(t *testing.T) {
-	t.Parallel()
+// serveDrop is drnav serve in tmux with two driver keys (ann, bob) and the
+// serve-drop runbook; ann has declared an incident in live mode, started
+// its gated shell step, and her ssh client has died with its terminal.
+type serveDrop struct {
+	tm           *term
+	addr         string
+	keys         map[string]string
+	gate, marker string
+	root, id     string
+}
+
+func (d *serveDrop) events() []incident.Event {
+	d.tm.t.Helper()
+	_, evs, _, err := incident.Read(d.root, d.id)
+	if err != nil {
+		d.tm.t.Fatalf("read journal: %v", err)
+	}
+	return evs
+}
+
+func (d *serveDrop) driven() bool { _, ok := incident.Driver(d.root, d.id); return ok }
+
+// finishes counts the step_finished events of the gated step.
+func (d *serveDrop) finishes() []incident.Event {
+	var out []incident.Event
+	for _, ev := range d.events() {
+		if ev.Type == incident.EventStepFinished && ev.Step == "slow" {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+// openGate lets the step end and waits for its marker.
+func (d *serveDrop) openGate() {
+	d.tm.t.Helper()
+	if err := os.WriteFile(d.gate, nil, 0o600); err != nil {
+		d.tm.t.Fatal(err)
+	}
+	eventually(d.tm.t, waitTimeout, "the step to write the marker", func() bool {
+		b, _ := os.ReadFile(d.marker)
+		return len(b) > 0
+	})
+}
+
+// bobSeesTheStepDone connects bob once the lock is free; he resumes the
+// incident and sees the step done, run once.
+func (d *serveDrop) bobSeesTheStepDone() {
+	t := d.tm.t
+	t.Helper()
+	d.tm.sshWindow("bob", d.addr, d.keys["bob@laptop"])
+	d.tm.waitFor("bob", "Open incidents", d.id)
+	d.tm.keys("bob", "Enter")
+	d.tm.waitStep("bob", 1, "✓")
+	if !d.driven() {
+		t.Error("bob holds no driver lock")
+	}
+	if b, _ := os.ReadFile(d.marker); string(b) != "written\n" {
+		t.Errorf("marker %q: the step ran other than once", b)
+	}
+	if fs := d.finishes(); len(fs) != 1 || fs[0].Exit != 0 || fs[0].Err != "" {
+		t.Errorf("step_finished events %+v, want one with exit 0", fs)
+	}
+}
+
+// serverLog is the server's log file.
+func (d *serveDrop) serverLog() string {
+	d.tm.t.Helper()
+	b, err := os.ReadFile(filepath.Join(d.tm.state, "drnav", "drnav.log"))
+	if err != nil {
+		d.tm.t.Fatal(err)
+	}
+	return string(b)
+}
+
+// startServeDrop runs drnav serve with grace, lets ann run the gated step
+// over the real OpenSSH client, kills her client mid-step and waits until
+// the server recorded her disconnection.
+func startServeDrop(t *testing.T, grace time.Duration) *serveDrop {
+	t.Helper()
 	requireOpenSSH(t)
 	tm := newTerm(t, 120, 40)
 	drivers, keys := driverKeys(t, tm.dir, "ann@laptop", "bob@laptop")
-	gate, marker := filepath.Join(tm.dir, "gate"), filepath.Join(tm.dir, "marker")
-	const grace = 20 * time.Second
+	d := &serveDrop{tm: tm, keys: keys, gate: filepath.Join(tm.dir, "gate"), marker: filepath.Join(tm.dir, "marker"),
+		root: filepath.Join(tm.state, "drnav", "incidents")}
 	tm.start("srv", "serve", "--listen", "127.0.0.1:0", "--driver-keys", drivers, "--grace", grace.String(),
-		"--runbooks", serveRunbook(t, tm.dir, gate, marker), "--host-key", filepath.Join(tm.dir, "host_ed25519"))
-	addr := tm.waitRegexp("srv", regexp.MustCompile(`listening on (127\.0\.0\.1:\d+)`))[1]
+		"--runbooks", serveRunbook(t, tm.dir, d.gate, d.marker), "--host-key", filepath.Join(tm.dir, "host_ed25519"))
+	d.addr = tm.waitRegexp("srv", regexp.MustCompile(`listening on (127\.0\.0\.1:\d+)`))[1]
 
-	// ann declares the incident in live mode and runs the slow step.
-	tm.sshWindow("ann", addr, keys["ann@laptop"])
+	// ann declares the incident in live mode and runs the gated step.
+	tm.sshWindow("ann", d.addr, keys["ann@laptop"])
 	tm.waitFor("ann", "pick the disaster", "Serve drop")
 	tm.keys("ann", "Enter")
 	tm.waitFor("ann", "Choose the mode explicitly", "LIVE")
@@ -148,30 +218,24 @@ func TestServeDriverDropsMidStep(t *testing.T) {
 	tm.waitFor("ann", "1 Write the marker slowly", "enter run step")
 	tm.keys("ann", "Enter")
 	tm.waitFor("ann", "step-begun")
-
-	root := filepath.Join(tm.state, "drnav", "incidents")
-	list, err := incident.List(root)
+	list, err := incident.List(d.root)
 	if err != nil || len(list) != 1 {
 		t.Fatalf("incidents: %v %+v", err, list)
 	}
-	id := list[0].ID
-	events := func() []incident.Event {
-		t.Helper()
-		_, evs, _, err := incident.Read(root, id)
-		if err != nil {
-			t.Fatalf("read journal: %v", err)
-		}
-		return evs
-	}
-	driven := func() bool { _, d := incident.Driver(root, id); return d }
-	if !driven() {
+	d.id = list[0].ID
+	if !d.driven() {
 		t.Fatal("ann's session holds no driver lock")
+	}
+	for _, ev := range d.events() {
+		if ev.Type == incident.EventStepStarted && ev.Step == "slow" && ev.RunDir == "" {
+			t.Errorf("the step does not run under the supervisor (no run folder): %+v", ev)
+		}
 	}
 
 	// Her terminal goes, and her ssh client with it, mid-step.
 	tm.tmux("kill-window", "-t", "e2e:ann")
 	eventually(t, waitTimeout, "the server to record ann's disconnection", func() bool {
-		conns, err := incident.ReadConnections(root, id)
+		conns, err := incident.ReadConnections(d.root, d.id)
 		if err != nil {
 			t.Fatalf("participants: %v", err)
 		}
@@ -182,85 +246,86 @@ func TestServeDriverDropsMidStep(t *testing.T) {
 		}
 		return false
 	})
-	if !driven() {
+	return d
+}
+
+// TestServeDriverDropsMidStep: ann's connection drops while her step runs
+// (it waits for a gate file); then the gate opens. The server has kept her
+// seat (the driver lock) and followed the step, which runs under its
+// supervisor: it finishes, its step_finished (exit 0) is journaled by the
+// seat's holder (no resume in between), the lock is free after the grace
+// period, and bob, connecting then, sees the step done and not run again. A
+// dropped connection is no error in the server's log or on its terminal.
+func TestServeDriverDropsMidStep(t *testing.T) {
+	t.Parallel()
+	const grace = 20 * time.Second
+	d := startServeDrop(t, grace)
+	if !d.driven() {
 		t.Fatal("the driver lock was released when ann's connection dropped (the seat is kept for the grace period)")
 	}
-	if _, err := os.Stat(marker); err == nil {
+	if _, err := os.Stat(d.marker); err == nil {
 		t.Fatal("the step ended before the drop")
 	}
 
-	// The step goes on, finishes, and its finish is journaled by the seat's
-	// holder.
-	if err := os.WriteFile(gate, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, waitTimeout, "the step to write the marker", func() bool {
-		b, _ := os.ReadFile(marker)
-		return len(b) > 0
-	})
-	var finished *incident.Event
+	d.openGate()
+	var finished incident.Event
 	eventually(t, waitTimeout, "step_finished in the journal", func() bool {
-		for _, ev := range events() {
-			if ev.Type == incident.EventStepFinished && ev.Step == "slow" {
-				finished = &ev
-				return true
-			}
+		fs := d.finishes()
+		if len(fs) > 0 {
+			finished = fs[0]
 		}
-		return false
+		return len(fs) > 0
 	})
-	if finished.Exit != 0 || finished.Err != "" {
-		t.Errorf("step_finished %+v, want exit 0", finished)
-	}
-	var started *incident.Event
-	for _, ev := range events() {
-		switch {
-		case ev.Type == incident.EventStepStarted && ev.Step == "slow":
-			started = &ev
-		case ev.Type == incident.EventResumed && ev.Seq < finished.Seq:
+	for _, ev := range d.events() {
+		if ev.Type == incident.EventResumed && ev.Seq < finished.Seq {
 			t.Errorf("the incident was resumed before the step's finish was journaled: %+v", ev)
 		}
 	}
-	if started == nil || started.RunDir == "" {
-		t.Errorf("the step did not run under the supervisor (no run folder): %+v", started)
-	}
 
-	// Free after the grace period; bob takes the seat and sees the outcome.
-	eventually(t, grace+waitTimeout, "the lock to be released after the grace period", func() bool { return !driven() })
-	tm.sshWindow("bob", addr, keys["bob@laptop"])
-	tm.waitFor("bob", "Open incidents", id)
-	tm.keys("bob", "Enter")
-	tm.waitStep("bob", 1, "✓")
-	if !driven() {
-		t.Error("bob holds no driver lock")
-	}
-	if b, _ := os.ReadFile(marker); string(b) != "written\n" {
-		t.Errorf("marker %q: the step ran other than once", b)
-	}
-	n := 0
-	for _, ev := range events() {
-		if ev.Type == incident.EventStepFinished && ev.Step == "slow" {
-			n++
-		}
-	}
-	if n != 1 {
-		t.Errorf("%d step_finished events for the step, want 1", n)
-	}
+	eventually(t, grace+waitTimeout, "the lock to be released after the grace period", func() bool { return !d.driven() })
+	d.bobSeesTheStepDone()
 
 	// A dropped connection is no error: nothing on the server's terminal
 	// (wish's own logger writes there), no error in its log file.
-	if s := tm.screen("srv"); strings.Contains(strings.ToLower(s), "error") {
+	if s := d.tm.screen("srv"); strings.Contains(strings.ToLower(s), "error") {
 		t.Errorf("the server's terminal shows an error:\n%s", s)
 	}
-	logText, err := os.ReadFile(filepath.Join(tm.state, "drnav", "drnav.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, l := range strings.Split(string(logText), "\n") {
+	log := d.serverLog()
+	for _, l := range strings.Split(log, "\n") {
 		if strings.Contains(l, `"level":"ERROR"`) {
 			t.Errorf("server log: %s", l)
 		}
 	}
-	if !strings.Contains(string(logText), "step finished while its driver was away") {
-		t.Errorf("the server log does not say it followed the step to its end:\n%s", logText)
+	if !strings.Contains(log, "step finished while its driver was away") {
+		t.Errorf("the server log does not say it followed the step to its end:\n%s", log)
+	}
+}
+
+// TestServeGraceEndsMidStep: ann's connection drops while her step runs,
+// and the grace period ends before the step does. The lock is freed, the
+// step runs on under its supervisor, and its outcome is read from its run
+// folder when bob resumes the incident: step_finished with exit 0, noted as
+// finished while nobody drove.
+func TestServeGraceEndsMidStep(t *testing.T) {
+	t.Parallel()
+	d := startServeDrop(t, 2*time.Second)
+	eventually(t, waitTimeout, "the lock to be released after the grace period", func() bool { return !d.driven() })
+	if _, err := os.Stat(d.marker); err == nil {
+		t.Fatal("the step ended before the grace period did")
+	}
+	if !strings.Contains(d.serverLog(), "step left to its supervisor") {
+		t.Errorf("the server log does not say it left the step to its supervisor:\n%s", d.serverLog())
+	}
+	d.openGate()
+	if fs := d.finishes(); len(fs) != 0 {
+		t.Fatalf("step_finished journaled with nobody holding the seat: %+v", fs)
+	}
+	d.bobSeesTheStepDone()
+	note := false
+	for _, ev := range d.events() {
+		note = note || ev.Type == incident.EventNote && strings.HasPrefix(ev.Text, "finished while you were away: exit 0")
+	}
+	if !note {
+		t.Error("no note that the step finished while nobody drove")
 	}
 }
