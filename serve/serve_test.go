@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/vt"
 	gossh "golang.org/x/crypto/ssh"
@@ -865,5 +867,30 @@ func TestReadOnlyCommands(t *testing.T) {
 	defer mu.Unlock()
 	if len(got) != 3 {
 		t.Errorf("Exec ran %d times (%v), want 3: refused commands must not reach it", len(got), got)
+	}
+}
+
+// TestProgramError: a quit, or a program killed because its connection
+// closed, is a normal end of a session; a panic, or a kill with the
+// connection still open, is an error worth logging.
+func TestProgramError(t *testing.T) {
+	closed := context.Canceled
+	killedByConn := fmt.Errorf("%w: %w", tea.ErrProgramKilled, context.Canceled)
+	for _, tc := range []struct {
+		name       string
+		err, conn  error
+		wantLogged bool
+	}{
+		{"quit", nil, nil, false},
+		{"quit as the link drops", nil, closed, false},
+		{"connection closed", killedByConn, closed, false},
+		{"killed with the connection open", killedByConn, nil, true},
+		{"killed for another reason", tea.ErrProgramKilled, closed, true},
+		{"panic as the link drops", fmt.Errorf("%w: %w", tea.ErrProgramKilled, tea.ErrProgramPanic), closed, true},
+		{"output failed", errors.New("write: broken pipe"), nil, true},
+	} {
+		if got := programError(tc.err, tc.conn); (got != nil) != tc.wantLogged {
+			t.Errorf("%s: programError = %v, want logged %v", tc.name, got, tc.wantLogged)
+		}
 	}
 }
