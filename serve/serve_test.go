@@ -100,20 +100,26 @@ func newFixture(t testing.TB) *fixture {
 }
 
 func (f *fixture) build(ctx context.Context, r Request) (ui.Options, error) {
+	return watchOptions(ctx, f.root, f.id, f.rbs, r)
+}
+
+// watchOptions are the options of a session following incident r.Incident
+// (def when none is named) under root.
+func watchOptions(ctx context.Context, root, def string, rbs []*runbooks.Runbook, r Request) (ui.Options, error) {
 	id := r.Incident
 	if id == "" {
-		id = f.id
+		id = def
 	}
-	if _, _, _, err := incident.Read(f.root, id); err != nil {
+	if _, _, _, err := incident.Read(root, id); err != nil {
 		return ui.Options{}, errors.New("no incident " + id)
 	}
 	return ui.Options{
-		Runbooks:    f.rbs,
+		Runbooks:    rbs,
 		Config:      config.Default(),
-		JournalRoot: f.root,
+		JournalRoot: root,
 		Mode:        ui.ModeDrill,
 		ReadOnly:    r.Role != RoleDriver,
-		Follow:      ui.FollowIncident(ctx, f.root, id),
+		Follow:      ui.FollowIncident(ctx, root, id),
 	}, nil
 }
 
