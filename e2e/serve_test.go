@@ -329,3 +329,33 @@ func TestServeGraceEndsMidStep(t *testing.T) {
 		t.Error("no note that the step finished while nobody drove")
 	}
 }
+
+// TestServeDriverReturnsMidStep: ann's connection drops while her step runs
+// and she connects again before it ends. The seat stays with the server
+// until the step ends (its finish journaled), then comes back to her new
+// session: the lock is held throughout and the incident is never resumed.
+func TestServeDriverReturnsMidStep(t *testing.T) {
+	t.Parallel()
+	d := startServeDrop(t, 10*time.Minute)
+	d.tm.sshWindow("ann2", d.addr, d.keys["ann@laptop"])
+	d.tm.waitFor("ann2", "Open incidents", d.id)
+	if !d.driven() {
+		t.Fatal("the lock was released while ann's step ran")
+	}
+	d.openGate()
+	d.tm.waitFor("ann2", "handed you the driver's seat")
+	d.tm.waitStep("ann2", 1, "✓")
+	if !d.driven() {
+		t.Fatal("nobody holds the lock after ann got her seat back")
+	}
+	if fs := d.finishes(); len(fs) != 1 || fs[0].Exit != 0 {
+		t.Errorf("step_finished events %+v, want one with exit 0", fs)
+	}
+	for _, ev := range d.events() {
+		if ev.Type == incident.EventResumed {
+			t.Errorf("the incident was resumed (the lock was released and taken again): %+v", ev)
+		}
+	}
+	d.tm.keys("ann2", "q")
+	eventually(t, waitTimeout, "the lock to be released when ann quits", func() bool { return !d.driven() })
+}
