@@ -100,7 +100,7 @@ id      = "slow"
 title   = "Write the marker slowly"
 why     = "A step that runs on while its driver's connection drops."
 expect  = "The marker file holds one line."
-run     = "echo step-begun; while [ ! -e ` + shq(gate) + ` ]; do sleep 0.1; done; echo written >> ` + shq(marker) + `; echo step-done-marker"
+run     = "echo begun-$((40+2)); while [ ! -e ` + shq(gate) + ` ]; do sleep 0.1; done; echo written >> ` + shq(marker) + `; echo step-done-marker"
 timeout = "2m"
 hints   = ["Wait for it."]
 
@@ -217,7 +217,7 @@ func startServeDrop(t *testing.T, grace time.Duration) *serveDrop {
 	tm.keys("ann", "Enter")
 	tm.waitFor("ann", "1 Write the marker slowly", "enter run step")
 	tm.keys("ann", "Enter")
-	tm.waitFor("ann", "step-begun")
+	tm.waitFor("ann", "begun-42")
 	list, err := incident.List(d.root)
 	if err != nil || len(list) != 1 {
 		t.Fatalf("incidents: %v %+v", err, list)

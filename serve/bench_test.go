@@ -20,17 +20,10 @@ import (
 )
 
 // The benchmark's server runs in a process of its own (this test binary
-// re-executed with benchServerEnv set), so that its RSS, heap and CPU are
-// the server's alone: the 20 SSH clients and their terminal emulators stay
-// in the benchmark's process.
+// re-executed with benchServerEnv set, see TestMain), so that its RSS, heap
+// and CPU are the server's alone: the 20 SSH clients and their terminal
+// emulators stay in the benchmark's process.
 const benchServerEnv = "DRNAV_SERVE_BENCH_SERVER"
-
-func TestMain(m *testing.M) {
-	if os.Getenv(benchServerEnv) == "1" {
-		os.Exit(benchServerMain(os.Stdin, os.Stdout))
-	}
-	os.Exit(m.Run())
-}
 
 // benchServerMain serves the incident named by the environment to watcher
 // keys, prints "addr HOST:PORT", then answers each "heap" line on in with
