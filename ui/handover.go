@@ -244,7 +244,13 @@ func (m Model) StepRunning() bool {
 func (m Model) FollowRun(ctx context.Context) (Model, bool) {
 	for m.run != nil && m.run.handle != nil {
 		r := m.run
+		if r.reader == nil {
+			r.reader = newRunReader()
+		}
+		r.reader.detached() // the program's reader, still waiting, reads nothing more
+		r.reader.mu.Lock()
 		msg, ok := readRunBatch(ctx, m.journal, r.id, r.step, m.phaseOf(r.step), r.verify, r.handle)
+		r.reader.mu.Unlock()
 		if !ok {
 			return m, false
 		}

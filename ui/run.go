@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -18,12 +19,37 @@ import (
 // batchWindow is how long a read gathers events after the first one.
 const batchWindow = 60 * time.Millisecond
 
+// runReader makes the reads of one run's events one at a time: the
+// program's re-armed readRunCmd, and FollowRun once the program is gone
+// (drnav serve, a dropped connection), which first detaches the program's
+// reader so that no batch is journaled by both or out of order.
+type runReader struct {
+	mu       sync.Mutex
+	program  context.Context // done once the program's reader is detached
+	detached context.CancelFunc
+}
+
+func newRunReader() *runReader {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &runReader{program: ctx, detached: cancel}
+}
+
 // readRunCmd reads one batch of events from a run, appends them to the
 // journal and returns them tagged with the run id; Update re-arms it until
-// the run finishes.
-func readRunCmd(j Journal, runID int, stepID, phase string, verifyOnly bool, h StepRun) tea.Cmd {
+// the run finishes. rr (nil for none) detaches it: then it reads nothing
+// more and returns no message.
+func readRunCmd(j Journal, runID int, stepID, phase string, verifyOnly bool, h StepRun, rr *runReader) tea.Cmd {
 	return func() tea.Msg {
-		msg, _ := readRunBatch(context.Background(), j, runID, stepID, phase, verifyOnly, h)
+		ctx := context.Background()
+		if rr != nil {
+			rr.mu.Lock()
+			defer rr.mu.Unlock()
+			ctx = rr.program
+		}
+		msg, ok := readRunBatch(ctx, j, runID, stepID, phase, verifyOnly, h)
+		if !ok {
+			return nil
+		}
 		return msg
 	}
 }
