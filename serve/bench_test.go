@@ -49,6 +49,13 @@ func benchServerMain(in io.Reader, out io.Writer) int {
 	}
 	go func() { _ = srv.Serve() }()
 	defer srv.Close()
+	if p := os.Getenv("BENCH_CPU_PROFILE"); p != "" {
+		f, err := os.Create(p)
+		if err == nil && pprof.StartCPUProfile(f) == nil {
+			defer f.Close()
+			defer pprof.StopCPUProfile()
+		}
+	}
 	fmt.Fprintln(out, "addr", srv.Addr())
 	sc := bufio.NewScanner(in)
 	for sc.Scan() {
@@ -178,13 +185,14 @@ func (s *benchServer) rss(b *testing.B) float64 {
 // BenchmarkTwentyWatchers: 20 watchers on one idle incident (the header
 // clock still ticks), the server in a process of its own. Reported per idle
 // window: bytes per second each watcher receives, the server's CPU per
-// minute, and the server's RSS and live heap with the 20 sessions, and its
-// live heap per session (with 20 minus with none, over 20).
+// minute, the server's RSS and live heap with the 20 sessions, and both per
+// session (with 20 minus with none, over 20).
 //
 //	go test -run '^$' -bench TwentyWatchers -benchtime 1x ./serve/
 //
 // With BENCH_HEAP_PROFILE=FILE the server writes its heap profile there
-// (with the 20 sessions): go tool pprof -sample_index=inuse_space FILE.
+// (with the 20 sessions): go tool pprof -sample_index=inuse_space FILE;
+// with BENCH_CPU_PROFILE=FILE its CPU profile, from start to end.
 func BenchmarkTwentyWatchers(b *testing.B) {
 	const watchers = 20
 	const window = 10 * time.Second
@@ -192,7 +200,7 @@ func BenchmarkTwentyWatchers(b *testing.B) {
 	dir := b.TempDir()
 	k := newKey(b, "watcher")
 	srv, addr := startBenchServer(b, f, writeKeys(b, dir, "watchers", k), dir)
-	heap0 := srv.heap(b)
+	heap0, rss0 := srv.heap(b), srv.rss(b)
 	var terms []*term
 	for range watchers {
 		c, _, err := dial(addr, k)
@@ -223,7 +231,9 @@ func BenchmarkTwentyWatchers(b *testing.B) {
 	}
 	b.StopTimer()
 	heap := srv.heap(b)
-	b.ReportMetric(srv.rss(b)/(1<<20), "server-RSS-MB")
+	rss := srv.rss(b)
+	b.ReportMetric(rss/(1<<20), "server-RSS-MB")
+	b.ReportMetric((rss-rss0)/watchers/(1<<10), "server-RSS-KB/session")
 	b.ReportMetric(heap/(1<<20), "server-heap-MB")
 	b.ReportMetric((heap-heap0)/watchers/(1<<10), "server-heap-KB/session")
 }
