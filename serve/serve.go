@@ -85,7 +85,9 @@ type Options struct {
 	Follow func(ctx context.Context, id string) <-chan incident.Event
 	// Grace is how long a driver whose connection dropped keeps the seat
 	// (the incident's journal and lock) for their next session from the
-	// same key (DefaultGrace when 0, none when negative).
+	// same key (DefaultGrace when 0, none when negative). A step running at
+	// the drop is followed meanwhile and its finish journaled; one still
+	// running when the grace ends is left to its supervisor.
 	Grace time.Duration
 	// Exec runs "incidents" or "report [ID]" (already checked) for a
 	// session without a terminal, writing what it prints to w; nil offers

@@ -216,8 +216,8 @@ func (m Model) takeSeat(msg HandoverMsg) (tea.Model, tea.Cmd) {
 // OfferSeat prepares the seat of a session whose connection dropped (drnav
 // serve keeps it for a grace period): an offer of its journal to the same
 // person's next session. It is false when there is nothing to hand on: no
-// incident driven, a step running (its outcome is settled by the next
-// resume instead), or a handover already on its way. Close on the returned
+// incident driven, a step running (drnav serve follows it to its end with
+// FollowRun first), or a handover already on its way. Close on the returned
 // model withdraws the offer and closes the journal unless it was taken.
 func (m Model) OfferSeat(from, to string) (Model, *HandoverOffer, bool) {
 	if !m.Driving() {
