@@ -86,6 +86,11 @@ func cmdServe(a *app, o *cmdOpts, args []string) error {
 			// The lock, the declaration and the resume name the key's person,
 			// not the account running drnav serve.
 			opts.Operator = r.Label()
+			// Shell steps run detached under the supervisor, as in the local
+			// navigator: they outlive the session and this server.
+			if sup, err := stepSupervisor(); err == nil {
+				opts.Supervisor = sup
+			}
 			if open, err := ui.OpenIncidentsAs(cfg.JournalDir, opts.Operator); err == nil {
 				opts.Open = open
 			}

@@ -85,7 +85,9 @@ type Options struct {
 	Follow func(ctx context.Context, id string) <-chan incident.Event
 	// Grace is how long a driver whose connection dropped keeps the seat
 	// (the incident's journal and lock) for their next session from the
-	// same key (DefaultGrace when 0, none when negative).
+	// same key (DefaultGrace when 0, none when negative). A step running at
+	// the drop is followed meanwhile and its finish journaled; one still
+	// running when the grace ends is left to its supervisor.
 	Grace time.Duration
 	// Exec runs "incidents" or "report [ID]" (already checked) for a
 	// session without a terminal, writing what it prints to w; nil offers
@@ -122,15 +124,38 @@ type Server struct {
 }
 
 // parkedSeat is the model of a driver whose connection dropped, kept (with
-// its journal and lock) for the grace period.
+// its journal and lock) for the grace period. When a step was running, the
+// server follows it meanwhile (its output and finish are journaled as they
+// come); m is the seat's model once done is closed.
 type parkedSeat struct {
 	label string
+	stop  context.CancelFunc // stops following the step (it runs on under its supervisor)
+	done  chan struct{}      // closed once m follows no step
 	m     ui.Model
+}
+
+// release stops following the seat's step, if any, and closes the seat:
+// journal and driver lock are released.
+func (p *parkedSeat) release() error {
+	p.stop()
+	<-p.done
+	return p.m.Close()
+}
+
+// ready reports whether the seat follows no step any more.
+func (p *parkedSeat) ready() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
 }
 
 // driverSeat is one driving session as the others see it.
 type driverSeat struct {
 	label string
+	fp    string // the key's fingerprint
 	prog  *tea.Program
 }
 
@@ -210,7 +235,7 @@ func New(o Options) (*Server, error) {
 	srv, err := wish.NewServer(
 		func(srv *ssh.Server) error { srv.AddHostKey(signer); return nil },
 		wish.WithPublicKeyAuth(s.authorize),
-		wish.WithMiddleware(bm.MiddlewareWithProgramHandler(s.program), s.gate),
+		wish.WithMiddleware(s.runProgram, s.gate),
 		func(srv *ssh.Server) error {
 			srv.HandshakeTimeout = 30 * time.Second
 			if o.IdleTimeout > 0 {
@@ -304,16 +329,18 @@ type holder struct {
 	mu    sync.Mutex
 	m     ui.Model
 	set   bool
-	label string  // the driving session's label (drivers only)
-	req   Request // what the session asked for (checked by gate)
+	label string       // the driving session's label (drivers only)
+	req   Request      // what the session asked for (checked by gate)
+	log   *slog.Logger // the session's logger
 }
 
 // take hands the model over to the caller (a seat parked after a dropped
-// connection): the session's close then leaves it alone.
+// connection, possibly with a step running): the session's close then
+// leaves it alone.
 func (h *holder) take() (ui.Model, bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if !h.set || !h.m.Driving() {
+	if !h.set || !(h.m.Driving() || h.m.StepRunning()) {
 		return ui.Model{}, false
 	}
 	h.set = false
@@ -440,7 +467,7 @@ func (s *Server) gate(next ssh.Handler) ssh.Handler {
 		// Per session, not per connection: one connection may carry several
 		// sessions (OpenSSH's ControlMaster), and sess.Context() is the
 		// connection's.
-		h := &holder{req: req}
+		h := &holder{req: req, log: log}
 		s.live.Store(sess, h)
 		defer s.live.Delete(sess)
 		start := time.Now()
@@ -538,10 +565,75 @@ func (s *Server) program(sess ssh.Session) *tea.Program {
 	return p
 }
 
+// runProgram runs the session's program (built by program) on the
+// session's terminal, following the client's window changes. A program
+// ended by a quit or by its connection closing (the client left, dropped,
+// idled out, or the server stops) is a normal end; any other error is logged
+// as one.
+func (s *Server) runProgram(next ssh.Handler) ssh.Handler {
+	return func(sess ssh.Session) {
+		p := s.program(sess)
+		if p == nil {
+			next(sess)
+			return
+		}
+		log := s.log
+		if v, ok := s.live.Load(sess); ok && v.(*holder).log != nil {
+			log = v.(*holder).log
+		}
+		_, windows, _ := sess.Pty() // gate refused sessions without one
+		ctx, cancel := context.WithCancel(sess.Context())
+		defer cancel()
+		go func() {
+			for {
+				select {
+				case <-ctx.Done():
+					p.Quit()
+					return
+				case w, ok := <-windows:
+					if !ok {
+						windows = nil // the session's requests ended
+						continue
+					}
+					p.Send(tea.WindowSizeMsg{Width: w.Width, Height: w.Height})
+				}
+			}
+		}()
+		_, err := p.Run()
+		if err := programError(err, sess.Context().Err()); err != nil {
+			log.Error("session program ended with an error", "err", err)
+		} else {
+			log.Debug("session program ended", "connection_closed", sess.Context().Err() != nil)
+		}
+		p.Kill()
+		cancel()
+		next(sess)
+	}
+}
+
+// programError is the error of a session's program worth logging: none for
+// a quit, nor for a program killed because its connection closed (connErr
+// set: the context error it was killed with); a panic always.
+func programError(err, connErr error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, tea.ErrProgramPanic):
+		return err
+	case connErr != nil && errors.Is(err, tea.ErrProgramKilled) && errors.Is(err, connErr):
+		return nil
+	}
+	return err
+}
+
 // park keeps a dropped driver's model for the grace period; then it is
-// closed (journal and lock released) unless their next session took it.
+// closed (journal and lock released) unless their next session took it. A
+// step the driver had running is followed meanwhile, its events journaled
+// as the program would have; if it still runs when the grace period ends,
+// it is left to its supervisor and the next resume reads its outcome.
 func (s *Server) park(log *slog.Logger, fp, label string, m ui.Model) {
-	p := &parkedSeat{label: label, m: m}
+	ctx, stop := context.WithCancel(context.Background())
+	p := &parkedSeat{label: label, stop: stop, done: make(chan struct{})}
 	s.mu.Lock()
 	if s.parked == nil {
 		s.parked = map[string]*parkedSeat{}
@@ -550,13 +642,34 @@ func (s *Server) park(log *slog.Logger, fp, label string, m ui.Model) {
 	s.parked[fp] = p
 	s.mu.Unlock()
 	if old != nil {
-		_ = old.m.Close()
+		_ = old.release()
 	}
-	log.Info("driver's connection dropped: seat kept", "incident", m.IncidentID(), "grace", s.opts.Grace.String())
+	id := m.IncidentID()
+	if m.StepRunning() {
+		log.Info("driver's connection dropped mid-step: seat kept, step followed", "incident", id, "grace", s.opts.Grace.String())
+		go func() {
+			fm, finished := m.FollowRun(ctx)
+			if finished {
+				log.Info("step finished while its driver was away", "incident", id)
+			} else {
+				fm = fm.AbandonRun()
+				log.Info("step left to its supervisor: the next resume reads its outcome", "incident", id)
+			}
+			p.m = fm
+			close(p.done)
+			if finished {
+				s.reclaimLive(fp)
+			}
+		}()
+	} else {
+		log.Info("driver's connection dropped: seat kept", "incident", id, "grace", s.opts.Grace.String())
+		p.m = m
+		close(p.done)
+	}
 	time.AfterFunc(s.opts.Grace, func() {
 		if s.unpark(fp, p) {
-			log.Info("seat released after the grace period", "incident", m.IncidentID())
-			if err := p.m.Close(); err != nil {
+			log.Info("seat released after the grace period", "incident", id)
+			if err := p.release(); err != nil {
 				log.Error("release seat", "err", err)
 			}
 		}
@@ -575,12 +688,14 @@ func (s *Server) unpark(fp string, p *parkedSeat) bool {
 	return true
 }
 
-// reclaim offers a parked seat of the same key to its new session.
+// reclaim offers a parked seat of the same key to its new session. A seat
+// whose step still runs stays parked: it is offered when the step ends
+// (reclaimLive).
 func (s *Server) reclaim(fp, label string, prog *tea.Program) {
 	s.mu.Lock()
 	p := s.parked[fp]
 	s.mu.Unlock()
-	if p == nil || !s.unpark(fp, p) {
+	if p == nil || !p.ready() || !s.unpark(fp, p) {
 		return
 	}
 	m, offer, ok := p.m.OfferSeat(p.label, label)
@@ -596,6 +711,22 @@ func (s *Server) reclaim(fp, label string, prog *tea.Program) {
 	}()
 }
 
+// reclaimLive offers a parked seat to a session of the same key already
+// connected (it came back while the seat's step still ran).
+func (s *Server) reclaimLive(fp string) {
+	s.mu.Lock()
+	var d *driverSeat
+	for _, x := range s.drivers {
+		if x.fp == fp && x.prog != nil {
+			d = x
+		}
+	}
+	s.mu.Unlock()
+	if d != nil {
+		s.reclaim(fp, d.label, d.prog)
+	}
+}
+
 // closeParked releases every parked seat (the server is stopping).
 func (s *Server) closeParked() {
 	s.mu.Lock()
@@ -603,7 +734,7 @@ func (s *Server) closeParked() {
 	s.parked = nil
 	s.mu.Unlock()
 	for _, p := range parked {
-		_ = p.m.Close()
+		_ = p.release()
 	}
 }
 
@@ -618,7 +749,7 @@ func (s *Server) addDriver(id Identity) *driverSeat {
 	for n := 2; s.findDriver(label) != nil; n++ {
 		label = fmt.Sprintf("%s #%d", base, n)
 	}
-	d := &driverSeat{label: label}
+	d := &driverSeat{label: label, fp: id.Fingerprint}
 	s.drivers = append(s.drivers, d)
 	return d
 }

@@ -5,23 +5,28 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/vt"
 	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/drnav/drnav/config"
 	"github.com/drnav/drnav/incident"
+	"github.com/drnav/drnav/internal/supervisor"
 	"github.com/drnav/drnav/runbooks"
+	"github.com/drnav/drnav/steps"
 	"github.com/drnav/drnav/ui"
 )
 
@@ -98,20 +103,26 @@ func newFixture(t testing.TB) *fixture {
 }
 
 func (f *fixture) build(ctx context.Context, r Request) (ui.Options, error) {
+	return watchOptions(ctx, f.root, f.id, f.rbs, r)
+}
+
+// watchOptions are the options of a session following incident r.Incident
+// (def when none is named) under root.
+func watchOptions(ctx context.Context, root, def string, rbs []*runbooks.Runbook, r Request) (ui.Options, error) {
 	id := r.Incident
 	if id == "" {
-		id = f.id
+		id = def
 	}
-	if _, _, _, err := incident.Read(f.root, id); err != nil {
+	if _, _, _, err := incident.Read(root, id); err != nil {
 		return ui.Options{}, errors.New("no incident " + id)
 	}
 	return ui.Options{
-		Runbooks:    f.rbs,
+		Runbooks:    rbs,
 		Config:      config.Default(),
-		JournalRoot: f.root,
+		JournalRoot: root,
 		Mode:        ui.ModeDrill,
 		ReadOnly:    r.Role != RoleDriver,
-		Follow:      ui.FollowIncident(ctx, f.root, id),
+		Follow:      ui.FollowIncident(ctx, root, id),
 	}, nil
 }
 
@@ -866,4 +877,180 @@ func TestReadOnlyCommands(t *testing.T) {
 	if len(got) != 3 {
 		t.Errorf("Exec ran %d times (%v), want 3: refused commands must not reach it", len(got), got)
 	}
+}
+
+// TestProgramError: a quit, or a program killed because its connection
+// closed, is a normal end of a session; a panic, or a kill with the
+// connection still open, is an error worth logging.
+func TestProgramError(t *testing.T) {
+	closed := context.Canceled
+	killedByConn := fmt.Errorf("%w: %w", tea.ErrProgramKilled, context.Canceled)
+	for _, tc := range []struct {
+		name       string
+		err, conn  error
+		wantLogged bool
+	}{
+		{"quit", nil, nil, false},
+		{"quit as the link drops", nil, closed, false},
+		{"connection closed", killedByConn, closed, false},
+		{"killed with the connection open", killedByConn, nil, true},
+		{"killed for another reason", tea.ErrProgramKilled, closed, true},
+		{"panic as the link drops", fmt.Errorf("%w: %w", tea.ErrProgramKilled, tea.ErrProgramPanic), closed, true},
+		{"output failed", errors.New("write: broken pipe"), nil, true},
+	} {
+		if got := programError(tc.err, tc.conn); (got != nil) != tc.wantLogged {
+			t.Errorf("%s: programError = %v, want logged %v", tc.name, got, tc.wantLogged)
+		}
+	}
+}
+
+// TestDroppedMidStepFollowed: in process and under the race detector, a
+// driver's connection drops while a real shell step runs under the
+// supervisor (it waits for a gate file). The server keeps the seat and
+// follows the step: once the gate opens, its finish (exit 0) is journaled
+// with the lock still held, and the same key's next session gets the seat
+// back without a resume.
+func TestDroppedMidStepFollowed(t *testing.T) {
+	dir := t.TempDir()
+	gate := filepath.Join(dir, "gate")
+	rbDir := filepath.Join(dir, "runbooks")
+	if err := os.MkdirAll(rbDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	toml := `id = "gated"
+title = "Gated step"
+impact = "None: a test fixture"
+summary = "A shell step that waits for a file."
+kind = "procedure"
+
+[[steps]]
+id = "wait"
+title = "Wait for the gate"
+why = "It outlives its driver's connection."
+expect = "It ends once the gate exists."
+run = "echo begun-$((40+2)); while [ ! -e '` + gate + `' ]; do sleep 0.05; done; echo step-ended"
+timeout = "2m"
+hints = ["Open the gate."]
+
+[[steps]]
+id = "tell"
+title = "Tell the team"
+why = "A manual step."
+expect = "The team knows."
+manual = "Post it."
+hints = ["Be brief."]
+`
+	if err := os.WriteFile(filepath.Join(rbDir, "gated.toml"), []byte(toml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rbs, err := runbooks.Load(rbDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := filepath.Join(dir, "incidents")
+	j, err := incident.Create(root, incident.Declared{RunbookID: "gated", RunbookTitle: "Gated step", Mode: incident.ModeLive, RTO: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{root: root, id: j.ID(), rb: rbs[0], rbs: rbs}
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sup := &steps.Supervisor{Exe: exe, Args: []string{supervisor.Command}}
+	ann := newKey(t, "ann@laptop")
+	srv := startServer(t, Options{
+		HostKey:    filepath.Join(dir, "host_ed25519"),
+		DriverKeys: []string{writeKeys(t, dir, "drivers", ann)},
+		Grace:      10 * time.Minute,
+		Record:     func(id string, c incident.Connection) error { return incident.RecordConnection(root, id, c) },
+		UI: func(ctx context.Context, r Request) (ui.Options, error) {
+			open, err := ui.OpenIncidentsAs(root, r.Label())
+			if err != nil {
+				return ui.Options{}, err
+			}
+			return ui.Options{Runbooks: rbs, Config: config.Default(), JournalRoot: root, Mode: ui.ModeLive,
+				Live: &ui.Environment{Context: "none", Database: "none"}, Open: open, Operator: r.Label(), Supervisor: sup}, nil
+		},
+	})
+	driven := func() bool { _, d := incident.Driver(root, f.id); return d }
+	events := func() []incident.Event {
+		_, evs, _, err := incident.Read(root, f.id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return evs
+	}
+	poll := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(waitFor)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+
+	c, a := f.connectDriver(t, srv, ann)
+	a.send("\r")
+	a.waitScreen("Wait for the gate", "enter run step")
+	a.send("\r")
+	a.waitScreen("begun-42")
+	c.Close() // the link drops mid-step
+	<-a.done
+	poll("ann's disconnection recorded", func() bool {
+		conns, _ := incident.ReadConnections(root, f.id)
+		return len(conns) == 2 && conns[1].Event == "disconnected"
+	})
+	if !driven() {
+		for _, ev := range events() {
+			t.Logf("%+v", ev)
+		}
+		t.Fatalf("the lock was released when the connection dropped mid-step:\n%s", a.screen())
+	}
+
+	if err := os.WriteFile(gate, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	poll("the step's finish journaled", func() bool {
+		for _, ev := range events() {
+			if ev.Type == incident.EventStepFinished && ev.Step == "wait" {
+				return true
+			}
+		}
+		return false
+	})
+	var out []string
+	for _, ev := range events() {
+		switch {
+		case ev.Type == incident.EventStepFinished && (ev.Exit != 0 || ev.Err != ""):
+			t.Errorf("step_finished %+v, want exit 0", ev)
+		case ev.Type == incident.EventOutput:
+			out = append(out, ev.Lines...)
+		}
+	}
+	if !slices.Contains(out, "step-ended") {
+		t.Errorf("the step's last output line was not journaled: %q", out)
+	}
+	if !driven() {
+		t.Fatal("the lock was released before the grace period ended")
+	}
+
+	_, a2 := f.connectDriver(t, srv, ann)
+	a2.waitScreen("handed you the driver's seat", "Tell the team")
+	resumed := 0
+	for _, ev := range events() {
+		if ev.Type == incident.EventResumed {
+			resumed++
+		}
+	}
+	if resumed != 1 { // ann's first open only
+		t.Errorf("%d resumed events, want 1", resumed)
+	}
+	a2.quit("ann's second session did not end after q")
+	f.waitUnlocked(t, waitFor, "the lock was not released when ann quit")
 }

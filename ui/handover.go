@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"time"
@@ -215,8 +216,8 @@ func (m Model) takeSeat(msg HandoverMsg) (tea.Model, tea.Cmd) {
 // OfferSeat prepares the seat of a session whose connection dropped (drnav
 // serve keeps it for a grace period): an offer of its journal to the same
 // person's next session. It is false when there is nothing to hand on: no
-// incident driven, a step running (its outcome is settled by the next
-// resume instead), or a handover already on its way. Close on the returned
+// incident driven, a step running (drnav serve follows it to its end with
+// FollowRun first), or a handover already on its way. Close on the returned
 // model withdraws the offer and closes the journal unless it was taken.
 func (m Model) OfferSeat(from, to string) (Model, *HandoverOffer, bool) {
 	if !m.Driving() {
@@ -225,6 +226,55 @@ func (m Model) OfferSeat(from, to string) (Model, *HandoverOffer, bool) {
 	o := NewHandoverOffer(from, to, &Resume{ID: m.journal.ID(), Journal: m.journal})
 	m.handing = o
 	return m, o, true
+}
+
+// StepRunning reports whether the model drives an incident and follows a
+// step it started (the step's events reach the journal through this model).
+func (m Model) StepRunning() bool {
+	return !m.opts.ReadOnly && m.journal != nil && m.journal.ID() != "" && m.run != nil && m.run.handle != nil &&
+		m.handing == nil
+}
+
+// FollowRun journals the running step's events as the program would, with
+// no program: drnav serve calls it for a driver whose connection dropped
+// mid-step, so the step's output and its finish reach the journal while the
+// seat is kept. It returns when the step finished (true: the model drives
+// with no step running) or when ctx ended (false: the step still runs, and
+// m still follows it).
+func (m Model) FollowRun(ctx context.Context) (Model, bool) {
+	for m.run != nil && m.run.handle != nil {
+		r := m.run
+		if r.reader == nil {
+			r.reader = newRunReader()
+		}
+		r.reader.detached() // the program's reader, still waiting, reads nothing more
+		r.reader.mu.Lock()
+		msg, ok := readRunBatch(ctx, m.journal, r.id, r.step, m.phaseOf(r.step), r.verify, r.handle)
+		r.reader.mu.Unlock()
+		if !ok {
+			return m, false
+		}
+		nm, _ := m.Update(msg)
+		m = nm.(Model)
+	}
+	return m, m.run == nil
+}
+
+// AbandonRun stops following the running step before its journal closes:
+// a shell step under the supervisor runs on, and the next resume reads its
+// outcome from its run folder (incident.Journal.Settle); any other step is
+// cancelled. What the run still sends is journaled.
+func (m Model) AbandonRun() Model {
+	if m.run == nil || m.run.handle == nil {
+		return m
+	}
+	if a, ok := m.run.handle.(interface{ Abandon() }); ok {
+		a.Abandon()
+	} else {
+		m.run.handle.Cancel()
+	}
+	m, _ = m.FollowRun(context.Background())
+	return m
 }
 
 // Wait blocks until the offer is taken or refused, or timeout passes (then

@@ -151,6 +151,7 @@ type activeRun struct {
 	verify   bool // a verification-only run
 	started  time.Time
 	stopping bool
+	reader   *runReader // who reads handle's events (nil in some tests)
 }
 
 // New builds the root model from the options main assembled.
@@ -519,7 +520,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		m.run.handle = msg.handle
-		return m, readRunCmd(m.journal, m.run.id, m.run.step, m.phaseOf(m.run.step), m.run.verify, msg.handle)
+		return m, readRunCmd(m.journal, m.run.id, m.run.step, m.phaseOf(m.run.step), m.run.verify, msg.handle, m.run.reader)
 	case runEventsMsg:
 		if m.run == nil || msg.id != m.run.id {
 			return m, nil // stale
@@ -544,7 +545,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.advanceFrom(id)
 			return m.afterStateChange()
 		}
-		return m, readRunCmd(m.journal, msg.id, id, m.phaseOf(id), m.run.verify, m.run.handle)
+		return m, readRunCmd(m.journal, msg.id, id, m.phaseOf(id), m.run.verify, m.run.handle, m.run.reader)
 	case interactiveReadyMsg:
 		return m.handInteractive(msg)
 	case interactiveDoneMsg:
@@ -1080,7 +1081,7 @@ func (m Model) startStep(verifyOnly bool) (tea.Model, tea.Cmd) {
 		}
 	}
 	m.runSeq++
-	m.run = &activeRun{id: m.runSeq, step: id, verify: verifyOnly, started: m.now()}
+	m.run = &activeRun{id: m.runSeq, step: id, verify: verifyOnly, started: m.now(), reader: newRunReader()}
 	m.outOf = ""
 	m.follow = true
 	if !verifyOnly {

@@ -1,11 +1,13 @@
 package ui
 
 import (
+	"context"
 	"errors"
 	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -18,63 +20,101 @@ import (
 // batchWindow is how long a read gathers events after the first one.
 const batchWindow = 60 * time.Millisecond
 
+// runReader makes the reads of one run's events one at a time: the
+// program's re-armed readRunCmd, and FollowRun once the program is gone
+// (drnav serve, a dropped connection), which first detaches the program's
+// reader so that no batch is journaled by both or out of order.
+type runReader struct {
+	mu       sync.Mutex
+	program  context.Context // done once the program's reader is detached
+	detached context.CancelFunc
+}
+
+func newRunReader() *runReader {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &runReader{program: ctx, detached: cancel}
+}
+
 // readRunCmd reads one batch of events from a run, appends them to the
 // journal and returns them tagged with the run id; Update re-arms it until
-// the run finishes.
-func readRunCmd(j Journal, runID int, stepID, phase string, verifyOnly bool, h StepRun) tea.Cmd {
+// the run finishes. rr (nil for none) detaches it: then it reads nothing
+// more and returns no message.
+func readRunCmd(j Journal, runID int, stepID, phase string, verifyOnly bool, h StepRun, rr *runReader) tea.Cmd {
 	return func() tea.Msg {
-		ch := h.Events()
-		first, ok := <-ch
+		ctx := context.Background()
+		if rr != nil {
+			rr.mu.Lock()
+			defer rr.mu.Unlock()
+			ctx = rr.program
+		}
+		msg, ok := readRunBatch(ctx, j, runID, stepID, phase, verifyOnly, h)
 		if !ok {
-			return runEventsMsg{id: runID, done: true}
-		}
-		batch := []steps.Event{first}
-		closed := false
-		timer := time.NewTimer(batchWindow)
-		defer timer.Stop()
-	gather:
-		for first.Kind != steps.EventFinished && len(batch) < 512 {
-			select {
-			case ev, ok := <-ch:
-				if !ok {
-					closed = true
-					break gather
-				}
-				batch = append(batch, ev)
-				if ev.Kind == steps.EventFinished {
-					break gather
-				}
-			case <-timer.C:
-				break gather
-			}
-		}
-		evs, lines, done := convertEvents(stepID, phase, verifyOnly, batch)
-		msg := runEventsMsg{id: runID, lines: lines, done: done || closed}
-		writtenAhead := false
-		for _, ev := range batch {
-			writtenAhead = writtenAhead || (ev.Kind == steps.EventStarted && ev.WrittenAhead)
-		}
-		for _, ev := range evs {
-			if ev.Type == incident.EventStepStarted && writtenAhead {
-				msg.events = append(msg.events, ev) // already journalled, before the step started
-				continue
-			}
-			if ev.Type == incident.EventStepFinished && finishUnknown(batch) {
-				continue // drnav stopped following a detached step: its outcome is read on resume
-			}
-			if err := j.Append(ev); err != nil {
-				msg.err = err
-				break
-			}
-			msg.events = append(msg.events, ev)
-		}
-		for _, ev := range batch {
-			if ev.Kind == steps.EventFinished && ev.NotStarted && msg.err == nil {
-				msg.err = errors.New(ev.Err)
-			}
+			return nil
 		}
 		return msg
 	}
+}
+
+// readRunBatch is one batch of readRunCmd; false when ctx ended before the
+// run sent anything (nothing was read then).
+func readRunBatch(ctx context.Context, j Journal, runID int, stepID, phase string, verifyOnly bool, h StepRun) (runEventsMsg, bool) {
+	ch := h.Events()
+	var first steps.Event
+	var ok bool
+	select {
+	case first, ok = <-ch:
+	case <-ctx.Done():
+		return runEventsMsg{}, false
+	}
+	if !ok {
+		return runEventsMsg{id: runID, done: true}, true
+	}
+	batch := []steps.Event{first}
+	closed := false
+	timer := time.NewTimer(batchWindow)
+	defer timer.Stop()
+gather:
+	for first.Kind != steps.EventFinished && len(batch) < 512 {
+		select {
+		case ev, ok := <-ch:
+			if !ok {
+				closed = true
+				break gather
+			}
+			batch = append(batch, ev)
+			if ev.Kind == steps.EventFinished {
+				break gather
+			}
+		case <-timer.C:
+			break gather
+		}
+	}
+	evs, lines, done := convertEvents(stepID, phase, verifyOnly, batch)
+	msg := runEventsMsg{id: runID, lines: lines, done: done || closed}
+	writtenAhead := false
+	for _, ev := range batch {
+		writtenAhead = writtenAhead || (ev.Kind == steps.EventStarted && ev.WrittenAhead)
+	}
+	for _, ev := range evs {
+		if ev.Type == incident.EventStepStarted && writtenAhead {
+			msg.events = append(msg.events, ev) // already journalled, before the step started
+			continue
+		}
+		if ev.Type == incident.EventStepFinished && finishUnknown(batch) {
+			continue // drnav stopped following a detached step: its outcome is read on resume
+		}
+		if err := j.Append(ev); err != nil {
+			msg.err = err
+			break
+		}
+		msg.events = append(msg.events, ev)
+	}
+	for _, ev := range batch {
+		if ev.Kind == steps.EventFinished && ev.NotStarted && msg.err == nil {
+			msg.err = errors.New(ev.Err)
+		}
+	}
+	return msg, true
 }
 
 // finishUnknown: the batch ends with a finish that is no outcome.

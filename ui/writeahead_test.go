@@ -36,7 +36,7 @@ func TestWriteAheadStepStarted(t *testing.T) {
 		return nil
 	}
 	r := steps.Start(context.Background(), runbooks.Step{ID: "one", Title: "One", Run: "echo x >> " + counter}, tg)
-	cmd := readRunCmd(j, 1, "one", "p1", false, r)
+	cmd := readRunCmd(j, 1, "one", "p1", false, r, nil)
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		msg := cmd().(runEventsMsg)
