@@ -203,7 +203,7 @@ func (m Model) openContextPick() (tea.Model, tea.Cmd) {
 func (m Model) contextsKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	p := &m.ctxPick
 	switch {
-	case msg.String() == "esc" || msg.String() == "ctrl+c":
+	case keyIs(msg, m.keys.Dialog.Back):
 		m.overlay = ovNone
 		return m, nil
 	case keyIs(msg, m.keys.Up):
@@ -246,7 +246,8 @@ func (m Model) viewContextPick() string {
 		}
 		b = append(b, clip(mark+n, w))
 	}
-	b = append(b, "", s.Help.Render("↑/↓ choose · enter use · esc back"))
+	d := m.keys.Dialog
+	b = append(b, "", s.Help.Render(helpLine(d.Choose, d.Use, d.Back)))
 	return s.Dialog.Width(m.dialogWidth()).Render(strings.Join(b, "\n"))
 }
 

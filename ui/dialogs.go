@@ -165,25 +165,26 @@ func orDefault(s, def string) string {
 
 func (m Model) confirmKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	c := &m.confirm
-	switch msg.String() {
-	case "esc", "ctrl+c":
+	d := m.keys.Dialog
+	switch {
+	case keyIs(msg, d.Decline):
 		m.overlay = ovNone
 		m.flash = c.declined()
 		return m, nil
-	case "left", "right", "tab", "shift+tab":
+	case keyIs(msg, d.Switch):
 		c.yes = !c.yes
 		return m, nil
-	case "up", "k":
+	case keyIs(msg, m.keys.Up):
 		if c.choice > 0 {
 			c.choice--
 		}
 		return m, nil
-	case "down", "j":
+	case keyIs(msg, m.keys.Down):
 		if c.choice < len(c.choices)-1 {
 			c.choice++
 		}
 		return m, nil
-	case "enter":
+	case keyIs(msg, d.Select):
 		if !c.yes {
 			m.overlay = ovNone
 			m.flash = c.declined()
@@ -254,11 +255,11 @@ func (m *Model) openPrompt(kind promptKind, title, placeholder, value string) {
 
 func (m Model) promptKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	p := &m.prompt
-	switch msg.String() {
-	case "esc", "ctrl+c":
+	switch {
+	case keyIs(msg, m.keys.Dialog.Dismiss):
 		m.overlay = ovNone
 		return m, nil
-	case "enter":
+	case keyIs(msg, m.keys.Dialog.Save):
 		text := strings.TrimSpace(p.input.Value())
 		if p.required && text == "" {
 			p.err = "required"
@@ -343,12 +344,12 @@ func (m Model) statusKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	if it, ok := m.inc.Next(m.clock); ok && it.Kind != "" {
 		kind = it.Kind
 	}
-	switch msg.String() {
-	case "esc":
+	switch {
+	case keyIs(msg, m.keys.Dialog.CloseStatus):
 		m.saveDraft()
 		m.overlay = ovNone
 		return m, nil
-	case "ctrl+s":
+	case keyIs(msg, m.keys.Dialog.Send):
 		m.saveDraft() // until it is posted: a failed send keeps the text
 		text := m.status.Value()
 		m.overlay = ovNone
@@ -372,7 +373,7 @@ func (m Model) statusKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			ev := incident.Event{Type: incident.EventStatusPosted, Time: now, Text: text, Kind: kind, How: incident.HowSent}
 			return appendCmd(j, "status update sent", ev)()
 		}
-	case "ctrl+y":
+	case keyIs(msg, m.keys.Dialog.Copy):
 		m.saveDraft()
 		text := m.status.Value()
 		m.overlay = ovNone
@@ -406,18 +407,19 @@ func (m *Model) contactRows() [][2]string {
 
 func (m Model) contactsKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	rows := m.contactRows()
-	switch msg.String() {
-	case "esc", "q", "c":
+	d := m.keys.Dialog
+	switch {
+	case keyIs(msg, d.CloseContacts):
 		m.overlay = ovNone
-	case "up", "k":
+	case keyIs(msg, m.keys.Up):
 		if m.contact > 0 {
 			m.contact--
 		}
-	case "down", "j":
+	case keyIs(msg, m.keys.Down):
 		if m.contact < len(rows)-1 {
 			m.contact++
 		}
-	case "i", "w":
+	case keyIs(msg, d.AssignIC), keyIs(msg, d.AssignScribe):
 		if m.opts.ReadOnly {
 			return m.refuse("assigning roles")
 		}
@@ -430,7 +432,7 @@ func (m Model) contactsKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		role := "Incident Commander"
-		if msg.String() == "w" {
+		if keyIs(msg, d.AssignScribe) {
 			role = "Scribe"
 		}
 		return m, appendCmd(m.journal, role+": "+person, incident.Event{Type: incident.EventRoleAssigned, Time: m.now(), Role: role, Person: person})
@@ -449,23 +451,24 @@ func (m Model) docsKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	if m.rb != nil {
 		docs = m.rb.Related
 	}
-	switch msg.String() {
-	case "esc", "q", "d":
+	d := m.keys.Dialog
+	switch {
+	case keyIs(msg, d.CloseDocs):
 		m.overlay = ovNone
-	case "up", "k":
+	case keyIs(msg, m.keys.Up):
 		if m.docSel > 0 {
 			m.docSel--
 		}
-	case "down", "j":
+	case keyIs(msg, m.keys.Down):
 		if m.docSel < len(docs)-1 {
 			m.docSel++
 		}
-	case "y":
+	case keyIs(msg, d.CopyDoc):
 		if m.docSel < len(docs) {
 			m.flash = "copied " + docs[m.docSel]
 			return m, tea.SetClipboard(docs[m.docSel])
 		}
-	case "enter":
+	case keyIs(msg, d.Open):
 		if m.docSel >= len(docs) {
 			return m, nil
 		}

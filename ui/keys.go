@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"strings"
+
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 )
@@ -18,6 +20,26 @@ type KeyMap struct {
 
 	// picker
 	Drill, Live key.Binding
+
+	// Dialog holds the keys of the dialogs; their footers are generated
+	// from these bindings (helpLine).
+	Dialog DialogKeys
+}
+
+// DialogKeys are the keys of the dialogs over the checklist.
+type DialogKeys struct {
+	// confirm
+	Switch, Who, Select, Decline key.Binding
+	// one-line prompt
+	Save, Dismiss key.Binding
+	// status update editor
+	Send, Copy, CloseStatus key.Binding
+	// contacts
+	AssignIC, AssignScribe, CloseContacts key.Binding
+	// related documents and the document pager
+	Open, CopyDoc, CloseDocs, Scroll, ClosePager key.Binding
+	// kube context picker
+	Choose, Use, Back key.Binding
 }
 
 // mutating lists the bindings refused in read-only mode.
@@ -74,6 +96,28 @@ func NewKeyMap(readOnly bool) KeyMap {
 		CopyReport: b([]string{"y"}, "y", "copy report path"),
 		Drill:      b([]string{"d"}, "d", "drill mode"),
 		Live:       b([]string{"l"}, "l", "live mode"),
+		Dialog: DialogKeys{
+			Switch:        b([]string{"left", "right", "tab", "shift+tab"}, "←/→", "choose"),
+			Who:           b([]string{"up", "k", "down", "j"}, "↑/↓", "who"),
+			Select:        b([]string{"enter"}, "enter", "select"),
+			Decline:       b([]string{"esc", "ctrl+c"}, "esc", "cancel"),
+			Save:          b([]string{"enter"}, "enter", "save"),
+			Dismiss:       b([]string{"esc", "ctrl+c"}, "esc", "cancel"),
+			Send:          b([]string{"ctrl+s"}, "ctrl+s", "send"),
+			Copy:          b([]string{"ctrl+y"}, "ctrl+y", "copy (OSC 52)"),
+			CloseStatus:   b([]string{"esc"}, "esc", "close"),
+			AssignIC:      b([]string{"i"}, "i", "assign Incident Commander"),
+			AssignScribe:  b([]string{"w"}, "w", "assign Scribe"),
+			CloseContacts: b([]string{"esc", "q", "c"}, "esc", "close"),
+			Open:          b([]string{"enter"}, "enter", "open local file"),
+			CopyDoc:       b([]string{"y"}, "y", "copy"),
+			CloseDocs:     b([]string{"esc", "q", "d"}, "esc", "close"),
+			Scroll:        b([]string{"up", "down", "pgup", "pgdown"}, "↑/↓ pgup/pgdn", "scroll"),
+			ClosePager:    b([]string{"esc", "q"}, "esc", "back"),
+			Choose:        b([]string{"up", "k", "down", "j"}, "↑/↓", "choose"),
+			Use:           b([]string{"enter"}, "enter", "use"),
+			Back:          b([]string{"esc", "ctrl+c"}, "esc", "back"),
+		},
 	}
 	if readOnly {
 		for _, bp := range km.mutating() {
@@ -82,6 +126,38 @@ func NewKeyMap(readOnly bool) KeyMap {
 		}
 	}
 	return km
+}
+
+// helpLine is a dialog footer made from its bindings: "key desc · key desc".
+func helpLine(bs ...key.Binding) string {
+	parts := make([]string, 0, len(bs))
+	for _, b := range bs {
+		if h := b.Help(); b.Enabled() && h.Key != "" {
+			parts = append(parts, h.Key+" "+h.Desc)
+		}
+	}
+	return strings.Join(parts, " · ")
+}
+
+// withHelp is b described otherwise (the same keys).
+func withHelp(b key.Binding, desc string) key.Binding {
+	b.SetHelp(b.Help().Key, desc)
+	return b
+}
+
+// dialogsHelp is the help screen's line on the dialogs' own keys.
+func (k KeyMap) dialogsHelp() string {
+	d := k.Dialog
+	return "declare: ctrl+n/ctrl+p live choices · confirm: " + d.Switch.Help().Key + " " + d.Select.Help().Key +
+		" · status: " + helpLineComma(d.Send, withHelp(d.Copy, "copy")) +
+		" · contacts: " + helpLineComma(withHelp(d.AssignIC, "commander"), withHelp(d.AssignScribe, "scribe")) +
+		" · docs: " + helpLineComma(withHelp(d.Open, "open"), d.CopyDoc) + "\nany key closes"
+}
+
+// helpLineComma is helpLine joined with commas (one dialog's keys inside
+// the help screen's line).
+func helpLineComma(bs ...key.Binding) string {
+	return strings.ReplaceAll(helpLine(bs...), " · ", ", ")
 }
 
 // helpKeys implements help.KeyMap over a fixed set of bindings.

@@ -760,7 +760,7 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case ovStatus:
 		return m.statusKey(msg)
 	case ovHelp, ovScorecard, ovBriefing:
-		if msg.String() == "q" && m.overlay == ovScorecard {
+		if keyIs(msg, m.keys.Quit) && m.overlay == ovScorecard {
 			return m, tea.Quit
 		}
 		m.overlay = ovNone
@@ -772,8 +772,7 @@ func (m Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case ovDocs:
 		return m.docsKey(msg)
 	case ovPager:
-		switch msg.String() {
-		case "esc", "q":
+		if keyIs(msg, m.keys.Dialog.ClosePager) {
 			m.overlay = ovDocs
 			return m, nil
 		}

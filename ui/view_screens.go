@@ -244,7 +244,7 @@ func (m Model) viewOverlay() string {
 	case ovDocs:
 		return m.viewDocs()
 	case ovPager:
-		return m.styles.Dialog.Render(m.styles.Title.Render(m.pagerOf) + "\n" + m.pager.View() + "\n" + m.styles.Help.Render("↑/↓ pgup/pgdn scroll · esc back"))
+		return m.styles.Dialog.Render(m.styles.Title.Render(m.pagerOf) + "\n" + m.pager.View() + "\n" + m.styles.Help.Render(helpLine(m.keys.Dialog.Scroll, m.keys.Dialog.ClosePager)))
 	case ovScorecard:
 		return m.viewScorecard()
 	case ovBriefing:
@@ -279,9 +279,10 @@ func (m Model) viewConfirm() string {
 	if c.requireName != "" {
 		b = append(b, "", clip(fmt.Sprintf("Type %s to confirm:", s.Warn.Render(c.requireName)), w), c.input.View())
 	}
-	keys := "←/→ choose · enter select · esc " + strings.ToLower(c.noLabel)
+	d := m.keys.Dialog
+	keys := helpLine(d.Switch, d.Select, withHelp(d.Decline, strings.ToLower(c.noLabel)))
 	if len(c.choices) > 0 {
-		keys = "↑/↓ who · " + keys
+		keys = helpLine(d.Who) + " · " + keys
 	}
 	b = append(b, "", s.button(c.noLabel, !c.yes)+" "+s.button(c.yesLabel, c.yes), s.Help.Render(keys))
 	st := s.Dialog
@@ -298,7 +299,7 @@ func (m Model) viewPrompt() string {
 	if p.err != "" {
 		b = append(b, s.Fail.Render(p.err))
 	}
-	b = append(b, s.Help.Render("enter save · esc cancel"))
+	b = append(b, s.Help.Render(helpLine(m.keys.Dialog.Save, m.keys.Dialog.Dismiss)))
 	return s.Dialog.Width(m.dialogWidth()).Render(strings.Join(b, "\n"))
 }
 
@@ -320,7 +321,7 @@ func (m Model) viewHelp() string {
 		keys = h.FullHelpView(groups[:2]) + "\n\n" + h.FullHelpView(groups[2:])
 	}
 	body := s.Bold.Render(lipgloss.Wrap(title, m.dialogWidth()-4, " ")) + "\n\n" + keys + "\n\n" +
-		s.Help.Render("declare: ctrl+n/ctrl+p live choices · confirm: ←/→ enter · status: ctrl+s send, ctrl+y copy · contacts: i commander, w scribe · docs: enter open, y copy\nany key closes")
+		s.Help.Render(m.keys.dialogsHelp())
 	return s.Dialog.Width(m.dialogWidth()).Render(body)
 }
 
@@ -330,15 +331,16 @@ func (m Model) viewStatus() string {
 	if it, ok := m.inc.Next(m.clock); ok {
 		title += " · " + strings.ToLower(it.Title) + " due " + it.Due.Format("15:04")
 	}
-	send := "ctrl+s send"
+	d := m.keys.Dialog
+	send := d.Send
 	switch {
 	case m.opts.Notify == nil && m.mode == ModeDrill:
-		send = "ctrl+s post (drill: recorded, sent nowhere)"
+		send = withHelp(send, "post (drill: recorded, sent nowhere)")
 	case m.opts.Notify == nil:
-		send = "ctrl+s: no notify_command configured"
+		send.SetHelp(send.Help().Key+":", "no notify_command configured")
 	}
 	return s.Dialog.Render(s.Bold.Render(title) + "\n" + m.status.View() + "\n" +
-		s.Help.Render(send+" · ctrl+y copy (OSC 52) · esc close"))
+		s.Help.Render(helpLine(send, d.Copy, d.CloseStatus)))
 }
 
 func (m Model) viewContacts() string {
@@ -364,9 +366,10 @@ func (m Model) viewContacts() string {
 			}
 		}
 	}
-	help := "i assign Incident Commander · w assign Scribe · esc close"
+	d := m.keys.Dialog
+	help := helpLine(d.AssignIC, d.AssignScribe, d.CloseContacts)
 	if m.opts.ReadOnly {
-		help = "read-only · esc close"
+		help = "read-only · " + helpLine(d.CloseContacts)
 	}
 	b = append(b, "", s.Help.Render(help))
 	return s.Dialog.Width(m.dialogWidth()).Render(strings.Join(b, "\n"))
@@ -394,7 +397,7 @@ func (m Model) viewDocs() string {
 		}
 		b = append(b, clip(cur+d+"  "+s.Subtle.Render(kind), m.dialogWidth()-4))
 	}
-	b = append(b, "", s.Help.Render("enter open local file · y copy · esc close"))
+	b = append(b, "", s.Help.Render(helpLine(m.keys.Dialog.Open, m.keys.Dialog.CopyDoc, m.keys.Dialog.CloseDocs)))
 	return s.Dialog.Width(m.dialogWidth()).Render(strings.Join(b, "\n"))
 }
 
