@@ -14,6 +14,8 @@ import (
 	"strings"
 
 	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/drnav/drnav/internal/safefile"
 )
 
 // Role is what a connected key may do.
@@ -84,9 +86,9 @@ func lookupKey(key gossh.PublicKey, driverFiles, watcherFiles []string) (Identit
 // findInFile looks for a key in an OpenSSH authorized_keys file and returns
 // its comment. Lines that do not parse are skipped.
 func findInFile(path string, want []byte) (string, bool, error) {
-	data, err := os.ReadFile(path)
+	data, err := readKeyFile(path)
 	if err != nil {
-		return "", false, fmt.Errorf("read authorized keys: %w", err)
+		return "", false, err
 	}
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
@@ -109,13 +111,40 @@ func findInFile(path string, want []byte) (string, bool, error) {
 	return "", false, nil
 }
 
+// maxKeyFile bounds an authorized keys file (OpenSSH keys are < 16 KB each).
+const maxKeyFile = 4 << 20
+
+// readKeyFile reads an authorized keys file after the checks sshd's
+// StrictModes makes: a regular file owned by the account running drnav
+// serve (or root) and not writable by group or others — whoever can write
+// the drivers' file could make themselves a driver.
+func readKeyFile(path string) ([]byte, error) {
+	f, err := safefile.Open(path, os.O_RDONLY)
+	if err != nil {
+		return nil, fmt.Errorf("authorized keys: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("authorized keys %s: %w", path, err)
+	}
+	if err := safefile.CheckInfo("authorized keys file", path, fi, safefile.MeOrRoot); err != nil {
+		return nil, err
+	}
+	data, err := safefile.ReadAll(f, path, maxKeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("authorized keys: %w", err)
+	}
+	return data, nil
+}
+
 // CheckKeyFiles verifies that every file is readable and holds at least one
 // key, so a typo in a path fails at start rather than refusing everyone.
 func CheckKeyFiles(files []string) error {
 	for _, f := range files {
-		data, err := os.ReadFile(f)
+		data, err := readKeyFile(f)
 		if err != nil {
-			return fmt.Errorf("authorized keys: %w", err)
+			return err
 		}
 		n := 0
 		rest := data

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -1053,4 +1054,34 @@ hints = ["Be brief."]
 	}
 	a2.quit("ann's second session did not end after q")
 	f.waitUnlocked(t, waitFor, "the lock was not released when ann quit")
+}
+
+// An authorized keys file others can write is refused, as sshd's
+// StrictModes does: whoever can write the drivers' file could add a key.
+func TestWritableKeyFileRefused(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	ann := newKey(t, "ann")
+	p := writeKeys(t, dir, "drivers", ann)
+	if err := CheckKeyFiles([]string{p}); err != nil {
+		t.Fatalf("a 0600 file is refused: %v", err)
+	}
+	if err := os.Chmod(p, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	err := CheckKeyFiles([]string{p})
+	if err == nil || !strings.Contains(err.Error(), "writable by group or others") {
+		t.Fatalf("a world-writable keys file: err = %v", err)
+	}
+	key := ann.signer.PublicKey()
+	if _, ok, err := lookupKey(key, []string{p}, nil); ok || err == nil {
+		t.Fatalf("a key in a world-writable file was looked up: ok=%v err=%v", ok, err)
+	}
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckKeyFiles([]string{fifo}); err == nil {
+		t.Fatal("a FIFO as keys file was read")
+	}
 }
