@@ -46,15 +46,16 @@ func podKey(obj any) (string, bool) {
 	return k, err == nil
 }
 
-// set records a pod's current row (or drops it when sel no longer matches).
-func (r *podRows) set(obj any, sel labels.Selector) {
+// set records a pod's current row (or drops it when sel no longer matches)
+// and reports whether the rows changed.
+func (r *podRows) set(obj any, sel labels.Selector) bool {
 	p, ok := obj.(*corev1.Pod)
 	if !ok {
-		return
+		return false
 	}
 	key, ok := podKey(p)
 	if !ok {
-		return
+		return false
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -63,13 +64,17 @@ func (r *podRows) set(obj any, sel labels.Selector) {
 	if sel.Matches(labels.Set(p.Labels)) {
 		row := PodFrom(p)
 		if had && row == old {
-			return // e.g. a label or annotation change: the row looks the same
+			return false // e.g. a label or annotation change: the row looks the same
 		}
 		r.rows[key] = row
 	} else {
+		if !had {
+			return false
+		}
 		delete(r.rows, key)
 	}
 	r.markDirty(key, old, had)
+	return true
 }
 
 // markDirty records the row key had in the last result, the first time
@@ -80,18 +85,22 @@ func (r *podRows) markDirty(key string, old Pod, had bool) {
 	}
 }
 
-// remove drops a deleted pod.
-func (r *podRows) remove(obj any) {
+// remove drops a deleted pod and reports whether the rows changed.
+func (r *podRows) remove(obj any) bool {
 	key, ok := podKey(obj)
 	if !ok {
-		return
+		return false
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.init()
 	old, had := r.rows[key]
+	if !had {
+		return false
+	}
 	delete(r.rows, key)
 	r.markDirty(key, old, had)
+	return true
 }
 
 func (r *podRows) init() {
