@@ -49,11 +49,17 @@ func podKey(obj any) (string, bool) {
 // set records a pod's current row (or drops it when sel no longer matches)
 // and reports whether the rows changed.
 func (r *podRows) set(obj any, sel labels.Selector) bool {
-	p, ok := obj.(*corev1.Pod)
-	if !ok {
+	var row Pod
+	var podLabels map[string]string
+	switch p := obj.(type) {
+	case *podEntry: // from the informer's transform
+		row, podLabels = p.row, p.Labels
+	case *corev1.Pod:
+		row, podLabels = PodFrom(p), p.Labels
+	default:
 		return false
 	}
-	key, ok := podKey(p)
+	key, ok := podKey(obj)
 	if !ok {
 		return false
 	}
@@ -61,8 +67,7 @@ func (r *podRows) set(obj any, sel labels.Selector) bool {
 	defer r.mu.Unlock()
 	r.init()
 	old, had := r.rows[key]
-	if sel.Matches(labels.Set(p.Labels)) {
-		row := PodFrom(p)
+	if sel.Matches(labels.Set(podLabels)) {
 		if had && row == old {
 			return false // e.g. a label or annotation change: the row looks the same
 		}
@@ -179,7 +184,12 @@ func (r *podRows) sorted() ([]Pod, []StateCount) {
 		keys = append(keys, c.key)
 	}
 	copyTo(len(r.pods))
-	clear(r.dirty)
+	if len(r.dirty) > 1024 {
+		// The initial list marks every pod: do not keep that map's buckets.
+		r.dirty = map[string]dirtyRow{}
+	} else {
+		clear(r.dirty)
+	}
 	r.pods, r.keys = pods, keys
 	r.count = countPods(pods)
 	return pods, r.count
