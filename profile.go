@@ -62,6 +62,10 @@ func startProfiles(dir string, stderr io.Writer) (stop func()) {
 		}
 	}
 	startCPU("cpu.pprof")
+	// Tells the benchmark this drnav takes SIGUSR1 (an older one dies of it).
+	if err := os.WriteFile(filepath.Join(dir, "phases"), []byte("SIGUSR1: next cpu.N.pprof, heap.N.pprof\n"), 0o644); err != nil {
+		warn(err)
+	}
 
 	phases := make(chan os.Signal, 1)
 	signal.Notify(phases, syscall.SIGUSR1)

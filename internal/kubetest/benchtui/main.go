@@ -137,6 +137,7 @@ func run(ctx context.Context, o options) (err error) {
 			if err := os.MkdirAll(bo.pprofDir, 0o755); err != nil {
 				return err
 			}
+			_ = os.Remove(filepath.Join(bo.pprofDir, "phases")) // an earlier run's
 		}
 		dir := filepath.Join(work, strconv.Itoa(i))
 		if err := os.Mkdir(dir, 0o700); err != nil {
@@ -237,6 +238,10 @@ func measure(ctx context.Context, o options, work string, cp *kubetest.ControlPl
 // start. The second's pause keeps the heap profile's GC out of the window.
 func phase(ctx context.Context, o options, dr *drnavRun, name string) {
 	if o.pprofDir == "" {
+		return
+	}
+	if _, err := os.Stat(filepath.Join(o.pprofDir, "phases")); err != nil {
+		logf("profile phase %s: this drnav does not take SIGUSR1 (no %s/phases): one profile", name, o.pprofDir)
 		return
 	}
 	if err := syscall.Kill(dr.pid, syscall.SIGUSR1); err != nil {
