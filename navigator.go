@@ -149,7 +149,7 @@ func (a *app) runUI(ctx context.Context, o *cmdOpts, opts ui.Options) error {
 		}
 	}
 	m := ui.New(opts)
-	p := tea.NewProgram(m, tea.WithContext(ctx), tea.WithInput(a.stdin), tea.WithOutput(a.stdout))
+	p := tea.NewProgram(m, tea.WithContext(ctx), tea.WithInput(a.stdin), tea.WithOutput(a.stdout), tea.WithFPS(ui.FPS))
 	// SIGINT and SIGTERM end the program through Bubble Tea (the terminal
 	// is restored); SIGHUP (the session dropped) is turned into a quit too.
 	// Each is journalled once; a running step is left as it is.

@@ -80,16 +80,31 @@ func newRootCmd(a *app, o *cmdOpts) (*cobra.Command, error) {
 		}
 	}
 	root.AddCommand(subs...)
-	bi := readBuildInfo()
-	root.Version = bi.Version
-	root.SetVersionTemplate(bi.String())
+	// --version is drnav's own flag, not cobra's: cobra prints a version
+	// through text/template, whose reflection (MethodByName) keeps every
+	// exported method of every type in the binary, so the linker could
+	// not drop dead code (about half the binary, and pages every command
+	// maps). Same name, shorthand, usage text and annotation as cobra's.
+	var showVersion bool
+	root.Flags().BoolVarP(&showVersion, "version", "v", false, "version for drnav")
+	if err := root.Flags().SetAnnotation("version", cobra.FlagSetByCobraAnnotation, []string{"true"}); err != nil {
+		return nil, err
+	}
+	runRoot := root.RunE
+	root.RunE = func(cmd *cobra.Command, args []string) error {
+		if showVersion {
+			_, err := fmt.Fprint(cmd.OutOrStdout(), readBuildInfo().String())
+			return err
+		}
+		return runRoot(cmd, args)
+	}
 	root.SilenceErrors = true
 	root.SilenceUsage = true
 	root.SuggestionsMinimumDistance = 2
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err.Error()} })
 	// The navigator takes no arguments: a word there is a mistyped command.
 	root.Args = func(cmd *cobra.Command, args []string) error {
-		if len(args) == 0 {
+		if len(args) == 0 || showVersion {
 			return nil
 		}
 		msg := fmt.Sprintf("unknown command %q", args[0])

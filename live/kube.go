@@ -184,10 +184,24 @@ func (s *KubeSource) Run(ctx context.Context) {
 		UpdateFunc: func(any, any) { s.kick() },
 		DeleteFunc: func(any) { s.kick() },
 	}
+	// A pod change that leaves its row as it was (a label or annotation
+	// the pane does not show) publishes nothing: no snapshot, no redraw.
 	podHandler := cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(o any) { s.rows.set(o, s.sel); s.kick() },
-		UpdateFunc: func(_, o any) { s.rows.set(o, s.sel); s.kick() },
-		DeleteFunc: func(o any) { s.rows.remove(o); s.kick() },
+		AddFunc: func(o any) {
+			if s.rows.set(o, s.sel) {
+				s.kick()
+			}
+		},
+		UpdateFunc: func(_, o any) {
+			if s.rows.set(o, s.sel) {
+				s.kick()
+			}
+		},
+		DeleteFunc: func(o any) {
+			if s.rows.remove(o) {
+				s.kick()
+			}
+		},
 	}
 	for resource, inf := range map[string]cache.SharedIndexInformer{"pods": s.pods, "deployments": s.deps, "replicasets": s.rss} {
 		// Both only fail once the informer has started; it has not.

@@ -46,30 +46,40 @@ func podKey(obj any) (string, bool) {
 	return k, err == nil
 }
 
-// set records a pod's current row (or drops it when sel no longer matches).
-func (r *podRows) set(obj any, sel labels.Selector) {
-	p, ok := obj.(*corev1.Pod)
-	if !ok {
-		return
+// set records a pod's current row (or drops it when sel no longer matches)
+// and reports whether the rows changed.
+func (r *podRows) set(obj any, sel labels.Selector) bool {
+	var row Pod
+	var podLabels map[string]string
+	switch p := obj.(type) {
+	case *podEntry: // from the informer's transform
+		row, podLabels = p.row, p.Labels
+	case *corev1.Pod:
+		row, podLabels = PodFrom(p), p.Labels
+	default:
+		return false
 	}
-	key, ok := podKey(p)
+	key, ok := podKey(obj)
 	if !ok {
-		return
+		return false
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.init()
 	old, had := r.rows[key]
-	if sel.Matches(labels.Set(p.Labels)) {
-		row := PodFrom(p)
+	if sel.Matches(labels.Set(podLabels)) {
 		if had && row == old {
-			return // e.g. a label or annotation change: the row looks the same
+			return false // e.g. a label or annotation change: the row looks the same
 		}
 		r.rows[key] = row
 	} else {
+		if !had {
+			return false
+		}
 		delete(r.rows, key)
 	}
 	r.markDirty(key, old, had)
+	return true
 }
 
 // markDirty records the row key had in the last result, the first time
@@ -80,18 +90,22 @@ func (r *podRows) markDirty(key string, old Pod, had bool) {
 	}
 }
 
-// remove drops a deleted pod.
-func (r *podRows) remove(obj any) {
+// remove drops a deleted pod and reports whether the rows changed.
+func (r *podRows) remove(obj any) bool {
 	key, ok := podKey(obj)
 	if !ok {
-		return
+		return false
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.init()
 	old, had := r.rows[key]
+	if !had {
+		return false
+	}
 	delete(r.rows, key)
 	r.markDirty(key, old, had)
+	return true
 }
 
 func (r *podRows) init() {
@@ -170,7 +184,12 @@ func (r *podRows) sorted() ([]Pod, []StateCount) {
 		keys = append(keys, c.key)
 	}
 	copyTo(len(r.pods))
-	clear(r.dirty)
+	if len(r.dirty) > 1024 {
+		// The initial list marks every pod: do not keep that map's buckets.
+		r.dirty = map[string]dirtyRow{}
+	} else {
+		clear(r.dirty)
+	}
 	r.pods, r.keys = pods, keys
 	r.count = countPods(pods)
 	return pods, r.count

@@ -75,3 +75,49 @@ func TestPodRowsMatchesFullSort(t *testing.T) {
 		}
 	}
 }
+
+// TestPodRowsReportChanges: set and remove say whether the pane's rows
+// changed, so the source publishes (and the screen redraws) only then: a
+// label the selector does not use changes nothing, a restart does, and so
+// do leaving and re-entering the selector.
+func TestPodRowsReportChanges(t *testing.T) {
+	t.Parallel()
+	sel, err := labels.Parse("app=x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod := func(app, churn string, restarts int32) *corev1.Pod {
+		return &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "a", Labels: map[string]string{"app": app, "churn": churn}},
+			Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "c"}}},
+			Status: corev1.PodStatus{Phase: corev1.PodRunning, ContainerStatuses: []corev1.ContainerStatus{{
+				Name: "c", Ready: true, RestartCount: restarts,
+				State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}},
+			}}},
+		}
+	}
+	var r podRows
+	steps := []struct {
+		what string
+		do   func() bool
+		want bool
+	}{
+		{"add", func() bool { return r.set(pod("x", "1", 0), sel) }, true},
+		{"label the pane does not show", func() bool { return r.set(pod("x", "2", 0), sel) }, false},
+		{"restart", func() bool { return r.set(pod("x", "2", 1), sel) }, true},
+		{"leaves the selector", func() bool { return r.set(pod("y", "2", 1), sel) }, true},
+		{"outside the selector, changed", func() bool { return r.set(pod("y", "3", 2), sel) }, false},
+		{"deleted outside the selector", func() bool { return r.remove(pod("y", "3", 2)) }, false},
+		{"back in the selector", func() bool { return r.set(pod("x", "3", 2), sel) }, true},
+		{"deleted", func() bool { return r.remove(pod("x", "3", 2)) }, true},
+		{"deleted again", func() bool { return r.remove(cache.DeletedFinalStateUnknown{Key: "a/p"}) }, false},
+	}
+	for _, s := range steps {
+		if got := s.do(); got != s.want {
+			t.Errorf("%s: changed = %v, want %v", s.what, got, s.want)
+		}
+	}
+	if rows, _ := r.sorted(); len(rows) != 0 {
+		t.Errorf("rows after the delete: %v", rows)
+	}
+}

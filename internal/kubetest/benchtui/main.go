@@ -62,7 +62,7 @@ func main() {
 	flag.DurationVar(&o.load, "load", time.Minute, "CPU window under pod changes")
 	flag.IntVar(&o.rate, "rate", 100, "pod changes per second in the load window")
 	flag.IntVar(&o.runs, "runs", 3, "start-up measurements (first frame, all pods shown)")
-	flag.StringVar(&o.pprofDir, "pprof", "", "folder for drnav's CPU and heap profiles of the last run (DRNAV_PPROF)")
+	flag.StringVar(&o.pprofDir, "pprof", "", "folder for drnav's CPU and heap profiles of the last run (DRNAV_PPROF): cpu.pprof start-up, cpu.1.pprof idle, cpu.2.pprof load")
 	flag.IntVar(&o.width, "width", 120, "terminal columns")
 	flag.IntVar(&o.height, "height", 40, "terminal rows")
 	flag.Parse()
@@ -137,6 +137,7 @@ func run(ctx context.Context, o options) (err error) {
 			if err := os.MkdirAll(bo.pprofDir, 0o755); err != nil {
 				return err
 			}
+			_ = os.Remove(filepath.Join(bo.pprofDir, "phases")) // an earlier run's
 		}
 		dir := filepath.Join(work, strconv.Itoa(i))
 		if err := os.Mkdir(dir, 0o700); err != nil {
@@ -189,12 +190,14 @@ func measure(ctx context.Context, o options, work string, cp *kubetest.ControlPl
 	// Steady state of the last run.
 	sleep(ctx, 10*time.Second)
 	r.rss = procRSS(last.pid)
+	phase(ctx, o, last, "idle")
 	logf("idle window %s", o.idle)
 	c0 := procCPU(last.pid)
 	sleep(ctx, o.idle)
 	r.idleCPU = perMinute(procCPU(last.pid)-c0, o.idle)
 	r.rssIdle = procRSS(last.pid)
 
+	phase(ctx, o, last, "load")
 	logf("load window %s at %d changes/s", o.load, o.rate)
 	lctx, cancel := context.WithTimeout(ctx, o.load)
 	var changes atomic.Int64
@@ -227,6 +230,25 @@ func measure(ctx context.Context, o options, work string, cp *kubetest.ControlPl
 	}
 	r.loadEnd = loadavg()
 	return r, nil
+}
+
+// phase starts the next profiling phase of a profiled run (SIGUSR1, see
+// drnav's profile.go): cpu.pprof covers start-up, cpu.1.pprof the idle
+// window, cpu.2.pprof the load window; heap.1/heap.2 are the heap at their
+// start. The second's pause keeps the heap profile's GC out of the window.
+func phase(ctx context.Context, o options, dr *drnavRun, name string) {
+	if o.pprofDir == "" {
+		return
+	}
+	if _, err := os.Stat(filepath.Join(o.pprofDir, "phases")); err != nil {
+		logf("profile phase %s: this drnav does not take SIGUSR1 (no %s/phases): one profile", name, o.pprofDir)
+		return
+	}
+	if err := syscall.Kill(dr.pid, syscall.SIGUSR1); err != nil {
+		logf("profile phase %s: %v", name, err)
+		return
+	}
+	sleep(ctx, time.Second)
 }
 
 // fastConfig is cfg speaking protobuf with room for bulk creation.

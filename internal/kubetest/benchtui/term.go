@@ -207,6 +207,13 @@ func (tm *term) declare(ctx context.Context) (string, error) {
 		if err := tm.keys("declare", "Enter"); err != nil {
 			return "", err
 		}
+		// The next Enter only once this one has shown: on a loaded machine
+		// an Enter sent blindly after the form can land on the checklist
+		// and open the first step's prompt.
+		changed := func(now string) bool { return now != s }
+		if _, err := tm.waitFor(ctx, "declare", "the screen after Enter", 50*time.Millisecond, changed); err != nil {
+			return "", err
+		}
 		sleep(ctx, 500*time.Millisecond)
 	}
 	if err := tm.keys("declare", "q"); err != nil {
