@@ -33,7 +33,9 @@ type ChainBreak struct {
 	Msg  string
 }
 
-func (b ChainBreak) String() string { return fmt.Sprintf("event %d (line %d): %s", b.Seq, b.Line, b.Msg) }
+func (b ChainBreak) String() string {
+	return fmt.Sprintf("event %d (line %d): %s", b.Seq, b.Line, b.Msg)
+}
 
 // maxBreaks bounds the breaks CheckChain lists.
 const maxBreaks = 20
