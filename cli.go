@@ -38,6 +38,7 @@ type cmdOpts struct {
 	strict bool
 	// report
 	format string
+	verify bool
 	// run
 	vars             []string
 	varEnv           []string
@@ -361,7 +362,8 @@ With -o json every finding is an object: file, line, field, message, severity.`,
 			name: "report", args: "[ID]", short: "print an incident's post-mortem timeline (default: the latest)",
 			flags: func(fs *pflag.FlagSet, o *cmdOpts) {
 				fs.StringVar(&o.format, "format", "md", "md or json (json is -o json)")
-				fs.StringVar(&o.mirrorContext, "context", "", "report from the copy mirrored in this kube context (needs ID)")
+				fs.StringVar(&o.mirrorContext, "context", "", "report from the copy mirrored in this kube context (needs ID); with --verify: check that copy only")
+				fs.BoolVar(&o.verify, "verify", false, "check the journal's hash chain, locally and in every mirrored copy, and say where they diverge (exit 3 when broken or different)")
 			},
 			run:      cmdReport,
 			output:   true,
