@@ -356,8 +356,13 @@ With -o json every finding is an object: file, line, field, message, severity.`,
 			run: cmdResume, touches: true,
 			complete: func(a *app, o *cmdOpts) cobra.CompletionFunc { return a.completeIncidentIDs(o, true) },
 		},
-		{name: "watch", args: "[ID]", short: "follow an incident read-only (default: the latest)", run: cmdWatch,
-			complete: func(a *app, o *cmdOpts) cobra.CompletionFunc { return a.completeIncidentIDs(o, false) }},
+		{
+			name: "watch", args: "[ID]", short: "follow an incident read-only (default: the latest)", run: cmdWatch,
+			flags: func(fs *pflag.FlagSet, o *cmdOpts) {
+				fs.StringVar(&o.mirrorContext, "context", "", "follow the copy mirrored in this kube context (any machine with read access; needs ID)")
+			},
+			complete: func(a *app, o *cmdOpts) cobra.CompletionFunc { return a.completeIncidentIDs(o, false) },
+		},
 		{
 			name: "report", args: "[ID]", short: "print an incident's post-mortem timeline (default: the latest)",
 			flags: func(fs *pflag.FlagSet, o *cmdOpts) {

@@ -314,6 +314,9 @@ func (a *app) ask(prompt string) bool {
 }
 
 func cmdWatch(a *app, o *cmdOpts, args []string) error {
+	if o.mirrorContext != "" {
+		return a.watchMirror(o, args)
+	}
 	cfg, id, rbs, err := a.forIncident(o, args, false)
 	if err != nil {
 		return err

@@ -50,12 +50,13 @@ func (a *app) cmdVerify(o *cmdOpts, args []string) error {
 		return err
 	}
 	var copies []verifiedCopy
+	var notes []string
 	data, err := incident.JournalBytes(cfg.JournalDir, id)
 	switch {
 	case err == nil:
 		copies = append(copies, verifiedCopy{name: "local", check: incident.CheckChain(data, id)})
 	case errors.Is(err, fs.ErrNotExist) && (o.mirrorContext != "" || cfg.Mirror.Enabled()):
-		fmt.Fprintf(a.stdout, "local: no copy on this machine\n")
+		notes = append(notes, "local: no copy on this machine")
 	default:
 		return err
 	}
@@ -73,7 +74,7 @@ func (a *app) cmdVerify(o *cmdOpts, args []string) error {
 		c := mirror.ReadCopy(withQuietLogs(ctx), t, "", id)
 		cancel()
 		if c.Err != nil {
-			fmt.Fprintf(a.stdout, "%s: cannot be read: %v\n", name, c.Err)
+			notes = append(notes, fmt.Sprintf("%s: cannot be read: %v", name, c.Err))
 			unreadable++
 			continue
 		}
@@ -89,7 +90,7 @@ func (a *app) cmdVerify(o *cmdOpts, args []string) error {
 	if len(copies) == 0 {
 		return fmt.Errorf("verify %s: no copy could be read", id)
 	}
-	bad := a.printVerify(cfg, id, copies)
+	bad := a.printVerify(cfg, id, copies, notes)
 	switch {
 	case bad:
 		fmt.Fprintf(a.stderr, "drnav: verify %s: the journal was tampered with or its copies diverge (see above)\n", id)
@@ -104,7 +105,7 @@ func (a *app) cmdVerify(o *cmdOpts, args []string) error {
 // printVerify prints each copy's chain and how it stands to the
 // reference (the local copy, else the longest chain that holds); bad says
 // some chain is broken or some copy differs or lost its tail.
-func (a *app) printVerify(cfg config.Config, id string, copies []verifiedCopy) (bad bool) {
+func (a *app) printVerify(cfg config.Config, id string, copies []verifiedCopy, notes []string) (bad bool) {
 	ref := -1
 	for i, c := range copies {
 		if c.name == "local" {
@@ -120,6 +121,9 @@ func (a *app) printVerify(cfg config.Config, id string, copies []verifiedCopy) (
 	}
 	p := incident.Printable
 	fmt.Fprintf(a.stdout, "Verify %s (compared with the %s copy)\n", p(id), copies[ref].name)
+	for _, n := range notes {
+		fmt.Fprintf(a.stdout, "  %s\n", p(n))
+	}
 	for i, c := range copies {
 		ch := c.check
 		var parts []string
@@ -152,7 +156,11 @@ func (a *app) printVerify(cfg config.Config, id string, copies []verifiedCopy) (
 			case incident.RelSame:
 				parts = append(parts, "same as "+copies[ref].name)
 			case incident.RelBehind:
-				parts = append(parts, fmt.Sprintf("behind %s by %d (not yet mirrored: a prefix, not tampering)", copies[ref].name, r.N))
+				if c.missing != "" {
+					parts = append(parts, fmt.Sprintf("the rest matches the start of %s (%d events short)", copies[ref].name, r.N))
+				} else {
+					parts = append(parts, fmt.Sprintf("behind %s by %d (not yet mirrored: a prefix, not tampering)", copies[ref].name, r.N))
+				}
 			case incident.RelAhead:
 				parts = append(parts, fmt.Sprintf("ahead of %s by %d (%s is behind: another machine drove on)", copies[ref].name, r.N, copies[ref].name))
 			case incident.RelDiffers:
