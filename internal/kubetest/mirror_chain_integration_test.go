@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -266,4 +267,98 @@ func TestMirrorVerifyReportsDivergence(t *testing.T) {
 	if code != 3 || !strings.Contains(out, "MISSING TAIL") || strings.Contains(out, "DIFFERS") {
 		t.Errorf("a cut tail: exit %d, want 3 and MISSING TAIL\n%s", code, out)
 	}
+}
+
+// dcRunbook matches the incident bastion A (mirrorHelperMain) declares.
+const dcRunbook = `id = "data-center-failure"
+title = "Data center failure"
+impact = "region lost"
+[[steps]]
+id = "assess"
+title = "Assess the damage"
+run = "true"
+[[steps]]
+id = "promote-db"
+title = "Promote the replica database"
+run = "true"
+`
+
+// usedRe reads the elapsed time of the header's RTO bar.
+var usedRe = regexp.MustCompile(`RTO \S+ \S+ ([0-9hms]+) used`)
+
+// TestMirrorNavigatorResumeFromCluster: the navigator (the real binary in
+// tmux) on bastion B, with an empty state folder, runs `drnav resume ID
+// --from-cluster` for an incident whose bastion A was SIGKILLed mid-step:
+// it waits for A's Lease to expire, pulls the journal, and shows the step
+// A was running interrupted on bastion-a, the RTO clock counting from the
+// original detection time (37 minutes ago), and the mirror in the header.
+// B then holds the Lease, and its resume reaches the cluster.
+func TestMirrorNavigatorResumeFromCluster(t *testing.T) {
+	cp := plane.Get(t)
+	tm := newTmux(t)
+	nsP, nsF := cp.NewNamespace(t), cp.NewNamespace(t)
+	detected := time.Now().Add(-37 * time.Minute).Truncate(time.Second)
+	bin := buildDrnav(t)
+	dir := t.TempDir()
+	rbDir := filepath.Join(dir, "rb")
+	if err := os.MkdirAll(rbDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(rbDir, "dc.toml"), []byte(dcRunbook), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	conf := filepath.Join(dir, "config.toml")
+	body := fmt.Sprintf("[mirror]\ncontexts = [%q]\nnamespace = %q\nlease_duration = \"6s\"\nrenew_deadline = \"4s\"\nretry_period = \"1s\"\n", AdminContext, nsP)
+	if err := os.WriteFile(conf, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	id, acked, _ := runBastionA(t, cp, nsP, nsF, t.TempDir(), detected)
+	t.Logf("A killed after %d acknowledged events", acked)
+
+	stateB := filepath.Join(dir, "bastion-b", "state")
+	tm.start("b", tmuxEnv("KUBECONFIG="+cp.Kubeconfig(), "XDG_STATE_HOME="+stateB, "XDG_CONFIG_HOME="+filepath.Join(dir, "bastion-b", "config"),
+		incident.EnvHost+"=bastion-b"), bin, "resume", id, "--from-cluster", "--config", conf, "--context", AdminContext, "--runbooks", rbDir)
+	s := tm.waitFor("b", "2 Promote the replica database", "mirror: "+AdminContext)
+	tm.waitStep("b", 1, "✓")
+	if !strings.Contains(s, "on bastion-a") {
+		tm.keys("b", "j") // the interrupted step's detail
+		s = tm.waitFor("b", "on bastion-a")
+	}
+	t.Logf("bastion B's navigator:\n%s", s)
+	if !strings.Contains(s, "interrupted (started") {
+		t.Errorf("the step A ran is not shown interrupted:\n%s", s)
+	}
+	m := usedRe.FindStringSubmatch(s)
+	if m == nil {
+		t.Fatalf("no RTO bar in the header:\n%s", s)
+	}
+	used, err := time.ParseDuration(m[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if used < 37*time.Minute || used > 2*time.Hour {
+		t.Errorf("the RTO clock shows %s used; it counts from the detection 37 minutes ago", used)
+	}
+	holder, err := mirror.LeaseHolder(context.Background(), cp.Client(), nsP, id)
+	if err != nil || !strings.Contains(holder, "@bastion-b:") {
+		t.Errorf("the Lease is held by %q (%v), want bastion B", holder, err)
+	}
+	tg := mirror.Target{Name: AdminContext, Client: cp.Client(), Namespace: nsP}
+	poll(t, 60*time.Second, "B's resume in the cluster", func() error {
+		c := mirror.ReadCopy(context.Background(), tg, "", id)
+		if !bytes.Contains(c.Data, []byte(`"type":"resumed"`)) || !bytes.Contains(c.Data, []byte(`"host":"bastion-b"`)) {
+			return fmt.Errorf("%d events, no resume by bastion-b", c.Events)
+		}
+		return nil
+	})
+	local, err := os.ReadFile(filepath.Join(stateB, "drnav", "incidents", id, incident.JournalName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := incident.CheckChain(local, id); !c.OK() || c.Events() < acked+1 {
+		t.Errorf("B's journal: %d events (A acknowledged %d), breaks %v", c.Events(), acked, c.Breaks)
+	}
+	tm.keys("b", "q")
+	tm.waitFor("b", "[drnav exited 0]")
 }

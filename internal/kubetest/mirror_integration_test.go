@@ -255,69 +255,8 @@ func TestMirrorTakeoverAfterSIGKILL(t *testing.T) {
 	nsP, nsF := cp.NewNamespace(t), cp.NewNamespace(t)
 	detected := time.Now().Add(-37 * time.Minute).Truncate(time.Second)
 
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
 	rootA := t.TempDir()
-	a := exec.Command(exe, "-test.run=^$")
-	a.Env = append(os.Environ(), helperEnv+"=1", "HELPER_KUBECONFIG="+cp.Kubeconfig(), "HELPER_SERVER="+cp.Server(),
-		"HELPER_NAMESPACES="+nsP+","+nsF, "HELPER_ROOT="+rootA, "HELPER_DETECTED="+detected.Format(time.RFC3339),
-		incident.EnvHost+"=bastion-a", "XDG_STATE_HOME="+t.TempDir())
-	var stderr lockedBuffer
-	a.Stderr = &stderr
-	out, err := a.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Start(); err != nil {
-		t.Fatal(err)
-	}
-	killed := false
-	t.Cleanup(func() {
-		if !killed {
-			_ = a.Process.Kill()
-			_ = a.Wait()
-		}
-	})
-	var id string
-	acked, local := 0, 0
-	lines := make(chan string)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-	}()
-	deadline := time.After(90 * time.Second)
-wait:
-	for {
-		select {
-		case l, ok := <-lines:
-			if !ok {
-				t.Fatalf("bastion A exited before running its step: %s", stderr.String())
-			}
-			f := strings.Fields(l)
-			switch f[0] {
-			case "ID":
-				id = f[1]
-			case "ACK":
-				acked, _ = strconv.Atoi(f[1])
-			case "LOCAL":
-				local, _ = strconv.Atoi(f[1])
-			case "RUNNING":
-				break wait
-			}
-		case <-deadline:
-			t.Fatalf("bastion A did not start its step within 90 s: %s", stderr.String())
-		}
-	}
-	if err := a.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	_ = a.Wait()
-	killed = true
+	id, acked, local := runBastionA(t, cp, nsP, nsF, rootA, detected)
 	ackedLines := bytes.SplitAfter(mustRead(t, filepath.Join(rootA, id, incident.JournalName)), []byte("\n"))[:acked]
 	t.Logf("A killed: %d events mirrored (acknowledged), %d on its disk", acked, local)
 
@@ -355,6 +294,76 @@ wait:
 		}
 		return nil
 	})
+}
+
+// runBastionA starts bastion A (mirrorHelperMain, host bastion-a) on its
+// own process mirroring into nsP and nsF (the Lease in nsP), waits until
+// it runs its step, and kills it with SIGKILL. It returns the incident,
+// how many events A had acknowledged (in both regions) and how many were
+// on its disk.
+func runBastionA(t *testing.T, cp *ControlPlane, nsP, nsF, rootA string, detected time.Time) (id string, acked, local int) {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := exec.Command(exe, "-test.run=^$")
+	a.Env = append(os.Environ(), helperEnv+"=1", "HELPER_KUBECONFIG="+cp.Kubeconfig(), "HELPER_SERVER="+cp.Server(),
+		"HELPER_NAMESPACES="+nsP+","+nsF, "HELPER_ROOT="+rootA, "HELPER_DETECTED="+detected.Format(time.RFC3339),
+		incident.EnvHost+"=bastion-a", "XDG_STATE_HOME="+t.TempDir())
+	var stderr lockedBuffer
+	a.Stderr = &stderr
+	out, err := a.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Start(); err != nil {
+		t.Fatal(err)
+	}
+	killed := false
+	t.Cleanup(func() {
+		if !killed {
+			_ = a.Process.Kill()
+			_ = a.Wait()
+		}
+	})
+	lines := make(chan string)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	deadline := time.After(90 * time.Second)
+wait:
+	for {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("bastion A exited before running its step: %s", stderr.String())
+			}
+			f := strings.Fields(l)
+			switch f[0] {
+			case "ID":
+				id = f[1]
+			case "ACK":
+				acked, _ = strconv.Atoi(f[1])
+			case "LOCAL":
+				local, _ = strconv.Atoi(f[1])
+			case "RUNNING":
+				break wait
+			}
+		case <-deadline:
+			t.Fatalf("bastion A did not start its step within 90 s: %s", stderr.String())
+		}
+	}
+	if err := a.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = a.Wait()
+	killed = true
+	return id, acked, local
 }
 
 func mustRead(t testing.TB, path string) []byte {
