@@ -42,7 +42,39 @@ type netProxy struct {
 
 	mu    sync.Mutex
 	cut   bool
+	delay time.Duration // before each write towards the API server
 	conns map[net.Conn]bool
+}
+
+// SetDelay makes every write towards the API server wait d first (a slow
+// network or server).
+func (p *netProxy) SetDelay(d time.Duration) {
+	p.mu.Lock()
+	p.delay = d
+	p.mu.Unlock()
+}
+
+// copyDelayed copies src to dst, waiting the proxy's delay before each
+// write.
+func (p *netProxy) copyDelayed(dst, src net.Conn) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			p.mu.Lock()
+			d := p.delay
+			p.mu.Unlock()
+			if d > 0 {
+				time.Sleep(d)
+			}
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
 }
 
 func newNetProxy(t testing.TB, target string) *netProxy {
@@ -79,7 +111,7 @@ func (p *netProxy) serve() {
 		}
 		p.conns[c], p.conns[up] = true, true
 		p.mu.Unlock()
-		go func() { _, _ = io.Copy(up, c); up.Close(); c.Close() }()
+		go func() { p.copyDelayed(up, c); up.Close(); c.Close() }()
 		go func() { _, _ = io.Copy(c, up); up.Close(); c.Close() }()
 	}
 }
