@@ -33,6 +33,14 @@ func newTmux(t *testing.T) *tmuxTerm {
 	tm := &tmuxTerm{t: t, dir: t.TempDir(),
 		sock: fmt.Sprintf("drnav-kt-%d-%s", os.Getpid(), regexp.MustCompile(`[^A-Za-z0-9]`).ReplaceAllString(t.Name(), "_"))}
 	t.Cleanup(func() {
+		// A race detector report of a -race drnav fails the test here, in
+		// full (the terminal keeps only the end of it).
+		if reps, _ := filepath.Glob(filepath.Join(tm.dir, "race.*")); len(reps) > 0 {
+			for _, r := range reps {
+				b, _ := os.ReadFile(r)
+				t.Errorf("drnav in tmux reported a data race (%s):\n%s", filepath.Base(r), b)
+			}
+		}
 		if !tm.started {
 			return
 		}
@@ -69,6 +77,7 @@ func (tm *tmuxTerm) start(name string, env []string, bin string, args ...string)
 	tm.t.Helper()
 	var b strings.Builder
 	b.WriteString("#!/bin/sh\n")
+	env = append(env, "GORACE=log_path="+filepath.Join(tm.dir, "race"))
 	for _, kv := range env {
 		k, v, _ := strings.Cut(kv, "=")
 		if !regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`).MatchString(k) {
