@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -107,6 +108,8 @@ type command struct {
 type app struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
+	// logger is the command's logger once startLogging set it up.
+	logger *slog.Logger
 }
 
 // loadConfig reads the config and applies the flags that override it.

@@ -343,6 +343,12 @@ func (a *app) watchMirror(o *cmdOpts, args []string) error {
 	if err != nil {
 		return err
 	}
+	// Before the follower starts client-go goroutines.
+	_, closeLog, err := a.startLogging(o.debug)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
 	ctx, cancel := context.WithCancel(withQuietLogs(context.Background()))
 	defer cancel()
 	// Say at once when it is not there, rather than an empty screen.
