@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -38,6 +39,7 @@ type cmdOpts struct {
 	strict bool
 	// report
 	format string
+	verify bool
 	// run
 	vars             []string
 	varEnv           []string
@@ -106,6 +108,8 @@ type command struct {
 type app struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
+	// logger is the command's logger once startLogging set it up.
+	logger *slog.Logger
 }
 
 // loadConfig reads the config and applies the flags that override it.
@@ -355,13 +359,19 @@ With -o json every finding is an object: file, line, field, message, severity.`,
 			run: cmdResume, touches: true,
 			complete: func(a *app, o *cmdOpts) cobra.CompletionFunc { return a.completeIncidentIDs(o, true) },
 		},
-		{name: "watch", args: "[ID]", short: "follow an incident read-only (default: the latest)", run: cmdWatch,
-			complete: func(a *app, o *cmdOpts) cobra.CompletionFunc { return a.completeIncidentIDs(o, false) }},
+		{
+			name: "watch", args: "[ID]", short: "follow an incident read-only (default: the latest)", run: cmdWatch,
+			flags: func(fs *pflag.FlagSet, o *cmdOpts) {
+				fs.StringVar(&o.mirrorContext, "context", "", "follow the copy mirrored in this kube context (any machine with read access; needs ID)")
+			},
+			complete: func(a *app, o *cmdOpts) cobra.CompletionFunc { return a.completeIncidentIDs(o, false) },
+		},
 		{
 			name: "report", args: "[ID]", short: "print an incident's post-mortem timeline (default: the latest)",
 			flags: func(fs *pflag.FlagSet, o *cmdOpts) {
 				fs.StringVar(&o.format, "format", "md", "md or json (json is -o json)")
-				fs.StringVar(&o.mirrorContext, "context", "", "report from the copy mirrored in this kube context (needs ID)")
+				fs.StringVar(&o.mirrorContext, "context", "", "report from the copy mirrored in this kube context (needs ID); with --verify: check that copy only")
+				fs.BoolVar(&o.verify, "verify", false, "check the journal's hash chain, locally and in every mirrored copy, and say where they diverge (exit 3 when broken or different)")
 			},
 			run:      cmdReport,
 			output:   true,

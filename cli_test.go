@@ -511,7 +511,7 @@ func TestExitCodes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, code := range []string{fmt.Sprint(exitOK), fmt.Sprint(exitFailed), fmt.Sprint(exitUsage), fmt.Sprintf("%d+n", exitSignalBase)} {
+	for _, code := range []string{fmt.Sprint(exitOK), fmt.Sprint(exitFailed), fmt.Sprint(exitUsage), fmt.Sprint(exitVerify), fmt.Sprintf("%d+n", exitSignalBase)} {
 		if !regexp.MustCompile(`(?m)^  ` + regexp.QuoteMeta(code) + ` +\S`).MatchString(help) {
 			t.Errorf("run --help does not document exit code %s:\n%s", code, help)
 		}

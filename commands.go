@@ -164,6 +164,9 @@ func (a *app) forIncident(o *cmdOpts, args []string, openOnly bool) (config.Conf
 }
 
 func cmdReport(a *app, o *cmdOpts, args []string) error {
+	if o.verify {
+		return a.cmdVerify(o, args)
+	}
 	if o.format != "md" && o.format != "json" && o.format != "markdown" {
 		return usageError{fmt.Sprintf("unknown --format %q (md or json)", o.format)}
 	}

@@ -22,6 +22,10 @@ const (
 	exitFailed = 1
 	// exitUsage: bad flags or arguments; nothing was done.
 	exitUsage = 2
+	// exitVerify: report --verify found a journal copy whose hash chain is
+	// broken (an event changed, removed or unlinked), a copy that lost its
+	// tail, or copies that differ. A copy merely behind is not this.
+	exitVerify = 3
 	// exitSignalBase + the signal number: drnav (run, the navigator,
 	// resume) was stopped by a signal, which it journalled: 130 SIGINT,
 	// 143 SIGTERM, 129 SIGHUP. A step already running goes on detached.
@@ -46,6 +50,8 @@ func exitCodesHelp() string {
          a finding of severity error; any command: another error (config,
          runbook, journal)
   %-6d usage: bad flags or arguments, nothing was done
+  %-6d report --verify: a journal copy's hash chain is broken, it lost its
+         tail, or two copies differ (one merely behind is fine)
   %-6s stopped by signal n, journalled: 130 SIGINT, 143 SIGTERM, 129 SIGHUP
-         (run: resume with 'drnav run RUNBOOK --resume ID')`, exitOK, exitFailed, exitUsage, fmt.Sprintf("%d+n", exitSignalBase))
+         (run: resume with 'drnav run RUNBOOK --resume ID')`, exitOK, exitFailed, exitUsage, exitVerify, fmt.Sprintf("%d+n", exitSignalBase))
 }

@@ -17,6 +17,22 @@ import (
 // setupLogging sends drnav's and client-go's logs to a JSON file under the
 // state folder, never to the terminal (they would garble the UI). It returns
 // the logger and a function closing the file.
+// startLogging sets up logging once per command: klog's logger is
+// process-wide, so it must be set before any client-go goroutine (a live
+// pane, the Lease, a mirror follower) starts, and not again while they
+// run. A later call returns the same logger and a close that does nothing.
+func (a *app) startLogging(debug bool) (*slog.Logger, func(), error) {
+	if a.logger != nil {
+		return a.logger, func() {}, nil
+	}
+	logger, closeLog, err := setupLogging(debug)
+	if err != nil {
+		return nil, nil, err
+	}
+	a.logger = logger
+	return logger, closeLog, nil
+}
+
 func setupLogging(debug bool) (*slog.Logger, func(), error) {
 	level := slog.LevelInfo
 	if debug {

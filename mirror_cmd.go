@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -316,4 +318,63 @@ func (a *app) fromMirror(o *cmdOpts, id string) (done func(), err error) {
 // terminal.
 func withQuietLogs(ctx context.Context) context.Context {
 	return klog.NewContext(ctx, logr.Discard())
+}
+
+// watchMirror is watch ID --context C: the navigator, read-only, following
+// the incident's copy in C's mirror as its chunks grow. Nothing is written,
+// locally or in the cluster; no local journal is needed.
+func (a *app) watchMirror(o *cmdOpts, args []string) error {
+	if len(args) != 1 {
+		return usageError{"watch --context needs the incident ID (see 'drnav incidents --context " + o.mirrorContext + "')"}
+	}
+	id := args[0]
+	if err := incident.ValidID(id); err != nil {
+		return err
+	}
+	cfg, err := a.loadConfig(o)
+	if err != nil {
+		return err
+	}
+	rbs, err := a.loadRunbooks(o)
+	if err != nil {
+		return err
+	}
+	t, err := a.mirrorTarget(o, cfg, o.mirrorContext)
+	if err != nil {
+		return err
+	}
+	// Before the follower starts client-go goroutines.
+	_, closeLog, err := a.startLogging(o.debug)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
+	ctx, cancel := context.WithCancel(withQuietLogs(context.Background()))
+	defer cancel()
+	// Say at once when it is not there, rather than an empty screen.
+	rctx, rcancel := context.WithTimeout(ctx, 30*time.Second)
+	c := mirror.ReadCopy(rctx, t, "", id)
+	rcancel()
+	if c.Err != nil {
+		return c.Err
+	}
+	if c.Events == 0 {
+		return fmt.Errorf("incident %s is not mirrored in %s (namespace %s)", id, o.mirrorContext, cfg.Mirror.Namespace)
+	}
+	if nl := bytes.IndexByte(c.Data, '\n'); nl > 0 {
+		var ev incident.Event
+		if json.Unmarshal(c.Data[:nl], &ev) == nil {
+			if all, _, err := incidentRunbook(rbs, incident.Replay([]incident.Event{ev})); err == nil {
+				rbs = all
+			}
+		}
+	}
+	opts := a.uiOptions(ctx, o, cfg, rbs)
+	opts.ReadOnly = true
+	opts.MakeEnv = nil
+	opts.JournalRoot = ""
+	f := mirror.Follow(ctx, t, "", id, 0)
+	opts.Follow = f.Events()
+	opts.MirrorStatus = f.Status
+	return a.runUI(ctx, o, opts)
 }

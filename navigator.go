@@ -137,7 +137,7 @@ func utf8Locale() bool {
 }
 
 func (a *app) runUI(ctx context.Context, o *cmdOpts, opts ui.Options) error {
-	logger, closeLog, err := setupLogging(o.debug)
+	logger, closeLog, err := a.startLogging(o.debug)
 	if err != nil {
 		return err
 	}
@@ -271,6 +271,12 @@ func cmdResume(a *app, o *cmdOpts, args []string) error {
 	if err := prepareJournal(cfg); err != nil {
 		return err
 	}
+	// Before the Lease and the live panes start client-go goroutines.
+	_, closeLog, err := a.startLogging(o.debug)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
 	ctx := context.Background()
 	opts := a.uiOptions(ctx, o, cfg, rbs)
 	live := &liveMirror{}
@@ -314,6 +320,9 @@ func (a *app) ask(prompt string) bool {
 }
 
 func cmdWatch(a *app, o *cmdOpts, args []string) error {
+	if o.mirrorContext != "" {
+		return a.watchMirror(o, args)
+	}
 	cfg, id, rbs, err := a.forIncident(o, args, false)
 	if err != nil {
 		return err

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/drnav/drnav/incident"
 )
 
 // TestReportFindsARunbookLoadedFromAFolder: an incident declared with a
@@ -52,5 +55,38 @@ run = "true"
 	}
 	if !strings.Contains(out, "Local procedure") {
 		t.Errorf("report without the runbook lacks the journal's title:\n%s", out)
+	}
+}
+
+// TestReportVerify: report --verify on an untouched journal says OK; one
+// line edited by hand makes it exit 3 naming that event, and the journal
+// still reports.
+func TestReportVerify(t *testing.T) {
+	dir := isolate(t)
+	_, id := openIncident(t, dir)
+	code, out, errs := drnav(t, "report", "--verify", id)
+	if code != exitOK || !strings.Contains(out, "links intact") || !strings.Contains(out, "OK: every chain holds") {
+		t.Fatalf("verify of an untouched journal: exit %d\n%s%s", code, out, errs)
+	}
+	path := filepath.Join(dir, "state", "drnav", "incidents", id, incident.JournalName)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	// Event 3 is the first step's output: rewrite what it printed.
+	if !bytes.Contains(lines[2], []byte(`"type":"output"`)) || !bytes.Contains(lines[2], []byte(`"hello"]`)) {
+		t.Fatalf("line 3: %s", lines[2])
+	}
+	lines[2] = bytes.Replace(lines[2], []byte(`"hello"]`), []byte(`"HELLO"]`), 1)
+	if err := os.WriteFile(path, bytes.Join(lines, nil), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs = drnav(t, "report", "--verify", id)
+	if code != exitVerify || !strings.Contains(out, "BROKEN LINK at event 3") || !strings.Contains(out, "event 3 (line 3): changed after it was written") {
+		t.Errorf("verify of an edited journal: exit %d, want %d naming event 3\n%s%s", code, exitVerify, out, errs)
+	}
+	if code, _, errs := drnav(t, "report", id); code != exitOK {
+		t.Errorf("the edited journal no longer reports: exit %d %s", code, errs)
 	}
 }

@@ -195,6 +195,12 @@ type Event struct {
 	// Host is the machine the driver runs on (resumed and signalled
 	// events); a step started after it ran there.
 	Host string `json:"host,omitempty"`
+
+	// Prev chains the journal: the link (LinkOf) to the previous event's
+	// line. The declared event has none, nor do events of journals
+	// written before drnav chained them. It is set by Append, last in the
+	// line.
+	Prev string `json:"prev,omitempty"`
 }
 
 // boolPtr returns a pointer to a copy of b.

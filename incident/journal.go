@@ -46,6 +46,8 @@ type Journal struct {
 	seq   int
 	size  int64 // end of the last good line
 	state State
+	// link is LinkOf the last event's line: the next event's Prev.
+	link string
 
 	// observe is told of every event once it is on disk (see Observe).
 	observe func(seq int, line []byte)
@@ -204,7 +206,7 @@ func OpenAs(root, id, operator string) (*Journal, State, []Warning, error) {
 		_ = lock.Release()
 		return nil, State{}, nil, err
 	}
-	events, good, noNL, warns, err := parse(f, path)
+	events, good, noNL, warns, link, err := parse(f, path)
 	if err != nil {
 		return fail(fmt.Errorf("open journal %s: %w", id, err))
 	}
@@ -232,7 +234,7 @@ func OpenAs(root, id, operator string) (*Journal, State, []Warning, error) {
 			return fail(fmt.Errorf("sync journal %s: %w", id, err))
 		}
 	}
-	j := &Journal{root: root, id: id, path: path, f: f, lock: lock, size: good, state: Replay(events)}
+	j := &Journal{root: root, id: id, path: path, f: f, lock: lock, size: good, state: Replay(events), link: link}
 	if len(events) > 0 {
 		j.seq = events[len(events)-1].Seq
 	}
@@ -289,6 +291,10 @@ func (j *Journal) Append(ev Event) error {
 	if len(ev.Lines) > MaxTailLines {
 		ev.Lines = append([]string(nil), ev.Lines[len(ev.Lines)-MaxTailLines:]...)
 	}
+	ev.Prev = ""
+	if j.seq > 0 {
+		ev.Prev = j.link // the chain starts at the declared event
+	}
 	line, err := json.Marshal(ev)
 	if err != nil {
 		return fmt.Errorf("append %s to journal %s: %w", ev.Type, j.id, err)
@@ -304,6 +310,7 @@ func (j *Journal) Append(ev Event) error {
 	}
 	j.size += int64(len(line))
 	j.seq = ev.Seq
+	j.link = LinkOf(line[:len(line)-1])
 	j.state.Apply(ev)
 	if j.observe != nil {
 		j.observe(ev.Seq, line)
@@ -359,8 +366,9 @@ func (e *CorruptError) Error() string {
 // event (noNL is then set: the writer must add the newline before
 // appending), else it is torn (never acknowledged) and ignored. A leading
 // byte-order mark is skipped. Garbage lines are skipped with a warning;
-// events out of sequence or a line over MaxLineBytes are an error.
-func parse(rd io.Reader, path string) (events []Event, good int64, noNL bool, warns []Warning, err error) {
+// events out of sequence or a line over MaxLineBytes are an error. link is
+// LinkOf the last event's line (what the next event chains to).
+func parse(rd io.Reader, path string) (events []Event, good int64, noNL bool, warns []Warning, link string, err error) {
 	br := bufio.NewReaderSize(rd, 64<<10)
 	lineNo := 0
 	lastSeq := 0
@@ -378,7 +386,7 @@ func parse(rd io.Reader, path string) (events []Event, good int64, noNL bool, wa
 		for {
 			chunk, rerr := br.ReadSlice('\n')
 			if len(line)+len(chunk) > MaxLineBytes+1 {
-				return nil, 0, false, warns, &CorruptError{Path: path, Line: lineNo + 1, Msg: fmt.Sprintf("line longer than %d bytes", MaxLineBytes)}
+				return nil, 0, false, warns, "", &CorruptError{Path: path, Line: lineNo + 1, Msg: fmt.Sprintf("line longer than %d bytes", MaxLineBytes)}
 			}
 			line = append(line, chunk...)
 			if rerr == nil {
@@ -391,10 +399,10 @@ func parse(rd io.Reader, path string) (events []Event, good int64, noNL bool, wa
 			if errors.Is(rerr, io.EOF) {
 				break
 			}
-			return nil, 0, false, warns, fmt.Errorf("read journal %s: %w", path, rerr)
+			return nil, 0, false, warns, "", fmt.Errorf("read journal %s: %w", path, rerr)
 		}
 		if len(line) == 0 {
-			return events, good, noNL, warns, nil
+			return events, good, noNL, warns, link, nil
 		}
 		lineNo++
 		raw := line
@@ -406,7 +414,7 @@ func parse(rd io.Reader, path string) (events []Event, good int64, noNL bool, wa
 		if !complete {
 			if !valid {
 				warns = append(warns, Warning{Line: lineNo, Msg: fmt.Sprintf("torn last line (%d bytes, no newline) ignored", len(line))})
-				return events, good, false, warns, nil
+				return events, good, false, warns, link, nil
 			}
 			noNL = true
 		}
@@ -427,15 +435,16 @@ func parse(rd io.Reader, path string) (events []Event, good int64, noNL bool, wa
 		}
 		switch {
 		case ev.Seq < 1 || ev.Seq > maxSeq:
-			return nil, 0, false, warns, &CorruptError{Path: path, Line: lineNo, Msg: fmt.Sprintf("seq %d out of range", ev.Seq)}
+			return nil, 0, false, warns, "", &CorruptError{Path: path, Line: lineNo, Msg: fmt.Sprintf("seq %d out of range", ev.Seq)}
 		case ev.Seq <= lastSeq:
-			return nil, 0, false, warns, &CorruptError{Path: path, Line: lineNo, Msg: fmt.Sprintf("seq %d after %d: events out of order", ev.Seq, lastSeq)}
+			return nil, 0, false, warns, "", &CorruptError{Path: path, Line: lineNo, Msg: fmt.Sprintf("seq %d after %d: events out of order", ev.Seq, lastSeq)}
 		case ev.Seq-lastSeq-1 > skipped:
-			return nil, 0, false, warns, &CorruptError{Path: path, Line: lineNo, Msg: fmt.Sprintf("seq %d after %d: %d events missing", ev.Seq, lastSeq, ev.Seq-lastSeq-1-skipped)}
+			return nil, 0, false, warns, "", &CorruptError{Path: path, Line: lineNo, Msg: fmt.Sprintf("seq %d after %d: %d events missing", ev.Seq, lastSeq, ev.Seq-lastSeq-1-skipped)}
 		}
 		lastSeq = ev.Seq
 		skipped = 0
 		events = append(events, ev)
+		link = LinkOf(raw)
 	}
 }
 

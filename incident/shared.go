@@ -77,7 +77,7 @@ func Import(root, id string, data []byte) (int, error) {
 	if err := ValidID(id); err != nil {
 		return 0, err
 	}
-	events, good, noNL, _, err := parse(bytes.NewReader(data), "imported journal of "+id)
+	events, good, noNL, _, _, err := parse(bytes.NewReader(data), "imported journal of "+id)
 	if err != nil {
 		return 0, fmt.Errorf("import journal %s: %w", id, err)
 	}
@@ -153,7 +153,7 @@ func readLocal(path string, uid int) ([]byte, []Event, []Warning, error) {
 	if _, err := buf.ReadFrom(f); err != nil {
 		return nil, nil, nil, err
 	}
-	events, good, _, warns, err := parse(bytes.NewReader(buf.Bytes()), path)
+	events, good, _, warns, _, err := parse(bytes.NewReader(buf.Bytes()), path)
 	if err != nil {
 		return nil, nil, warns, err
 	}

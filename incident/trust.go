@@ -87,7 +87,7 @@ func readJournal(root, id string) ([]Event, []Warning, error) {
 		return nil, nil, err
 	}
 	defer f.Close()
-	events, _, _, warns, err := parse(f, path)
+	events, _, _, warns, _, err := parse(f, path)
 	return events, warns, err
 }
 

@@ -52,6 +52,12 @@ type Options struct {
 	// MinBackoff and MaxBackoff bound the wait after a failed write
 	// (200 ms and 10 s when 0).
 	MinBackoff, MaxBackoff time.Duration
+	// Gather is the least time between two writes to one context
+	// (DefaultGather when 0, none when negative): the events appended
+	// meanwhile go in one write. Each write carries the whole tail chunk,
+	// so writing at every append would cost a busy journal CPU (and the
+	// API server work) out of proportion.
+	Gather time.Duration
 	// RequestTimeout bounds one API request (10 s when 0).
 	RequestTimeout time.Duration
 	// Allowed, when set, is asked before every write: an error means this
@@ -161,6 +167,9 @@ type Mirror struct {
 	wg     sync.WaitGroup
 }
 
+// DefaultGather is Options.Gather's default.
+const DefaultGather = 200 * time.Millisecond
+
 // ErrStopped is wrapped by the reason a stopped mirror gives.
 var ErrStopped = errors.New("mirror stopped")
 
@@ -181,6 +190,9 @@ func newMirror(id string, head int, opts Options) *Mirror {
 	}
 	if opts.MinBackoff <= 0 {
 		opts.MinBackoff = 200 * time.Millisecond
+	}
+	if opts.Gather == 0 {
+		opts.Gather = DefaultGather
 	}
 	if opts.MaxBackoff < opts.MinBackoff {
 		opts.MaxBackoff = max(10*time.Second, opts.MinBackoff)
@@ -429,6 +441,7 @@ func (w *writer) setStatus(f func(s *Status)) {
 func (w *writer) run(ctx context.Context) {
 	backoff := time.Duration(0)
 	var timer *time.Timer
+	var wrote time.Time // the end of the last successful sync
 	for {
 		var retry <-chan time.Time
 		if backoff > 0 {
@@ -450,11 +463,21 @@ func (w *writer) run(ctx context.Context) {
 					return
 				case <-retry:
 				}
+			} else if wait := w.m.opts.Gather - time.Since(wrote); wait > 0 && !wrote.IsZero() {
+				// Gather what is appended meanwhile into one write.
+				t := time.NewTimer(wait)
+				select {
+				case <-ctx.Done():
+					t.Stop()
+					return
+				case <-t.C:
+				}
 			}
 		case <-retry:
 		}
 		err := w.sync(ctx)
 		if err == nil {
+			wrote = time.Now()
 			backoff = 0
 			w.setStatus(func(s *Status) { s.State, s.Since, s.Err = Mirrored, time.Time{}, "" })
 			continue
@@ -496,6 +519,7 @@ func (w *writer) sync(ctx context.Context) error {
 			return err
 		}
 	}
+	var pushed time.Time
 	for {
 		if err := w.m.allowed(); err != nil {
 			return err
@@ -507,6 +531,18 @@ func (w *writer) sync(ctx context.Context) error {
 		if len(ls) == 0 {
 			return nil
 		}
+		if wait := w.m.opts.Gather - time.Since(pushed); !pushed.IsZero() && wait > 0 && linesSize(ls) < w.m.opts.ChunkBytes/2 {
+			// Events still coming in: gather them into the next write
+			// (a backlog of half a chunk or more goes at once).
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return ctx.Err()
+			case <-t.C:
+			}
+			continue
+		}
 		w.setStatus(func(s *Status) {
 			if s.State != Unreachable {
 				s.State = Behind
@@ -515,6 +551,7 @@ func (w *writer) sync(ctx context.Context) error {
 		if err := w.push(ctx, ls); err != nil {
 			return err
 		}
+		pushed = time.Now()
 		remote := w.remote
 		w.setStatus(func(s *Status) { s.Mirrored = remote })
 	}
@@ -658,6 +695,14 @@ func (w *writer) writeError(verb, name string, err error) error {
 		return fmt.Errorf("mirror to %s: not allowed to %s configmaps in namespace %s: %w", w.t.Name, verb, w.t.ns(w.m.opts.Namespace), err)
 	}
 	return fmt.Errorf("mirror to %s: %s configmap %s/%s: %w", w.t.Name, verb, w.t.ns(w.m.opts.Namespace), name, err)
+}
+
+func linesSize(ls []line) int {
+	n := 0
+	for _, l := range ls {
+		n += len(l.data)
+	}
+	return n
 }
 
 func joinLines(ls []line) []byte {

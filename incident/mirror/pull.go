@@ -25,6 +25,12 @@ type Copy struct {
 	// invalid line), "" when it is whole.
 	Problem string
 	Err     error // the context could not be read
+	// All is every chunk's data in index order, valid or not, and Claimed
+	// the last seq the last chunk's annotation claims (report --verify).
+	All     []byte
+	Claimed int
+	// Chunks is how many chunks there are.
+	Chunks int
 }
 
 // ReadCopy reads incident id's copy from one context: the chunks in order,
@@ -36,14 +42,19 @@ func ReadCopy(ctx context.Context, t Target, ns, id string) Copy {
 		c.Err = fmt.Errorf("read the mirror in %s: %w", t.Name, err)
 		return c
 	}
-	var all bytes.Buffer
+	var all, every bytes.Buffer
+	c.Chunks = len(chunks)
 	for i, ch := range chunks {
-		if ch.index != i {
+		if ch.index != i && c.Problem == "" {
 			c.Problem = fmt.Sprintf("chunk %d is missing", i)
-			break
 		}
-		all.WriteString(ch.cm.Data[DataKey])
+		if c.Problem == "" {
+			all.WriteString(ch.cm.Data[DataKey])
+		}
+		every.WriteString(ch.cm.Data[DataKey])
+		c.Claimed = ch.last
 	}
+	c.All = every.Bytes()
 	data := all.Bytes()
 	seq := 0
 	good := 0

@@ -42,7 +42,39 @@ type netProxy struct {
 
 	mu    sync.Mutex
 	cut   bool
+	delay time.Duration // before each write towards the API server
 	conns map[net.Conn]bool
+}
+
+// SetDelay makes every write towards the API server wait d first (a slow
+// network or server).
+func (p *netProxy) SetDelay(d time.Duration) {
+	p.mu.Lock()
+	p.delay = d
+	p.mu.Unlock()
+}
+
+// copyDelayed copies src to dst, waiting the proxy's delay before each
+// write.
+func (p *netProxy) copyDelayed(dst, src net.Conn) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			p.mu.Lock()
+			d := p.delay
+			p.mu.Unlock()
+			if d > 0 {
+				time.Sleep(d)
+			}
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
 }
 
 func newNetProxy(t testing.TB, target string) *netProxy {
@@ -79,7 +111,7 @@ func (p *netProxy) serve() {
 		}
 		p.conns[c], p.conns[up] = true, true
 		p.mu.Unlock()
-		go func() { _, _ = io.Copy(up, c); up.Close(); c.Close() }()
+		go func() { p.copyDelayed(up, c); up.Close(); c.Close() }()
 		go func() { _, _ = io.Copy(c, up); up.Close(); c.Close() }()
 	}
 }
@@ -255,69 +287,8 @@ func TestMirrorTakeoverAfterSIGKILL(t *testing.T) {
 	nsP, nsF := cp.NewNamespace(t), cp.NewNamespace(t)
 	detected := time.Now().Add(-37 * time.Minute).Truncate(time.Second)
 
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
 	rootA := t.TempDir()
-	a := exec.Command(exe, "-test.run=^$")
-	a.Env = append(os.Environ(), helperEnv+"=1", "HELPER_KUBECONFIG="+cp.Kubeconfig(), "HELPER_SERVER="+cp.Server(),
-		"HELPER_NAMESPACES="+nsP+","+nsF, "HELPER_ROOT="+rootA, "HELPER_DETECTED="+detected.Format(time.RFC3339),
-		incident.EnvHost+"=bastion-a", "XDG_STATE_HOME="+t.TempDir())
-	var stderr lockedBuffer
-	a.Stderr = &stderr
-	out, err := a.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Start(); err != nil {
-		t.Fatal(err)
-	}
-	killed := false
-	t.Cleanup(func() {
-		if !killed {
-			_ = a.Process.Kill()
-			_ = a.Wait()
-		}
-	})
-	var id string
-	acked, local := 0, 0
-	lines := make(chan string)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-	}()
-	deadline := time.After(90 * time.Second)
-wait:
-	for {
-		select {
-		case l, ok := <-lines:
-			if !ok {
-				t.Fatalf("bastion A exited before running its step: %s", stderr.String())
-			}
-			f := strings.Fields(l)
-			switch f[0] {
-			case "ID":
-				id = f[1]
-			case "ACK":
-				acked, _ = strconv.Atoi(f[1])
-			case "LOCAL":
-				local, _ = strconv.Atoi(f[1])
-			case "RUNNING":
-				break wait
-			}
-		case <-deadline:
-			t.Fatalf("bastion A did not start its step within 90 s: %s", stderr.String())
-		}
-	}
-	if err := a.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	_ = a.Wait()
-	killed = true
+	id, acked, local := runBastionA(t, cp, nsP, nsF, rootA, detected)
 	ackedLines := bytes.SplitAfter(mustRead(t, filepath.Join(rootA, id, incident.JournalName)), []byte("\n"))[:acked]
 	t.Logf("A killed: %d events mirrored (acknowledged), %d on its disk", acked, local)
 
@@ -355,6 +326,76 @@ wait:
 		}
 		return nil
 	})
+}
+
+// runBastionA starts bastion A (mirrorHelperMain, host bastion-a) on its
+// own process mirroring into nsP and nsF (the Lease in nsP), waits until
+// it runs its step, and kills it with SIGKILL. It returns the incident,
+// how many events A had acknowledged (in both regions) and how many were
+// on its disk.
+func runBastionA(t *testing.T, cp *ControlPlane, nsP, nsF, rootA string, detected time.Time) (id string, acked, local int) {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := exec.Command(exe, "-test.run=^$")
+	a.Env = append(os.Environ(), helperEnv+"=1", "HELPER_KUBECONFIG="+cp.Kubeconfig(), "HELPER_SERVER="+cp.Server(),
+		"HELPER_NAMESPACES="+nsP+","+nsF, "HELPER_ROOT="+rootA, "HELPER_DETECTED="+detected.Format(time.RFC3339),
+		incident.EnvHost+"=bastion-a", "XDG_STATE_HOME="+t.TempDir())
+	var stderr lockedBuffer
+	a.Stderr = &stderr
+	out, err := a.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Start(); err != nil {
+		t.Fatal(err)
+	}
+	killed := false
+	t.Cleanup(func() {
+		if !killed {
+			_ = a.Process.Kill()
+			_ = a.Wait()
+		}
+	})
+	lines := make(chan string)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	deadline := time.After(90 * time.Second)
+wait:
+	for {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("bastion A exited before running its step: %s", stderr.String())
+			}
+			f := strings.Fields(l)
+			switch f[0] {
+			case "ID":
+				id = f[1]
+			case "ACK":
+				acked, _ = strconv.Atoi(f[1])
+			case "LOCAL":
+				local, _ = strconv.Atoi(f[1])
+			case "RUNNING":
+				break wait
+			}
+		case <-deadline:
+			t.Fatalf("bastion A did not start its step within 90 s: %s", stderr.String())
+		}
+	}
+	if err := a.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = a.Wait()
+	killed = true
+	return id, acked, local
 }
 
 func mustRead(t testing.TB, path string) []byte {
