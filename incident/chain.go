@@ -10,7 +10,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/drnav/drnav/internal/fsafe"
+	"github.com/drnav/drnav/internal/safefile"
 )
 
 // The journal is a hash chain: every event after the declared one carries
@@ -200,7 +200,7 @@ func JournalBytes(root, id string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read journal %s: %w", id, err)
 	}
-	f, err := fsafe.OpenOwned("journal", filepath.Join(root, id, JournalName), os.O_RDONLY, uid)
+	f, err := safefile.OpenOwned("journal", filepath.Join(root, id, JournalName), os.O_RDONLY, uid)
 	if err != nil {
 		return nil, fmt.Errorf("read journal %s: %w", id, err)
 	}
