@@ -680,7 +680,11 @@ func renderMarkdown(r ReportData) string {
 			if v.OK {
 				res = "passed"
 			}
-			fmt.Fprintf(&b, "- Verification %s at %s: %s\n", res, hhmm(v.Time), v.Detail)
+			after := ""
+			if v.Polls > 1 {
+				after = fmt.Sprintf(" after %d polls", v.Polls)
+			}
+			fmt.Fprintf(&b, "- Verification %s at %s%s: %s\n", res, hhmm(v.Time), after, v.Detail)
 		}
 		if s.SkipReason != "" || s.Status == StepSkipped {
 			fmt.Fprintf(&b, "- Skipped: %s\n", orDash(s.SkipReason))

@@ -150,6 +150,7 @@ type activeRun struct {
 	step     string
 	handle   StepRun
 	verify   bool // a verification-only run
+	jr       *steps.Journaler
 	started  time.Time
 	stopping bool
 }
@@ -520,7 +521,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		m.run.handle = msg.handle
-		return m, readRunCmd(m.journal, m.run.id, m.run.step, m.phaseOf(m.run.step), m.run.verify, msg.handle)
+		return m, readRunCmd(m.journal, m.run.id, m.run.jr, msg.handle)
 	case runEventsMsg:
 		if m.run == nil || msg.id != m.run.id {
 			return m, nil // stale
@@ -545,7 +546,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.advanceFrom(id)
 			return m.afterStateChange()
 		}
-		return m, readRunCmd(m.journal, msg.id, id, m.phaseOf(id), m.run.verify, m.run.handle)
+		return m, readRunCmd(m.journal, msg.id, m.run.jr, m.run.handle)
 	case interactiveReadyMsg:
 		return m.handInteractive(msg)
 	case interactiveDoneMsg:
@@ -553,7 +554,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		m.run = nil
-		fin := finishEvent(msg.step, steps.FinishInteractive(msg.err, msg.started))
+		fin := steps.FinishedEvent(msg.step, steps.FinishInteractive(msg.err, msg.started))
 		return m, appendCmd(m.journal, "", fin)
 	case recoveredMsg:
 		m.recovered = string(msg)
@@ -1142,8 +1143,10 @@ func (m Model) handInteractive(msg interactiveReadyMsg) (tea.Model, tea.Cmd) {
 // startShown starts a step through the engine (in a Cmd).
 func (m Model) startShown(runStep runbooks.Step, target steps.Target) (tea.Model, tea.Cmd) {
 	start, runID, id := m.opts.Start, m.run.id, m.run.step
+	m.run.jr = &steps.Journaler{Step: id, Phase: m.phaseOf(id), Title: runStep.Title, Dir: journalDir(m.journal),
+		VerifyOnly: m.run.verify}
 	if !m.run.verify {
-		target = writeAheadTarget(target, m.journal, m.opts.Supervisor, id, m.phaseOf(id))
+		target = writeAheadTarget(target, m.journal, m.opts.Supervisor, m.run.jr)
 	}
 	return m, func() tea.Msg {
 		h, err := start(context.Background(), runStep, target)
