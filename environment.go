@@ -59,26 +59,13 @@ func (a *app) environment(ctx context.Context, o *cmdOpts, cfg config.Config, rb
 		env.Mode = incident.ModeDrill
 		env.Target.Kube = drill.Guard(env.Target.Kube, cfg)
 		env.Target.DB = drill.GuardDatabase(env.Target.DB, cfg.Drill.AllowDatabase)
-		env.Target.ShellMode = steps.ShellShowOnly
-		env.Target.AllowShell = shellAllowList(cfg, rb)
+		env.Target.ShowShellOnly(cfg.Drill.AllowShell, runbookID(rb))
 	}
 	return env, nil
 }
 
-func baseTarget(cfg config.Config) steps.Target {
-	return steps.Target{
-		Env:       cfg.EnvList(),
-		SecretEnv: cfg.SecretEnv(),
-		Dir:       cfg.WorkDir,
-		Namespace: cfg.Namespace,
-		Redact:    cfg.Redact,
-		Backup:    cfg.Backup,
-		RPO:       cfg.RPO.Duration,
-	}
-}
-
 func liveEnvironment(cfg config.Config, kube steps.KubeProvider, targets liveTargets) (*environment, error) {
-	t := baseTarget(cfg)
+	t := steps.BaseTarget(cfg)
 	t.Kube = kube
 	db, err := steps.NewDatabase(cfg.DSN)
 	if err != nil {
@@ -130,12 +117,11 @@ func drillEnvironment(ctx context.Context, cfg config.Config, rb *runbooks.Runbo
 	if d := values["backup_dir"]; d != "" {
 		backup.Dir = d
 	}
-	t := baseTarget(cfg)
+	t := steps.BaseTarget(cfg)
 	t.Backup = backup
 	t.Kube = sim.KubeProvider()
 	t.DB = sim.Database()
-	t.ShellMode = steps.ShellShowOnly
-	t.AllowShell = shellAllowList(cfg, rb)
+	t.ShowShellOnly(cfg.Drill.AllowShell, runbookID(rb))
 	env := &environment{
 		Mode:         incident.ModeDrill,
 		Target:       t,
@@ -160,19 +146,12 @@ func drillEnvironment(ctx context.Context, cfg config.Config, rb *runbooks.Runbo
 	return env, nil
 }
 
-// shellAllowList lets config name shell steps ("runbook/step") that really
-// run in a drill.
-func shellAllowList(cfg config.Config, rb *runbooks.Runbook) func(string) bool {
-	allowed := map[string]bool{}
-	for _, s := range cfg.Drill.AllowShell {
-		allowed[s] = true
+// runbookID is the id of rb ("" for none).
+func runbookID(rb *runbooks.Runbook) string {
+	if rb == nil {
+		return ""
 	}
-	return func(stepID string) bool {
-		if rb == nil {
-			return false
-		}
-		return allowed[rb.ID+"/"+stepID]
-	}
+	return rb.ID
 }
 
 // choicesFor lists a variable source's values from the primary context.

@@ -205,8 +205,8 @@ func (m Model) takeSeat(msg HandoverMsg) (tea.Model, tea.Cmd) {
 	m.flash = said
 	cmds := []tea.Cmd{appendCmd(m.journal, said, ev), m.snapshotCmds()}
 	if m.opts.MakeEnv != nil && m.rb != nil {
-		cmds = append(cmds, m.makeEnvCmd(func(env *Environment, err error) tea.Msg {
-			return resumedEnvMsg{env: env, err: err, flash: said}
+		cmds = append(cmds, m.makeEnvCmd(func(origin int, env *Environment, err error) tea.Msg {
+			return resumedEnvMsg{origin: origin, env: env, err: err, flash: said}
 		}))
 	}
 	return m, tea.Batch(cmds...)

@@ -92,8 +92,17 @@ type Model struct {
 	pickSel int
 
 	// mode and incident
-	mode    Mode
-	env     *Environment
+	mode Mode
+	env  *Environment
+	// built is the environment this model built (MakeEnv) and owns: it is
+	// closed when another replaces it and by Close.
+	built *Environment
+	// origin counts the environment requests (a runbook chosen, an incident
+	// opened, back to the picker): every asynchronous answer carries the
+	// origin it answers, and one that is no longer current is dropped.
+	origin int
+	// envErr says why the environment could not be built (steps wait for it).
+	envErr  string
 	rb      *runbooks.Runbook
 	decl    declareForm
 	journal Journal
@@ -292,14 +301,16 @@ type declaredMsg struct {
 // resumedEnvMsg carries the environment built for an incident resumed from
 // the picker.
 type resumedEnvMsg struct {
-	env   *Environment
-	err   error
-	flash string // what the footer says once the environment is there
+	origin int
+	env    *Environment
+	err    error
+	flash  string // what the footer says once the environment is there
 }
 
 type resumeMsg struct {
-	r   *Resume
-	err error
+	origin int
+	r      *Resume
+	err    error
 }
 
 type followMsg struct {
@@ -308,6 +319,7 @@ type followMsg struct {
 }
 
 type choicesMsg struct {
+	origin  int
 	field   int
 	choices []string
 	facts   []string
@@ -446,6 +458,9 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case handedMsg:
 		return m.handed(msg)
 	case resumeMsg:
+		if msg.origin != m.origin {
+			return m, closeResumeCmd(msg.r) // another choice was made meanwhile
+		}
 		if msg.err != nil {
 			m.flash = "resume: " + msg.err.Error()
 			if le, ok := IsLocked(msg.err); ok {
@@ -459,18 +474,24 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if m.opts.MakeEnv != nil && m.rb != nil && !m.opts.ReadOnly {
 			// Resumed from the picker: the incident's own mode and runbook
 			// get their environment (the static ones only describe it).
-			return m, m.makeEnvCmd(func(env *Environment, err error) tea.Msg { return resumedEnvMsg{env: env, err: err} })
+			return m, m.makeEnvCmd(func(origin int, env *Environment, err error) tea.Msg {
+				return resumedEnvMsg{origin: origin, env: env, err: err}
+			})
 		}
 		return m, m.snapshotCmds()
 	case resumedEnvMsg:
+		if msg.origin != m.origin {
+			return m, closeEnvCmd(msg.env)
+		}
 		if msg.err != nil {
+			m.envErr = msg.err.Error()
 			m.flash = msg.err.Error()
 			return m, nil
 		}
-		m.env = msg.env
+		closeOld := m.adopt(msg.env)
 		m.flash = msg.flash
 		m.checkResumedContext()
-		return m, m.snapshotCmds()
+		return m, tea.Batch(closeOld, m.snapshotCmds())
 	case pickedContextMsg:
 		return m.pickedContext(msg)
 	case followMsg:
@@ -560,17 +581,20 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.recovered = string(msg)
 		return m, nil
 	case envMsg:
+		if msg.origin != m.origin {
+			return m, closeEnvCmd(msg.env) // for a runbook or mode no longer chosen
+		}
 		if msg.err != nil {
 			m.flash = msg.err.Error()
 			return m, nil
 		}
-		m.env = msg.env
+		closeOld := m.adopt(msg.env)
 		m.flash = ""
 		snaps := m.snapshotCmds()
 		mm, cmd := m.startDeclare()
-		return mm, tea.Batch(cmd, snaps)
+		return mm, tea.Batch(cmd, snaps, closeOld)
 	case choicesMsg:
-		if msg.field < len(m.decl.fields) {
+		if msg.origin == m.origin && msg.field < len(m.decl.fields) {
 			f := &m.decl.fields[msg.field]
 			f.choices, f.facts, f.choiceErr = msg.choices, msg.facts, msg.err
 		}
@@ -1081,6 +1105,15 @@ func (m Model) startStep(verifyOnly bool) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 	}
+	tp := m.target()
+	if tp == nil {
+		m.flash = "the " + m.mode.String() + " environment is not ready yet: steps wait for it"
+		if m.envErr != "" {
+			m.flash = "steps cannot run: " + m.envErr
+		}
+		return m, nil
+	}
+	target := *tp
 	m.runSeq++
 	m.run = &activeRun{id: m.runSeq, step: id, verify: verifyOnly, started: m.now()}
 	m.outOf = ""
@@ -1089,7 +1122,6 @@ func (m Model) startStep(verifyOnly bool) (tea.Model, tea.Cmd) {
 		m.outs[id] = nil
 	}
 	m.refreshOutput()
-	target := m.target()
 	runStep := *step
 	if runStep.ID == "" {
 		runStep.ID = id
@@ -1246,9 +1278,11 @@ func (m Model) pickerKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 				m.flash = "cannot open this incident"
 				return m, nil
 			}
+			m.origin++
+			origin := m.origin
 			return m, func() tea.Msg {
 				r, err := open()
-				return resumeMsg{r: r, err: err}
+				return resumeMsg{origin: origin, r: r, err: err}
 			}
 		}
 		if m.opts.ReadOnly {
@@ -1290,6 +1324,7 @@ func (m Model) modeKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m.openContextPick()
 	case msg.String() == "esc":
 		m.screen = screenPicker
+		m.origin++ // an environment on its way is for a choice withdrawn
 		return m, nil
 	case msg.String() == "ctrl+c":
 		return m, tea.Quit
@@ -1302,21 +1337,63 @@ func (m Model) modeKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 }
 
 type envMsg struct {
-	env *Environment
-	err error
+	origin int
+	env    *Environment
+	err    error
 }
 
 // chooseEnv builds the environment (MakeEnv, in a Cmd) or uses the static one.
 func (m Model) chooseEnv() (tea.Model, tea.Cmd) {
 	if m.opts.MakeEnv == nil {
+		m.origin++ // the declare form's choices answer this choice
 		return m.startDeclare()
 	}
-	return m, m.makeEnvCmd(func(env *Environment, err error) tea.Msg { return envMsg{env: env, err: err} })
+	return m, m.makeEnvCmd(func(origin int, env *Environment, err error) tea.Msg {
+		return envMsg{origin: origin, env: env, err: err}
+	})
+}
+
+// adopt makes env, just built, the current environment; the one built
+// before it is closed (in the returned Cmd).
+func (m *Model) adopt(env *Environment) tea.Cmd {
+	old := m.built
+	m.env, m.built, m.envErr = env, env, ""
+	if old == env {
+		return nil
+	}
+	return closeEnvCmd(old)
+}
+
+// closeEnvCmd closes an environment no longer used (its simulator,
+// informers and database poller), off the Update loop.
+func closeEnvCmd(env *Environment) tea.Cmd {
+	if env == nil || env.Close == nil {
+		return nil
+	}
+	return func() tea.Msg {
+		env.Close()
+		return nil
+	}
+}
+
+// closeResumeCmd releases an incident opened for a choice no longer
+// current (its journal and driver lock).
+func closeResumeCmd(r *Resume) tea.Cmd {
+	if r == nil || r.Journal == nil {
+		return nil
+	}
+	return func() tea.Msg {
+		_ = r.Journal.Close()
+		return nil
+	}
 }
 
 // makeEnvCmd builds the environment of the current mode and runbook in a Cmd
-// (MakeEnv may start a simulator or dial a cluster) and wraps the result.
-func (m *Model) makeEnvCmd(done func(*Environment, error) tea.Msg) tea.Cmd {
+// (MakeEnv may start a simulator or dial a cluster) and wraps the result,
+// tagged with a new origin: an answer to an earlier request is dropped.
+func (m *Model) makeEnvCmd(done func(origin int, env *Environment, err error) tea.Msg) tea.Cmd {
+	m.origin++
+	origin := m.origin
 	mk, mode, rb := m.opts.MakeEnv, m.mode, m.rb
 	if d := m.descriptionOf(mode); d != nil && d.Make != nil {
 		build := d.Make
@@ -1328,7 +1405,7 @@ func (m *Model) makeEnvCmd(done func(*Environment, error) tea.Msg) tea.Cmd {
 		if err != nil {
 			err = fmt.Errorf("prepare %s environment: %w", mode, err)
 		}
-		return done(env, err)
+		return done(origin, env, err)
 	}
 }
 
@@ -1386,7 +1463,7 @@ func (m Model) startDeclare() (tea.Model, tea.Cmd) {
 		}
 		fields = append(fields, f)
 		if v.Source != runbooks.SourceText && v.Source != runbooks.SourceConfig && m.env != nil && (m.env.Choices != nil || m.env.ChoiceFacts != nil) {
-			idx, src, choices, facts := len(fields)-1, v.Source, m.env.Choices, m.env.ChoiceFacts
+			idx, src, choices, facts, origin := len(fields)-1, v.Source, m.env.Choices, m.env.ChoiceFacts, m.origin
 			cmds = append(cmds, func() tea.Msg {
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 				defer cancel()
@@ -1404,7 +1481,7 @@ func (m Model) startDeclare() (tea.Model, tea.Cmd) {
 				if err != nil {
 					err = fmt.Errorf("list %s: %w", src, err)
 				}
-				msg.field, msg.err = idx, err
+				msg.origin, msg.field, msg.err = origin, idx, err
 				return msg
 			})
 		}
@@ -1425,6 +1502,7 @@ func (m Model) declareKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m, tea.Quit
 	case "esc":
 		m.screen = screenPicker
+		m.origin++ // choices or an environment on their way are dropped
 		return m, nil
 	case "up", "shift+tab":
 		if d.cur > 0 {

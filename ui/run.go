@@ -3,7 +3,6 @@ package ui
 import (
 	"errors"
 	"path/filepath"
-	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -165,10 +164,13 @@ func itoa(n int64) string {
 	return string(b[i:])
 }
 
-// target builds what a step runs against from the environment, config and
-// the declared variables.
-func (m *Model) target() steps.Target {
-	cfg := m.opts.Config
+// target is what a step runs against: the environment's target (built in
+// one place, by MakeEnv or the caller of New) with the declared variables.
+// It is nil while there is no environment (being built, or it failed).
+func (m *Model) target() *steps.Target {
+	if m.env == nil || m.env.Target == nil {
+		return nil
+	}
 	vars := make(map[string]string, len(m.inc.Variables))
 	var secrets []string
 	for _, v := range m.inc.Variables {
@@ -181,29 +183,9 @@ func (m *Model) target() steps.Target {
 		}
 	}
 	sort.Strings(secrets)
-	env := cfg.EnvList()
-	if m.env != nil && m.env.Target != nil {
-		t := *m.env.Target
-		t.Vars, t.Secrets, t.Now = vars, secrets, m.now
-		return t
-	}
-	t := steps.Target{
-		Vars: vars, Secrets: secrets, Redact: cfg.Redact, Env: env, SecretEnv: cfg.SecretEnv(), Dir: cfg.WorkDir,
-		Namespace: cfg.Namespace, Now: m.now,
-	}
-	if m.env != nil {
-		t.Kube, t.DB = m.env.Kube, m.env.DB
-	}
-	if m.mode == ModeDrill {
-		t.ShellMode = steps.ShellShowOnly
-		rbID := ""
-		if m.rb != nil {
-			rbID = m.rb.ID
-		}
-		allow := slices.Clone(cfg.Drill.AllowShell)
-		t.AllowShell = func(stepID string) bool { return slices.Contains(allow, rbID+"/"+stepID) }
-	}
-	return t
+	t := *m.env.Target
+	t.Vars, t.Secrets, t.Now = vars, secrets, m.now
+	return &t
 }
 
 // resolve substitutes {{name}} for display; secrets stay masked.
