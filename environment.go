@@ -35,17 +35,12 @@ type environment struct {
 // environment builds the environment for a runbook. With --drill and no
 // --context it is the simulator with the runbook's scenario injected.
 func (a *app) environment(ctx context.Context, o *cmdOpts, cfg config.Config, rb *runbooks.Runbook) (*environment, error) {
-	explicitContext := o.kube.Context != nil && *o.kube.Context != ""
-	if o.drill && !explicitContext {
+	if o.drill && !explicitContext(o) {
 		return drillEnvironment(ctx, cfg, rb)
 	}
 	targets := resolveTargets(o, cfg)
-	if targets.Unresolved != "" {
-		what := "LIVE refused"
-		if o.drill {
-			what = "drill on a real context refused"
-		}
-		return nil, fmt.Errorf("%s: %s (choose a context with --context or primary_context)", what, targets.Unresolved)
+	if err := unresolved(o, targets); err != nil {
+		return nil, err
 	}
 	cfg = targets.pin(cfg)
 	env, err := liveEnvironment(cfg, kubeProvider(o.kube, cfg), targets)
@@ -62,6 +57,28 @@ func (a *app) environment(ctx context.Context, o *cmdOpts, cfg config.Config, rb
 		env.Target.ShowShellOnly(cfg.Drill.AllowShell, runbookID(rb))
 	}
 	return env, nil
+}
+
+func explicitContext(o *cmdOpts) bool { return o.kube.Context != nil && *o.kube.Context != "" }
+
+// refuseUnresolved refuses a LIVE run (or a drill on a real context) whose
+// kube context or database cannot be named; reads only the kubeconfig.
+func refuseUnresolved(o *cmdOpts, cfg config.Config) error {
+	if o.drill && !explicitContext(o) {
+		return nil // the simulator
+	}
+	return unresolved(o, resolveTargets(o, cfg))
+}
+
+func unresolved(o *cmdOpts, targets liveTargets) error {
+	if targets.Unresolved == "" {
+		return nil
+	}
+	what := "LIVE refused"
+	if o.drill {
+		what = "drill on a real context refused"
+	}
+	return fmt.Errorf("%s: %s (choose a context with --context or primary_context)", what, targets.Unresolved)
 }
 
 func liveEnvironment(cfg config.Config, kube steps.KubeProvider, targets liveTargets) (*environment, error) {

@@ -102,13 +102,18 @@ type Model struct {
 	// origin it answers, and one that is no longer current is dropped.
 	origin int
 	// envErr says why the environment could not be built (steps wait for it).
-	envErr  string
-	rb      *runbooks.Runbook
-	decl    declareForm
-	journal Journal
-	inc     incident.State    // the incident: every journaled event folded in
-	secrets map[string]string // secret values: memory only, never journaled
-	sel     int               // selected step
+	envErr string
+	// initEnv builds the environment of an incident resumed at start-up,
+	// run by Init: the first frame does not wait for clusters or databases.
+	initEnv tea.Cmd
+	// askingOnCall: Options.OnCall has not answered yet.
+	askingOnCall bool
+	rb           *runbooks.Runbook
+	decl         declareForm
+	journal      Journal
+	inc          incident.State    // the incident: every journaled event folded in
+	secrets      map[string]string // secret values: memory only, never journaled
+	sel          int               // selected step
 
 	// running step
 	runSeq int
@@ -207,8 +212,17 @@ func New(opts Options) Model {
 	m.setEnv()
 	if opts.Resume != nil {
 		m.applyResume(opts.Resume)
-		m.checkResumedContext()
+		if opts.MakeEnv != nil && m.rb != nil && !opts.ReadOnly {
+			// Built after the first frame; the static environment only
+			// describes the mode meanwhile.
+			m.initEnv = m.makeEnvCmd(func(origin int, env *Environment, err error) tea.Msg {
+				return resumedEnvMsg{origin: origin, env: env, err: err}
+			})
+		} else {
+			m.checkResumedContext()
+		}
 	}
+	m.askingOnCall = opts.OnCall != nil
 	if opts.ReadOnly {
 		m.screen = screenChecklist
 	}
@@ -257,7 +271,12 @@ func (m *Model) findRunbook(id string) *runbooks.Runbook {
 // Init starts the one clock tick, asks for the background colour and starts
 // the followers.
 func (m Model) Init() tea.Cmd {
-	cmds := []tea.Cmd{tickCmd(), tea.RequestBackgroundColor}
+	cmds := []tea.Cmd{tickCmd(), tea.RequestBackgroundColor, m.initEnv}
+	if ask := m.opts.OnCall; ask != nil {
+		cmds = append(cmds, func() tea.Msg {
+			return onCallMsg(ask(context.Background()))
+		})
+	}
 	if m.opts.Follow != nil {
 		cmds = append(cmds, followCmd(m.opts.Follow))
 	}
@@ -580,6 +599,9 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case recoveredMsg:
 		m.recovered = string(msg)
 		return m, nil
+	case onCallMsg:
+		m.opts.Config.OnCall, m.askingOnCall = string(msg), false
+		return m, nil
 	case envMsg:
 		if msg.origin != m.origin {
 			return m, closeEnvCmd(msg.env) // for a runbook or mode no longer chosen
@@ -669,6 +691,9 @@ func (m Model) afterStateChange() (tea.Model, tea.Cmd) {
 }
 
 type recoveredMsg string
+
+// onCallMsg is who is on call, as Options.OnCall answered.
+type onCallMsg string
 
 func appendTail(lines, more []string) []string {
 	const keep = 5000
