@@ -2,10 +2,13 @@ package ui
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/drnav/drnav/incident"
 	"github.com/drnav/drnav/runbooks"
 )
 
@@ -85,4 +88,46 @@ func TestStaleEnvironmentDropped(t *testing.T) {
 	if h.m.screen != screenDeclare || h.m.rb.ID != "other" || h.m.env.Context != "built for other" {
 		t.Errorf("after A's environment: screen %v, runbook %s, environment %q", h.m.screen, h.m.rb.ID, h.m.env.Context)
 	}
+}
+
+// TestResumeDrawsBeforeTheEnvironment: a resumed incident shows its
+// checklist before its environment is built (in a Cmd); steps wait for it.
+func TestResumeDrawsBeforeTheEnvironment(t *testing.T) {
+	t.Parallel()
+	j := NewMemJournal()
+	decl := declaredEvent(testNow.Add(-time.Minute), testNow.Add(-5*time.Minute))
+	decl.Declared.Mode = incident.ModeDrill
+	if err := j.Append(decl); err != nil {
+		t.Fatal(err)
+	}
+	slow := make(chan struct{})
+	b := &envBuilder{hold: map[string]chan struct{}{"db-corruption": slow}}
+	opts := testOptions()
+	opts.Drill = &Environment{Context: "drill-primary (simulated)"} // a description: no target
+	opts.MakeEnv = b.make
+	opts.Resume = &Resume{ID: "inc-1", Journal: j}
+	asked := make(chan struct{})
+	opts.OnCall = func(context.Context) string { <-asked; return "ann" }
+	h := newHarness(t, opts)
+	h.exec(h.m.Init())
+	if h.m.screen != screenChecklist || !strings.Contains(h.screen(), "Identify corruption") {
+		t.Fatalf("first frame is not the checklist:\n%s", h.screen())
+	}
+	h.press("enter")
+	if h.m.run != nil || !strings.Contains(h.m.flash, "not ready") {
+		t.Errorf("a step started without its environment (flash %q)", h.m.flash)
+	}
+	if rows := h.m.contactRows(); rows[0][1] != "asking on_call_command…" {
+		t.Errorf("on call %q while the command runs", rows[0][1])
+	}
+	close(slow)
+	close(asked)
+	h.until("the environment and the on-call answer", func(m Model) bool {
+		return m.env != nil && m.env.Context == "built for db-corruption" && !m.askingOnCall
+	})
+	if rows := h.m.contactRows(); rows[0][1] != "ann" {
+		t.Errorf("on call %q, want ann", rows[0][1])
+	}
+	h.press("enter")
+	h.until("the step run", func(m Model) bool { return m.inc.Status("identify") != incident.StepPending })
 }
