@@ -131,3 +131,32 @@ func TestResumeDrawsBeforeTheEnvironment(t *testing.T) {
 	h.press("enter")
 	h.until("the step run", func(m Model) bool { return m.inc.Status("identify") != incident.StepPending })
 }
+
+// closeCounting is an in-memory journal that counts Close.
+type closeCounting struct {
+	*MemJournal
+	closed atomic.Int32
+}
+
+func (j *closeCounting) Close() error { j.closed.Add(1); return nil }
+
+// TestStaleResumeReleasesItsJournal: an incident opened from the picker
+// whose answer arrives after another choice is not shown, and its journal
+// (and driver lock) is released.
+func TestStaleResumeReleasesItsJournal(t *testing.T) {
+	t.Parallel()
+	opts := testOptions()
+	h := newHarness(t, opts)
+	stale := h.m.origin
+	h.press("enter") // a runbook chosen meanwhile: a new origin
+	j := &closeCounting{MemJournal: NewMemJournal()}
+	decl := declaredEvent(testNow.Add(-time.Minute), testNow.Add(-5*time.Minute))
+	if err := j.Append(decl); err != nil {
+		t.Fatal(err)
+	}
+	h.handle(resumeMsg{origin: stale, r: &Resume{ID: "inc-1", Journal: j}})
+	h.until("the stale journal closed", func(Model) bool { return j.closed.Load() == 1 })
+	if h.m.journal != nil || h.m.screen == screenChecklist {
+		t.Errorf("a stale resume was shown (screen %v)", h.m.screen)
+	}
+}
