@@ -266,7 +266,8 @@ func KeyOutput(tail []string, failed bool) []string {
 	seen := map[string]bool{}
 	more := 0
 	for _, l := range tail {
-		t := strings.TrimSpace(l)
+		// stderr lines are journalled marked "! " (steps.LineText)
+		t := strings.TrimPrefix(strings.TrimSpace(l), "! ")
 		for _, p := range keyPrefixes {
 			if strings.HasPrefix(t, p) && !seen[t] {
 				seen[t] = true
