@@ -35,17 +35,12 @@ type environment struct {
 // environment builds the environment for a runbook. With --drill and no
 // --context it is the simulator with the runbook's scenario injected.
 func (a *app) environment(ctx context.Context, o *cmdOpts, cfg config.Config, rb *runbooks.Runbook) (*environment, error) {
-	explicitContext := o.kube.Context != nil && *o.kube.Context != ""
-	if o.drill && !explicitContext {
+	if o.drill && !explicitContext(o) {
 		return drillEnvironment(ctx, cfg, rb)
 	}
 	targets := resolveTargets(o, cfg)
-	if targets.Unresolved != "" {
-		what := "LIVE refused"
-		if o.drill {
-			what = "drill on a real context refused"
-		}
-		return nil, fmt.Errorf("%s: %s (choose a context with --context or primary_context)", what, targets.Unresolved)
+	if err := unresolved(o, targets); err != nil {
+		return nil, err
 	}
 	cfg = targets.pin(cfg)
 	env, err := liveEnvironment(cfg, kubeProvider(o.kube, cfg), targets)
@@ -59,26 +54,35 @@ func (a *app) environment(ctx context.Context, o *cmdOpts, cfg config.Config, rb
 		env.Mode = incident.ModeDrill
 		env.Target.Kube = drill.Guard(env.Target.Kube, cfg)
 		env.Target.DB = drill.GuardDatabase(env.Target.DB, cfg.Drill.AllowDatabase)
-		env.Target.ShellMode = steps.ShellShowOnly
-		env.Target.AllowShell = shellAllowList(cfg, rb)
+		env.Target.ShowShellOnly(cfg.Drill.AllowShell, runbookID(rb))
 	}
 	return env, nil
 }
 
-func baseTarget(cfg config.Config) steps.Target {
-	return steps.Target{
-		Env:       cfg.EnvList(),
-		SecretEnv: cfg.SecretEnv(),
-		Dir:       cfg.WorkDir,
-		Namespace: cfg.Namespace,
-		Redact:    cfg.Redact,
-		Backup:    cfg.Backup,
-		RPO:       cfg.RPO.Duration,
+func explicitContext(o *cmdOpts) bool { return o.kube.Context != nil && *o.kube.Context != "" }
+
+// refuseUnresolved refuses a LIVE run (or a drill on a real context) whose
+// kube context or database cannot be named; reads only the kubeconfig.
+func refuseUnresolved(o *cmdOpts, cfg config.Config) error {
+	if o.drill && !explicitContext(o) {
+		return nil // the simulator
 	}
+	return unresolved(o, resolveTargets(o, cfg))
+}
+
+func unresolved(o *cmdOpts, targets liveTargets) error {
+	if targets.Unresolved == "" {
+		return nil
+	}
+	what := "LIVE refused"
+	if o.drill {
+		what = "drill on a real context refused"
+	}
+	return fmt.Errorf("%s: %s (choose a context with --context or primary_context)", what, targets.Unresolved)
 }
 
 func liveEnvironment(cfg config.Config, kube steps.KubeProvider, targets liveTargets) (*environment, error) {
-	t := baseTarget(cfg)
+	t := steps.BaseTarget(cfg)
 	t.Kube = kube
 	db, err := steps.NewDatabase(cfg.DSN)
 	if err != nil {
@@ -130,12 +134,11 @@ func drillEnvironment(ctx context.Context, cfg config.Config, rb *runbooks.Runbo
 	if d := values["backup_dir"]; d != "" {
 		backup.Dir = d
 	}
-	t := baseTarget(cfg)
+	t := steps.BaseTarget(cfg)
 	t.Backup = backup
 	t.Kube = sim.KubeProvider()
 	t.DB = sim.Database()
-	t.ShellMode = steps.ShellShowOnly
-	t.AllowShell = shellAllowList(cfg, rb)
+	t.ShowShellOnly(cfg.Drill.AllowShell, runbookID(rb))
 	env := &environment{
 		Mode:         incident.ModeDrill,
 		Target:       t,
@@ -160,19 +163,12 @@ func drillEnvironment(ctx context.Context, cfg config.Config, rb *runbooks.Runbo
 	return env, nil
 }
 
-// shellAllowList lets config name shell steps ("runbook/step") that really
-// run in a drill.
-func shellAllowList(cfg config.Config, rb *runbooks.Runbook) func(string) bool {
-	allowed := map[string]bool{}
-	for _, s := range cfg.Drill.AllowShell {
-		allowed[s] = true
+// runbookID is the id of rb ("" for none).
+func runbookID(rb *runbooks.Runbook) string {
+	if rb == nil {
+		return ""
 	}
-	return func(stepID string) bool {
-		if rb == nil {
-			return false
-		}
-		return allowed[rb.ID+"/"+stepID]
-	}
+	return rb.ID
 }
 
 // choicesFor lists a variable source's values from the primary context.

@@ -92,7 +92,6 @@ func (a *app) uiEnvironment(ctx context.Context, o *cmdOpts, cfg config.Config, 
 func (a *app) uiOptions(ctx context.Context, o *cmdOpts, cfg config.Config, rbs []*runbooks.Runbook) ui.Options {
 	targets := resolveTargets(o, cfg)
 	cfg = targets.pin(cfg)
-	cfg.OnCall = resolveOnCall(ctx, cfg.OnCall, cfg.OnCallCommand)
 	opts := ui.Options{
 		Runbooks:    rbs,
 		Config:      cfg,
@@ -116,6 +115,11 @@ func (a *app) uiOptions(ctx context.Context, o *cmdOpts, cfg config.Config, rbs 
 			return sc.Briefing(detected)
 		}
 		return ""
+	}
+	if cfg.OnCall == "" && cfg.OnCallCommand != "" {
+		// Asked once the first frame is drawn: start-up never waits for it.
+		command := cfg.OnCallCommand
+		opts.OnCall = func(ctx context.Context) string { return resolveOnCall(ctx, "", command) }
 	}
 	if cfg.NotifyCommand != "" {
 		cmd := cfg.NotifyCommand
@@ -231,14 +235,17 @@ func cmdNavigator(a *app, o *cmdOpts, args []string) error {
 	return a.runUI(ctx, o, opts)
 }
 
-// resumeEnvironment builds the environment a resumed incident runs against:
-// its own mode and runbook.
-func (a *app) resumeEnvironment(ctx context.Context, o *cmdOpts, cfg config.Config, rbs []*runbooks.Runbook, id string, opts *ui.Options) error {
+// resumeEnvironment prepares the environment a resumed incident runs
+// against: its own mode and runbook. A LIVE target that cannot be named is
+// refused here; the environment itself (clients, informers, database
+// prober, simulator) is built by the navigator in a Cmd after the first
+// frame (Options.MakeEnv).
+func (a *app) resumeEnvironment(o *cmdOpts, cfg config.Config, rbs []*runbooks.Runbook, id string, opts *ui.Options) error {
 	st, _, _, err := incident.Read(cfg.JournalDir, id)
 	if err != nil {
 		return fmt.Errorf("read incident %s: %w", id, err)
 	}
-	all, rb, err := incidentRunbook(rbs, st)
+	all, _, err := incidentRunbook(rbs, st)
 	if err != nil {
 		return fmt.Errorf("incident %s: %w", id, err)
 	}
@@ -247,18 +254,26 @@ func (a *app) resumeEnvironment(ctx context.Context, o *cmdOpts, cfg config.Conf
 	if st.Mode == incident.ModeDrill {
 		mode = ui.ModeDrill
 	}
-	env, err := a.uiEnvironment(ctx, o, cfg, rb, mode)
-	if err != nil {
+	declaredOn := func(err error) error {
 		if st.Mode == incident.ModeLive && st.KubeContext != "" {
 			return fmt.Errorf("%w; incident %s was declared on %s", err, id, st.KubeContext)
 		}
 		return err
 	}
+	oo := *o
+	oo.drill = mode == ui.ModeDrill
+	if err := refuseUnresolved(&oo, cfg); err != nil {
+		return declaredOn(err)
+	}
 	opts.Mode = mode
-	if mode == ui.ModeDrill {
-		opts.Drill = env
-	} else {
-		opts.Live = env
+	if mk := opts.MakeEnv; mk != nil {
+		opts.MakeEnv = func(ctx context.Context, mode ui.Mode, rb *runbooks.Runbook) (*ui.Environment, error) {
+			env, err := mk(ctx, mode, rb)
+			if err != nil {
+				return nil, declaredOn(err)
+			}
+			return env, nil
+		}
 	}
 	return nil
 }
@@ -304,7 +319,7 @@ func cmdResume(a *app, o *cmdOpts, args []string) error {
 		opts.MirrorStatus = live.Status
 	}
 	opts.Resume = r
-	if err := a.resumeEnvironment(ctx, o, cfg, rbs, id, &opts); err != nil {
+	if err := a.resumeEnvironment(o, cfg, rbs, id, &opts); err != nil {
 		_ = r.Journal.Close() // releases the driver lock
 		return err
 	}

@@ -20,9 +20,6 @@ import (
 	"github.com/drnav/drnav/steps"
 )
 
-// outputTail is how many output lines of a step go into the journal.
-const outputTail = 50
-
 // Options describe one headless run.
 type Options struct {
 	Runbook     *runbooks.Runbook
@@ -350,35 +347,33 @@ func open(o Options) (*incident.Journal, incident.State, error) {
 	return j, j.State(), nil
 }
 
-// writeAhead is the hook that journals step_started (fsynced) before the
-// step starts anything.
-func writeAhead(j *incident.Journal, st runbooks.Step, p printer) func(steps.Event) error {
-	return func(ev steps.Event) error {
-		runDir := ""
-		if ev.Detached != "" {
-			if rel, err := filepath.Rel(j.Dir(), ev.Detached); err == nil && !strings.HasPrefix(rel, "..") {
-				runDir = rel
-			} else {
-				runDir = ev.Detached
-			}
+// flushEvery bounds how long output waits before it is journalled (a
+// watcher follows the journal).
+const flushEvery = 60 * time.Millisecond
+
+// appendAll journals events in order.
+func appendAll(j *incident.Journal, evs []incident.Event) error {
+	for _, ev := range evs {
+		if err := j.Append(ev); err != nil {
+			return fmt.Errorf("journal: %w", err)
 		}
-		if err := j.Append(incident.Event{Type: incident.EventStepStarted, Time: ev.Time, Step: st.ID, Phase: st.Phase,
-			Command: ev.Command, Equivalent: ev.Equivalent, DryRun: ev.DryRun, ShownOnly: ev.ShownOnly, RunDir: runDir}); err != nil {
-			return err
-		}
-		return nil
 	}
+	return nil
 }
 
-// runStep runs one step, journalling start (ahead of anything it does),
-// verifications, output tail and finish, and returns the finished event.
-// A signal journals a signalled event and leaves the step unfinished.
+// runStep runs one step, journalling (through steps.Journaler, as the
+// navigator does) its start ahead of anything it does, its output, its
+// verification and its finish, and returns the finished event. A signal
+// journals a signalled event and leaves the step unfinished.
 func runStep(ctx context.Context, j *incident.Journal, st runbooks.Step, t steps.Target, p printer, sigs <-chan os.Signal) (steps.Event, error) {
-	t.WriteAhead = writeAhead(j, st, p)
+	jr := &steps.Journaler{Step: st.ID, Phase: st.Phase, Title: st.Title, Dir: j.Dir()}
+	t.WriteAhead = jr.WriteAhead(j.Append)
 	r := steps.Start(ctx, st, t)
 	var fin steps.Event
-	started := false
 	detached := false
+	flush := time.NewTimer(flushEvery)
+	flush.Stop()
+	defer flush.Stop()
 	evs := r.Events()
 	for evs != nil {
 		var ev steps.Event
@@ -389,23 +384,31 @@ func runStep(ctx context.Context, j *incident.Journal, st runbooks.Step, t steps
 			waitDone(r)
 			p.line("! %s: %s stopped drnav; the step is not marked failed or done", st.ID, SignalName(sig))
 			return fin, signalled(j, sig, st.ID, detached)
+		case <-flush.C:
+			if err := appendAll(j, jr.Flush(time.Now())); err != nil {
+				r.Cancel()
+				r.Wait()
+				return fin, err
+			}
+			continue
 		case ev, ok = <-evs:
 			if !ok {
 				evs = nil
 				continue
 			}
 		}
+		hadPending := jr.Pending()
+		if err := appendAll(j, jr.Add(ev)); err != nil {
+			r.Cancel()
+			r.Wait()
+			return fin, err
+		}
+		if !hadPending && jr.Pending() {
+			flush.Reset(flushEvery)
+		}
 		switch ev.Kind {
 		case steps.EventStarted:
-			started = true
 			detached = ev.Detached != ""
-			if !ev.WrittenAhead {
-				if err := writeAhead(j, st, p)(ev); err != nil {
-					r.Cancel()
-					r.Wait()
-					return fin, fmt.Errorf("journal: %w", err)
-				}
-			}
 			p.line("  $ %s", firstLine(ev.Command))
 			if ev.Equivalent != "" && ev.Equivalent != ev.Command {
 				p.line("  ≈ %s", firstLine(ev.Equivalent))
@@ -428,11 +431,6 @@ func runStep(ctx context.Context, j *incident.Journal, st runbooks.Step, t steps
 				p.line("  … %d%% (%d of %d bytes)", ev.Done*100/ev.Total, ev.Done, ev.Total)
 			}
 		case steps.EventVerify:
-			if ev.Verify.Final || ev.Verify.OK {
-				if err := j.Append(incident.Event{Type: incident.EventVerification, Step: st.ID, OK: ev.Verify.OK, Detail: ev.Verify.Detail}); err != nil {
-					return fin, fmt.Errorf("journal: %w", err)
-				}
-			}
 			mark := "…"
 			if ev.Verify.OK {
 				mark = "✓"
@@ -445,32 +443,7 @@ func runStep(ctx context.Context, j *incident.Journal, st runbooks.Step, t steps
 	if fin.NotStarted {
 		return fin, fmt.Errorf("journal: step %s: %s", st.ID, fin.Err)
 	}
-	if !started {
-		// A step that failed before starting (e.g. an unknown placeholder)
-		// is still journalled as started and finished.
-		if err := j.Append(incident.Event{Type: incident.EventStepStarted, Step: st.ID, Phase: st.Phase, Command: st.Title}); err != nil {
-			return fin, fmt.Errorf("journal: %w", err)
-		}
-	}
-	return fin, journalFinish(j, st.ID, r, fin)
-}
-
-// journalFinish appends the output tail and step_finished of a run.
-func journalFinish(j *incident.Journal, step string, r *steps.Run, fin steps.Event) error {
-	var tail []string
-	for _, l := range r.Tail(outputTail) {
-		tail = append(tail, l.Text)
-	}
-	if len(tail) > 0 {
-		if err := j.Append(incident.Event{Type: incident.EventOutput, Step: step, Lines: tail}); err != nil {
-			return fmt.Errorf("journal: %w", err)
-		}
-	}
-	if err := j.Append(incident.Event{Type: incident.EventStepFinished, Step: step, Exit: fin.ExitCode, Err: fin.Err,
-		Duration: fin.Duration, Verified: fin.Verified, TotalLines: fin.TotalLines}); err != nil {
-		return fmt.Errorf("journal: %w", err)
-	}
-	return nil
+	return fin, nil
 }
 
 // abandonWait bounds how long a run abandoned on a signal is waited for.
@@ -508,7 +481,9 @@ func settle(ctx context.Context, o Options, j *incident.Journal, t steps.Target,
 		case s.Running:
 			p.line("  %s is still running (detached): following it again", s.Step)
 			r := steps.Reattach(ctx, s.RunDir, t)
+			jr := &steps.Journaler{Step: s.Step, Dir: j.Dir(), Started: true}
 			var fin steps.Event
+			var journal []incident.Event
 			evs := r.Events()
 			for evs != nil {
 				select {
@@ -524,6 +499,7 @@ func settle(ctx context.Context, o Options, j *incident.Journal, t steps.Target,
 					for _, l := range ev.Lines {
 						p.line("  │ %s", l.Text)
 					}
+					journal = append(journal, jr.Add(ev)...)
 					if ev.Kind == steps.EventFinished {
 						fin = ev
 					}
@@ -533,7 +509,7 @@ func settle(ctx context.Context, o Options, j *incident.Journal, t steps.Target,
 				p.line("  %s: %s", s.Step, fin.Err)
 				continue
 			}
-			if err := journalFinish(j, s.Step, r, fin); err != nil {
+			if err := appendAll(j, journal); err != nil {
 				return j.State(), err
 			}
 			p.line("  %s ended: exit %d", s.Step, fin.ExitCode)

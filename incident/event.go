@@ -163,9 +163,11 @@ type Event struct {
 	// step_skipped
 	Reason string `json:"reason,omitempty"`
 
-	// verification
+	// verification: the final outcome of a verify condition, polled Polls
+	// times (the polls before it are not journalled one by one).
 	OK     bool   `json:"ok,omitempty"`
 	Detail string `json:"detail,omitempty"`
+	Polls  int    `json:"polls,omitempty"`
 
 	// Text is the note (note, step_marked_done), the posted text
 	// (status_posted) or the summary (resolved).

@@ -266,7 +266,8 @@ func KeyOutput(tail []string, failed bool) []string {
 	seen := map[string]bool{}
 	more := 0
 	for _, l := range tail {
-		t := strings.TrimSpace(l)
+		// stderr lines are journalled marked "! " (steps.LineText)
+		t := strings.TrimPrefix(strings.TrimSpace(l), "! ")
 		for _, p := range keyPrefixes {
 			if strings.HasPrefix(t, p) && !seen[t] {
 				seen[t] = true
@@ -680,7 +681,11 @@ func renderMarkdown(r ReportData) string {
 			if v.OK {
 				res = "passed"
 			}
-			fmt.Fprintf(&b, "- Verification %s at %s: %s\n", res, hhmm(v.Time), v.Detail)
+			after := ""
+			if v.Polls > 1 {
+				after = fmt.Sprintf(" after %d polls", v.Polls)
+			}
+			fmt.Fprintf(&b, "- Verification %s at %s%s: %s\n", res, hhmm(v.Time), after, v.Detail)
 		}
 		if s.SkipReason != "" || s.Status == StepSkipped {
 			fmt.Fprintf(&b, "- Skipped: %s\n", orDash(s.SkipReason))

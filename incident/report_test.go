@@ -178,7 +178,7 @@ func TestKeyOutput(t *testing.T) {
 	tail := []string{
 		"restore 1/4: create database app_restore_202612012130",
 		"SET", " set_config ",
-		"corrupt: public.builds_pkey: index \"builds_pkey\" contains unexpected zero page at block 1",
+		"! corrupt: public.builds_pkey: index \"builds_pkey\" contains unexpected zero page at block 1", // stderr
 		"amcheck: no corruption found in app_restore_202612012130",
 		"table orders: 500 rows",
 		"restore: swapped: app → app_damaged_202612012130 (kept for forensics, never dropped by drnav); app_restore_202612012130 → app; 2 connection(s) ended; took 1m4s",

@@ -52,6 +52,8 @@ type Verification struct {
 	Time   time.Time `json:"time"`
 	OK     bool      `json:"ok"`
 	Detail string    `json:"detail,omitempty"`
+	// Polls is how many times the condition was evaluated (0: not counted).
+	Polls int `json:"polls,omitempty"`
 }
 
 // Note is a free-text note, optionally about a step.
@@ -377,7 +379,7 @@ func (s *State) Apply(ev Event) {
 		s.LastFinished = t
 	case EventVerification:
 		st := s.step(ev.Step)
-		st.Verifications = append(st.Verifications, Verification{Time: t, OK: ev.OK, Detail: ev.Detail})
+		st.Verifications = append(st.Verifications, Verification{Time: t, OK: ev.OK, Detail: ev.Detail, Polls: ev.Polls})
 	case EventNote:
 		n := Note{Time: t, Step: ev.Step, Text: ev.Text}
 		s.Notes = append(s.Notes, n)

@@ -137,8 +137,11 @@ func (f *fixture) driverBuild(ctx context.Context, r Request) (ui.Options, error
 	if err != nil {
 		return ui.Options{}, err
 	}
-	return ui.Options{Runbooks: f.rbs, Config: config.Default(), JournalRoot: f.root, Mode: ui.ModeDrill,
-		Drill: &ui.Environment{Context: "drill-sim", Database: "simulated"}, Open: open, Operator: r.Label()}, nil
+	cfg := config.Default()
+	target := steps.BaseTarget(cfg) // a drill's, without simulator: shell steps shown only
+	target.ShowShellOnly(nil, "")
+	return ui.Options{Runbooks: f.rbs, Config: cfg, JournalRoot: f.root, Mode: ui.ModeDrill,
+		Drill: &ui.Environment{Context: "drill-sim", Database: "simulated", Target: &target}, Open: open, Operator: r.Label()}, nil
 }
 
 // quit presses q and waits for the session to end; failure says why.

@@ -260,3 +260,29 @@ type Target struct {
 	// region's newest copy against it when the step sets no backup_max_age.
 	RPO time.Duration
 }
+
+// BaseTarget is the target every environment starts from: config's shell
+// environment, working folder, namespace, redaction, backup policy and RPO
+// (no cluster, no database, no variables yet).
+func BaseTarget(cfg config.Config) Target {
+	return Target{
+		Env:       cfg.EnvList(),
+		SecretEnv: cfg.SecretEnv(),
+		Dir:       cfg.WorkDir,
+		Namespace: cfg.Namespace,
+		Redact:    cfg.Redact,
+		Backup:    cfg.Backup,
+		RPO:       cfg.RPO.Duration,
+	}
+}
+
+// ShowShellOnly makes shell steps shown, not run (a drill), except those
+// allowed names ("runbook/step", config [drill] allow_shell) for runbookID.
+func (t *Target) ShowShellOnly(allowed []string, runbookID string) {
+	set := make(map[string]bool, len(allowed))
+	for _, s := range allowed {
+		set[s] = true
+	}
+	t.ShellMode = ShellShowOnly
+	t.AllowShell = func(stepID string) bool { return runbookID != "" && set[runbookID+"/"+stepID] }
+}

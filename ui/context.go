@@ -25,9 +25,10 @@ type contextPick struct {
 
 // pickedContextMsg carries the LIVE description of a chosen context.
 type pickedContextMsg struct {
-	name string
-	env  *Environment
-	err  error
+	origin int
+	name   string
+	env    *Environment
+	err    error
 }
 
 // kubeShort is the header form of the environment's kube context:
@@ -217,15 +218,20 @@ func (m Model) contextsKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		name, pick := p.names[p.sel], m.opts.PickContext
 		m.overlay = ovNone
 		m.flash = "resolving kube context " + name + "…"
+		m.origin++
+		origin := m.origin
 		return m, func() tea.Msg {
 			env, err := pick(context.Background(), name)
-			return pickedContextMsg{name: name, env: env, err: err}
+			return pickedContextMsg{origin: origin, name: name, env: env, err: err}
 		}
 	}
 	return m, nil
 }
 
 func (m Model) pickedContext(msg pickedContextMsg) (tea.Model, tea.Cmd) {
+	if msg.origin != m.origin {
+		return m, nil // another choice was made meanwhile
+	}
 	if msg.err != nil {
 		m.flash = fmt.Sprintf("kube context %s: %v", msg.name, msg.err)
 		return m, nil

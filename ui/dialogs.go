@@ -390,8 +390,11 @@ func (m Model) statusKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 // contactRows is every contact of the plan plus the on-call person.
 func (m *Model) contactRows() [][2]string {
 	var rows [][2]string
-	oncall := m.opts.Config.OnCall
-	rows = append(rows, [2]string{"On-call", orDefault(oncall, "missing")})
+	oncall := orDefault(m.opts.Config.OnCall, "missing")
+	if m.askingOnCall && m.opts.Config.OnCall == "" {
+		oncall = "asking on_call_command…"
+	}
+	rows = append(rows, [2]string{"On-call", oncall})
 	for _, c := range m.opts.Config.Contacts {
 		who := c.Name
 		if c.Handle != "" {

@@ -206,8 +206,8 @@ func (m Model) takeSeat(msg HandoverMsg) (tea.Model, tea.Cmd) {
 	m.flash = said
 	cmds := []tea.Cmd{appendCmd(m.journal, said, ev), m.snapshotCmds()}
 	if m.opts.MakeEnv != nil && m.rb != nil {
-		cmds = append(cmds, m.makeEnvCmd(func(env *Environment, err error) tea.Msg {
-			return resumedEnvMsg{env: env, err: err, flash: said}
+		cmds = append(cmds, m.makeEnvCmd(func(origin int, env *Environment, err error) tea.Msg {
+			return resumedEnvMsg{origin: origin, env: env, err: err, flash: said}
 		}))
 	}
 	return m, tea.Batch(cmds...)
@@ -249,7 +249,7 @@ func (m Model) FollowRun(ctx context.Context) (Model, bool) {
 		}
 		r.reader.detached() // the program's reader, still waiting, reads nothing more
 		r.reader.mu.Lock()
-		msg, ok := readRunBatch(ctx, m.journal, r.id, r.step, m.phaseOf(r.step), r.verify, r.handle)
+		msg, ok := readRunBatch(ctx, m.journal, r.id, r.jr, r.handle)
 		r.reader.mu.Unlock()
 		if !ok {
 			return m, false

@@ -12,6 +12,7 @@ import (
 	"github.com/drnav/drnav/incident"
 	"github.com/drnav/drnav/internal/where"
 	"github.com/drnav/drnav/runbooks"
+	"github.com/drnav/drnav/steps"
 )
 
 // harness is a tiny program loop: commands run in goroutines and their
@@ -157,15 +158,29 @@ var (
 
 func testOptions() Options {
 	cfg := config.Default()
+	live := testEnvironment(cfg, ModeLive)
+	live.Context, live.Database = "lab", testDB.String()
+	live.KubeWhere, live.FailoverWhere, live.DBWhere = &testKube, &testFailover, &testDB
+	drill := testEnvironment(cfg, ModeDrill)
+	drill.Context, drill.Database = "drill-sim", "simulated"
 	return Options{
 		Runbooks: []*runbooks.Runbook{testRunbook()},
 		Config:   cfg,
 		Mode:     ModeLive,
-		Live: &Environment{Context: "lab", Database: testDB.String(),
-			KubeWhere: &testKube, FailoverWhere: &testFailover, DBWhere: &testDB},
-		Drill: &Environment{Context: "drill-sim", Database: "simulated"},
-		Now:   func() time.Time { return testNow },
+		Live:     live,
+		Drill:    drill,
+		Now:      func() time.Time { return testNow },
 	}
+}
+
+// testEnvironment is an environment built as main builds one (the target
+// from config, a drill's shell shown only), without cluster or database.
+func testEnvironment(cfg config.Config, mode Mode) *Environment {
+	t := steps.BaseTarget(cfg)
+	if mode == ModeDrill {
+		t.ShowShellOnly(cfg.Drill.AllowShell, "")
+	}
+	return &Environment{Target: &t}
 }
 
 // declared returns a harness on the checklist of a declared live incident

@@ -110,7 +110,10 @@ func readDoc(path string) (string, error) {
 // Close releases the incident journal (and its driver lock) when the model
 // holds one; main calls it on the final model after the program exits.
 func (m Model) Close() error {
-	if m.env != nil && m.env.Close != nil {
+	if m.built != nil && m.built.Close != nil {
+		m.built.Close()
+	}
+	if m.env != nil && m.env != m.built && m.env.Close != nil {
 		m.env.Close()
 	}
 	if o := m.handing; o != nil {

@@ -91,14 +91,28 @@ type Model struct {
 	pickSel int
 
 	// mode and incident
-	mode    Mode
-	env     *Environment
-	rb      *runbooks.Runbook
-	decl    declareForm
-	journal Journal
-	inc     incident.State    // the incident: every journaled event folded in
-	secrets map[string]string // secret values: memory only, never journaled
-	sel     int               // selected step
+	mode Mode
+	env  *Environment
+	// built is the environment this model built (MakeEnv) and owns: it is
+	// closed when another replaces it and by Close.
+	built *Environment
+	// origin counts the environment requests (a runbook chosen, an incident
+	// opened, back to the picker): every asynchronous answer carries the
+	// origin it answers, and one that is no longer current is dropped.
+	origin int
+	// envErr says why the environment could not be built (steps wait for it).
+	envErr string
+	// initEnv builds the environment of an incident resumed at start-up,
+	// run by Init: the first frame does not wait for clusters or databases.
+	initEnv tea.Cmd
+	// askingOnCall: Options.OnCall has not answered yet.
+	askingOnCall bool
+	rb           *runbooks.Runbook
+	decl         declareForm
+	journal      Journal
+	inc          incident.State    // the incident: every journaled event folded in
+	secrets      map[string]string // secret values: memory only, never journaled
+	sel          int               // selected step
 
 	// running step
 	runSeq int
@@ -149,6 +163,7 @@ type activeRun struct {
 	step     string
 	handle   StepRun
 	verify   bool // a verification-only run
+	jr       *steps.Journaler
 	started  time.Time
 	stopping bool
 	reader   *runReader // who reads handle's events (nil in some tests)
@@ -197,8 +212,17 @@ func New(opts Options) Model {
 	m.setEnv()
 	if opts.Resume != nil {
 		m.applyResume(opts.Resume)
-		m.checkResumedContext()
+		if opts.MakeEnv != nil && m.rb != nil && !opts.ReadOnly {
+			// Built after the first frame; the static environment only
+			// describes the mode meanwhile.
+			m.initEnv = m.makeEnvCmd(func(origin int, env *Environment, err error) tea.Msg {
+				return resumedEnvMsg{origin: origin, env: env, err: err}
+			})
+		} else {
+			m.checkResumedContext()
+		}
 	}
+	m.askingOnCall = opts.OnCall != nil
 	if opts.ReadOnly {
 		m.screen = screenChecklist
 	}
@@ -247,7 +271,12 @@ func (m *Model) findRunbook(id string) *runbooks.Runbook {
 // Init starts the one clock tick, asks for the background colour and starts
 // the followers.
 func (m Model) Init() tea.Cmd {
-	cmds := []tea.Cmd{tickCmd(), tea.RequestBackgroundColor}
+	cmds := []tea.Cmd{tickCmd(), tea.RequestBackgroundColor, m.initEnv}
+	if ask := m.opts.OnCall; ask != nil {
+		cmds = append(cmds, func() tea.Msg {
+			return onCallMsg(ask(context.Background()))
+		})
+	}
 	if m.opts.Follow != nil {
 		cmds = append(cmds, followCmd(m.opts.Follow))
 	}
@@ -291,14 +320,16 @@ type declaredMsg struct {
 // resumedEnvMsg carries the environment built for an incident resumed from
 // the picker.
 type resumedEnvMsg struct {
-	env   *Environment
-	err   error
-	flash string // what the footer says once the environment is there
+	origin int
+	env    *Environment
+	err    error
+	flash  string // what the footer says once the environment is there
 }
 
 type resumeMsg struct {
-	r   *Resume
-	err error
+	origin int
+	r      *Resume
+	err    error
 }
 
 type followMsg struct {
@@ -307,6 +338,7 @@ type followMsg struct {
 }
 
 type choicesMsg struct {
+	origin  int
 	field   int
 	choices []string
 	facts   []string
@@ -445,6 +477,9 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case handedMsg:
 		return m.handed(msg)
 	case resumeMsg:
+		if msg.origin != m.origin {
+			return m, closeResumeCmd(msg.r) // another choice was made meanwhile
+		}
 		if msg.err != nil {
 			m.flash = "resume: " + msg.err.Error()
 			if le, ok := IsLocked(msg.err); ok {
@@ -458,18 +493,24 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if m.opts.MakeEnv != nil && m.rb != nil && !m.opts.ReadOnly {
 			// Resumed from the picker: the incident's own mode and runbook
 			// get their environment (the static ones only describe it).
-			return m, m.makeEnvCmd(func(env *Environment, err error) tea.Msg { return resumedEnvMsg{env: env, err: err} })
+			return m, m.makeEnvCmd(func(origin int, env *Environment, err error) tea.Msg {
+				return resumedEnvMsg{origin: origin, env: env, err: err}
+			})
 		}
 		return m, m.snapshotCmds()
 	case resumedEnvMsg:
+		if msg.origin != m.origin {
+			return m, closeEnvCmd(msg.env)
+		}
 		if msg.err != nil {
+			m.envErr = msg.err.Error()
 			m.flash = msg.err.Error()
 			return m, nil
 		}
-		m.env = msg.env
+		closeOld := m.adopt(msg.env)
 		m.flash = msg.flash
 		m.checkResumedContext()
-		return m, m.snapshotCmds()
+		return m, tea.Batch(closeOld, m.snapshotCmds())
 	case pickedContextMsg:
 		return m.pickedContext(msg)
 	case followMsg:
@@ -520,7 +561,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		m.run.handle = msg.handle
-		return m, readRunCmd(m.journal, m.run.id, m.run.step, m.phaseOf(m.run.step), m.run.verify, msg.handle, m.run.reader)
+		return m, readRunCmd(m.journal, m.run.id, m.run.jr, msg.handle, m.run.reader)
 	case runEventsMsg:
 		if m.run == nil || msg.id != m.run.id {
 			return m, nil // stale
@@ -545,7 +586,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.advanceFrom(id)
 			return m.afterStateChange()
 		}
-		return m, readRunCmd(m.journal, msg.id, id, m.phaseOf(id), m.run.verify, m.run.handle, m.run.reader)
+		return m, readRunCmd(m.journal, msg.id, m.run.jr, m.run.handle, m.run.reader)
 	case interactiveReadyMsg:
 		return m.handInteractive(msg)
 	case interactiveDoneMsg:
@@ -553,23 +594,29 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		m.run = nil
-		fin := finishEvent(msg.step, steps.FinishInteractive(msg.err, msg.started))
+		fin := steps.FinishedEvent(msg.step, steps.FinishInteractive(msg.err, msg.started))
 		return m, appendCmd(m.journal, "", fin)
 	case recoveredMsg:
 		m.recovered = string(msg)
 		return m, nil
+	case onCallMsg:
+		m.opts.Config.OnCall, m.askingOnCall = string(msg), false
+		return m, nil
 	case envMsg:
+		if msg.origin != m.origin {
+			return m, closeEnvCmd(msg.env) // for a runbook or mode no longer chosen
+		}
 		if msg.err != nil {
 			m.flash = msg.err.Error()
 			return m, nil
 		}
-		m.env = msg.env
+		closeOld := m.adopt(msg.env)
 		m.flash = ""
 		snaps := m.snapshotCmds()
 		mm, cmd := m.startDeclare()
-		return mm, tea.Batch(cmd, snaps)
+		return mm, tea.Batch(cmd, snaps, closeOld)
 	case choicesMsg:
-		if msg.field < len(m.decl.fields) {
+		if msg.origin == m.origin && msg.field < len(m.decl.fields) {
 			f := &m.decl.fields[msg.field]
 			f.choices, f.facts, f.choiceErr = msg.choices, msg.facts, msg.err
 		}
@@ -644,6 +691,9 @@ func (m Model) afterStateChange() (tea.Model, tea.Cmd) {
 }
 
 type recoveredMsg string
+
+// onCallMsg is who is on call, as Options.OnCall answered.
+type onCallMsg string
 
 func appendTail(lines, more []string) []string {
 	const keep = 5000
@@ -1079,6 +1129,15 @@ func (m Model) startStep(verifyOnly bool) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 	}
+	tp := m.target()
+	if tp == nil {
+		m.flash = "the " + m.mode.String() + " environment is not ready yet: steps wait for it"
+		if m.envErr != "" {
+			m.flash = "steps cannot run: " + m.envErr
+		}
+		return m, nil
+	}
+	target := *tp
 	m.runSeq++
 	m.run = &activeRun{id: m.runSeq, step: id, verify: verifyOnly, started: m.now(), reader: newRunReader()}
 	m.outOf = ""
@@ -1087,7 +1146,6 @@ func (m Model) startStep(verifyOnly bool) (tea.Model, tea.Cmd) {
 		m.outs[id] = nil
 	}
 	m.refreshOutput()
-	target := m.target()
 	runStep := *step
 	if runStep.ID == "" {
 		runStep.ID = id
@@ -1141,8 +1199,10 @@ func (m Model) handInteractive(msg interactiveReadyMsg) (tea.Model, tea.Cmd) {
 // startShown starts a step through the engine (in a Cmd).
 func (m Model) startShown(runStep runbooks.Step, target steps.Target) (tea.Model, tea.Cmd) {
 	start, runID, id := m.opts.Start, m.run.id, m.run.step
+	m.run.jr = &steps.Journaler{Step: id, Phase: m.phaseOf(id), Title: runStep.Title, Dir: journalDir(m.journal),
+		VerifyOnly: m.run.verify}
 	if !m.run.verify {
-		target = writeAheadTarget(target, m.journal, m.opts.Supervisor, id, m.phaseOf(id))
+		target = writeAheadTarget(target, m.journal, m.opts.Supervisor, m.run.jr)
 	}
 	return m, func() tea.Msg {
 		h, err := start(context.Background(), runStep, target)
@@ -1242,9 +1302,11 @@ func (m Model) pickerKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 				m.flash = "cannot open this incident"
 				return m, nil
 			}
+			m.origin++
+			origin := m.origin
 			return m, func() tea.Msg {
 				r, err := open()
-				return resumeMsg{r: r, err: err}
+				return resumeMsg{origin: origin, r: r, err: err}
 			}
 		}
 		if m.opts.ReadOnly {
@@ -1286,6 +1348,7 @@ func (m Model) modeKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m.openContextPick()
 	case msg.String() == "esc":
 		m.screen = screenPicker
+		m.origin++ // an environment on its way is for a choice withdrawn
 		return m, nil
 	case msg.String() == "ctrl+c":
 		return m, tea.Quit
@@ -1298,21 +1361,63 @@ func (m Model) modeKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 }
 
 type envMsg struct {
-	env *Environment
-	err error
+	origin int
+	env    *Environment
+	err    error
 }
 
 // chooseEnv builds the environment (MakeEnv, in a Cmd) or uses the static one.
 func (m Model) chooseEnv() (tea.Model, tea.Cmd) {
 	if m.opts.MakeEnv == nil {
+		m.origin++ // the declare form's choices answer this choice
 		return m.startDeclare()
 	}
-	return m, m.makeEnvCmd(func(env *Environment, err error) tea.Msg { return envMsg{env: env, err: err} })
+	return m, m.makeEnvCmd(func(origin int, env *Environment, err error) tea.Msg {
+		return envMsg{origin: origin, env: env, err: err}
+	})
+}
+
+// adopt makes env, just built, the current environment; the one built
+// before it is closed (in the returned Cmd).
+func (m *Model) adopt(env *Environment) tea.Cmd {
+	old := m.built
+	m.env, m.built, m.envErr = env, env, ""
+	if old == env {
+		return nil
+	}
+	return closeEnvCmd(old)
+}
+
+// closeEnvCmd closes an environment no longer used (its simulator,
+// informers and database poller), off the Update loop.
+func closeEnvCmd(env *Environment) tea.Cmd {
+	if env == nil || env.Close == nil {
+		return nil
+	}
+	return func() tea.Msg {
+		env.Close()
+		return nil
+	}
+}
+
+// closeResumeCmd releases an incident opened for a choice no longer
+// current (its journal and driver lock).
+func closeResumeCmd(r *Resume) tea.Cmd {
+	if r == nil || r.Journal == nil {
+		return nil
+	}
+	return func() tea.Msg {
+		_ = r.Journal.Close()
+		return nil
+	}
 }
 
 // makeEnvCmd builds the environment of the current mode and runbook in a Cmd
-// (MakeEnv may start a simulator or dial a cluster) and wraps the result.
-func (m *Model) makeEnvCmd(done func(*Environment, error) tea.Msg) tea.Cmd {
+// (MakeEnv may start a simulator or dial a cluster) and wraps the result,
+// tagged with a new origin: an answer to an earlier request is dropped.
+func (m *Model) makeEnvCmd(done func(origin int, env *Environment, err error) tea.Msg) tea.Cmd {
+	m.origin++
+	origin := m.origin
 	mk, mode, rb := m.opts.MakeEnv, m.mode, m.rb
 	if d := m.descriptionOf(mode); d != nil && d.Make != nil {
 		build := d.Make
@@ -1324,7 +1429,7 @@ func (m *Model) makeEnvCmd(done func(*Environment, error) tea.Msg) tea.Cmd {
 		if err != nil {
 			err = fmt.Errorf("prepare %s environment: %w", mode, err)
 		}
-		return done(env, err)
+		return done(origin, env, err)
 	}
 }
 
@@ -1375,7 +1480,7 @@ func (m Model) startDeclare() (tea.Model, tea.Cmd) {
 		}
 		fields = append(fields, declareField{label: v.Name, variable: v, input: in})
 		if v.Source != runbooks.SourceText && v.Source != runbooks.SourceConfig && m.env != nil && (m.env.Choices != nil || m.env.ChoiceFacts != nil) {
-			idx, src, choices, facts := len(fields)-1, v.Source, m.env.Choices, m.env.ChoiceFacts
+			idx, src, choices, facts, origin := len(fields)-1, v.Source, m.env.Choices, m.env.ChoiceFacts, m.origin
 			cmds = append(cmds, func() tea.Msg {
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 				defer cancel()
@@ -1393,7 +1498,7 @@ func (m Model) startDeclare() (tea.Model, tea.Cmd) {
 				if err != nil {
 					err = fmt.Errorf("list %s: %w", src, err)
 				}
-				msg.field, msg.err = idx, err
+				msg.origin, msg.field, msg.err = origin, idx, err
 				return msg
 			})
 		}
@@ -1414,6 +1519,7 @@ func (m Model) declareKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m, tea.Quit
 	case "esc":
 		m.screen = screenPicker
+		m.origin++ // choices or an environment on their way are dropped
 		return m, nil
 	case "up", "shift+tab":
 		if d.cur > 0 {

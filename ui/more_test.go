@@ -289,7 +289,7 @@ func TestResumeFromPickerBuildsTheIncidentsEnvironment(t *testing.T) {
 	h := newHarness(t, opts)
 	h.press("enter") // the open incident is listed first
 	h.until("checklist with its environment", func(m Model) bool {
-		return m.screen == screenChecklist && m.env != nil && m.env.Target != nil
+		return m.screen == screenChecklist && m.env != nil && m.env.Context == "drill-primary"
 	})
 	if len(built) != 1 || built[0] != ModeDrill {
 		t.Errorf("MakeEnv calls %v, want one for the drill", built)

@@ -199,6 +199,10 @@ type Options struct {
 	// Supervisor (Exe and Args), when set, runs shell steps detached under
 	// it, in run folders of the incident's folder, so they outlive drnav.
 	Supervisor *steps.Supervisor
+	// OnCall, when set, asks who is on call (config's on_call_command), in
+	// a Cmd once the first frame is drawn; the answer replaces
+	// Config.OnCall. Start-up never waits for it.
+	OnCall func(ctx context.Context) string
 	// Notify sends a status update text (the notify command); nil: copy only.
 	Notify func(ctx context.Context, text string) error
 	// ReadDoc reads a local related document for the pager (called in a Cmd).

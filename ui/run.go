@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -35,11 +34,11 @@ func newRunReader() *runReader {
 	return &runReader{program: ctx, detached: cancel}
 }
 
-// readRunCmd reads one batch of events from a run, appends them to the
-// journal and returns them tagged with the run id; Update re-arms it until
-// the run finishes. rr (nil for none) detaches it: then it reads nothing
-// more and returns no message.
-func readRunCmd(j Journal, runID int, stepID, phase string, verifyOnly bool, h StepRun, rr *runReader) tea.Cmd {
+// readRunCmd reads one batch of events from a run, journals them through
+// the run's Journaler and returns them tagged with the run id; Update
+// re-arms it until the run finishes. rr (nil for none) detaches it: then it
+// reads nothing more and returns no message.
+func readRunCmd(j Journal, runID int, jr *steps.Journaler, h StepRun, rr *runReader) tea.Cmd {
 	return func() tea.Msg {
 		ctx := context.Background()
 		if rr != nil {
@@ -47,7 +46,7 @@ func readRunCmd(j Journal, runID int, stepID, phase string, verifyOnly bool, h S
 			defer rr.mu.Unlock()
 			ctx = rr.program
 		}
-		msg, ok := readRunBatch(ctx, j, runID, stepID, phase, verifyOnly, h)
+		msg, ok := readRunBatch(ctx, j, runID, jr, h)
 		if !ok {
 			return nil
 		}
@@ -57,7 +56,7 @@ func readRunCmd(j Journal, runID int, stepID, phase string, verifyOnly bool, h S
 
 // readRunBatch is one batch of readRunCmd; false when ctx ended before the
 // run sent anything (nothing was read then).
-func readRunBatch(ctx context.Context, j Journal, runID int, stepID, phase string, verifyOnly bool, h StepRun) (runEventsMsg, bool) {
+func readRunBatch(ctx context.Context, j Journal, runID int, jr *steps.Journaler, h StepRun) (runEventsMsg, bool) {
 	ch := h.Events()
 	var first steps.Event
 	var ok bool
@@ -89,25 +88,33 @@ gather:
 			break gather
 		}
 	}
-	evs, lines, done := convertEvents(stepID, phase, verifyOnly, batch)
-	msg := runEventsMsg{id: runID, lines: lines, done: done || closed}
-	writtenAhead := false
-	for _, ev := range batch {
-		writtenAhead = writtenAhead || (ev.Kind == steps.EventStarted && ev.WrittenAhead)
+	type entry struct {
+		ev    incident.Event
+		ahead bool // journalled by the write-ahead hook already
 	}
-	for _, ev := range evs {
-		if ev.Type == incident.EventStepStarted && writtenAhead {
-			msg.events = append(msg.events, ev) // already journalled, before the step started
-			continue
+	var evs []entry
+	done := false
+	for _, ev := range batch {
+		if ev.Kind == steps.EventStarted && ev.WrittenAhead && !jr.VerifyOnly {
+			evs = append(evs, entry{ev: jr.StartedEvent(ev), ahead: true})
 		}
-		if ev.Type == incident.EventStepFinished && finishUnknown(batch) {
-			continue // drnav stopped following a detached step: its outcome is read on resume
+		for _, e := range jr.Add(ev) {
+			evs = append(evs, entry{ev: e})
 		}
-		if err := j.Append(ev); err != nil {
-			msg.err = err
-			break
+		done = done || ev.Kind == steps.EventFinished
+	}
+	for _, e := range jr.Flush(batch[len(batch)-1].Time) {
+		evs = append(evs, entry{ev: e})
+	}
+	msg := runEventsMsg{id: runID, lines: shownLines(jr.VerifyOnly, batch), done: done || closed}
+	for _, e := range evs {
+		if !e.ahead {
+			if err := j.Append(e.ev); err != nil {
+				msg.err = err
+				break
+			}
 		}
-		msg.events = append(msg.events, ev)
+		msg.events = append(msg.events, e.ev)
 	}
 	for _, ev := range batch {
 		if ev.Kind == steps.EventFinished && ev.NotStarted && msg.err == nil {
@@ -117,109 +124,35 @@ gather:
 	return msg, true
 }
 
-// finishUnknown: the batch ends with a finish that is no outcome.
-func finishUnknown(batch []steps.Event) bool {
-	for _, ev := range batch {
-		if ev.Kind == steps.EventFinished && (ev.OutcomeUnknown || ev.NotStarted) {
-			return true
-		}
-	}
-	return false
-}
-
 // writeAheadTarget makes the step journal its step_started (fsynced) before
 // it starts any process or sends any request, and, for a journal with a
 // folder, run shell steps detached under the supervisor.
-func writeAheadTarget(t steps.Target, j Journal, sup *steps.Supervisor, stepID, phase string) steps.Target {
-	dirOf, hasDir := j.(interface{ Dir() string })
-	if sup != nil && hasDir {
+func writeAheadTarget(t steps.Target, j Journal, sup *steps.Supervisor, jr *steps.Journaler) steps.Target {
+	if sup != nil && jr.Dir != "" {
 		s := *sup
-		s.Root = filepath.Join(dirOf.Dir(), "steps")
+		s.Root = filepath.Join(jr.Dir, "steps")
 		t.Supervisor = &s
 	}
-	t.WriteAhead = func(ev steps.Event) error {
-		text := ev.Command
-		if ev.ShownOnly {
-			text += "  (drill: shown, not run)"
-		}
-		runDir := ev.Detached
-		if hasDir && runDir != "" {
-			if rel, err := filepath.Rel(dirOf.Dir(), runDir); err == nil && !strings.HasPrefix(rel, "..") {
-				runDir = rel
-			}
-		}
-		return j.Append(incident.Event{Type: incident.EventStepStarted, Time: ev.Time, Step: stepID, Phase: phase,
-			Command: text, Equivalent: ev.Equivalent, DryRun: ev.DryRun, ShownOnly: ev.ShownOnly, RunDir: runDir})
-	}
+	t.WriteAhead = jr.WriteAhead(j.Append)
 	return t
 }
 
-// convertEvents turns engine events into journal events (output merged into
-// one tail event) and the lines to show.
-func convertEvents(stepID, phase string, verifyOnly bool, batch []steps.Event) ([]incident.Event, []string, bool) {
-	var out []incident.Event
-	var buf []string
-	done := false
-	flush := func(t time.Time) {
-		if len(buf) == 0 {
-			return
-		}
-		if len(buf) > incident.MaxTailLines {
-			buf = buf[len(buf)-incident.MaxTailLines:]
-		}
-		out = append(out, incident.Event{Type: incident.EventOutput, Time: t, Step: stepID, Lines: slices.Clone(buf)})
-		buf = nil
+// journalDir is the folder of a journal that has one ("" in memory).
+func journalDir(j Journal) string {
+	if d, ok := j.(interface{ Dir() string }); ok {
+		return d.Dir()
 	}
-	for _, ev := range batch {
-		switch ev.Kind {
-		case steps.EventStarted:
-			if verifyOnly {
-				continue
-			}
-			text := ev.Command
-			if ev.ShownOnly {
-				text += "  (drill: shown, not run)"
-			}
-			out = append(out, incident.Event{Type: incident.EventStepStarted, Time: ev.Time, Step: stepID, Phase: phase,
-				Command: text, Equivalent: ev.Equivalent, DryRun: ev.DryRun, ShownOnly: ev.ShownOnly})
-		case steps.EventOutput:
-			for _, l := range ev.Lines {
-				buf = append(buf, lineText(l))
-			}
-		case steps.EventProgress:
-			if ev.Total > 0 {
-				buf = append(buf, progressLine(ev.Done, ev.Total))
-			}
-		case steps.EventVerify:
-			flush(ev.Time)
-			// a progress check is recorded not-ok until the final one holds
-			out = append(out, incident.Event{Type: incident.EventVerification, Time: ev.Time, Step: stepID,
-				OK: ev.Verify.Final && ev.Verify.OK, Detail: ev.Verify.Detail})
-		case steps.EventFinished:
-			flush(ev.Time)
-			done = true
-			if verifyOnly {
-				ok := ev.ExitCode == 0 && ev.Err == ""
-				if ev.Verified != nil {
-					ok = *ev.Verified
-				}
-				out = append(out, incident.Event{Type: incident.EventVerification, Time: ev.Time, Step: stepID,
-					OK: ok, Detail: "verification finished"})
-				continue
-			}
-			out = append(out, finishEvent(stepID, ev))
-		}
-	}
-	if len(batch) > 0 {
-		flush(batch[len(batch)-1].Time)
-	}
-	// shown lines: everything gathered in this batch
+	return ""
+}
+
+// shownLines are the lines a batch adds to the step's output pane.
+func shownLines(verifyOnly bool, batch []steps.Event) []string {
 	var shown []string
 	for _, ev := range batch {
 		switch ev.Kind {
 		case steps.EventOutput:
 			for _, l := range ev.Lines {
-				shown = append(shown, lineText(l))
+				shown = append(shown, steps.LineText(l))
 			}
 		case steps.EventStarted:
 			if !verifyOnly {
@@ -235,14 +168,7 @@ func convertEvents(stepID, phase string, verifyOnly bool, batch []steps.Event) (
 			shown = append(shown, finishedLine(ev))
 		}
 	}
-	return out, shown, done
-}
-
-func lineText(l steps.Line) string {
-	if l.Stream == steps.Stderr {
-		return "! " + l.Text
-	}
-	return l.Text
+	return shown
 }
 
 func progressLine(done, total int64) string {
@@ -279,16 +205,13 @@ func itoa(n int64) string {
 	return string(b[i:])
 }
 
-// finishEvent is the step_finished event of an interactive step.
-func finishEvent(stepID string, ev steps.Event) incident.Event {
-	return incident.Event{Type: incident.EventStepFinished, Time: ev.Time, Step: stepID, Exit: ev.ExitCode, Err: ev.Err,
-		Duration: ev.Duration, Verified: ev.Verified}
-}
-
-// target builds what a step runs against from the environment, config and
-// the declared variables.
-func (m *Model) target() steps.Target {
-	cfg := m.opts.Config
+// target is what a step runs against: the environment's target (built in
+// one place, by MakeEnv or the caller of New) with the declared variables.
+// It is nil while there is no environment (being built, or it failed).
+func (m *Model) target() *steps.Target {
+	if m.env == nil || m.env.Target == nil {
+		return nil
+	}
 	vars := make(map[string]string, len(m.inc.Variables))
 	var secrets []string
 	for _, v := range m.inc.Variables {
@@ -301,29 +224,9 @@ func (m *Model) target() steps.Target {
 		}
 	}
 	sort.Strings(secrets)
-	env := cfg.EnvList()
-	if m.env != nil && m.env.Target != nil {
-		t := *m.env.Target
-		t.Vars, t.Secrets, t.Now = vars, secrets, m.now
-		return t
-	}
-	t := steps.Target{
-		Vars: vars, Secrets: secrets, Redact: cfg.Redact, Env: env, SecretEnv: cfg.SecretEnv(), Dir: cfg.WorkDir,
-		Namespace: cfg.Namespace, Now: m.now,
-	}
-	if m.env != nil {
-		t.Kube, t.DB = m.env.Kube, m.env.DB
-	}
-	if m.mode == ModeDrill {
-		t.ShellMode = steps.ShellShowOnly
-		rbID := ""
-		if m.rb != nil {
-			rbID = m.rb.ID
-		}
-		allow := slices.Clone(cfg.Drill.AllowShell)
-		t.AllowShell = func(stepID string) bool { return slices.Contains(allow, rbID+"/"+stepID) }
-	}
-	return t
+	t := *m.env.Target
+	t.Vars, t.Secrets, t.Now = vars, secrets, m.now
+	return &t
 }
 
 // resolve substitutes {{name}} for display; secrets stay masked.

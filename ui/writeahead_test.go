@@ -24,7 +24,8 @@ func TestWriteAheadStepStarted(t *testing.T) {
 	defer j.Close()
 	counter := filepath.Join(t.TempDir(), "counter")
 	var startedBeforeEffect bool
-	tg := writeAheadTarget(steps.Target{}, j, nil, "one", "p1")
+	jr := &steps.Journaler{Step: "one", Phase: "p1", Title: "One", Dir: j.Dir()}
+	tg := writeAheadTarget(steps.Target{}, j, nil, jr)
 	hook := tg.WriteAhead
 	tg.WriteAhead = func(ev steps.Event) error {
 		if err := hook(ev); err != nil {
@@ -36,7 +37,7 @@ func TestWriteAheadStepStarted(t *testing.T) {
 		return nil
 	}
 	r := steps.Start(context.Background(), runbooks.Step{ID: "one", Title: "One", Run: "echo x >> " + counter}, tg)
-	cmd := readRunCmd(j, 1, "one", "p1", false, r, nil)
+	cmd := readRunCmd(j, 1, jr, r, nil)
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		msg := cmd().(runEventsMsg)
