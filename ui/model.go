@@ -1038,15 +1038,16 @@ func (m Model) mutate(what string) (tea.Model, tea.Cmd) {
 			m.flash = "hints are for drills"
 			return m, nil
 		}
-		n := 0
-		if st != nil {
-			n = st.Hints
-		}
-		if n >= len(step.Hints) {
+		n := m.nextHint(step, st)
+		if n < 0 {
 			m.flash = "no more hints for this step"
+			if len(step.Hints) > len(shownHints(step, st)) {
+				m.flash = "no more hints fit what the panes show now"
+			}
 			return m, nil
 		}
-		return m, appendCmd(m.journal, "hint: "+step.Hints[n], incident.Event{Type: incident.EventHintUsed, Time: m.now(), Step: id, Text: step.Hints[n], N: n + 1})
+		text := m.resolve(step.Hints[n].Text)
+		return m, appendCmd(m.journal, "hint: "+text, incident.Event{Type: incident.EventHintUsed, Time: m.now(), Step: id, Text: text, N: n + 1})
 	case "status update":
 		m.openStatus()
 		return m, nil
