@@ -111,6 +111,7 @@ func (a *app) uiOptions(ctx context.Context, o *cmdOpts, cfg config.Config, rbs 
 	if o.drill {
 		opts.Mode = ui.ModeDrill
 	}
+	opts.DrillOnCall, opts.DrillRoster = drill.Roster(cfg.Contacts)
 	opts.Briefing = func(rb *runbooks.Runbook, detected time.Time) string {
 		if sc, ok := drill.ScenarioByID(rb.Scenario); ok {
 			return sc.Briefing(detected)

@@ -389,9 +389,12 @@ func (m Model) statusKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 // contactRows is every contact of the plan plus the on-call person.
 func (m *Model) contactRows() [][2]string {
 	var rows [][2]string
-	oncall := m.opts.Config.OnCall
+	oncall, contacts := m.opts.Config.OnCall, m.opts.Config.Contacts
+	if m.mode == ModeDrill && len(m.opts.DrillRoster) > 0 {
+		oncall, contacts = m.opts.DrillOnCall, m.opts.DrillRoster
+	}
 	rows = append(rows, [2]string{"On-call", orDefault(oncall, "missing")})
-	for _, c := range m.opts.Config.Contacts {
+	for _, c := range contacts {
 		who := c.Name
 		if c.Handle != "" {
 			who = strings.TrimSpace(who + " " + c.Handle)

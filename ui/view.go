@@ -344,7 +344,12 @@ func (m Model) viewCadence() string {
 		}
 		return m.styles.Warn.Render(fmt.Sprintf("%s DUE (%s late)%s", label, fmtDur(-it.Remaining), hint))
 	}
-	return m.styles.Subtle.Render(fmt.Sprintf("%s in %s", label, fmtDur(it.Remaining)))
+	soon := ""
+	if m.mode == ModeDrill && !m.opts.ReadOnly {
+		// a short drill ends before the duty is due: say it can be done now
+		soon = " · u posts it"
+	}
+	return m.styles.Subtle.Render(fmt.Sprintf("%s in %s%s", label, fmtDur(it.Remaining), soon))
 }
 
 func (m Model) viewSteps(w, h int) string {
