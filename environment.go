@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/drnav/drnav/config"
 	"github.com/drnav/drnav/drill"
@@ -30,6 +31,11 @@ type environment struct {
 	// Recovered reports whether the drill scenario is recovered (drill only).
 	Recovered func() (bool, string)
 	Close     func()
+	// Now and PaneClock are a drill's scenario clock (drill.Env.Now, which
+	// runs at --drill-speed) and the clock of the sources feeding its panes
+	// (drill.Env.PaneClock); nil outside drills.
+	Now       func() time.Time
+	PaneClock live.Clock
 }
 
 // environment builds the environment for a runbook. With --drill and no
@@ -146,7 +152,9 @@ func drillEnvironment(ctx context.Context, cfg config.Config, rb *runbooks.Runbo
 			KubeContext: "drill-primary (simulated)", Database: t.DB.Describe(cfg.Database),
 			SSHClient: os.Getenv("SSH_CONNECTION"),
 		},
-		Close: sim.Stop,
+		Close:     sim.Stop,
+		Now:       sim.Now,
+		PaneClock: sim.PaneClock(),
 	}
 	if rb != nil && rb.Scenario != "" {
 		id := rb.Scenario

@@ -39,6 +39,7 @@ func (a *app) uiEnvironment(ctx context.Context, o *cmdOpts, cfg config.Config, 
 		return live.NewKubeSource(nil, live.KubeOptions{
 			Context:   shown,
 			Namespace: cfg.Namespace,
+			Clock:     env.PaneClock,
 			Selector:  cfg.AppLabel,
 			Dial: func(context.Context) (kubernetes.Interface, error) {
 				c, _, err := kube.Client(which)
@@ -52,6 +53,7 @@ func (a *app) uiEnvironment(ctx context.Context, o *cmdOpts, cfg config.Config, 
 		RPO:              cfg.RPO.Duration,
 		BackupDir:        backupDir,
 		FreshnessCommand: cfg.Backup.FreshnessCommand,
+		Clock:            env.PaneClock,
 	})
 	go ks.Run(sctx)
 	go ds.Run(sctx)
@@ -76,6 +78,7 @@ func (a *app) uiEnvironment(ctx context.Context, o *cmdOpts, cfg config.Config, 
 		ConfigValues:      env.ConfigValues,
 		Recovered:         env.Recovered,
 		Close:             func() { cancel(); env.Close() },
+		Now:               env.Now,
 		Context:           env.Declared.KubeContext,
 		Database:          env.Declared.Database,
 		KubeWhere:         env.Declared.Kube,

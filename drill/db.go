@@ -77,8 +77,8 @@ func (d *simDB) resetState(alwaysUp bool, orders int64, archivedAgo time.Duratio
 	d.main = &simData{tables: orders > 0, orders: orders, corrupt: corrupt}
 	d.others = map[string]*simData{}
 	d.sizeBytes = 8_000_000 + orders*620
-	// The data age is on the wall clock, like the incident's RTO clock and
-	// the header's RPO figure: the story's figure as it is, not sped up.
+	// The data age is on the scenario clock, like the drill's RTO clock and
+	// the header's RPO figure.
 	d.lastArchived = d.clk.Now().Add(-archivedAgo)
 }
 
@@ -89,7 +89,7 @@ func (d *simDB) observe(now time.Time, appReady int32) {
 	defer d.mu.Unlock()
 	d.appReady = appReady
 	if (d.alwaysUp || up) && now.Sub(d.lastArchived) >= time.Minute {
-		d.lastArchived = now // archive_timeout 60s (wall clock): a WAL segment a minute while up
+		d.lastArchived = now // archive_timeout 60s (scenario clock): a WAL segment a minute while up
 	}
 }
 

@@ -74,6 +74,7 @@ type Model struct {
 	mirrorLine string
 	mirrorRO   error
 	now        func() time.Time
+	baseNow    func() time.Time // Options.Now; now is the environment's clock when it has one
 	styles     Styles
 	keys       KeyMap
 	help       help.Model
@@ -176,6 +177,7 @@ func New(opts Options) Model {
 	m := Model{
 		opts:    opts,
 		now:     now,
+		baseNow: now,
 		isDark:  true,
 		keys:    NewKeyMap(opts.ReadOnly),
 		help:    help.New(),
@@ -210,11 +212,22 @@ func New(opts Options) Model {
 func (m *Model) setEnv() {
 	switch m.mode {
 	case ModeLive:
-		m.env = m.opts.Live
+		m.useEnv(m.opts.Live)
 	case ModeDrill:
-		m.env = m.opts.Drill
+		m.useEnv(m.opts.Drill)
 	default:
-		m.env = nil
+		m.useEnv(nil)
+	}
+}
+
+// useEnv makes env the current environment. A drill's scenario clock
+// (Environment.Now) becomes the incident's clock: the header's RTO, the
+// journal's times and step durations run at the simulator's pace.
+func (m *Model) useEnv(env *Environment) {
+	m.env = env
+	m.now = m.baseNow
+	if env != nil && env.Now != nil {
+		m.now = env.Now
 	}
 }
 
@@ -396,7 +409,11 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.panes.restyle(m.isDark, m.opts.NoColor, m.opts.ASCII)
 		return m, nil
 	case tickMsg:
-		m.advanceClock(time.Time(msg))
+		if m.env != nil && m.env.Now != nil {
+			m.advanceClock(m.now()) // the scenario's clock, not the wall's
+		} else {
+			m.advanceClock(time.Time(msg))
+		}
 		if m.opts.MirrorStatus != nil {
 			wasRO := m.mirrorRO != nil
 			m.mirrorLine, m.mirrorRO = m.opts.MirrorStatus()
@@ -466,7 +483,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.flash = msg.err.Error()
 			return m, nil
 		}
-		m.env = msg.env
+		m.useEnv(msg.env)
 		m.flash = msg.flash
 		m.checkResumedContext()
 		return m, m.snapshotCmds()
@@ -563,7 +580,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.flash = msg.err.Error()
 			return m, nil
 		}
-		m.env = msg.env
+		m.useEnv(msg.env)
 		m.flash = ""
 		snaps := m.snapshotCmds()
 		mm, cmd := m.startDeclare()

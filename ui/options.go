@@ -75,6 +75,10 @@ type Environment struct {
 	Recovered func() (bool, string)
 	// Close stops what the environment started (the simulator); Model.Close calls it.
 	Close func()
+	// Now, when set, is the environment's clock: a drill's scenario clock,
+	// which runs at --drill-speed. The incident's times (header, journal,
+	// step durations) read it instead of Options.Now.
+	Now func() time.Time
 	// Context and Database are shown before anything is touched: the kube
 	// context name and the database description (no password).
 	Context  string
