@@ -520,6 +520,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		m.panes.setFailover(msg.snap)
+		m.panes.followFailover(m.actedOnFailover()) // its context's name may be how a step names it
 		return m, failoverSnapCmd(msg.ch)
 	case dbSnapMsg:
 		if m.env == nil || msg.ch != m.env.DBSnapshots {
