@@ -49,11 +49,17 @@ func (a *app) uiEnvironment(ctx context.Context, o *cmdOpts, cfg config.Config, 
 	}
 	ks := source(env.Declared.KubeContext, "primary")
 	backupDir := env.Target.Backup.Dir
+	dbServer := env.DBServer
+	if d := env.Declared.DB; dbServer == "" && d != nil && !d.IsZero() {
+		dbServer = strings.Join(d.Hosts, ",") + "/" + d.Database // LIVE: one DSN, its region not known
+	}
 	ds := live.NewDBSource(env.DBProber, live.DBOptions{
 		RPO:              cfg.RPO.Duration,
 		BackupDir:        backupDir,
 		FreshnessCommand: cfg.Backup.FreshnessCommand,
 		Clock:            env.PaneClock,
+		Server:           dbServer,
+		Region:           env.DBRegion,
 	})
 	go ks.Run(sctx)
 	go ds.Run(sctx)

@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/clock"
 
+	"github.com/drnav/drnav/internal/where"
 	"github.com/drnav/drnav/live"
 	"github.com/drnav/drnav/steps"
 )
@@ -198,11 +199,34 @@ func (p kubeProvider) Client(name string) (kubernetes.Interface, steps.ContextIn
 	return c.cs, steps.ContextInfo{Name: c.name, Namespace: p.e.opts.Namespace, Real: false}, nil
 }
 
+// Where describes a simulated context (steps.KubeDescriber): its name and
+// its made-up API server, so a list of contexts can say which is which.
+func (p kubeProvider) Where(name string) (where.Kube, error) {
+	c, err := p.e.cluster(name)
+	if err != nil {
+		return where.Kube{}, err
+	}
+	return where.Kube{Context: c.name, Cluster: c.name, Server: "https://" + c.host, Namespace: p.e.opts.Namespace, User: "drill"}, nil
+}
+
+// Contexts lists the simulated contexts (steps.KubeDescriber).
+func (p kubeProvider) Contexts() ([]string, error) { return []string{PrimaryContext, FailoverContext}, nil }
+
 // Database is the simulated PostgreSQL as the SQL actions see it.
 func (e *Env) Database() steps.Database { return e.db }
 
 // DBProber is the simulated PostgreSQL as the health pane sees it.
 func (e *Env) DBProber() live.DBProber { return e.db }
+
+// DBWhere says which simulated database the PostgreSQL pane shows: its
+// address and database, and its region. In the data-center failure it is
+// the failover region's (empty until restored); otherwise the primary's.
+func (e *Env) DBWhere() (server, region string) {
+	if e.Scenario() == ScenarioDataCenter {
+		return failoverDBAddr + "/" + DatabaseName, "failover"
+	}
+	return simDBAddr + "/" + DatabaseName, "primary"
+}
 
 // Scenario returns the injected scenario's id ("" when healthy).
 func (e *Env) Scenario() string {
