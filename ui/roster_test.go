@@ -65,3 +65,20 @@ func TestShortDrillReachesTheCadence(t *testing.T) {
 		t.Errorf("scorecard does not count the copied update:\n%s", h.screen())
 	}
 }
+
+func init() {
+	// the contacts of a drill: the simulated roster, marked, at 80 and 120
+	// columns without colour
+	walkthroughWidgets["contacts_drill"] = func(m Model) string {
+		m.mode = ModeDrill
+		m.opts.DrillOnCall = "you, the trainee (drill roster)"
+		m.opts.DrillRoster = []config.Contact{
+			{Role: "Incident Commander", Name: "Maya Chen (drill roster)"},
+			{Role: "Database Admin", Name: "Omar Haddad (drill roster)"},
+			{Role: "Infrastructure Team", Name: "Lena Fischer (drill roster)"},
+			{Role: "Executive Sponsor", Name: "Ruth Adeyemi (drill roster)"},
+		}
+		m.contact = 1
+		return m.viewContacts()
+	}
+}
