@@ -210,7 +210,9 @@ func (p kubeProvider) Where(name string) (where.Kube, error) {
 }
 
 // Contexts lists the simulated contexts (steps.KubeDescriber).
-func (p kubeProvider) Contexts() ([]string, error) { return []string{PrimaryContext, FailoverContext}, nil }
+func (p kubeProvider) Contexts() ([]string, error) {
+	return []string{PrimaryContext, FailoverContext}, nil
+}
 
 // Database is the simulated PostgreSQL as the SQL actions see it.
 func (e *Env) Database() steps.Database { return e.db }
