@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
+	"time"
 
 	"github.com/drnav/drnav/config"
 	"github.com/drnav/drnav/drill"
@@ -30,6 +32,14 @@ type environment struct {
 	// Recovered reports whether the drill scenario is recovered (drill only).
 	Recovered func() (bool, string)
 	Close     func()
+	// Now and PaneClock are a drill's scenario clock (drill.Env.Now, which
+	// runs at --drill-speed) and the clock of the sources feeding its panes
+	// (drill.Env.PaneClock); nil outside drills.
+	Now       func() time.Time
+	PaneClock live.Clock
+	// DBServer and DBRegion name the database the PostgreSQL pane shows
+	// (its address, and "primary"/"failover" when known).
+	DBServer, DBRegion string
 }
 
 // environment builds the environment for a runbook. With --drill and no
@@ -149,8 +159,11 @@ func drillEnvironment(ctx context.Context, cfg config.Config, rb *runbooks.Runbo
 			KubeContext: "drill-primary (simulated)", Database: t.DB.Describe(cfg.Database),
 			SSHClient: os.Getenv("SSH_CONNECTION"),
 		},
-		Close: sim.Stop,
+		Close:     sim.Stop,
+		Now:       sim.Now,
+		PaneClock: sim.PaneClock(),
 	}
+	env.DBServer, env.DBRegion = sim.DBWhere()
 	if rb != nil && rb.Scenario != "" {
 		id := rb.Scenario
 		env.Recovered = func() (bool, string) { return sim.Recovered(id) }
@@ -171,21 +184,45 @@ func runbookID(rb *runbooks.Runbook) string {
 	return rb.ID
 }
 
+// contextChoices lists the kubeconfig's contexts, each with its API server
+// and its role ("primary", "failover") when it has one: two contexts of one
+// region are told apart by their server, not their name.
+func contextChoices(d steps.KubeDescriber) ([]live.Choice, error) {
+	names, err := d.Contexts()
+	if err != nil {
+		return nil, err
+	}
+	roles := map[string]string{}
+	for _, r := range []string{"primary", "failover"} {
+		if w, err := d.Where(r); err == nil {
+			roles[w.Context] = r
+		}
+	}
+	cs := make([]live.Choice, len(names))
+	for i, n := range names {
+		var facts []string
+		if w, err := d.Where(n); err == nil && w.Server != "" {
+			facts = append(facts, w.Server)
+		} else if err != nil {
+			facts = append(facts, "server unknown: "+err.Error())
+		}
+		if r := roles[n]; r != "" {
+			facts = append(facts, r)
+		}
+		cs[i] = live.Choice{Value: n, Facts: strings.Join(facts, " · ")}
+	}
+	return cs, nil
+}
+
 // choicesFor lists a variable source's values from the primary context.
 func choiceFactsFor(kube steps.KubeProvider, cfg config.Config, backupDir string) func(ctx context.Context, source string) ([]live.Choice, error) {
 	return func(ctx context.Context, source string) ([]live.Choice, error) {
 		q := live.ChoiceQuery{Namespace: cfg.Namespace, Selector: cfg.AppLabel, BackupDir: backupDir}
 		if source == runbooks.SourceContexts {
-			lister, ok := kube.(interface{ Contexts() ([]string, error) })
-			if !ok {
-				return nil, nil
+			if d, ok := kube.(steps.KubeDescriber); ok {
+				return contextChoices(d)
 			}
-			names, err := lister.Contexts()
-			cs := make([]live.Choice, len(names))
-			for i, n := range names {
-				cs[i] = live.Choice{Value: n}
-			}
-			return cs, err
+			return nil, nil
 		}
 		if source != runbooks.SourceBackups {
 			client, info, err := kube.Client("primary")

@@ -39,6 +39,7 @@ func (a *app) uiEnvironment(ctx context.Context, o *cmdOpts, cfg config.Config, 
 		return live.NewKubeSource(nil, live.KubeOptions{
 			Context:   shown,
 			Namespace: cfg.Namespace,
+			Clock:     env.PaneClock,
 			Selector:  cfg.AppLabel,
 			Dial: func(context.Context) (kubernetes.Interface, error) {
 				c, _, err := kube.Client(which)
@@ -48,10 +49,17 @@ func (a *app) uiEnvironment(ctx context.Context, o *cmdOpts, cfg config.Config, 
 	}
 	ks := source(env.Declared.KubeContext, "primary")
 	backupDir := env.Target.Backup.Dir
+	dbServer := env.DBServer
+	if d := env.Declared.DB; dbServer == "" && d != nil && !d.IsZero() {
+		dbServer = strings.Join(d.Hosts, ",") + "/" + d.Database // LIVE: one DSN, its region not known
+	}
 	ds := live.NewDBSource(env.DBProber, live.DBOptions{
 		RPO:              cfg.RPO.Duration,
 		BackupDir:        backupDir,
 		FreshnessCommand: cfg.Backup.FreshnessCommand,
+		Clock:            env.PaneClock,
+		Server:           dbServer,
+		Region:           env.DBRegion,
 	})
 	go ks.Run(sctx)
 	go ds.Run(sctx)
@@ -76,6 +84,7 @@ func (a *app) uiEnvironment(ctx context.Context, o *cmdOpts, cfg config.Config, 
 		ConfigValues:      env.ConfigValues,
 		Recovered:         env.Recovered,
 		Close:             func() { cancel(); env.Close() },
+		Now:               env.Now,
 		Context:           env.Declared.KubeContext,
 		Database:          env.Declared.Database,
 		KubeWhere:         env.Declared.Kube,
@@ -110,6 +119,7 @@ func (a *app) uiOptions(ctx context.Context, o *cmdOpts, cfg config.Config, rbs 
 	if o.drill {
 		opts.Mode = ui.ModeDrill
 	}
+	opts.DrillOnCall, opts.DrillRoster = drill.Roster(cfg.Contacts)
 	opts.Briefing = func(rb *runbooks.Runbook, detected time.Time) string {
 		if sc, ok := drill.ScenarioByID(rb.Scenario); ok {
 			return sc.Briefing(detected)

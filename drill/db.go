@@ -18,9 +18,10 @@ import (
 )
 
 const (
-	simVersion   = "PostgreSQL 16.4 (simulated)"
-	simDBAddr    = "10.0.0.5:5432"
-	healthyOrder = 18342 // rows in orders on a healthy database
+	simVersion     = "PostgreSQL 16.4 (simulated)"
+	simDBAddr      = "10.0.0.5:5432"
+	failoverDBAddr = "10.1.0.5:5432" // the failover region's database (data-center failure)
+	healthyOrder   = 18342           // rows in orders on a healthy database
 )
 
 // indexes the simulated database has (amcheck/reindex know them).
@@ -42,13 +43,13 @@ type simDB struct {
 	restored     bool
 	main         *simData            // the application's database (DatabaseName)
 	others       map[string]*simData // databases created by restores, and those kept by swaps
-	lastArchived time.Time           // wall-clock time of the last archived WAL
-	sizeBytes    int64
+	lastArchived time.Time           // scenario time of the last archived WAL
 }
 
 // simData is the content of one simulated database.
 type simData struct {
 	tables  bool              // holds tables: a plain dump does not load into it
+	ntables int               // how many (the sample dump has 2)
 	orders  int64             // rows in orders
 	corrupt map[string]string // index → amcheck detail
 }
@@ -75,10 +76,12 @@ func (d *simDB) resetState(alwaysUp bool, orders int64, archivedAgo time.Duratio
 	}
 	d.restored = false
 	d.main = &simData{tables: orders > 0, orders: orders, corrupt: corrupt}
+	if orders > 0 {
+		d.main.ntables = 2
+	}
 	d.others = map[string]*simData{}
-	d.sizeBytes = 8_000_000 + orders*620
-	// The data age is on the wall clock, like the incident's RTO clock and
-	// the header's RPO figure: the story's figure as it is, not sped up.
+	// The data age is on the scenario clock, like the drill's RTO clock and
+	// the header's RPO figure.
 	d.lastArchived = d.clk.Now().Add(-archivedAgo)
 }
 
@@ -89,7 +92,7 @@ func (d *simDB) observe(now time.Time, appReady int32) {
 	defer d.mu.Unlock()
 	d.appReady = appReady
 	if (d.alwaysUp || up) && now.Sub(d.lastArchived) >= time.Minute {
-		d.lastArchived = now // archive_timeout 60s (wall clock): a WAL segment a minute while up
+		d.lastArchived = now // archive_timeout 60s (scenario clock): a WAL segment a minute while up
 	}
 }
 
@@ -148,9 +151,17 @@ func (d *simDB) Probe(ctx context.Context) (live.DBHealth, error) {
 		HasReplication: true,
 		Connections:    int(2 + 4*d.appReady),
 		MaxConnections: 100,
-		SizeBytes:      d.sizeBytes,
+		SizeBytes:      d.main.size(),
+		Tables:         d.main.ntables,
+		TablesKnown:    true,
 		LastArchived:   d.lastArchived,
 	}, nil
+}
+
+// size is what pg_database_size would say: an empty database's catalog,
+// plus each table and its rows.
+func (s *simData) size() int64 {
+	return 7_500_000 + int64(s.ntables)*250_000 + s.orders*620
 }
 
 // Ping implements steps.Database.
@@ -347,7 +358,7 @@ func (d *simDB) Restore(ctx context.Context, database, file string, progress fun
 	}
 	per := 8 * time.Second / time.Duration(max(1, len(lines)))
 	var done, orders int64
-	tables := false
+	tables := 0
 	inCopy, copyRows, copyTable := false, int64(0), ""
 	emit := func(st steps.Stream, s string) {
 		if out != nil {
@@ -387,7 +398,7 @@ func (d *simDB) Restore(ctx context.Context, database, file string, progress fun
 					"(a dump without --clean loads only into an empty database: use method = \"swap\" to restore into a new database and swap it into place)",
 					file, dbName(database), file, i+1, name)
 			}
-			tables = true
+			tables++
 			emit(steps.Stdout, "CREATE TABLE")
 		case strings.HasPrefix(ln, "CREATE INDEX"), strings.HasPrefix(ln, "CREATE UNIQUE INDEX"):
 			emit(steps.Stdout, "CREATE INDEX")
@@ -414,7 +425,8 @@ func (d *simDB) Restore(ctx context.Context, database, file string, progress fun
 	if err != nil {
 		return fmt.Errorf("restore %s: %w", file, err)
 	}
-	target.tables = target.tables || tables
+	target.tables = target.tables || tables > 0
+	target.ntables += tables
 	target.orders = orders
 	clear(target.corrupt)
 	if target == d.main {

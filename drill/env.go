@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/clock"
 
+	"github.com/drnav/drnav/internal/where"
 	"github.com/drnav/drnav/live"
 	"github.com/drnav/drnav/steps"
 )
@@ -29,14 +30,17 @@ const (
 // Options configures a simulated environment.
 type Options struct {
 	// Speed multiplies the simulator's pace: 1 is realistic (a pod starts in
-	// about 3–8 s, terminates in 2–5 s), 10 is ten times faster. Every delay
-	// is divided by it. Zero or negative means 1.
+	// about 3–8 s, terminates in 2–5 s), 10 is ten times faster. The
+	// scenario's clock (Env.Now) runs this many times faster than Clock, so
+	// a pod still starts in 3–8 s of scenario time, and every delay takes
+	// 1/Speed of it on the wall. Zero or negative means 1.
 	Speed float64
 	// Namespace the workloads live in (default "default").
 	Namespace string
 	// Seed makes pod names and delays reproducible.
 	Seed int64
-	// Clock is the wall clock (default the real one).
+	// Clock is the wall clock (default the real one); the scenario's clock
+	// runs Speed times faster than it.
 	Clock clock.WithTicker
 	// Dir is where the sample manifests and backups are written (default a
 	// new temporary folder, removed by Stop).
@@ -46,7 +50,7 @@ type Options struct {
 // Env is one simulated environment.
 type Env struct {
 	opts     Options
-	clk      clock.WithTicker
+	clk      *scenarioClock
 	primary  *cluster
 	failover *cluster
 	db       *simDB
@@ -75,10 +79,12 @@ func New(opts Options) *Env {
 	if opts.Clock == nil {
 		opts.Clock = clock.RealClock{}
 	}
-	e := &Env{opts: opts, clk: opts.Clock}
-	e.primary = newCluster(PrimaryContext, "10.0.0.1:6443", e.clk, opts.Speed, opts.Seed)
-	e.failover = newCluster(FailoverContext, "10.1.0.1:6443", e.clk, opts.Speed, opts.Seed+1)
-	e.db = newSimDB(e.clk, opts.Speed, func() bool {
+	// The simulation runs on the scenario clock at realistic durations (its
+	// own pace is 1): the clock, not each delay, carries the speed.
+	e := &Env{opts: opts, clk: newScenarioClock(opts.Clock, opts.Speed)}
+	e.primary = newCluster(PrimaryContext, "10.0.0.1:6443", e.clk, 1, opts.Seed)
+	e.failover = newCluster(FailoverContext, "10.1.0.1:6443", e.clk, 1, opts.Seed+1)
+	e.db = newSimDB(e.clk, 1, func() bool {
 		return e.primary.readyReplicas(opts.Namespace, DBDeployment) > 0
 	})
 	e.samplesErr = e.writeSamples()
@@ -101,8 +107,8 @@ func (e *Env) Start(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	e.cancel = cancel
-	tick := time.Duration(float64(250*time.Millisecond) / e.opts.Speed)
-	tick = max(tick, 20*time.Millisecond)
+	// a tick every 250 ms of scenario time, at most one per 20 ms of wall
+	tick := max(250*time.Millisecond, time.Duration(float64(20*time.Millisecond)*e.opts.Speed))
 	e.wg.Add(2)
 	go func() {
 		defer e.wg.Done()
@@ -136,6 +142,21 @@ func (e *Env) Stop() {
 func (e *Env) observe(now time.Time) {
 	e.db.observe(now, e.primary.readyReplicas(e.opts.Namespace, AppDeployment))
 }
+
+// Now is the scenario's time: the drill's one clock (see Options.Speed).
+// The navigator's incident clock reads it in a drill.
+func (e *Env) Now() time.Time { return e.clk.Now() }
+
+// PaneClock is the clock of the live sources that feed a drill's panes:
+// snapshots are stamped with the scenario's time (so a data age or a pod's
+// age reads like the header's RTO clock), while their intervals stay on
+// the wall clock (a probe every few seconds whatever the speed).
+func (e *Env) PaneClock() live.Clock { return paneClock{e.clk} }
+
+type paneClock struct{ c *scenarioClock }
+
+func (p paneClock) Now() time.Time                         { return p.c.Now() }
+func (p paneClock) After(d time.Duration) <-chan time.Time { return p.c.base.After(d) }
 
 // Speed is the pace the environment runs at.
 func (e *Env) Speed() float64 { return e.opts.Speed }
@@ -178,11 +199,36 @@ func (p kubeProvider) Client(name string) (kubernetes.Interface, steps.ContextIn
 	return c.cs, steps.ContextInfo{Name: c.name, Namespace: p.e.opts.Namespace, Real: false}, nil
 }
 
+// Where describes a simulated context (steps.KubeDescriber): its name and
+// its made-up API server, so a list of contexts can say which is which.
+func (p kubeProvider) Where(name string) (where.Kube, error) {
+	c, err := p.e.cluster(name)
+	if err != nil {
+		return where.Kube{}, err
+	}
+	return where.Kube{Context: c.name, Cluster: c.name, Server: "https://" + c.host, Namespace: p.e.opts.Namespace, User: "drill"}, nil
+}
+
+// Contexts lists the simulated contexts (steps.KubeDescriber).
+func (p kubeProvider) Contexts() ([]string, error) {
+	return []string{PrimaryContext, FailoverContext}, nil
+}
+
 // Database is the simulated PostgreSQL as the SQL actions see it.
 func (e *Env) Database() steps.Database { return e.db }
 
 // DBProber is the simulated PostgreSQL as the health pane sees it.
 func (e *Env) DBProber() live.DBProber { return e.db }
+
+// DBWhere says which simulated database the PostgreSQL pane shows: its
+// address and database, and its region. In the data-center failure it is
+// the failover region's (empty until restored); otherwise the primary's.
+func (e *Env) DBWhere() (server, region string) {
+	if e.Scenario() == ScenarioDataCenter {
+		return failoverDBAddr + "/" + DatabaseName, "failover"
+	}
+	return simDBAddr + "/" + DatabaseName, "primary"
+}
 
 // Scenario returns the injected scenario's id ("" when healthy).
 func (e *Env) Scenario() string {

@@ -97,6 +97,9 @@ type StepState struct {
 	// was resolved afterwards.
 	WasInterrupted bool `json:"was_interrupted,omitempty"`
 	Hints          int  `json:"hints,omitempty"`
+	// HintsShown are the hints shown, in order, as their 1-based index in
+	// the step's hints (a conditional hint may be skipped over).
+	HintsShown []int `json:"hints_shown,omitempty"`
 }
 
 // Variable is a variable as the journal knows it; secret values are "***".
@@ -342,7 +345,7 @@ func (s *State) Apply(ev Event) {
 		*st = StepState{
 			ID: st.ID, Phase: ev.Phase, Status: StepRunning, Attempts: st.Attempts + 1, Started: t,
 			Command: ev.Command, Equivalent: ev.Equivalent, DryRun: ev.DryRun, ShownOnly: ev.ShownOnly, RunDir: ev.RunDir,
-			Host: s.DriverHost, Notes: st.Notes, WasInterrupted: st.WasInterrupted, Hints: st.Hints,
+			Host: s.DriverHost, Notes: st.Notes, WasInterrupted: st.WasInterrupted, Hints: st.Hints, HintsShown: st.HintsShown,
 		}
 		s.enterPhase(ev.Phase, t)
 	case EventOutput:
@@ -403,6 +406,11 @@ func (s *State) Apply(ev Event) {
 	case EventHintUsed:
 		st := s.step(ev.Step)
 		st.Hints++
+		n := ev.N
+		if n < 1 {
+			n = st.Hints // a journal that did not say which
+		}
+		st.HintsShown = append(st.HintsShown, n)
 	case EventStepMarkedDone:
 		st := s.step(ev.Step)
 		st.Status = StepDone
@@ -498,6 +506,7 @@ func (s State) Clone() State {
 			cp.Tail = slices.Clone(v.Tail)
 			cp.Verifications = slices.Clone(v.Verifications)
 			cp.Notes = slices.Clone(v.Notes)
+			cp.HintsShown = slices.Clone(v.HintsShown)
 			if v.Verified != nil {
 				cp.Verified = boolPtr(*v.Verified)
 			}

@@ -18,6 +18,10 @@ type DBHealth struct {
 	Connections    int
 	MaxConnections int
 	SizeBytes      int64 // size of the application's database
+	// Tables is the number of user tables in the application's database,
+	// when the prober knows it (TablesKnown).
+	Tables      int
+	TablesKnown bool
 	// LastArchived is the time of the last archived WAL (zero: none known).
 	LastArchived  time.Time
 	ArchiveFailed int64

@@ -58,6 +58,11 @@ type DBOptions struct {
 	// ProbeTimeout bounds one probe (default 10s).
 	ProbeTimeout time.Duration
 	Clock        Clock // nil: the real clock
+	// Server and Region say which database the pane shows: its address
+	// ("10.0.0.5:5432/app") and, when known, its region ("primary",
+	// "failover"); copied into every snapshot.
+	Server string
+	Region string
 }
 
 // DBSnapshot is the database's health and the backups' freshness.
@@ -76,6 +81,9 @@ type DBSnapshot struct {
 	RPO             time.Duration
 	RPOState        RPOState
 	Updated         time.Time
+	// Server and Region are DBOptions' (which database this is).
+	Server string
+	Region string
 }
 
 // AgeAt is the age at now of the newest backup evidence: the age measured
@@ -168,7 +176,7 @@ func (s *DBSource) Step(ctx context.Context) DBSnapshot {
 	h, err := s.prober.Probe(pctx)
 	cancel()
 	now := s.clock.Now()
-	snap := DBSnapshot{RPO: s.opts.RPO, Updated: now}
+	snap := DBSnapshot{RPO: s.opts.RPO, Updated: now, Server: s.opts.Server, Region: s.opts.Region}
 	if err != nil {
 		s.failures++
 		snap.Err = err.Error()

@@ -31,6 +31,17 @@ var textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
 
 // value decodes v into dst (addressable) at path.
 func (d *decoder) value(path string, v any, dst reflect.Value) {
+	if dst.Type() == reflect.TypeFor[Hint]() {
+		// A hint is a plain string or a table { text, when }.
+		if s, ok := v.(string); ok {
+			dst.Set(reflect.ValueOf(Hint{Text: s}))
+			return
+		}
+		if _, ok := v.(map[string]any); !ok {
+			d.add(path, `want a string or a table { text = "…", when = "…" }, got %s`, describe(v))
+			return
+		}
+	}
 	if dst.CanAddr() && dst.Addr().Type().Implements(textUnmarshalerType) {
 		s, ok := v.(string)
 		if !ok {

@@ -40,6 +40,7 @@ func scanLines(text string) (map[string]int, []reviewNote) {
 	)
 	for i, line := range strings.Split(text, "\n") {
 		n := i + 1
+		sc.line = n
 		if sc.inML != "" || sc.depth > 0 {
 			sc.scan(line)
 			continue
@@ -88,6 +89,7 @@ func scanLines(text string) (map[string]int, []reviewNote) {
 				p = join(p, s)
 				record(lines, p, n)
 			}
+			sc.arr, sc.elems, sc.lines = p, 0, lines
 			sc.scan(t[eq+1:])
 		}
 	}
@@ -184,10 +186,27 @@ func splitKey(k string) []string {
 type tomlScanner struct {
 	inML  string // `"""` or `'''` while inside a multi-line string
 	depth int    // open [ and { of a value
+
+	// While a value that is an inline array is scanned, each element's
+	// line is recorded as "key[n]" (hints = ["…", { when = "…" }]).
+	arr    string         // the key whose value is scanned
+	elems  int            // elements of arr seen so far
+	expect bool           // the next character at depth 1 starts an element
+	lines  map[string]int // where element lines go
+	line   int            // the line being scanned
 }
 
 func (sc *tomlScanner) scan(s string) {
 	for i := 0; i < len(s); i++ {
+		if sc.inML == "" && sc.arr != "" && sc.depth == 1 && sc.expect {
+			switch s[i] {
+			case ' ', '\t', ',', ']', '#', '\r':
+			default:
+				sc.elems++
+				sc.expect = false
+				record(sc.lines, fmt.Sprintf("%s[%d]", sc.arr, sc.elems), sc.line)
+			}
+		}
 		if sc.inML != "" {
 			j := closing(s[i:], sc.inML)
 			if j < 0 {
@@ -203,9 +222,21 @@ func (sc *tomlScanner) scan(s string) {
 			return
 		case '[', '{':
 			sc.depth++
+			if sc.depth == 1 && c == '[' && sc.arr != "" {
+				sc.expect = true
+			} else if sc.depth == 1 {
+				sc.arr = "" // an inline table: its keys are not recorded
+			}
 		case ']', '}':
 			if sc.depth > 0 {
 				sc.depth--
+			}
+			if sc.depth == 0 {
+				sc.arr = ""
+			}
+		case ',':
+			if sc.depth == 1 {
+				sc.expect = true
 			}
 		case '"', '\'':
 			delim := strings.Repeat(string(c), 3)

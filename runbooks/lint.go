@@ -513,6 +513,19 @@ func (c *checker) steps(vars, phases map[string]bool) {
 		if s.Verify != nil {
 			c.verify(p+".verify", s.Verify, s, false)
 		}
+		for j, h := range s.Hints {
+			hp := fmt.Sprintf("%s.hints[%d]", p, j+1)
+			if strings.TrimSpace(h.Text) == "" && !c.rb.loadFailed(hp) {
+				c.err(hp+".text", "missing: a hint needs its text")
+			}
+			if h.When != "" && !slices.Contains(HintConditions(), h.When) {
+				if sg := suggest(h.When, HintConditions()); sg != "" {
+					c.err(hp+".when", "unknown condition %q (did you mean %q?)", h.When, sg)
+				} else {
+					c.err(hp+".when", "unknown condition %q (want one of %s)", h.When, strings.Join(HintConditions(), ", "))
+				}
+			}
+		}
 		c.falseSuccess(p, s)
 		check := func(field, text string) {
 			for _, n := range Placeholders(text) {
@@ -529,6 +542,16 @@ func (c *checker) steps(vars, phases map[string]bool) {
 			c.warn(fmt.Sprintf("phases[%d]", i+1), "phase %q has no steps", ph.ID)
 		}
 	}
+}
+
+// loadFailed reports whether decoding already found a problem at path.
+func (r *Runbook) loadFailed(path string) bool {
+	for _, f := range r.loadFindings {
+		if f.Field == path {
+			return true
+		}
+	}
+	return false
 }
 
 // falseSuccess warns where a step could report success although what it

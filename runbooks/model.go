@@ -101,7 +101,7 @@ type Step struct {
 	Critical    bool     `toml:"critical"` // confirmation requires typing the object's name
 	Interactive bool     `toml:"interactive"`
 	Timeout     Duration `toml:"timeout"`
-	Hints       []string `toml:"hints"`
+	Hints       []Hint   `toml:"hints"`
 	// Drill marks a shell step as safe to really run in drill mode.
 	DrillRun bool `toml:"drill_run"`
 
@@ -116,6 +116,42 @@ type Step struct {
 	Verify *Verify `toml:"verify"`
 
 	Line int `toml:"-"`
+}
+
+// Hint is a tip for someone doing the step for the first time. In TOML a
+// hint is a string, or a table { text = "…", when = "…" } whose When names a
+// live fact (one of HintConditions): the hint is offered only while that
+// fact holds, so a hint never contradicts what the panes show.
+type Hint struct {
+	Text string `toml:"text"`
+	When string `toml:"when"`
+}
+
+// Hint conditions: live facts the navigator evaluates from the snapshots
+// its panes show. "The deployment" is the step's own (k8s, wait or verify
+// deployment), else the config's; "the context" is the step's (primary by
+// default).
+const (
+	// HintAllReplicasFailing: the deployment wants replicas and none is Ready.
+	HintAllReplicasFailing = "all_replicas_failing"
+	// HintSomeReplicasReady: at least one replica of the deployment is Ready.
+	HintSomeReplicasReady = "some_replicas_ready"
+	// HintScaledToZero: the deployment is scaled to 0 replicas.
+	HintScaledToZero = "scaled_to_zero"
+	// HintAPIUnreachable: the context's API server does not answer.
+	HintAPIUnreachable = "api_unreachable"
+	// HintDatabaseDown: the database does not answer its probe.
+	HintDatabaseDown = "database_down"
+	// HintDatabaseUp: the database answers its probe.
+	HintDatabaseUp = "database_up"
+	// HintBackupOlderThanRPO: the newest backup evidence is older than the RPO.
+	HintBackupOlderThanRPO = "backup_older_than_rpo"
+)
+
+// HintConditions lists the conditions a hint's when may name.
+func HintConditions() []string {
+	return []string{HintAllReplicasFailing, HintSomeReplicasReady, HintScaledToZero,
+		HintAPIUnreachable, HintDatabaseDown, HintDatabaseUp, HintBackupOlderThanRPO}
 }
 
 // Kubernetes action verbs.

@@ -165,7 +165,7 @@ func (s *Step) walkText(fn func(field, value string)) {
 	fn("why", s.Why)
 	fn("expect", s.Expect)
 	for i, h := range s.Hints {
-		fn(fmt.Sprintf("hints[%d]", i+1), h)
+		fn(fmt.Sprintf("hints[%d]", i+1), h.Text)
 	}
 }
 

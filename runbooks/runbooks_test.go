@@ -74,6 +74,9 @@ func TestEmbedded(t *testing.T) {
 				if n := len(s.Hints); n < 1 || n > 3 {
 					t.Errorf("step %s has %d hints, want 1-3", s.ID, n)
 				}
+				if !slices.ContainsFunc(s.Hints, func(h Hint) bool { return h.When == "" }) {
+					t.Errorf("step %s has only conditional hints: one must hold in every case", s.ID)
+				}
 				if s.Kind() == ActionSQL && s.SQL.Action == SQLRestore && s.SQL.Method != RestoreScratch && !s.Critical {
 					t.Errorf("restore step %s is not critical (only a scratch restore, which changes nothing, may be)", s.ID)
 				}
@@ -481,6 +484,7 @@ hints = [
   """
 multi = line
 """,
+  { text = "a, [b]", when = "c" }, "d", # e, f
 ]
 title = "two"
 
@@ -495,9 +499,10 @@ name = "c2"
 		"id": 1, "quoted key": 2, "a": 3, "a.b": 3, "s": 4,
 		"steps": 9, "steps[1]": 9, "steps[1].id": 10, "steps[1].run": 11, "steps[1].k8s": 12,
 		"steps[1].verify": 14, "steps[1].verify.ready": 15,
-		"steps[2]": 17, "steps[2].hints": 18, "steps[2].title": 24,
-		"steps[2].checks": 26, "steps[2].checks[1]": 26, "steps[2].checks[1].name": 27,
-		"steps[2].checks[2]": 29, "steps[2].checks[2].name": 30,
+		"steps[2]": 17, "steps[2].hints": 18, "steps[2].title": 25,
+		"steps[2].hints[1]": 19, "steps[2].hints[2]": 20, "steps[2].hints[3]": 23, "steps[2].hints[4]": 23,
+		"steps[2].checks": 27, "steps[2].checks[1]": 27, "steps[2].checks[1].name": 28,
+		"steps[2].checks[2]": 30, "steps[2].checks[2].name": 31,
 	}
 	for k, n := range want {
 		if got[k] != n {

@@ -170,9 +170,9 @@ func expand(step runbooks.Step, vars map[string]string, secret map[string]bool) 
 	out.Why = expandText(step.Why, vars, lenient)
 	out.Expect = expandText(step.Expect, vars, lenient)
 	if len(step.Hints) > 0 {
-		out.Hints = make([]string, len(step.Hints))
+		out.Hints = make([]runbooks.Hint, len(step.Hints))
 		for i, h := range step.Hints {
-			out.Hints[i] = expandText(h, vars, lenient)
+			out.Hints[i] = runbooks.Hint{Text: expandText(h.Text, vars, lenient), When: h.When}
 		}
 	}
 

@@ -390,12 +390,17 @@ func (m Model) statusKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 // contactRows is every contact of the plan plus the on-call person.
 func (m *Model) contactRows() [][2]string {
 	var rows [][2]string
-	oncall := orDefault(m.opts.Config.OnCall, "missing")
-	if m.askingOnCall && m.opts.Config.OnCall == "" {
-		oncall = "asking on_call_command…"
+	oncall, contacts := m.opts.Config.OnCall, m.opts.Config.Contacts
+	drillRoster := m.mode == ModeDrill && len(m.opts.DrillRoster) > 0
+	if drillRoster {
+		oncall, contacts = m.opts.DrillOnCall, m.opts.DrillRoster
 	}
-	rows = append(rows, [2]string{"On-call", oncall})
-	for _, c := range m.opts.Config.Contacts {
+	who := orDefault(oncall, "missing")
+	if m.askingOnCall && oncall == "" && !drillRoster {
+		who = "asking on_call_command…"
+	}
+	rows = append(rows, [2]string{"On-call", who})
+	for _, c := range contacts {
 		who := c.Name
 		if c.Handle != "" {
 			who = strings.TrimSpace(who + " " + c.Handle)

@@ -135,7 +135,7 @@ func testRunbook() *runbooks.Runbook {
 		},
 		Steps: []runbooks.Step{
 			{ID: "identify", Title: "Identify corruption", Phase: "assess", Why: "Know what is broken before touching it.",
-				Expect: "two lines", Run: "echo hello; echo world", Hints: []string{"look at the logs", "run amcheck"}},
+				Expect: "two lines", Run: "echo hello; echo world", Hints: []runbooks.Hint{{Text: "look at the logs"}, {Text: "run amcheck"}}},
 			{ID: "fail", Title: "A step that fails", Phase: "assess", Run: "echo oops >&2; exit 3"},
 			{ID: "sleep", Title: "Slow step", Phase: "assess", Run: "sleep 30"},
 			{ID: "stop", Title: "Stop application writes", Phase: "restore", Destructive: true,

@@ -73,6 +73,7 @@ type Model struct {
 	mirrorLine string
 	mirrorRO   error
 	now        func() time.Time
+	baseNow    func() time.Time // Options.Now; now is the environment's clock when it has one
 	styles     Styles
 	keys       KeyMap
 	help       help.Model
@@ -191,6 +192,7 @@ func New(opts Options) Model {
 	m := Model{
 		opts:    opts,
 		now:     now,
+		baseNow: now,
 		isDark:  true,
 		keys:    NewKeyMap(opts.ReadOnly),
 		help:    help.New(),
@@ -234,11 +236,22 @@ func New(opts Options) Model {
 func (m *Model) setEnv() {
 	switch m.mode {
 	case ModeLive:
-		m.env = m.opts.Live
+		m.useEnv(m.opts.Live)
 	case ModeDrill:
-		m.env = m.opts.Drill
+		m.useEnv(m.opts.Drill)
 	default:
-		m.env = nil
+		m.useEnv(nil)
+	}
+}
+
+// useEnv makes env the current environment. A drill's scenario clock
+// (Environment.Now) becomes the incident's clock: the header's RTO, the
+// journal's times and step durations run at the simulator's pace.
+func (m *Model) useEnv(env *Environment) {
+	m.env = env
+	m.now = m.baseNow
+	if env != nil && env.Now != nil {
+		m.now = env.Now
 	}
 }
 
@@ -428,7 +441,11 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.panes.restyle(m.isDark, m.opts.NoColor, m.opts.ASCII)
 		return m, nil
 	case tickMsg:
-		m.advanceClock(time.Time(msg))
+		if m.env != nil && m.env.Now != nil {
+			m.advanceClock(m.now()) // the scenario's clock, not the wall's
+		} else {
+			m.advanceClock(time.Time(msg))
+		}
 		if m.opts.MirrorStatus != nil {
 			wasRO := m.mirrorRO != nil
 			m.mirrorLine, m.mirrorRO = m.opts.MirrorStatus()
@@ -544,6 +561,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		m.panes.setFailover(msg.snap)
+		m.panes.followFailover(m.actedOnFailover()) // its context's name may be how a step names it
 		return m, failoverSnapCmd(msg.ch)
 	case dbSnapMsg:
 		if m.env == nil || msg.ch != m.env.DBSnapshots {
@@ -1087,15 +1105,16 @@ func (m Model) mutate(what stepAction) (tea.Model, tea.Cmd) {
 			m.flash = "hints are for drills"
 			return m, nil
 		}
-		n := 0
-		if st != nil {
-			n = st.Hints
-		}
-		if n >= len(step.Hints) {
+		n := m.nextHint(step, st)
+		if n < 0 {
 			m.flash = "no more hints for this step"
+			if len(step.Hints) > len(shownHints(step, st)) {
+				m.flash = "no more hints fit what the panes show now"
+			}
 			return m, nil
 		}
-		return m, appendCmd(m.journal, "hint: "+step.Hints[n], incident.Event{Type: incident.EventHintUsed, Time: m.now(), Step: id, Text: step.Hints[n], N: n + 1})
+		text := m.resolve(step.Hints[n].Text)
+		return m, appendCmd(m.journal, "hint: "+text, incident.Event{Type: incident.EventHintUsed, Time: m.now(), Step: id, Text: text, N: n + 1})
 	case actStatusUpdate:
 		m.openStatus()
 		return m, nil
@@ -1381,7 +1400,8 @@ func (m Model) chooseEnv() (tea.Model, tea.Cmd) {
 // before it is closed (in the returned Cmd).
 func (m *Model) adopt(env *Environment) tea.Cmd {
 	old := m.built
-	m.env, m.built, m.envErr = env, env, ""
+	m.useEnv(env)
+	m.built, m.envErr = env, ""
 	if old == env {
 		return nil
 	}

@@ -461,15 +461,47 @@ func TestStatusSendWithoutNotifyCommand(t *testing.T) {
 // started, the pods pane shows the failover region's pods and its
 // deployments come first; before, the primary's. In a narrow deployments
 // pane each column keeps its context's distinguishing end.
+//
+// The failover is recognised by role: "failover", the failover context's
+// own name, or a variable that resolves to it; a step on another context
+// (or on the primary by name) does not move the panes.
 func TestPanesFollowTheFailover(t *testing.T) {
 	t.Parallel()
+	for _, c := range []struct {
+		name, context string
+		follows       bool
+	}{
+		{"role", "failover", true},
+		{"context name", "dr-west", true},
+		{"variable", "{{target}}", true},
+		{"primary by name", "lab", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			panesFollowTheFailover(t, c.context, c.follows)
+		})
+	}
+}
+
+func panesFollowTheFailover(t *testing.T, context string, follows bool) {
 	opts := testOptions()
 	rb := testRunbook()
-	rb.Steps[3].K8s = &runbooks.K8sAction{Action: runbooks.K8sScale, Context: "failover", Deployment: "ci-failure-agent"}
+	rb.Variables = append(rb.Variables, runbooks.Variable{Name: "target", Prompt: "Region to act on", Default: "dr-west"})
+	rb.Steps[3].K8s = &runbooks.K8sAction{Action: runbooks.K8sScale, Context: context, Deployment: "ci-failure-agent"}
 	opts.Runbooks = []*runbooks.Runbook{rb}
 	prim, fail := make(chan live.KubeSnapshot, 1), make(chan live.KubeSnapshot, 1)
 	opts.Live.KubeSnapshots, opts.Live.FailoverSnapshots = prim, fail
-	h, _ := declared(t, opts)
+	j := incident.NewMemJournal()
+	opts.NewJournal = func(d incident.Event) (Journal, error) { return j, j.Append(d) }
+	h := newHarness(t, opts)
+	h.press("enter")
+	h.until("declare form", func(m Model) bool { return m.screen == screenDeclare })
+	h.press("enter", "enter", "enter", "enter")
+	h.until("checklist", func(m Model) bool { return m.screen == screenChecklist && m.journal != nil })
+	h.m.overlay = ovNone
+	if v, _ := h.m.inc.Variable("target"); v.Value != "dr-west" {
+		t.Fatalf("target = %q", v.Value)
+	}
 	h.handle(kubeSnapMsg{ch: prim, snap: live.KubeSnapshot{Context: "drill-primary", Synced: true, Err: "API server unreachable",
 		Deployments: []live.Deployment{{Name: "ci-failure-agent", Desired: 3}}}})
 	h.handle(failoverSnapMsg{ch: fail, snap: live.KubeSnapshot{Context: "drill-failover", Synced: true,
@@ -490,6 +522,12 @@ func TestPanesFollowTheFailover(t *testing.T) {
 	}
 	h.m.apply(incident.Event{Type: incident.EventStepStarted, Time: testNow, Step: rb.Steps[3].ID})
 	s = panesOf()
+	if !follows {
+		if strings.Contains(s, "agent-west-1") {
+			t.Errorf("a step on the primary (%s) moved the panes to the failover:\n%s", context, s)
+		}
+		return
+	}
 	if !strings.Contains(s, "agent-west-1") {
 		t.Errorf("after a failover step the pods pane does not show the failover's pods:\n%s", s)
 	}

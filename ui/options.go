@@ -81,6 +81,10 @@ type Environment struct {
 	Recovered func() (bool, string)
 	// Close stops what the environment started (the simulator); Model.Close calls it.
 	Close func()
+	// Now, when set, is the environment's clock: a drill's scenario clock,
+	// which runs at --drill-speed. The incident's times (header, journal,
+	// step durations) read it instead of Options.Now.
+	Now func() time.Time
 	// Context and Database are shown before anything is touched: the kube
 	// context name and the database description (no password).
 	Context  string
@@ -207,6 +211,12 @@ type Options struct {
 	Notify func(ctx context.Context, text string) error
 	// ReadDoc reads a local related document for the pager (called in a Cmd).
 	ReadDoc func(path string) (string, error)
+	// DrillOnCall and DrillRoster are the simulated on-call roster a drill
+	// shows in place of the config's on-call person and contacts (names
+	// marked "(drill roster)"), so roles can be assigned without paging
+	// anyone; unset, a drill shows the config's contacts.
+	DrillOnCall string
+	DrillRoster []config.Contact
 	// Briefing returns the drill scenario briefing of a runbook, its times
 	// counted back from the detection time (optional).
 	Briefing func(rb *runbooks.Runbook, detected time.Time) string

@@ -158,16 +158,15 @@ func paneWidths(w int) []int {
 }
 
 // actedOnFailover reports whether a step that acts on the failover region
-// (a Kubernetes action, wait or verify with context "failover") has started.
+// has started: a Kubernetes action, wait or verify whose context is the
+// failover by role, however it is written ("failover", the failover
+// context's name, or a variable that resolves to either).
 func (m *Model) actedOnFailover() bool {
 	if m.rb == nil {
 		return false
 	}
 	for i := range m.rb.Steps {
-		st := &m.rb.Steps[i]
-		onFailover := (st.K8s != nil && st.K8s.Context == "failover") ||
-			(st.Wait != nil && st.Wait.Context == "failover") || (st.Verify != nil && st.Verify.Context == "failover")
-		if onFailover && m.inc.Status(m.rb.StepID(i)) != incident.StepPending {
+		if m.stepActsOnFailover(&m.rb.Steps[i]) && m.inc.Status(m.rb.StepID(i)) != incident.StepPending {
 			return true
 		}
 	}

@@ -344,7 +344,12 @@ func (m Model) viewCadence() string {
 		}
 		return m.styles.Warn.Render(fmt.Sprintf("%s DUE (%s late)%s", label, fmtDur(-it.Remaining), hint))
 	}
-	return m.styles.Subtle.Render(fmt.Sprintf("%s in %s", label, fmtDur(it.Remaining)))
+	soon := ""
+	if m.mode == ModeDrill && !m.opts.ReadOnly {
+		// a short drill ends before the duty is due: say it can be done now
+		soon = " · u posts it"
+	}
+	return m.styles.Subtle.Render(fmt.Sprintf("%s in %s%s", label, fmtDur(it.Remaining), soon))
 }
 
 func (m Model) viewSteps(w, h int) string {
@@ -512,8 +517,8 @@ func (m Model) detailLines(w int) []string {
 			wrapStyled(s.Subtle, "verify: ", st.Verifications[n-1].Detail)
 		}
 		if m.mode == ModeDrill {
-			for i := 0; i < st.Hints && i < len(step.Hints); i++ {
-				wrap("Hint: ", step.Hints[i])
+			for _, h := range shownHints(step, st) {
+				wrap("Hint: ", h)
 			}
 		}
 		for _, n := range st.Notes {
@@ -522,7 +527,7 @@ func (m Model) detailLines(w int) []string {
 			}
 		}
 	}
-	if m.mode == ModeDrill && len(step.Hints) > 0 && (st == nil || st.Hints < len(step.Hints)) {
+	if m.mode == ModeDrill && m.nextHint(step, st) >= 0 {
 		lines = append(lines, s.Subtle.Render(clip("h: show a hint", w)))
 	}
 	return lines

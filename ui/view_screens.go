@@ -347,6 +347,9 @@ func (m Model) viewContacts() string {
 	s := m.styles
 	var b []string
 	b = append(b, s.Bold.Render("Contacts"), "")
+	if m.mode == ModeDrill && len(m.opts.DrillRoster) > 0 {
+		b = append(b, clip(s.Warn.Render("DRILL: a simulated roster, nobody is paged"), m.dialogWidth()-4), "")
+	}
 	for i, r := range m.contactRows() {
 		who := r[1]
 		if who == "missing" {

@@ -35,12 +35,31 @@ func (d *DBPane) name() string {
 	return "PostgreSQL"
 }
 
-// role is "primary" or "standby".
+// role is the server's replication role when it is a standby ("" for a
+// writable server: "primary" is the region's word, see whereLine).
 func role(h live.DBHealth) string {
 	if h.Standby {
 		return "standby"
 	}
-	return "primary"
+	return "writable"
+}
+
+// whereLine names the database shown: its region, when known, and its
+// address ("failover region · 10.1.0.5:5432/app"); the region first, so
+// a narrow pane keeps it.
+func (d *DBPane) whereLine() string {
+	s := d.snap
+	var parts []string
+	if s.Region != "" {
+		parts = append(parts, s.Region+" region")
+	}
+	if s.Server != "" {
+		parts = append(parts, s.Server)
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return d.Styles.Subtle.Render(strings.Join(parts, d.Styles.Glyphs.Sep))
 }
 
 // View renders exactly the pane's size.
@@ -62,14 +81,21 @@ func (d *DBPane) View() string {
 	if s.Up {
 		title += st.Glyphs.Sep + st.OK.Render(st.Glyphs.OK+" up "+latency(st, s.Health.Latency)) + st.Glyphs.Sep + role(s.Health)
 		lines = append(lines, title)
+		if wl := d.whereLine(); wl != "" {
+			lines = append(lines, wl)
+		}
 		lines = append(lines, d.healthLines()...)
 		lines = append(lines, d.freshLines()...)
 	} else {
 		title += st.Glyphs.Sep + st.Fail.Render(st.Glyphs.Fail+" down")
 		lines = append(lines, title)
+		wl := d.whereLine()
+		if wl != "" {
+			lines = append(lines, wl)
+		}
 		retry := retryText(st, d.Now, s.NextRetry)
 		fresh := d.freshLines()
-		room := h - 1 - len(fresh)
+		room := h - len(lines) - len(fresh)
 		if retry != "" {
 			room--
 		}
@@ -108,6 +134,9 @@ func (d *DBPane) healthLines() []string {
 		conns = st.Warn.Render(conns)
 	}
 	l2 := conns + sep + "size " + bytesSize(hl.SizeBytes)
+	if hl.TablesKnown {
+		l2 += sep + fmt.Sprintf("%d tables", hl.Tables)
+	}
 	return []string{l1, l2}
 }
 

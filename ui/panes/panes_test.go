@@ -59,7 +59,14 @@ func dbSnaps() map[string]live.DBSnapshot {
 		NextRetry: now.Add(4 * time.Second), Freshness: 20 * time.Minute, FreshnessKnown: true, FreshnessSource: live.FreshnessWAL,
 		RPO: 15 * time.Minute, RPOState: live.RPORed, Updated: now}
 	unknown := live.DBSnapshot{Up: false, Err: "connect: no answer in time", NextRetry: now.Add(30 * time.Second), RPO: 15 * time.Minute, Updated: now}
-	return map[string]live.DBSnapshot{"up": up, "standby": standby, "amber": amber, "down": down, "unknown": unknown}
+	// the failover region's database after a restore, named by region and address
+	failover := up
+	failover.Server, failover.Region = "10.1.0.5:5432/app", "failover"
+	failover.Health.SizeBytes, failover.Health.Tables, failover.Health.TablesKnown = 8_000_000, 2, true
+	failoverDown := down
+	failoverDown.Server, failoverDown.Region = "10.1.0.5:5432/app", "failover"
+	return map[string]live.DBSnapshot{"up": up, "standby": standby, "amber": amber, "down": down, "unknown": unknown,
+		"failover": failover, "failover-down": failoverDown}
 }
 
 type viewer interface {
