@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	tea "charm.land/bubbletea/v2"
+
 	"github.com/drnav/drnav/incident"
 	"github.com/drnav/drnav/internal/where"
 	"github.com/drnav/drnav/runbooks"
@@ -182,5 +184,32 @@ func TestObserverHeaderNamesTheDeclaredContext(t *testing.T) {
 	}
 	if hd := h.m.viewHeader(); !strings.Contains(hd, "LIVE lab · https://10.1.0.1:6443 · ns default") || strings.Contains(hd, "observer-laptop") {
 		t.Errorf("observer header: %s", hd)
+	}
+}
+
+// A read-only view of a LIVE incident with a long context keeps its
+// "(read-only)" marker whatever the clock's text: the title goes first, then
+// the end of the context (TestProgramEndToEnd lost it once, at "11s used").
+func TestReadOnlyMarkerSurvivesALongHeader(t *testing.T) {
+	t.Parallel()
+	for _, width := range []int{80, 100, 120} {
+		for _, age := range []time.Duration{9 * time.Second, 11 * time.Second, 65 * time.Minute, 5 * time.Hour} {
+			j := incident.NewMemJournal()
+			ev := declaredEvent(testNow.Add(-age), testNow.Add(-age))
+			k := testKube
+			ev.Declared.KubeContext, ev.Declared.Kube = k.Context, &k
+			if err := j.Append(ev); err != nil {
+				t.Fatal(err)
+			}
+			opts := testOptions()
+			opts.ReadOnly = true
+			opts.Resume = &Resume{ID: "inc-ro", Journal: j}
+			h := newHarness(t, opts)
+			h.handle(tea.WindowSizeMsg{Width: width, Height: 40})
+			line := strings.SplitN(h.screen(), "\n", 2)[0]
+			if !strings.Contains(line, "(read-only)") || !strings.Contains(line, "used") {
+				t.Errorf("width %d, %s after declaring: header %q", width, age, line)
+			}
+		}
 	}
 }

@@ -189,14 +189,17 @@ func (m Model) viewHeader() string {
 		}
 		banner = s.LiveBanner.Render("LIVE" + ctx)
 	}
+	// Read-only goes before the mode's details: when the line is cut, the
+	// end of a long LIVE context goes first, never the read-only marker.
 	if m.opts.ReadOnly {
-		banner += " " + s.Subtle.Render("(read-only)")
+		banner = s.Subtle.Render("(read-only)") + " " + banner
 	} else if m.mirrorRO != nil {
-		banner += " " + s.Fail.Render("READ-ONLY")
+		banner = s.Fail.Render("READ-ONLY") + " " + banner
 	}
 	left := s.Title.Render(title) + " " + s.Glyphs.Dot + " " + banner
-	if m.mode == ModeLive && ansi.StringWidth(left)+21 > w {
-		// Narrow: the cluster LIVE reaches matters more than the title.
+	if ansi.StringWidth(left)+ansi.StringWidth(m.viewRTO(0))+1 > w {
+		// Narrow: the mode and the cluster LIVE reaches matter more than
+		// the title (the RTO clock at its narrowest keeps its place).
 		left = s.Title.Render("drnav") + " " + s.Glyphs.Dot + " " + banner
 	}
 	right := m.viewRTO(max(20, min(60, w-ansi.StringWidth(left)-2)))
