@@ -167,6 +167,20 @@ func (a *app) loadRunbooks(o *cmdOpts) ([]*runbooks.Runbook, error) {
 	return rbs, nil
 }
 
+// loadConfigAndRunbooks is what every command that shows or runs a
+// runbook loads first.
+func (a *app) loadConfigAndRunbooks(o *cmdOpts) (config.Config, []*runbooks.Runbook, error) {
+	cfg, err := a.loadConfig(o)
+	if err != nil {
+		return config.Config{}, nil, err
+	}
+	rbs, err := a.loadRunbooks(o)
+	if err != nil {
+		return config.Config{}, nil, err
+	}
+	return cfg, rbs, nil
+}
+
 func findRunbook(rbs []*runbooks.Runbook, id string) (*runbooks.Runbook, error) {
 	var ids []string
 	for _, rb := range rbs {

@@ -331,11 +331,7 @@ func (a *app) watchMirror(o *cmdOpts, args []string) error {
 	if err := incident.ValidID(id); err != nil {
 		return err
 	}
-	cfg, err := a.loadConfig(o)
-	if err != nil {
-		return err
-	}
-	rbs, err := a.loadRunbooks(o)
+	cfg, rbs, err := a.loadConfigAndRunbooks(o)
 	if err != nil {
 		return err
 	}

@@ -219,11 +219,7 @@ func cmdNavigator(a *app, o *cmdOpts, args []string) error {
 	if len(args) > 0 {
 		return usageError{fmt.Sprintf("unexpected argument %q (commands: see 'drnav --help')", args[0])}
 	}
-	cfg, err := a.loadConfig(o)
-	if err != nil {
-		return err
-	}
-	rbs, err := a.loadRunbooks(o)
+	cfg, rbs, err := a.loadConfigAndRunbooks(o)
 	if err != nil {
 		return err
 	}

@@ -59,11 +59,7 @@ func cmdServe(a *app, o *cmdOpts, args []string) error {
 	if len(args) > 0 {
 		return usageError{"serve takes no arguments"}
 	}
-	cfg, err := a.loadConfig(o)
-	if err != nil {
-		return err
-	}
-	rbs, err := a.loadRunbooks(o)
+	cfg, rbs, err := a.loadConfigAndRunbooks(o)
 	if err != nil {
 		return err
 	}

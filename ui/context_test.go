@@ -97,17 +97,24 @@ func TestSameServerAsksBeforeLive(t *testing.T) {
 	h.until("declare form", func(m Model) bool { return m.screen == screenDeclare })
 }
 
-// resumeAt is a harness resuming a LIVE incident declared on lab while
-// this process reaches now.
-func resumeAt(t *testing.T, now where.Kube) (*harness, *incident.MemJournal) {
+// labIncident is a journal of a LIVE incident declared on lab age ago.
+func labIncident(t *testing.T, age time.Duration) *incident.MemJournal {
 	t.Helper()
 	j := incident.NewMemJournal()
-	ev := declaredEvent(testNow.Add(-time.Hour), testNow.Add(-time.Hour))
+	ev := declaredEvent(testNow.Add(-age), testNow.Add(-age))
 	k := testKube
 	ev.Declared.KubeContext, ev.Declared.Kube = k.Context, &k
 	if err := j.Append(ev); err != nil {
 		t.Fatal(err)
 	}
+	return j
+}
+
+// resumeAt is a harness resuming a LIVE incident declared on lab while
+// this process reaches now.
+func resumeAt(t *testing.T, now where.Kube) (*harness, *incident.MemJournal) {
+	t.Helper()
+	j := labIncident(t, time.Hour)
 	opts := testOptions()
 	opts.Live.Context, opts.Live.KubeWhere = now.Context, &now
 	opts.Resume = &Resume{ID: "inc-ctx", Journal: j}
@@ -167,13 +174,7 @@ func TestResumeOnTheSameContextAsksNothing(t *testing.T) {
 // names the context the incident was declared with, not its own.
 func TestObserverHeaderNamesTheDeclaredContext(t *testing.T) {
 	t.Parallel()
-	j := incident.NewMemJournal()
-	ev := declaredEvent(testNow.Add(-time.Hour), testNow.Add(-time.Hour))
-	k := testKube
-	ev.Declared.KubeContext, ev.Declared.Kube = k.Context, &k
-	if err := j.Append(ev); err != nil {
-		t.Fatal(err)
-	}
+	j := labIncident(t, time.Hour)
 	opts := testOptions()
 	opts.ReadOnly = true
 	opts.Live.Context, opts.Live.KubeWhere = "observer-laptop", &where.Kube{Context: "observer-laptop", Server: "https://192.0.2.1"}
@@ -194,13 +195,7 @@ func TestReadOnlyMarkerSurvivesALongHeader(t *testing.T) {
 	t.Parallel()
 	for _, width := range []int{80, 100, 120} {
 		for _, age := range []time.Duration{9 * time.Second, 11 * time.Second, 65 * time.Minute, 5 * time.Hour} {
-			j := incident.NewMemJournal()
-			ev := declaredEvent(testNow.Add(-age), testNow.Add(-age))
-			k := testKube
-			ev.Declared.KubeContext, ev.Declared.Kube = k.Context, &k
-			if err := j.Append(ev); err != nil {
-				t.Fatal(err)
-			}
+			j := labIncident(t, age)
 			opts := testOptions()
 			opts.ReadOnly = true
 			opts.Resume = &Resume{ID: "inc-ro", Journal: j}
