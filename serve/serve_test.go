@@ -976,8 +976,10 @@ hints = ["Be brief."]
 			if err != nil {
 				return ui.Options{}, err
 			}
+			// A LIVE target with no cluster or database: real bash steps.
+			target := steps.BaseTarget(config.Default())
 			return ui.Options{Runbooks: rbs, Config: config.Default(), JournalRoot: root, Mode: ui.ModeLive,
-				Live: &ui.Environment{Context: "none", Database: "none"}, Open: open, Operator: r.Label(), Supervisor: sup}, nil
+				Live: &ui.Environment{Context: "none", Database: "none", Target: &target}, Open: open, Operator: r.Label(), Supervisor: sup}, nil
 		},
 	})
 	driven := func() bool { _, d := incident.Driver(root, f.id); return d }

@@ -449,8 +449,13 @@ func TestKubeListPodsAndPolicies(t *testing.T) {
 	t.Parallel()
 	np := &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Name: "deny-all-ingress", Namespace: "default"},
 		Spec: networkingv1.NetworkPolicySpec{PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}}}
-	cs := fake.NewClientset(pod("web-a", "web", true, ""), pod("web-b", "web", false, "CrashLoopBackOff"), pod("db-0", "db", true, ""), np)
-	evs := collect(t, Start(context.Background(), k8sStep(runbooks.K8sAction{Action: "list-pods", Selector: "app=web"}), Target{Kube: &fakeKube{cs: cs}}))
+	webA, webB := pod("web-a", "web", true, ""), pod("web-b", "web", false, "CrashLoopBackOff")
+	webB.CreationTimestamp = webA.CreationTimestamp
+	cs := fake.NewClientset(webA, webB, pod("db-0", "db", true, ""), np)
+	// AGE against a fixed clock: a loaded machine can pass a second
+	// between creating the pods and listing them ("5m1s").
+	fixed := func() time.Time { return webA.CreationTimestamp.Add(5 * time.Minute) }
+	evs := collect(t, Start(context.Background(), k8sStep(runbooks.K8sAction{Action: "list-pods", Selector: "app=web"}), Target{Kube: &fakeKube{cs: cs}, Now: fixed}))
 	if fin := finished(t, evs); fin.ExitCode != 0 {
 		t.Fatalf("%+v", fin)
 	}
