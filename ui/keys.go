@@ -18,8 +18,11 @@ type KeyMap struct {
 	Docs, Resolve, MarkDone, Rerun, Search, Follow, Export, CopyReport  key.Binding
 	Handover                                                            key.Binding
 
-	// picker
+	// mode screen
 	Drill, Live key.Binding
+
+	// Picker holds the picker's keys (everything else typed filters).
+	Picker PickerKeys
 
 	// Dialog holds the keys of the dialogs; their footers are generated
 	// from these bindings (helpLine).
@@ -40,6 +43,18 @@ type DialogKeys struct {
 	Open, CopyDoc, CloseDocs, Scroll, ClosePager key.Binding
 	// kube context picker
 	Choose, Use, Back key.Binding
+}
+
+// PickerKeys are the keys of the picker screen. Filter only describes
+// typing (it matches no key of its own).
+type PickerKeys struct {
+	Up, Down, Select, Open, Erase, Back, Quit, Filter key.Binding
+}
+
+// footer is the picker's footer line.
+func (k PickerKeys) footer() string {
+	f := k.Filter.Help()
+	return f.Key + " " + f.Desc + " · " + helpLine(k.Select, k.Open, k.Back)
 }
 
 // mutating lists the bindings refused in read-only mode.
@@ -96,6 +111,16 @@ func NewKeyMap(readOnly bool) KeyMap {
 		CopyReport: b([]string{"y"}, "y", "copy report path"),
 		Drill:      b([]string{"d"}, "d", "drill mode"),
 		Live:       b([]string{"l"}, "l", "live mode"),
+		Picker: PickerKeys{
+			Up:     b([]string{"up", "ctrl+p"}, "↑", "up"),
+			Down:   b([]string{"down", "ctrl+n"}, "↓", "down"),
+			Select: b([]string{"up", "ctrl+p", "down", "ctrl+n"}, "↑/↓", "select"),
+			Open:   b([]string{"enter"}, "enter", "open"),
+			Erase:  b([]string{"backspace"}, "backspace", "erase"),
+			Back:   b([]string{"esc"}, "esc", "clear/quit"),
+			Quit:   b([]string{"ctrl+c"}, "ctrl+c", "quit"),
+			Filter: key.NewBinding(key.WithHelp("type", "to filter")),
+		},
 		Dialog: DialogKeys{
 			Switch:        b([]string{"left", "right", "tab", "shift+tab"}, "←/→", "choose"),
 			Who:           b([]string{"up", "k", "down", "j"}, "↑/↓", "who"),

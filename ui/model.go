@@ -87,9 +87,7 @@ type Model struct {
 	focus   focusArea
 	flash   string // one-line status message in the footer
 
-	// picker
-	filter  string
-	pickSel int
+	pick picker
 
 	// mode and incident
 	mode Mode
@@ -205,6 +203,7 @@ func New(opts Options) Model {
 		output:  newOutputViewport(),
 		pager:   viewport.New(),
 		bg:      &bgCache{},
+		pick:    newPicker(opts.Open, opts.Runbooks),
 	}
 	m.styles = NewStyles(m.isDark, opts.NoColor, opts.ASCII)
 	m.status = newStatusEditor(m.styles)
@@ -1232,102 +1231,30 @@ func (m Model) startShown(runStep runbooks.Step, target steps.Target) (tea.Model
 	}
 }
 
-// ---- picker ----
-
-type pickItem struct {
-	open *OpenIncident
-	rb   *runbooks.Runbook
-}
-
-func (m *Model) pickItems() []pickItem {
-	var items []pickItem
-	for i := range m.opts.Open {
-		o := &m.opts.Open[i]
-		title := o.Runbook
-		if rb := m.findRunbook(o.Runbook); rb != nil {
-			title = rb.Title
-		}
-		if _, ok := fuzzyScore(m.filter, title+" "+o.ID); ok {
-			items = append(items, pickItem{open: o})
-		}
-	}
-	type scored struct {
-		rb    *runbooks.Runbook
-		score int
-	}
-	var rbs []scored
-	for _, rb := range m.opts.Runbooks {
-		if rb.Kind == "cadence" {
-			continue
-		}
-		s, ok := fuzzyScore(m.filter, rb.Title+" "+rb.ID)
-		if !ok {
-			s2, ok2 := fuzzyScore(m.filter, rb.Impact)
-			if !ok2 {
-				continue
-			}
-			s = s2 - 100
-		}
-		rbs = append(rbs, scored{rb, s})
-	}
-	if m.filter != "" {
-		slices.SortStableFunc(rbs, func(a, b scored) int { return b.score - a.score })
-	}
-	for _, s := range rbs {
-		items = append(items, pickItem{rb: s.rb})
-	}
-	return items
-}
-
 func (m Model) pickerKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
-	items := m.pickItems()
-	switch msg.String() {
-	case "ctrl+c", "esc":
-		if msg.String() == "esc" && m.filter != "" {
-			m.filter, m.pickSel = "", 0
+	var cmd tea.Cmd
+	var it pickItem
+	m.pick, cmd, it = m.pick.Update(msg, m.keys.Picker)
+	switch {
+	case it.open != nil:
+		if m.opts.ReadOnly {
+			// Opening resumes the incident as its driver (lock and a
+			// resumed event): an observer follows it instead.
+			m.flash = fmt.Sprintf("read-only: opening would take the driver's seat; follow it with `drnav watch %s`", it.open.ID)
 			return m, nil
 		}
-		return m, tea.Quit
-	case "up", "ctrl+p":
-		if m.pickSel > 0 {
-			m.pickSel--
-		}
-		return m, nil
-	case "down", "ctrl+n":
-		if m.pickSel < len(items)-1 {
-			m.pickSel++
-		}
-		return m, nil
-	case "backspace":
-		if r := []rune(m.filter); len(r) > 0 {
-			m.filter = string(r[:len(r)-1])
-			m.pickSel = 0
-		}
-		return m, nil
-	case "enter":
-		if m.pickSel >= len(items) {
+		open := it.open.Open
+		if open == nil {
+			m.flash = "cannot open this incident"
 			return m, nil
 		}
-		it := items[m.pickSel]
-		if it.open != nil {
-			if m.opts.ReadOnly {
-				// Opening resumes the incident as its driver (lock and a
-				// resumed event): an observer follows it instead.
-				m.flash = fmt.Sprintf("read-only: opening would take the driver's seat; follow it with `drnav watch %s`", it.open.ID)
-				return m, nil
-			}
-			open := it.open.Open
-			if open == nil {
-				m.flash = "cannot open this incident"
-				return m, nil
-			}
-			m.origin++
-			origin := m.origin
-			return m, func() tea.Msg {
-				r, err := open()
-				return resumeMsg{origin: origin, r: r, err: err}
-			}
+		m.origin++
+		origin := m.origin
+		return m, func() tea.Msg {
+			r, err := open()
+			return resumeMsg{origin: origin, r: r, err: err}
 		}
+	case it.rb != nil:
 		if m.opts.ReadOnly {
 			return m.refuse("declaring an incident")
 		}
@@ -1342,11 +1269,7 @@ func (m Model) pickerKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		}
 		return m.chooseEnv()
 	}
-	if msg.Text != "" && msg.Mod == 0 || msg.Text != "" && msg.Mod == tea.ModShift {
-		m.filter += msg.Text
-		m.pickSel = 0
-	}
-	return m, nil
+	return m, cmd
 }
 
 func (m Model) modeKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {

@@ -46,6 +46,20 @@ func (m Model) render() string {
 	return m.finish(body)
 }
 
+// frame is what a widget's View reads from the root model: the size,
+// styles and keys, the clock of the last tick and the footer's flash.
+type frame struct {
+	styles        *Styles
+	keys          *KeyMap
+	width, height int
+	clock         time.Time
+	flash         string
+}
+
+func (m *Model) frame() frame {
+	return frame{styles: &m.styles, keys: &m.keys, width: m.width, height: m.height, clock: m.clock, flash: m.flash}
+}
+
 func (m Model) finish(body string) string {
 	if m.styles.ASCII {
 		body = asciiReplacer.Replace(body)
