@@ -23,6 +23,9 @@ type KeyMap struct {
 
 	// Picker holds the picker's keys (everything else typed filters).
 	Picker PickerKeys
+	// Declare holds the declare form's keys (everything else is typed
+	// into the focused field).
+	Declare DeclareKeys
 
 	// Dialog holds the keys of the dialogs; their footers are generated
 	// from these bindings (helpLine).
@@ -55,6 +58,13 @@ type PickerKeys struct {
 func (k PickerKeys) footer() string {
 	f := k.Filter.Help()
 	return f.Key + " " + f.Desc + " · " + helpLine(k.Select, k.Open, k.Back)
+}
+
+// DeclareKeys are the keys of the declare form. Field and Choices
+// describe the moves and the choices in one help entry each.
+type DeclareKeys struct {
+	Prev, Next, Submit, NextChoice, PrevChoice, Erase, Back, Quit key.Binding
+	Field, Choices                                                key.Binding
 }
 
 // mutating lists the bindings refused in read-only mode.
@@ -121,6 +131,18 @@ func NewKeyMap(readOnly bool) KeyMap {
 			Quit:   b([]string{"ctrl+c"}, "ctrl+c", "quit"),
 			Filter: key.NewBinding(key.WithHelp("type", "to filter")),
 		},
+		Declare: DeclareKeys{
+			Prev:       b([]string{"up", "shift+tab"}, "↑", "previous field"),
+			Next:       b([]string{"down", "tab"}, "↓", "next field"),
+			Submit:     b([]string{"enter"}, "enter", "next/declare"),
+			NextChoice: b([]string{"ctrl+n"}, "ctrl+n", "next live choice"),
+			PrevChoice: b([]string{"ctrl+p"}, "ctrl+p", "previous live choice"),
+			Erase:      b([]string{"backspace"}, "backspace", "erase"),
+			Back:       b([]string{"esc"}, "esc", "back"),
+			Quit:       b([]string{"ctrl+c"}, "ctrl+c", "quit"),
+			Field:      b([]string{"up", "shift+tab", "down", "tab"}, "↑/↓", "field"),
+			Choices:    b([]string{"ctrl+n", "ctrl+p"}, "ctrl+n/ctrl+p", "live choices"),
+		},
 		Dialog: DialogKeys{
 			Switch:        b([]string{"left", "right", "tab", "shift+tab"}, "←/→", "choose"),
 			Who:           b([]string{"up", "k", "down", "j"}, "↑/↓", "who"),
@@ -173,7 +195,7 @@ func withHelp(b key.Binding, desc string) key.Binding {
 // dialogsHelp is the help screen's line on the dialogs' own keys.
 func (k KeyMap) dialogsHelp() string {
 	d := k.Dialog
-	return "declare: ctrl+n/ctrl+p live choices · confirm: " + d.Switch.Help().Key + " " + d.Select.Help().Key +
+	return "declare: " + helpLine(k.Declare.Choices) + " · confirm: " + d.Switch.Help().Key + " " + d.Select.Help().Key +
 		" · status: " + helpLineComma(d.Send, withHelp(d.Copy, "copy")) +
 		" · contacts: " + helpLineComma(withHelp(d.AssignIC, "commander"), withHelp(d.AssignScribe, "scribe")) +
 		" · docs: " + helpLineComma(withHelp(d.Open, "open"), d.CopyDoc) + "\nany key closes"

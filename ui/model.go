@@ -21,7 +21,6 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/drnav/drnav/incident"
-	"github.com/drnav/drnav/live"
 	"github.com/drnav/drnav/runbooks"
 	"github.com/drnav/drnav/steps"
 )
@@ -633,9 +632,8 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		mm, cmd := m.startDeclare()
 		return mm, tea.Batch(cmd, snaps, closeOld)
 	case choicesMsg:
-		if msg.origin == m.origin && msg.field < len(m.decl.fields) {
-			f := &m.decl.fields[msg.field]
-			f.choices, f.facts, f.choiceErr = msg.choices, msg.facts, msg.err
+		if msg.origin == m.origin {
+			m.decl.setChoices(msg)
 		}
 		return m, nil
 	case docMsg:
@@ -867,9 +865,8 @@ func (m Model) routeToInput(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.confirm.input, cmd = m.confirm.input.Update(msg)
 	case m.overlay == ovStatus:
 		m.status, cmd = m.status.Update(msg)
-	case m.screen == screenDeclare && m.decl.cur < len(m.decl.fields):
-		f := &m.decl.fields[m.decl.cur]
-		f.input, cmd = f.input.Update(msg)
+	case m.screen == screenDeclare:
+		m.decl, cmd = m.decl.updateInput(msg)
 	}
 	return m, cmd
 }
@@ -1378,170 +1375,31 @@ func (m *Model) makeEnvCmd(done func(origin int, env *Environment, err error) te
 
 // ---- declare form ----
 
-type declareField struct {
-	label     string
-	variable  *runbooks.Variable
-	input     textinput.Model
-	choices   []string
-	facts     []string // facts[i] about choices[i] (may be shorter)
-	choiceErr error
-	choice    int
-	err       string
-	fresh     bool // the detection field still holds its initial "now": typing replaces it
-}
-
-type declareForm struct {
-	fields []declareField
-	cur    int
-}
-
 func (m Model) startDeclare() (tea.Model, tea.Cmd) {
 	m.screen = screenDeclare
 	m.flash = ""
-	var fields []declareField
-	det := m.styles.NewTextInput()
-	det.Prompt = "> "
-	det.SetValue("now") // the value, not an example: the formats are listed beneath
-	fields = append(fields, declareField{label: "Detected", input: det, fresh: true})
 	cfgVals := m.opts.Config.Values()
 	if m.env != nil && m.env.ConfigValues != nil {
 		cfgVals = m.env.ConfigValues
 	}
-	var cmds []tea.Cmd
-	for i := range m.rb.Variables {
-		v := &m.rb.Variables[i]
-		in := m.styles.NewTextInput()
-		in.Prompt = "> "
-		def := v.Default
-		if v.Config != "" && cfgVals[v.Config] != "" {
-			def = cfgVals[v.Config]
-		}
-		in.SetValue(def)
-		if v.Secret {
-			in.EchoMode = textinput.EchoPassword
-			in.EchoCharacter = '*'
-		}
-		fields = append(fields, declareField{label: v.Name, variable: v, input: in})
-		if v.Source != runbooks.SourceText && v.Source != runbooks.SourceConfig && m.env != nil && (m.env.Choices != nil || m.env.ChoiceFacts != nil) {
-			idx, src, choices, facts, origin := len(fields)-1, v.Source, m.env.Choices, m.env.ChoiceFacts, m.origin
-			cmds = append(cmds, func() tea.Msg {
-				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				defer cancel()
-				var msg choicesMsg
-				var err error
-				if facts != nil {
-					var cs []live.Choice
-					cs, err = facts(ctx, src)
-					for _, c := range cs {
-						msg.choices, msg.facts = append(msg.choices, c.Value), append(msg.facts, c.Facts)
-					}
-				} else {
-					msg.choices, err = choices(ctx, src)
-				}
-				if err != nil {
-					err = fmt.Errorf("list %s: %w", src, err)
-				}
-				msg.origin, msg.field, msg.err = origin, idx, err
-				return msg
-			})
-		}
-	}
-	for i := range fields {
-		fields[i].input.SetWidth(max(20, m.width-30))
-	}
-	m.decl = declareForm{fields: fields}
-	cmds = append(cmds, m.decl.fields[0].input.Focus())
-	return m, tea.Batch(cmds...)
-}
-
-func (m Model) declareKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
-	d := &m.decl
-	f := &d.fields[d.cur]
-	switch msg.String() {
-	case "ctrl+c":
-		return m, tea.Quit
-	case "esc":
-		m.screen = screenPicker
-		m.origin++ // choices or an environment on their way are dropped
-		return m, nil
-	case "up", "shift+tab":
-		if d.cur > 0 {
-			f.input.Blur()
-			d.cur--
-			return m, d.fields[d.cur].input.Focus()
-		}
-		return m, nil
-	case "ctrl+n", "ctrl+p":
-		if n := len(f.choices); n > 0 {
-			// From a value that is not a choice (empty, typed), ctrl+n
-			// starts at the first choice and ctrl+p at the last.
-			cur := slices.Index(f.choices, f.input.Value())
-			switch {
-			case cur < 0 && msg.String() == "ctrl+n":
-				f.choice = 0
-			case cur < 0:
-				f.choice = n - 1
-			case msg.String() == "ctrl+n":
-				f.choice = (cur + 1) % n
-			default:
-				f.choice = (cur - 1 + n) % n
-			}
-			f.input.SetValue(f.choices[f.choice])
-			f.input.CursorEnd()
-		}
-		return m, nil
-	case "down", "tab", "enter":
-		if !m.validateField(d.cur) {
-			return m, nil
-		}
-		if d.cur < len(d.fields)-1 {
-			f.input.Blur()
-			d.cur++
-			return m, d.fields[d.cur].input.Focus()
-		}
-		if msg.String() != "enter" {
-			return m, nil
-		}
-		for i := range d.fields {
-			if !m.validateField(i) {
-				d.cur = i
-				return m, nil
-			}
-		}
-		return m.declare()
-	}
-	if f.fresh && (msg.Text != "" || msg.String() == "backspace") {
-		f.input.SetValue("") // "now" is replaced, not appended to
-		if msg.Text == "" {
-			f.fresh = false
-			return m, nil
-		}
-	}
-	f.fresh = false
 	var cmd tea.Cmd
-	f.input, cmd = f.input.Update(msg)
-	f.err = ""
+	m.decl, cmd = newDeclareForm(&m.styles, m.rb, cfgVals, m.env, m.origin, m.width)
 	return m, cmd
 }
 
-func (m *Model) validateField(i int) bool {
-	f := &m.decl.fields[i]
-	val := strings.TrimSpace(f.input.Value())
-	f.err = ""
-	if i == 0 {
-		if _, err := incident.ParseDetection(val, m.now()); err != nil {
-			f.err = err.Error()
-		}
-		return f.err == ""
+func (m Model) declareKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	var cmd tea.Cmd
+	var out declareOutcome
+	m.decl, cmd, out = m.decl.Update(msg, m.keys.Declare, m.now())
+	switch out {
+	case declareBack:
+		m.screen = screenPicker
+		m.origin++ // choices or an environment on their way are dropped
+		return m, nil
+	case declareSubmit:
+		return m.declare()
 	}
-	if val == "" {
-		f.err = "required"
-	} else if f.variable.Validate(val) != nil {
-		// Validate's error names the variable, which the form shows beside
-		// the field already; the value is never repeated (it may be a secret).
-		f.err = "must match " + f.variable.Pattern
-	}
-	return f.err == ""
+	return m, cmd
 }
 
 func (m Model) declare() (tea.Model, tea.Cmd) {

@@ -7,7 +7,6 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	"charm.land/lipgloss/v2"
-	"github.com/charmbracelet/x/ansi"
 
 	"github.com/drnav/drnav/incident"
 )
@@ -54,98 +53,7 @@ func (m Model) viewMode() string {
 	return s.Dialog.Render(strings.Join(b, "\n"))
 }
 
-func (m Model) viewDeclare() string {
-	s := m.styles
-	w := m.width
-	var b []string
-	mode := s.DrillBanner.Render("DRILL")
-	if m.mode == ModeLive {
-		mode = s.LiveBanner.Render("LIVE " + m.env.kubeShort())
-	}
-	b = append(b, s.Title.Render("Declare: "+m.rb.Title)+" · "+mode, "")
-	for i, f := range m.decl.fields {
-		label := f.label
-		if f.variable != nil && f.variable.Prompt != "" {
-			label = f.variable.Prompt + " (" + f.variable.Name + ")"
-		}
-		if i == 0 {
-			label = "Detection time"
-		}
-		mark := "  "
-		if i == m.decl.cur {
-			mark = s.Accent.Render("> ")
-		}
-		b = append(b, clip(mark+s.Bold.Render(label), w))
-		b = append(b, clip("  "+f.input.View(), w))
-		if i == 0 {
-			// what the value means, as it is typed, then what may be typed
-			if at, err := incident.ParseDetection(f.input.Value(), m.clock); err != nil {
-				b = append(b, clip("  "+s.Warn.Render("not a time yet"), w))
-			} else {
-				resolved := incident.DescribeDetection(at, m.clock)
-				if f.fresh {
-					resolved += s.Subtle.Render(" · typing replaces now")
-				}
-				b = append(b, clip("  "+resolved, w))
-			}
-			b = append(b, clip("  "+s.Subtle.Render(incident.DetectionFormats), w))
-		}
-		if f.err != "" {
-			b = append(b, clip("  "+s.Fail.Render(f.err), w))
-		}
-		if i == m.decl.cur && f.choiceErr != nil {
-			b = append(b, clip("  "+s.Warn.Render(f.choiceErr.Error()), w))
-		}
-		if i == m.decl.cur && len(f.choices) > 0 {
-			b = append(b, m.viewChoices(f, w)...)
-		}
-	}
-	b = append(b, "", s.Help.Render("enter next/declare · ↑/↓ field · esc back"))
-	if m.flash != "" {
-		b = append(b, s.Warn.Render(m.flash))
-	}
-	return strings.Join(b, "\n")
-}
-
-// maxChoiceRows is how many live choices the declare form lists.
-const maxChoiceRows = 5
-
-// viewChoices lists a field's live choices, one a row with its facts; the
-// one in the field is marked. A name too long for the row keeps its
-// distinguishing end ("…/backups/latest.sql", "…-8tcpk").
-func (m Model) viewChoices(f declareField, w int) []string {
-	s := m.styles
-	b := []string{clip("  "+s.Subtle.Render(fmt.Sprintf("ctrl+n/ctrl+p: %d live choices", len(f.choices))), w)}
-	// Names take what the longest facts leave, and at least a third.
-	nameW, factsW := 0, 0
-	for i, c := range f.choices {
-		nameW = max(nameW, ansi.StringWidth(c))
-		if i < len(f.facts) {
-			factsW = max(factsW, ansi.StringWidth(f.facts[i]))
-		}
-	}
-	nameW = min(nameW, max(12, (w-6)/3, w-6-factsW))
-	for i, c := range f.choices {
-		if i == maxChoiceRows {
-			b = append(b, clip("    "+s.Subtle.Render(fmt.Sprintf("%s %d more", "…", len(f.choices)-i)), w))
-			break
-		}
-		mark := "  "
-		if c == f.input.Value() {
-			mark = "> "
-		}
-		name := c
-		if ansi.StringWidth(name) > nameW {
-			name = "…" + ansi.TruncateLeft(name, ansi.StringWidth(name)-nameW+ansi.StringWidth("…"), "")
-		}
-		row := "  " + mark + pad(name, nameW)
-		if i < len(f.facts) && f.facts[i] != "" {
-			row += "  " + s.Subtle.Render(f.facts[i])
-		}
-		b = append(b, clip(strings.TrimRight(row, " "), w))
-	}
-	return b
-}
+func (m Model) viewDeclare() string { return m.decl.View(m.frame(), m.rb, m.mode, m.env) }
 
 // ---- overlays ----
 
