@@ -18,9 +18,8 @@ type KeyMap struct {
 	Docs, Resolve, MarkDone, Rerun, Search, Follow, Export, CopyReport  key.Binding
 	Handover                                                            key.Binding
 
-	// mode screen
-	Drill, Live key.Binding
-
+	// Mode holds the mode screen's keys.
+	Mode ModeKeys
 	// Picker holds the picker's keys (everything else typed filters).
 	Picker PickerKeys
 	// Declare holds the declare form's keys (everything else is typed
@@ -65,6 +64,11 @@ func (k PickerKeys) footer() string {
 type DeclareKeys struct {
 	Prev, Next, Submit, NextChoice, PrevChoice, Erase, Back, Quit key.Binding
 	Field, Choices                                                key.Binding
+}
+
+// ModeKeys are the keys of the mode screen.
+type ModeKeys struct {
+	Drill, Live, Context, Back, Quit key.Binding
 }
 
 // mutating lists the bindings refused in read-only mode.
@@ -119,8 +123,13 @@ func NewKeyMap(readOnly bool) KeyMap {
 		Export:     b([]string{"e"}, "e", "export report"),
 		Handover:   b([]string{"H"}, "H", "hand over (serve)"),
 		CopyReport: b([]string{"y"}, "y", "copy report path"),
-		Drill:      b([]string{"d"}, "d", "drill mode"),
-		Live:       b([]string{"l"}, "l", "live mode"),
+		Mode: ModeKeys{
+			Drill:   b([]string{"d"}, "d", "drill"),
+			Live:    b([]string{"l"}, "l", "live"),
+			Context: b([]string{"c"}, "c", "choose a context"),
+			Back:    b([]string{"esc"}, "esc", "back"),
+			Quit:    b([]string{"ctrl+c"}, "ctrl+c", "quit"),
+		},
 		Picker: PickerKeys{
 			Up:     b([]string{"up", "ctrl+p"}, "↑", "up"),
 			Down:   b([]string{"down", "ctrl+n"}, "↓", "down"),

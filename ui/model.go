@@ -1269,36 +1269,6 @@ func (m Model) pickerKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	return m, cmd
 }
 
-func (m Model) modeKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
-	switch {
-	case keyIs(msg, m.keys.Drill):
-		if m.opts.Drill == nil {
-			m.flash = "drill mode is not available (no simulator configured)"
-			return m, nil
-		}
-		m.mode = ModeDrill
-	case keyIs(msg, m.keys.Live):
-		if m.opts.Live == nil {
-			m.flash = "live mode is not available (no cluster or database configured)"
-			return m, nil
-		}
-		return m.chooseLive()
-	case msg.String() == "c" && m.opts.Live != nil && m.opts.Live.Unresolved != "":
-		return m.openContextPick()
-	case msg.String() == "esc":
-		m.screen = screenPicker
-		m.origin++ // an environment on its way is for a choice withdrawn
-		return m, nil
-	case msg.String() == "ctrl+c":
-		return m, tea.Quit
-	default:
-		m.flash = "choose explicitly: d drill · l live · esc back"
-		return m, nil
-	}
-	m.setEnv()
-	return m.chooseEnv()
-}
-
 type envMsg struct {
 	origin int
 	env    *Environment

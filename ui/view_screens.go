@@ -27,32 +27,6 @@ func reviewOverdue(next string, now time.Time) (string, bool) {
 
 func (m Model) viewPicker() string { return m.pick.View(m.frame()) }
 
-func (m Model) viewMode() string {
-	s := m.styles
-	title := ""
-	if m.rb != nil {
-		title = m.rb.Title
-	}
-	var b []string
-	b = append(b, s.Title.Render(title), "", "Choose the mode explicitly:", "")
-	if m.opts.Drill != nil {
-		b = append(b, "  "+s.Key.Render("d")+"  "+s.DrillBanner.Render("DRILL")+
-			"  rehearse against the simulator; nothing real is touched")
-	} else {
-		b = append(b, s.Subtle.Render("  d  DRILL  (not available: no simulator configured)"))
-	}
-	if l := m.opts.Live; l != nil {
-		b = append(b, m.modeLiveLines(l)...)
-	} else {
-		b = append(b, s.Subtle.Render("  l  LIVE   (not available: no cluster or database configured)"))
-	}
-	b = append(b, "", s.Subtle.Render("esc back · there is no default"))
-	if m.flash != "" {
-		b = append(b, "", s.Warn.Render(m.flash))
-	}
-	return s.Dialog.Render(strings.Join(b, "\n"))
-}
-
 func (m Model) viewDeclare() string { return m.decl.View(m.frame(), m.rb, m.mode, m.env) }
 
 // ---- overlays ----
