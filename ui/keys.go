@@ -26,6 +26,9 @@ type KeyMap struct {
 	// into the focused field).
 	Declare DeclareKeys
 
+	// Editor holds the status-update editor's keys.
+	Editor EditorKeys
+
 	// Dialog holds the keys of the dialogs; their footers are generated
 	// from these bindings (helpLine).
 	Dialog DialogKeys
@@ -70,6 +73,39 @@ type DeclareKeys struct {
 type ModeKeys struct {
 	Drill, Live, Context, Back, Quit key.Binding
 }
+
+// EditorKeys are the keys of the status-update editor (emacs-style
+// alternatives as in readline). Edit lists the keys that only move or edit
+// within a dialog's text, nothing beneath it (see typingIntoDialog).
+type EditorKeys struct {
+	Left, Right, WordLeft, WordRight, Up, Down, PageUp, PageDown key.Binding
+	LineStart, LineEnd, TextStart, TextEnd, Newline, Space       key.Binding
+	Backspace, Delete, DeleteWordLeft, DeleteWordRight           key.Binding
+	DeleteToEnd, DeleteToStart                                   key.Binding
+	Edit                                                         key.Binding
+}
+
+func newEditorKeys() EditorKeys {
+	k := func(keys ...string) key.Binding { return key.NewBinding(key.WithKeys(keys...)) }
+	return EditorKeys{
+		Left: k("left", "ctrl+b"), Right: k("right", "ctrl+f"),
+		WordLeft: k("alt+left", "alt+b"), WordRight: k("alt+right", "alt+f"),
+		Up: k("up", "ctrl+p"), Down: k("down", "ctrl+n"), PageUp: k("pgup"), PageDown: k("pgdown"),
+		LineStart: k("home", "ctrl+a"), LineEnd: k("end", "ctrl+e"),
+		TextStart: k("ctrl+home", "alt+<"), TextEnd: k("ctrl+end", "alt+>"),
+		Newline: k("enter", "ctrl+m"), Space: k("space"),
+		Backspace: k("backspace", "ctrl+h"), Delete: k("delete", "ctrl+d"),
+		DeleteWordLeft: k("alt+backspace", "ctrl+w"), DeleteWordRight: k("alt+delete", "alt+d"),
+		DeleteToEnd: k("ctrl+k"), DeleteToStart: k("ctrl+u"),
+		Edit: k("backspace", "delete", "left", "right", "up", "down", "home", "end", "space"),
+	}
+}
+
+// keyString is a key already rendered by tea.KeyPressMsg.String, for
+// key.Matches over many bindings.
+type keyString string
+
+func (k keyString) String() string { return string(k) }
 
 // mutating lists the bindings refused in read-only mode.
 func (k *KeyMap) mutating() []*key.Binding {
@@ -152,6 +188,7 @@ func NewKeyMap(readOnly bool) KeyMap {
 			Field:      b([]string{"up", "shift+tab", "down", "tab"}, "↑/↓", "field"),
 			Choices:    b([]string{"ctrl+n", "ctrl+p"}, "ctrl+n/ctrl+p", "live choices"),
 		},
+		Editor: newEditorKeys(),
 		Dialog: DialogKeys{
 			Switch:        b([]string{"left", "right", "tab", "shift+tab"}, "←/→", "choose"),
 			Who:           b([]string{"up", "k", "down", "j"}, "↑/↓", "who"),

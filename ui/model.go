@@ -205,7 +205,7 @@ func New(opts Options) Model {
 		pick:    newPicker(opts.Open, opts.Runbooks),
 	}
 	m.styles = NewStyles(m.isDark, opts.NoColor, opts.ASCII)
-	m.status = newStatusEditor(m.styles)
+	m.status = newStatusEditor(m.styles, m.keys.Editor)
 	m.help.Styles = m.styles.HelpStyles()
 	m.clock = now()
 	m.panes = newPanes(m.isDark, opts.NoColor, opts.ASCII)
@@ -893,7 +893,7 @@ func (m Model) checklistKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			return m.refuse("cancel")
 		}
 		if m.run == nil {
-			if msg.String() == "ctrl+c" {
+			if keyIs(msg, k.CancelCtrl) {
 				return m, tea.Quit
 			}
 			m.flash = "no step is running"

@@ -220,7 +220,7 @@ func (m Model) viewBriefing() string {
 	}
 	body := s.DrillBanner.Render("DRILL") + " " + s.Bold.Render("scenario briefing") + "\n\n" +
 		lipgloss.Wrap(text, m.dialogWidth()-4, " ") + "\n\n" +
-		s.Help.Render("Nothing real is touched. h shows hints (recorded). Any key starts.")
+		s.Help.Render("Nothing real is touched. "+m.keys.Hint.Help().Key+" shows hints (recorded). Any key starts.")
 	return s.Dialog.Width(m.dialogWidth()).Render(body)
 }
 
@@ -273,6 +273,6 @@ func (m Model) viewScorecard() string {
 	if m.recovered != "" {
 		b = append(b, "Scenario: "+m.recovered)
 	}
-	b = append(b, "", s.Help.Render("q quit · any other key back to the checklist"))
+	b = append(b, "", s.Help.Render(helpLine(m.keys.Quit)+" · any other key back to the checklist"))
 	return s.Dialog.Width(m.dialogWidth()).Render(strings.Join(b, "\n"))
 }
