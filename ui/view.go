@@ -11,6 +11,7 @@ import (
 
 	"github.com/drnav/drnav/incident"
 	"github.com/drnav/drnav/runbooks"
+	"github.com/drnav/drnav/steps"
 	"github.com/drnav/drnav/ui/panes"
 )
 
@@ -560,38 +561,15 @@ func (m Model) describeAction(step *runbooks.Step) (string, string) {
 	case runbooks.ActionManual:
 		return "", ""
 	case runbooks.ActionK8s:
-		a := step.K8s
-		n := orDefault(m.resolve(a.Namespace), ns)
+		// the run's own wording (steps.KubePreview), placeholders filled in
+		a := *step.K8s
+		a.Namespace, a.Deployment, a.Pod = m.resolve(a.Namespace), m.resolve(a.Deployment), m.resolve(a.Pod)
+		a.Selector, a.Path, a.Policy = m.resolve(a.Selector), m.resolve(a.Path), m.resolve(a.Policy)
 		ctx := ""
-		if a.Context != "" && a.Context != "primary" {
-			ctx = " --context " + a.Context
+		if a.Context != "primary" {
+			ctx = a.Context
 		}
-		dep := m.resolve(a.Deployment)
-		var eq string
-		switch a.Action {
-		case runbooks.K8sScale:
-			r := 0
-			if a.Replicas != nil {
-				r = *a.Replicas
-			}
-			eq = fmt.Sprintf("kubectl%s -n %s scale deployment %s --replicas=%d", ctx, n, dep, r)
-		case runbooks.K8sRestart:
-			eq = fmt.Sprintf("kubectl%s -n %s rollout restart deployment %s", ctx, n, dep)
-		case runbooks.K8sUndo:
-			eq = fmt.Sprintf("kubectl%s -n %s rollout undo deployment %s", ctx, n, dep)
-		case runbooks.K8sRolloutStatus:
-			eq = fmt.Sprintf("kubectl%s -n %s rollout status deployment %s", ctx, n, dep)
-		case runbooks.K8sDeletePod:
-			eq = fmt.Sprintf("kubectl%s -n %s delete pod %s", ctx, n, m.resolve(a.Pod))
-		case runbooks.K8sListPods:
-			eq = fmt.Sprintf("kubectl%s -n %s get pods -l %s", ctx, n, orDefault(m.resolve(a.Selector), m.opts.Config.AppLabel))
-		case runbooks.K8sApply:
-			eq = fmt.Sprintf("kubectl%s -n %s apply -f %s", ctx, n, m.resolve(a.Path))
-		case runbooks.K8sNetworkPolicies:
-			eq = fmt.Sprintf("kubectl%s -n %s get networkpolicies", ctx, n)
-		case runbooks.K8sDeleteNetPolicy:
-			eq = fmt.Sprintf("kubectl%s -n %s delete networkpolicy %s", ctx, n, m.resolve(a.Policy))
-		}
+		_, eq := steps.KubePreview(a, ctx, orDefault(a.Namespace, ns), false)
 		return "k8s " + a.Action, eq
 	case runbooks.ActionSQL:
 		a := step.SQL
