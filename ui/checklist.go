@@ -77,19 +77,9 @@ func (m Model) checklistKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case keyIs(msg, k.Search):
 		m.openPrompt(promptSearch, "Search output", "text to find", m.search)
 		return m, nil
-	case keyIs(msg, k.Follow):
-		m.follow = !m.follow
-		if m.follow {
-			m.output.GotoBottom()
-		}
-		return m, nil
-	case keyIs(msg, k.PageUp):
-		m.output.PageUp()
-		m.follow = false
-		return m, nil
-	case keyIs(msg, k.PageDown):
-		m.output.PageDown()
-		m.follow = m.output.AtBottom()
+	}
+	var handled bool
+	if m.out, handled = m.out.Update(msg, &m.keys, m.focus == focusOutput); handled {
 		return m, nil
 	}
 	if m.focus == focusPods {
@@ -105,26 +95,6 @@ func (m Model) checklistKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			return m, nil
 		case keyIs(msg, k.Bottom):
 			m.panes.pods.Bottom()
-			return m, nil
-		}
-	}
-	if m.focus == focusOutput {
-		switch {
-		case keyIs(msg, k.Up):
-			m.output.ScrollUp(1)
-			m.follow = false
-			return m, nil
-		case keyIs(msg, k.Down):
-			m.output.ScrollDown(1)
-			m.follow = m.output.AtBottom()
-			return m, nil
-		case keyIs(msg, k.Top):
-			m.output.GotoTop()
-			m.follow = false
-			return m, nil
-		case keyIs(msg, k.Bottom):
-			m.output.GotoBottom()
-			m.follow = true
 			return m, nil
 		}
 	}
@@ -574,7 +544,7 @@ func (m Model) viewDetail(w, h int) string {
 	info := ""
 	if n := len(m.outs[m.outputID()]); n > 0 {
 		info = fmt.Sprintf(" %d lines", n)
-		if !m.follow {
+		if !m.out.follow {
 			info += " (paused: f follows)"
 		}
 	}
@@ -584,9 +554,9 @@ func (m Model) viewDetail(w, h int) string {
 		rule = strings.ReplaceAll(rule, "─", "-")
 	}
 	lines = append(lines, s.Subtle.Render(clip(rule, w)))
-	vp := m.output // a copy: the output gets the rows the detail left
+	vp := m.out.vp // a copy: the output gets the rows the detail left
 	vp.SetHeight(max(1, h-top))
-	if m.follow {
+	if m.out.follow {
 		vp.GotoBottom()
 	}
 	out := vp.View()

@@ -119,14 +119,9 @@ type Model struct {
 	// handing is this driver's handover on its way (nothing is journaled
 	// while it is); see handover.go.
 	handing *HandoverOffer
-	outOf   string // the step whose output shows, when not the selected one (see advanceFrom)
-	output  viewport.Model
-	// outRowOf maps the output's lines to the viewport's rows (see
-	// wrapOutput), for the step outRowsOf.
-	outRowOf  []int
-	outRowsOf string
-	follow    bool
-	search    string
+	outOf   string     // the step whose output shows, when not the selected one (see advanceFrom)
+	out     outputPane // the output of the step outputID names
+	search  string
 
 	confirm confirmState
 	prompt  promptState
@@ -196,10 +191,9 @@ func New(opts Options) Model {
 		mode:    opts.Mode,
 		secrets: map[string]string{},
 		outs:    map[string][]string{},
-		follow:  true,
 		width:   80,
 		height:  24,
-		output:  newOutputViewport(),
+		out:     newOutputPane(),
 		pager:   viewport.New(),
 		bg:      &bgCache{},
 		pick:    newPicker(opts.Open, opts.Runbooks),
@@ -794,24 +788,10 @@ func (m *Model) stepStatus(i int) incident.StepStatus {
 	return m.inc.Status(m.rb.StepID(i))
 }
 
-// refreshOutput puts the selected step's output into the viewport, wrapped
-// to its width. Scrolled back, the line at the top stays at the top.
+// refreshOutput shows the output of the step outputID names.
 func (m *Model) refreshOutput() {
 	id := m.outputID()
-	top := -1
-	if !m.follow && id == m.outRowsOf && len(m.outRowOf) > 0 {
-		top = sourceLine(m.outRowOf, m.output.YOffset())
-	}
-	lines := m.outs[id]
-	rows, rowOf := wrapOutput(lines, m.output.Width())
-	m.outRowOf, m.outRowsOf = rowOf, id
-	m.output.SetContentLines(rows)
-	switch {
-	case m.follow:
-		m.output.GotoBottom()
-	case top >= 0 && top < len(rowOf):
-		m.output.SetYOffset(rowOf[top])
-	}
+	m.out.show(id, m.outs[id])
 }
 
 // ---- keys ----
@@ -911,7 +891,7 @@ func (m Model) startStep(verifyOnly bool) (tea.Model, tea.Cmd) {
 	m.runSeq++
 	m.run = &activeRun{id: m.runSeq, step: id, verify: verifyOnly, started: m.now(), reader: newRunReader()}
 	m.outOf = ""
-	m.follow = true
+	m.out.follow = true
 	if !verifyOnly {
 		m.outs[id] = nil
 	}
