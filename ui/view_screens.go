@@ -140,7 +140,7 @@ func (m Model) viewDeclare() string {
 	var b []string
 	mode := s.DrillBanner.Render("DRILL")
 	if m.mode == ModeLive {
-		mode = s.LiveBanner.Render("LIVE " + m.env.kubeShort())
+		mode = s.LiveBanner.Render("LIVE " + m.env.KubeShort())
 	}
 	b = append(b, s.Title.Render("Declare: "+m.rb.Title)+" · "+mode, "")
 	for i, f := range m.decl.fields {
