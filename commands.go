@@ -14,6 +14,7 @@ import (
 	"github.com/drnav/drnav/config"
 	"github.com/drnav/drnav/headless"
 	"github.com/drnav/drnav/incident"
+	"github.com/drnav/drnav/internal/environ"
 	"github.com/drnav/drnav/internal/supervisor"
 	"github.com/drnav/drnav/runbooks"
 	"github.com/drnav/drnav/steps"
@@ -305,19 +306,19 @@ func cmdRun(a *app, o *cmdOpts, args []string) error {
 		return nil
 	}
 
-	env, err := a.environment(setupCtx, o, cfg, rb)
+	env, err := a.environment(setupCtx, o, cfg, rb, false)
 	if err != nil {
 		_ = endSetup()
 		return err
 	}
 	defer env.Close()
-	if d := env.Declared; d.Kube != nil {
-		fmt.Fprintf(a.stdout, "%s: kube %s\n", strings.ToUpper(env.Mode), d.Kube.String())
-		if d.FailoverKube != nil {
-			fmt.Fprintf(a.stdout, "%s: failover %s\n", strings.ToUpper(env.Mode), d.FailoverKube.String())
+	if k := env.KubeWhere; k != nil {
+		fmt.Fprintf(a.stdout, "%s: kube %s\n", strings.ToUpper(env.Mode), k.String())
+		if env.FailoverWhere != nil {
+			fmt.Fprintf(a.stdout, "%s: failover %s\n", strings.ToUpper(env.Mode), env.FailoverWhere.String())
 		}
-		fmt.Fprintf(a.stdout, "%s: %s\n", strings.ToUpper(env.Mode), d.Database)
-		t := liveTargets{Primary: *d.Kube, Failover: d.FailoverKube}
+		fmt.Fprintf(a.stdout, "%s: %s\n", strings.ToUpper(env.Mode), env.Database)
+		t := environ.Targets{Primary: *k, Failover: env.FailoverWhere}
 		if err := checkContext(o, cfg, t); err != nil {
 			return err
 		}
@@ -330,7 +331,7 @@ func cmdRun(a *app, o *cmdOpts, args []string) error {
 	if err != nil {
 		return err
 	}
-	t := env.Target
+	t := *env.Target
 	t.DryRun = o.dryRun
 	sup, err := stepSupervisor()
 	if err != nil {
@@ -343,7 +344,7 @@ func cmdRun(a *app, o *cmdOpts, args []string) error {
 		Runbook:          rb,
 		JournalRoot:      cfg.JournalDir,
 		Mode:             env.Mode,
-		Declared:         env.Declared,
+		Declared:         env.Declared(),
 		Vars:             vars,
 		Target:           t,
 		AllowDestructive: o.allowDestructive,

@@ -99,11 +99,11 @@ func TestDrillOnARealContextIsGuarded(t *testing.T) {
 			cfg.Drill.AllowContexts = []string{"staging"}
 		}
 		a := &app{}
-		env, err := a.environment(context.Background(), o, cfg, nil)
+		env, err := a.environment(context.Background(), o, cfg, nil, false)
 		if err != nil {
 			t.Fatal(err)
 		}
-		fin := steps.Start(context.Background(), scale, env.Target).Wait()
+		fin := steps.Start(context.Background(), scale, *env.Target).Wait()
 		without, dry := rec.mutating()
 		t.Logf("allow=%v exit=%d err=%q requests=%v", allow, fin.ExitCode, fin.Err, rec.requests)
 		if !allow && (without != 0 || dry == 0) {

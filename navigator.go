@@ -11,105 +11,31 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/drnav/drnav/config"
 	"github.com/drnav/drnav/drill"
 	"github.com/drnav/drnav/headless"
 	"github.com/drnav/drnav/incident"
-	"github.com/drnav/drnav/live"
+	"github.com/drnav/drnav/internal/environ"
 	"github.com/drnav/drnav/runbooks"
 	"github.com/drnav/drnav/ui"
 )
 
-// uiEnvironment builds the environment for the navigator: the step target,
-// and the live sources feeding the panes, stopped by Close.
-func (a *app) uiEnvironment(ctx context.Context, o *cmdOpts, cfg config.Config, rb *runbooks.Runbook, mode ui.Mode) (*ui.Environment, error) {
-	oo := *o
-	oo.drill = mode == ui.ModeDrill
-	env, err := a.environment(ctx, &oo, cfg, rb)
-	if err != nil {
-		return nil, err
-	}
-	sctx, cancel := context.WithCancel(ctx)
-	kube := env.Target.Kube
-	// source follows one of the provider's contexts ("primary", "failover"),
-	// dialled (and re-dialled) by the source itself.
-	source := func(shown, which string) *live.KubeSource {
-		return live.NewKubeSource(nil, live.KubeOptions{
-			Context:   shown,
-			Namespace: cfg.Namespace,
-			Clock:     env.PaneClock,
-			Selector:  cfg.AppLabel,
-			Dial: func(context.Context) (kubernetes.Interface, error) {
-				c, _, err := kube.Client(which)
-				return c, err
-			},
-		})
-	}
-	ks := source(env.Declared.KubeContext, "primary")
-	backupDir := env.Target.Backup.Dir
-	dbServer := env.DBServer
-	if d := env.Declared.DB; dbServer == "" && d != nil && !d.IsZero() {
-		dbServer = strings.Join(d.Hosts, ",") + "/" + d.Database // LIVE: one DSN, its region not known
-	}
-	ds := live.NewDBSource(env.DBProber, live.DBOptions{
-		RPO:              cfg.RPO.Duration,
-		BackupDir:        backupDir,
-		FreshnessCommand: cfg.Backup.FreshnessCommand,
-		Clock:            env.PaneClock,
-		Server:           dbServer,
-		Region:           env.DBRegion,
-	})
-	go ks.Run(sctx)
-	go ds.Run(sctx)
-	// The failover region's deployments show beside the primary's (drills
-	// always have one; live when a failover context is configured).
-	var failover <-chan live.KubeSnapshot
-	if mode == ui.ModeDrill || cfg.FailoverContext != "" {
-		name := cfg.FailoverContext
-		if mode == ui.ModeDrill && name == "" {
-			name = "drill-failover"
-		}
-		fs := source(name, "failover")
-		go fs.Run(sctx)
-		failover = fs.Snapshots()
-	}
-	target := env.Target
-	return &ui.Environment{
-		FailoverSnapshots: failover,
-		Target:            &target,
-		Kube:              target.Kube,
-		DB:                target.DB,
-		ConfigValues:      env.ConfigValues,
-		Recovered:         env.Recovered,
-		Close:             func() { cancel(); env.Close() },
-		Now:               env.Now,
-		Context:           env.Declared.KubeContext,
-		Database:          env.Declared.Database,
-		KubeWhere:         env.Declared.Kube,
-		FailoverWhere:     env.Declared.FailoverKube,
-		DBWhere:           env.Declared.DB,
-		KubeSnapshots:     ks.Snapshots(),
-		DBSnapshots:       ds.Snapshots(),
-		Choices:           env.Choices,
-		ChoiceFacts:       env.ChoiceFacts,
-	}, nil
-}
-
 // uiOptions are the options every navigator command shares.
 func (a *app) uiOptions(ctx context.Context, o *cmdOpts, cfg config.Config, rbs []*runbooks.Runbook) ui.Options {
 	targets := resolveTargets(o, cfg)
-	cfg = targets.pin(cfg)
+	cfg = targets.Pin(cfg)
 	opts := ui.Options{
 		Runbooks:    rbs,
 		Config:      cfg,
 		JournalRoot: cfg.JournalDir,
 		Mode:        ui.ModeAsk,
-		Live:        targets.describe(),
-		Drill:       &ui.Environment{Context: "drill-primary (simulated)", Database: "simulated PostgreSQL"},
+		Live:        environ.Description(targets),
+		Drill:       environ.DrillDescription(),
 		MakeEnv: func(ctx context.Context, mode ui.Mode, rb *runbooks.Runbook) (*ui.Environment, error) {
-			return a.uiEnvironment(ctx, o, cfg, rb, mode)
+			oo := *o
+			oo.drill = mode == ui.ModeDrill
+			return a.environment(ctx, &oo, cfg, rb, true)
 		},
 		PickContext: a.pickContext(o, cfg),
 		ASCII:       o.ascii || !utf8Locale(),

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/drnav/drnav/config"
+	"github.com/drnav/drnav/internal/environ"
 	"github.com/drnav/drnav/internal/where"
 )
 
@@ -131,7 +132,7 @@ func TestKUBECONFIGWithTwoFiles(t *testing.T) {
 	if got := strings.Join(tg.Contexts, ","); got != "lab,lab-alias,west" {
 		t.Errorf("contexts %s", got)
 	}
-	if d := tg.describe(); d.KubeWhere == nil || d.KubeWhere.Short() != "west · https://127.0.0.2:1 · ns default" || d.Unresolved != "" {
+	if d := environ.Description(tg); d.KubeWhere == nil || d.KubeWhere.Short() != "west · https://127.0.0.2:1 · ns default" || d.Unresolved != "" {
 		t.Errorf("mode screen description: %+v", d)
 	}
 }

@@ -50,7 +50,7 @@ func TestScenarioClockRunsAtSpeed(t *testing.T) {
 }
 
 // TestDrillTimesAreScenarioTimes: what the simulator stamps (a pod it
-// creates, the archived WAL's age) is on the same clock as Env.Now, so a
+// creates, the archived WAL's age) is on the same clock as Simulator.Now, so a
 // pane's "age" and the header's RTO agree at any speed.
 func TestDrillTimesAreScenarioTimes(t *testing.T) {
 	t.Parallel()

@@ -67,7 +67,7 @@ func ownedByMe(fi os.FileInfo) bool {
 
 // writeSamples writes the embedded manifests and backups into the drill's
 // folder and records the config overrides pointing at them.
-func (e *Env) writeSamples() error {
+func (e *Simulator) writeSamples() error {
 	dir := e.opts.Dir
 	if dir == "" {
 		sweepStaleSamples(os.TempDir())
@@ -135,7 +135,7 @@ func (e *Env) writeSamples() error {
 // replaces with its sample files: failover_manifests, network_policy,
 // drill_manifests, latest_backup and backup_dir, plus the names the
 // scenarios use (namespace, deployment, app_label, db_deployment, database).
-func (e *Env) ConfigOverrides() map[string]string { return maps.Clone(e.overrides) }
+func (e *Simulator) ConfigOverrides() map[string]string { return maps.Clone(e.overrides) }
 
 // Dir is the folder holding the sample files.
-func (e *Env) Dir() string { return e.dir }
+func (e *Simulator) Dir() string { return e.dir }

@@ -97,7 +97,7 @@ func knownScenario(id string) bool {
 
 // Inject resets the environment to healthy and breaks it as the scenario
 // says. It can be called before or after Start.
-func (e *Env) Inject(id string) error {
+func (e *Simulator) Inject(id string) error {
 	if !knownScenario(id) {
 		return fmt.Errorf("inject %q: %w", id, errUnknownScenario)
 	}
@@ -105,7 +105,7 @@ func (e *Env) Inject(id string) error {
 }
 
 // reset rebuilds both contexts and the database for a scenario ("" = healthy).
-func (e *Env) reset(id string) error {
+func (e *Simulator) reset(id string) error {
 	e.mu.Lock()
 	e.scenario = id
 	e.mu.Unlock()
@@ -204,7 +204,7 @@ func (c *cluster) createObj(gvr schema.GroupVersionResource, obj runtime.Object)
 }
 
 // seedPrimary creates the primary context's workloads for a scenario.
-func (e *Env) seedPrimary(c *cluster, id string, now time.Time) error {
+func (e *Simulator) seedPrimary(c *cluster, id string, now time.Time) error {
 	ns := e.opts.Namespace
 	appReplicas, pgReplicas := int32(3), int32(1)
 	appImages := []string{AppImage}
@@ -421,7 +421,7 @@ func (c *cluster) appPods(ns, app string) (total, ready, crashing int) {
 
 // Recovered reports whether the scenario's recovery condition holds, and
 // explains what is (still) wrong or what holds.
-func (e *Env) Recovered(id string) (bool, string) {
+func (e *Simulator) Recovered(id string) (bool, string) {
 	if !knownScenario(id) {
 		return false, fmt.Sprintf("unknown drill scenario %q", id)
 	}

@@ -152,7 +152,7 @@ func TestDatabaseFollowsPostgresPods(t *testing.T) {
 
 // resolveVars gives each variable its config value (with the drill's
 // overrides), else its default, else the first live choice.
-func resolveVars(t *testing.T, e *Env, rb *runbooks.Runbook) map[string]string {
+func resolveVars(t *testing.T, e *Simulator, rb *runbooks.Runbook) map[string]string {
 	t.Helper()
 	vals := config.Default().Values()
 	for k, v := range e.ConfigOverrides() {
@@ -183,7 +183,7 @@ func resolveVars(t *testing.T, e *Env, rb *runbooks.Runbook) map[string]string {
 // and shell steps are skipped, as a drill with --skip-manual shows shell
 // steps only), skipping the listed step ids. It stops at the first failure
 // and returns it.
-func runRunbook(t *testing.T, e *Env, rb *runbooks.Runbook, skip map[string]bool, within time.Duration) error {
+func runRunbook(t *testing.T, e *Simulator, rb *runbooks.Runbook, skip map[string]bool, within time.Duration) error {
 	t.Helper()
 	target := steps.Target{
 		Kube: e.KubeProvider(), DB: e.Database(),

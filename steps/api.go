@@ -222,7 +222,10 @@ func (m ShellMode) String() string {
 	return "run"
 }
 
-// Target is everything a step needs to run.
+// Target is everything a step needs to run: the per-step view of an
+// environment. internal/environ builds each environment's base target
+// (BaseTarget plus cluster, database and guards) and a runner hands every
+// step a copy with the incident's Vars, Secrets and Now filled in.
 type Target struct {
 	Kube KubeProvider // may be nil: Kubernetes actions then fail clearly
 	DB   Database     // may be nil: SQL actions then fail clearly

@@ -31,18 +31,6 @@ type pickedContextMsg struct {
 	err    error
 }
 
-// kubeShort is the header form of the environment's kube context:
-// "lab · https://10.1.0.1:6443 · ns perf".
-func (e *Environment) kubeShort() string {
-	if e == nil {
-		return ""
-	}
-	if e.KubeWhere != nil {
-		return e.KubeWhere.Short()
-	}
-	return e.Context
-}
-
 // kubeFor is what a step's context ("", "primary", "failover" or a name)
 // reaches in the current environment.
 func (m Model) kubeFor(name string) where.Kube {
@@ -87,23 +75,7 @@ func (m Model) liveHeader() string {
 			return m.inc.KubeContext
 		}
 	}
-	return m.env.kubeShort()
-}
-
-// dbText describes the database (host, port, database, user).
-func (e *Environment) dbText() string {
-	if e == nil {
-		return ""
-	}
-	if e.DBWhere != nil && !e.DBWhere.IsZero() {
-		return e.DBWhere.String()
-	}
-	return e.Database
-}
-
-// sameServer reports whether primary and failover reach one API server.
-func (e *Environment) sameServer() bool {
-	return e != nil && e.KubeWhere != nil && e.FailoverWhere != nil && where.SameServer(*e.KubeWhere, *e.FailoverWhere)
+	return m.env.KubeShort()
 }
 
 // modeLiveLines are the mode screen's description of LIVE.
@@ -136,8 +108,8 @@ func (m Model) modeLiveLines(l *Environment) []string {
 	} else if l.FailoverProblem != "" {
 		b = append(b, "        "+fmt.Sprintf("%-14s", "failover:")+s.Fail.Render("not resolved: "+l.FailoverProblem))
 	}
-	row("database:", orDefault(l.dbText(), "(libpq environment)"))
-	if l.sameServer() {
+	row("database:", orDefault(l.DBText(), "(libpq environment)"))
+	if l.SameServer() {
 		b = append(b, "        "+s.Fail.Render("WARNING: primary and failover are the same server ("+l.KubeWhere.Server+")"))
 	}
 	for i := range b {
@@ -157,7 +129,7 @@ func (m Model) chooseLive() (tea.Model, tea.Cmd) {
 		}
 		return m, nil
 	}
-	if l.sameServer() {
+	if l.SameServer() {
 		m.openConfirm(confirmState{action: actSameServer, danger: true, yesLabel: "Go on LIVE",
 			title: "Primary and failover are the same server",
 			lines: []string{
@@ -237,7 +209,7 @@ func (m Model) pickedContext(msg pickedContextMsg) (tea.Model, tea.Cmd) {
 		return m, nil
 	}
 	m.opts.Live = msg.env
-	m.flash = "LIVE now reaches " + msg.env.kubeShort()
+	m.flash = "LIVE now reaches " + msg.env.KubeShort()
 	return m, nil
 }
 
@@ -303,8 +275,8 @@ func (m *Model) checkResumedContext() {
 func (m Model) acceptContextChange() (tea.Model, tea.Cmd) {
 	change := m.ctxHeld
 	m.ctxHeld = ""
-	return m, appendCmd(m.journal, "going on against "+m.env.kubeShort(), incident.Event{
+	return m, appendCmd(m.journal, "going on against "+m.env.KubeShort(), incident.Event{
 		Type: incident.EventNote, Time: m.now(),
-		Text: "Resumed on a different kube context (" + change + "); the operator chose to go on against " + m.env.kubeShort(),
+		Text: "Resumed on a different kube context (" + change + "); the operator chose to go on against " + m.env.KubeShort(),
 	})
 }

@@ -235,7 +235,7 @@ func (d declareForm) View(fr frame, rb *runbooks.Runbook, mode Mode, env *Enviro
 	var b []string
 	banner := s.DrillBanner.Render("DRILL")
 	if mode == ModeLive {
-		banner = s.LiveBanner.Render("LIVE " + env.kubeShort())
+		banner = s.LiveBanner.Render("LIVE " + env.KubeShort())
 	}
 	b = append(b, s.Title.Render("Declare: "+rb.Title)+" · "+banner, "")
 	for i, f := range d.fields {

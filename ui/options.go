@@ -7,8 +7,7 @@ import (
 
 	"github.com/drnav/drnav/config"
 	"github.com/drnav/drnav/incident"
-	"github.com/drnav/drnav/internal/where"
-	"github.com/drnav/drnav/live"
+	"github.com/drnav/drnav/internal/environ"
 	"github.com/drnav/drnav/runbooks"
 	"github.com/drnav/drnav/steps"
 )
@@ -66,61 +65,10 @@ type StepRun interface {
 // StepStarter starts a step (steps.Start in production).
 type StepStarter func(ctx context.Context, step runbooks.Step, t steps.Target) (StepRun, error)
 
-// Environment is what steps run against in one mode.
-type Environment struct {
-	// Target, when set, is the complete base target (guards, shell mode,
-	// allow-list, env, folder, backup policy); the UI only fills Vars,
-	// Secrets and Now. When nil the target is built from Kube, DB and config.
-	Target *steps.Target
-	Kube   steps.KubeProvider
-	DB     steps.Database
-	// ConfigValues are the values of `config = "key"` variables (drill
-	// overrides included); nil means Config.Values().
-	ConfigValues map[string]string
-	// Recovered reports whether a drill scenario is recovered (scorecard).
-	Recovered func() (bool, string)
-	// Close stops what the environment started (the simulator); Model.Close calls it.
-	Close func()
-	// Now, when set, is the environment's clock: a drill's scenario clock,
-	// which runs at --drill-speed. The incident's times (header, journal,
-	// step durations) read it instead of Options.Now.
-	Now func() time.Time
-	// Context and Database are shown before anything is touched: the kube
-	// context name and the database description (no password).
-	Context  string
-	Database string
-	// KubeWhere, FailoverWhere and DBWhere are the resolved targets of LIVE
-	// (nil in drills): shown on the mode screen, the header and every
-	// confirmation, and recorded with the declaration.
-	KubeWhere     *where.Kube
-	FailoverWhere *where.Kube
-	DBWhere       *where.DB
-	// Unresolved says why LIVE's kube context could not be resolved (no
-	// kubeconfig, no current context): LIVE is refused until one of
-	// Contexts is chosen (Options.PickContext).
-	Unresolved string
-	Contexts   []string
-	// FailoverProblem says why the configured failover context did not
-	// resolve (shown on the mode screen).
-	FailoverProblem string
-	// Make, when set, builds this environment once chosen (a context picked
-	// on the mode screen), in place of Options.MakeEnv.
-	Make func(ctx context.Context, rb *runbooks.Runbook) (*Environment, error)
-	// KubeSnapshots and DBSnapshots feed the panes (optional):
-	// live.KubeSource.Snapshots() and live.DBSource's channel.
-	KubeSnapshots <-chan live.KubeSnapshot
-	DBSnapshots   <-chan live.DBSnapshot
-	// FailoverSnapshots (optional) is the failover region's source: its
-	// deployments are shown beside the primary's.
-	FailoverSnapshots <-chan live.KubeSnapshot
-	// Choices lists live values for variable sources (runbooks.Source*),
-	// e.g. unready pods; called in a Cmd, never from View. Typically
-	// func(ctx, src) { return live.Choices(ctx, query, src) }.
-	Choices func(ctx context.Context, source string) ([]string, error)
-	// ChoiceFacts (optional, preferred over Choices) lists the same values
-	// with their facts (a pod's status, a backup's time) for the declare form.
-	ChoiceFacts func(ctx context.Context, source string) ([]live.Choice, error)
-}
+// Environment is what steps run against in one mode, built by
+// internal/environ (main's MakeEnv, PickContext and the mode screen's
+// descriptions).
+type Environment = environ.Environment
 
 // Resume is an incident to continue: its journal, whose State is the
 // incident so far.

@@ -21,7 +21,7 @@ import (
 const testSpeed = 100
 
 // startEnv builds and starts an environment with a scenario ("" = healthy).
-func startEnv(t *testing.T, scenario string) *Env {
+func startEnv(t *testing.T, scenario string) *Simulator {
 	t.Helper()
 	e := New(Options{Speed: testSpeed, Seed: 1, Dir: t.TempDir()})
 	if scenario != "" {
@@ -56,7 +56,7 @@ func eventually(t *testing.T, within time.Duration, cond func() string) {
 	t.Fatalf("condition not met within %s: %s", within, last)
 }
 
-func client(t *testing.T, e *Env, name string) kubernetes.Interface {
+func client(t *testing.T, e *Simulator, name string) kubernetes.Interface {
 	t.Helper()
 	cs, _, err := e.KubeProvider().Client(name)
 	if err != nil {

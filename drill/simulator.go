@@ -31,7 +31,7 @@ const (
 type Options struct {
 	// Speed multiplies the simulator's pace: 1 is realistic (a pod starts in
 	// about 3–8 s, terminates in 2–5 s), 10 is ten times faster. The
-	// scenario's clock (Env.Now) runs this many times faster than Clock, so
+	// scenario's clock (Simulator.Now) runs this many times faster than Clock, so
 	// a pod still starts in 3–8 s of scenario time, and every delay takes
 	// 1/Speed of it on the wall. Zero or negative means 1.
 	Speed float64
@@ -47,8 +47,10 @@ type Options struct {
 	Dir string
 }
 
-// Env is one simulated environment.
-type Env struct {
+// Simulator is the drill's simulated backend: two kube contexts and a
+// database that a scenario breaks. It is not an environment by itself:
+// internal/environ wraps it (target, choices, panes, Close).
+type Simulator struct {
 	opts     Options
 	clk      *scenarioClock
 	primary  *cluster
@@ -69,7 +71,7 @@ type Env struct {
 // New builds a healthy environment: the application (3 replicas) and
 // postgres (1 replica) running in the primary context, an empty failover
 // context, an up database. Inject breaks it; Start runs the simulation.
-func New(opts Options) *Env {
+func New(opts Options) *Simulator {
 	if opts.Speed <= 0 {
 		opts.Speed = 1
 	}
@@ -81,7 +83,7 @@ func New(opts Options) *Env {
 	}
 	// The simulation runs on the scenario clock at realistic durations (its
 	// own pace is 1): the clock, not each delay, carries the speed.
-	e := &Env{opts: opts, clk: newScenarioClock(opts.Clock, opts.Speed)}
+	e := &Simulator{opts: opts, clk: newScenarioClock(opts.Clock, opts.Speed)}
 	e.primary = newCluster(PrimaryContext, "10.0.0.1:6443", e.clk, 1, opts.Seed)
 	e.failover = newCluster(FailoverContext, "10.1.0.1:6443", e.clk, 1, opts.Seed+1)
 	e.db = newSimDB(e.clk, 1, func() bool {
@@ -96,7 +98,7 @@ func New(opts Options) *Env {
 
 // Start runs the controller simulations until ctx ends or Stop is called.
 // It returns the error, if any, of writing the sample files.
-func (e *Env) Start(ctx context.Context) error {
+func (e *Simulator) Start(ctx context.Context) error {
 	if e.samplesErr != nil {
 		return e.samplesErr
 	}
@@ -122,7 +124,7 @@ func (e *Env) Start(ctx context.Context) error {
 }
 
 // Stop ends the simulation and removes the temporary sample folder.
-func (e *Env) Stop() {
+func (e *Simulator) Stop() {
 	e.mu.Lock()
 	cancel := e.cancel
 	e.cancel = nil
@@ -139,19 +141,19 @@ func (e *Env) Stop() {
 }
 
 // observe feeds the database what the primary cluster shows after a tick.
-func (e *Env) observe(now time.Time) {
+func (e *Simulator) observe(now time.Time) {
 	e.db.observe(now, e.primary.readyReplicas(e.opts.Namespace, AppDeployment))
 }
 
 // Now is the scenario's time: the drill's one clock (see Options.Speed).
 // The navigator's incident clock reads it in a drill.
-func (e *Env) Now() time.Time { return e.clk.Now() }
+func (e *Simulator) Now() time.Time { return e.clk.Now() }
 
 // PaneClock is the clock of the live sources that feed a drill's panes:
 // snapshots are stamped with the scenario's time (so a data age or a pod's
 // age reads like the header's RTO clock), while their intervals stay on
 // the wall clock (a probe every few seconds whatever the speed).
-func (e *Env) PaneClock() live.Clock { return paneClock{e.clk} }
+func (e *Simulator) PaneClock() live.Clock { return paneClock{e.clk} }
 
 type paneClock struct{ c *scenarioClock }
 
@@ -159,15 +161,15 @@ func (p paneClock) Now() time.Time                         { return p.c.Now() }
 func (p paneClock) After(d time.Duration) <-chan time.Time { return p.c.base.After(d) }
 
 // Speed is the pace the environment runs at.
-func (e *Env) Speed() float64 { return e.opts.Speed }
+func (e *Simulator) Speed() float64 { return e.opts.Speed }
 
 // Namespace is where the workloads live.
-func (e *Env) Namespace() string { return e.opts.Namespace }
+func (e *Simulator) Namespace() string { return e.opts.Namespace }
 
 // Clientset returns the fake clientset behind a context ("primary",
 // "failover" or the drill context names), for tests and the headless runner.
 // It obeys the scenario (an unreachable context fails every call).
-func (e *Env) Clientset(contextName string) (kubernetes.Interface, error) {
+func (e *Simulator) Clientset(contextName string) (kubernetes.Interface, error) {
 	c, err := e.cluster(contextName)
 	if err != nil {
 		return nil, err
@@ -175,7 +177,7 @@ func (e *Env) Clientset(contextName string) (kubernetes.Interface, error) {
 	return c.cs, nil
 }
 
-func (e *Env) cluster(name string) (*cluster, error) {
+func (e *Simulator) cluster(name string) (*cluster, error) {
 	switch name {
 	case "", "primary", PrimaryContext:
 		return e.primary, nil
@@ -187,9 +189,9 @@ func (e *Env) cluster(name string) (*cluster, error) {
 
 // KubeProvider hands out the simulated contexts: "primary" (or "") →
 // drill-primary, "failover" → drill-failover.
-func (e *Env) KubeProvider() steps.KubeProvider { return kubeProvider{e} }
+func (e *Simulator) KubeProvider() steps.KubeProvider { return kubeProvider{e} }
 
-type kubeProvider struct{ e *Env }
+type kubeProvider struct{ e *Simulator }
 
 func (p kubeProvider) Client(name string) (kubernetes.Interface, steps.ContextInfo, error) {
 	c, err := p.e.cluster(name)
@@ -215,15 +217,15 @@ func (p kubeProvider) Contexts() ([]string, error) {
 }
 
 // Database is the simulated PostgreSQL as the SQL actions see it.
-func (e *Env) Database() steps.Database { return e.db }
+func (e *Simulator) Database() steps.Database { return e.db }
 
 // DBProber is the simulated PostgreSQL as the health pane sees it.
-func (e *Env) DBProber() live.DBProber { return e.db }
+func (e *Simulator) DBProber() live.DBProber { return e.db }
 
 // DBWhere says which simulated database the PostgreSQL pane shows: its
 // address and database, and its region. In the data-center failure it is
 // the failover region's (empty until restored); otherwise the primary's.
-func (e *Env) DBWhere() (server, region string) {
+func (e *Simulator) DBWhere() (server, region string) {
 	if e.Scenario() == ScenarioDataCenter {
 		return failoverDBAddr + "/" + DatabaseName, "failover"
 	}
@@ -231,7 +233,7 @@ func (e *Env) DBWhere() (server, region string) {
 }
 
 // Scenario returns the injected scenario's id ("" when healthy).
-func (e *Env) Scenario() string {
+func (e *Simulator) Scenario() string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.scenario

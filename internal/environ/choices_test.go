@@ -1,4 +1,4 @@
-package main
+package environ
 
 import (
 	"os"
@@ -39,7 +39,7 @@ users:
 		t.Fatal(err)
 	}
 	p := steps.NewKubeProvider(kc, "", "east-prod-dr", "").(steps.KubeDescriber)
-	cs, err := contextChoices(p)
+	cs, err := ContextChoices(p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +63,7 @@ users:
 	if !ok {
 		t.Fatal("the simulator's contexts cannot be described")
 	}
-	cs, err = contextChoices(d)
+	cs, err = ContextChoices(d)
 	if err != nil || len(cs) != 2 {
 		t.Fatalf("drill choices %+v, %v", cs, err)
 	}
