@@ -446,14 +446,16 @@ func benignWatchError(err error) bool {
 }
 
 // forbiddenRE parses the API server's RBAC denial message.
-var forbiddenRE = regexp.MustCompile(`User "([^"]*)" cannot (\S+) resource "([^"]+)"(?: in API group "([^"]*)")?(?: in the namespace "([^"]*)")?`)
+var forbiddenRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`User "([^"]*)" cannot (\S+) resource "([^"]+)"(?: in API group "([^"]*)")?(?: in the namespace "([^"]*)")?`)
+})
 
 // describeKubeError turns an API error into the pane's words.
 func describeKubeError(err error, verb, resource, ns string, timeout time.Duration) kubeFailure {
 	switch {
 	case apierrors.IsForbidden(err):
 		user, what, where := "", resource, ns
-		if m := forbiddenRE.FindStringSubmatch(err.Error()); m != nil {
+		if m := forbiddenRE().FindStringSubmatch(err.Error()); m != nil {
 			user, verb, what, where = m[1], m[2], m[3], m[5]
 			if m[4] != "" {
 				what += "." + m[4]

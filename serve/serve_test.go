@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -509,6 +510,21 @@ func TestListenLoopbackUnlessAllowed(t *testing.T) {
 		err := CheckListen(tc.addr, tc.remote)
 		if (err == nil) != tc.ok {
 			t.Errorf("CheckListen(%q, %v) = %v", tc.addr, tc.remote, err)
+		}
+	}
+}
+
+// TestValidIncidentID checks the hand-written check against the grammar it
+// replaced, ^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$, at the edges.
+func TestValidIncidentID(t *testing.T) {
+	grammar := regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+	for _, s := range []string{
+		"", "a", "Z", "0", "20261201-2200-db", "a.b_c-d", ".hidden", "-x", "_x", "x/y", "../x", "x y",
+		"a\x00", "é", "aé", "a\n", strings.Repeat("a", 127), strings.Repeat("a", 128), strings.Repeat("a", 129),
+		"a" + strings.Repeat(".", 127), "a" + strings.Repeat("-", 128),
+	} {
+		if got, want := validIncidentID(s), grammar.MatchString(s); got != want {
+			t.Errorf("validIncidentID(%q) = %v, want %v", s, got, want)
 		}
 	}
 }

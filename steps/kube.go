@@ -107,11 +107,11 @@ func (k kubeTarget) kubectl(args ...string) string {
 }
 
 // safeWordRE matches words that need no quoting in a shell.
-var safeWordRE = regexp.MustCompile(`^[A-Za-z0-9_@%+=:,./-]+$`)
+var safeWordRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_@%+=:,./-]+$`) })
 
 // shq quotes a word for display when needed.
 func shq(s string) string {
-	if safeWordRE.MatchString(s) {
+	if safeWordRE().MatchString(s) {
 		return s
 	}
 	q, err := syntax.Quote(s, syntax.LangBash)
