@@ -203,6 +203,7 @@ func (s *KubeSource) Run(ctx context.Context) {
 			}
 		},
 	}
+	podsSynced := s.pods.HasSynced
 	for resource, inf := range map[string]cache.SharedIndexInformer{"pods": s.pods, "deployments": s.deps, "replicasets": s.rss} {
 		// Both only fail once the informer has started; it has not.
 		_ = inf.SetTransform(trimObject)
@@ -213,17 +214,26 @@ func (s *KubeSource) Run(ctx context.Context) {
 		if resource == "pods" {
 			h = podHandler
 		}
-		if _, err := inf.AddEventHandler(h); err != nil {
+		reg, err := inf.AddEventHandler(h)
+		if err != nil {
 			s.setResErr(resource, kubeFailure{msg: fmt.Sprintf("watch %s: %v", resource, err)})
+			continue
+		}
+		if resource == "pods" {
+			// The pods' rows are built by this handler: synced means it
+			// has seen the whole initial list, not only the cache.
+			podsSynced = reg.HasSynced
 		}
 	}
 	factory.Start(ctx.Done())
 	defer factory.Shutdown()
+	syncedNow := make(chan struct{})
 	go func() {
-		if cache.WaitForCacheSync(ctx.Done(), s.pods.HasSynced, s.deps.HasSynced, s.rss.HasSynced) {
+		if cache.WaitForCacheSync(ctx.Done(), s.pods.HasSynced, podsSynced, s.deps.HasSynced, s.rss.HasSynced) {
 			s.mu.Lock()
 			s.synced = true
 			s.mu.Unlock()
+			close(syncedNow)
 			s.kick()
 		}
 	}()
@@ -236,16 +246,30 @@ func (s *KubeSource) Run(ctx context.Context) {
 			return
 		case <-s.nudge:
 		}
-		if wait := s.opts.MinInterval - s.clock.Now().Sub(last); !last.IsZero() && wait > 0 {
+		// At most one snapshot per MinInterval, but the first full list
+		// is shown as soon as the caches hold it.
+		if wait := s.opts.MinInterval - s.clock.Now().Sub(last); !last.IsZero() && wait > 0 && !s.syncedUnpublished() {
 			select {
 			case <-ctx.Done():
 				return
 			case <-s.clock.After(wait):
+			case <-syncedNow:
 			}
 		}
 		last = s.clock.Now()
 		s.publish()
+		if syncedNow != nil && s.Latest().Synced {
+			syncedNow = nil // the full list is out: MinInterval holds again
+		}
 	}
+}
+
+// syncedUnpublished reports whether the caches synced since the last
+// published snapshot.
+func (s *KubeSource) syncedUnpublished() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.synced && !s.latest.Synced
 }
 
 // kick marks that something changed; it never blocks.
