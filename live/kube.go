@@ -355,15 +355,24 @@ func (s *KubeSource) probe(ctx context.Context, c kubernetes.Interface) kubeFail
 			return err
 		}},
 	}
-	for _, ch := range checks {
-		pctx, cancel := context.WithTimeout(ctx, s.opts.ProbeTimeout)
-		err := ch.list(pctx)
-		cancel()
+	// All three at once (one round trip, not three, before the informers
+	// start); the first failure in this order is reported.
+	errs := make([]error, len(checks))
+	var wg sync.WaitGroup
+	for i, ch := range checks {
+		wg.Go(func() {
+			pctx, cancel := context.WithTimeout(ctx, s.opts.ProbeTimeout)
+			defer cancel()
+			errs[i] = ch.list(pctx)
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
 		if err != nil {
 			if ctx.Err() != nil {
 				return kubeFailure{msg: "stopped"}
 			}
-			return describeKubeError(err, "list", ch.resource, ns, s.opts.ProbeTimeout)
+			return describeKubeError(err, "list", checks[i].resource, ns, s.opts.ProbeTimeout)
 		}
 	}
 	return kubeFailure{}
