@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/url"
 	"regexp"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -260,6 +261,10 @@ func (s *KubeSource) Run(ctx context.Context) {
 		s.publish()
 		if syncedNow != nil && s.Latest().Synced {
 			syncedNow = nil // the full list is out: MinInterval holds again
+			// Decoding the initial list left tens of MB of garbage: return
+			// it to the OS in one pass rather than let the background
+			// scavenger madvise it away in small pieces while idle.
+			go debug.FreeOSMemory()
 		}
 	}
 }
