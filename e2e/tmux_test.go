@@ -72,6 +72,7 @@ type term struct {
 	config  string // XDG_CONFIG_HOME
 	started bool
 	w, h    int
+	extra   []string // more KEY=value for the windows started after it is set
 }
 
 // newTerm prepares a tmux server of w×h windows; the first start creates it
@@ -134,13 +135,13 @@ func (tm *term) env() []string {
 		}
 		env = append(env, kv)
 	}
-	return append(env,
+	return append(append(env,
 		"XDG_STATE_HOME="+tm.state,
 		"XDG_CONFIG_HOME="+tm.config,
 		"KUBECONFIG="+filepath.Join(tm.dir, "kubeconfig"),
 		"LANG=C.UTF-8",
 		"LC_ALL=C.UTF-8",
-	)
+	), tm.extra...)
 }
 
 // shq quotes s for a POSIX shell.

@@ -66,7 +66,7 @@ func fitScreen(s string, w, h int) string {
 		lines = lines[:h]
 	}
 	for i, l := range lines {
-		if ansi.StringWidth(l) > w {
+		if textWidth(l) > w {
 			lines[i] = ansi.Truncate(l, w, "…")
 		}
 	}
@@ -135,12 +135,15 @@ func clip(s string, w int) string {
 	if w <= 0 {
 		return ""
 	}
+	if textWidth(s) <= w {
+		return s
+	}
 	return ansi.Truncate(s, w, "…")
 }
 
 func pad(s string, w int) string {
 	s = clip(s, w)
-	if n := w - ansi.StringWidth(s); n > 0 {
+	if n := w - textWidth(s); n > 0 {
 		s += strings.Repeat(" ", n)
 	}
 	return s
@@ -160,7 +163,7 @@ func (m Model) viewChecklist() string {
 	left := m.viewSteps(d.listW, d.bodyH)
 	right := m.viewDetail(d.detailW, d.bodyH)
 	sep := m.styles.Subtle.Render(strings.Repeat(m.styles.Glyphs.Sep+" \n", d.bodyH-1) + m.styles.Glyphs.Sep + " ")
-	body := lipgloss.JoinHorizontal(lipgloss.Top, left, sep, right)
+	body := joinColumns(left, sep, right)
 	parts := []string{m.viewHeader(), body}
 	if d.panesH > 0 {
 		parts = append(parts, m.viewPanes(m.width, d.panesH))
@@ -714,7 +717,7 @@ func (m Model) viewPanes(w, h int) string {
 		}
 		boxes = append(boxes, st.Width(widths[i]).Height(h).Render(views[i]))
 	}
-	return lipgloss.JoinHorizontal(lipgloss.Top, boxes...)
+	return joinColumns(boxes...)
 }
 
 func (m Model) viewFooter() string {
