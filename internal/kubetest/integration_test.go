@@ -32,12 +32,17 @@ func (r stepResult) output() string { return strings.Join(r.lines, "\n") }
 // kube provider reading the harness kubeconfig (context kubeContext).
 func runStep(t *testing.T, cp *ControlPlane, kubeContext, ns string, st runbooks.Step, dryRun bool) stepResult {
 	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	return runStepWith(ctx, steps.NewKubeProvider(cp.Kubeconfig(), kubeContext, "", ns), ns, st, dryRun)
+}
+
+// runStepWith runs one step with the given kube provider until it ends or
+// ctx does.
+func runStepWith(ctx context.Context, prov steps.KubeProvider, ns string, st runbooks.Step, dryRun bool) stepResult {
 	if st.ID == "" {
 		st.ID = "it-" + st.K8s.Action
 	}
-	prov := steps.NewKubeProvider(cp.Kubeconfig(), kubeContext, "", ns)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
 	run := steps.Start(ctx, st, steps.Target{Kube: prov, Namespace: ns, DryRun: dryRun})
 	go func() {
 		for range run.Events() {

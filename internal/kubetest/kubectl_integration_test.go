@@ -6,7 +6,9 @@ package kubetest
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,6 +21,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 
 	"github.com/drnav/drnav/runbooks"
 	"github.com/drnav/drnav/steps"
@@ -98,6 +102,102 @@ func TestStepUndoRestoresChangeCause(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// wrappedProvider is drnav's real kube provider with one more layer at the
+// bottom of the transport of every client it hands out.
+type wrappedProvider struct {
+	steps.KubeProvider
+	wrap func(http.RoundTripper) http.RoundTripper
+}
+
+func (p wrappedProvider) Client(contextName string) (kubernetes.Interface, steps.ContextInfo, error) {
+	_, info, err := p.KubeProvider.Client(contextName)
+	if err != nil {
+		return nil, info, err
+	}
+	cfg, err := p.RESTConfig(contextName)
+	if err != nil {
+		return nil, info, err
+	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	return cs, info, err
+}
+
+func (p wrappedProvider) RESTConfig(contextName string) (*rest.Config, error) {
+	cfg, err := p.KubeProvider.(steps.RESTConfigProvider).RESTConfig(contextName)
+	if err != nil {
+		return nil, err
+	}
+	cfg = rest.CopyConfig(cfg)
+	cfg.Wrap(p.wrap)
+	return cfg, nil
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
+
+// An undo cancelled as kubectl's rollbacker sends its PATCH sends nothing:
+// the rollbacker's requests carry the step's context, so the PATCH does not
+// land after the user cancelled, the deployment keeps its template and the
+// step ends cancelled.
+func TestStepUndoCancelledSendsNoPatch(t *testing.T) {
+	t.Parallel()
+	cp := plane.Get(t)
+	ns := cp.NewNamespace(t)
+	const app = "till"
+	createDeployment(t, cp, ns, app, 1)
+	waitReady(t, cp.Client(), ns, app, 1)
+	setImage(t, cp, ns, app, "registry.invalid/app:2")
+	setImage(t, cp, ns, app, "registry.invalid/app:3")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	// What the transport returned for the deployment's PATCH.
+	patched := make(chan error, 1)
+	prov := wrappedProvider{
+		KubeProvider: steps.NewKubeProvider(cp.Kubeconfig(), AdminContext, "", ns),
+		wrap: func(next http.RoundTripper) http.RoundTripper {
+			return roundTripFunc(func(req *http.Request) (*http.Response, error) {
+				if req.Method != http.MethodPatch || !strings.HasSuffix(req.URL.Path, "/deployments/"+app) {
+					return next.RoundTrip(req)
+				}
+				cancel() // the user cancels as the PATCH goes out
+				resp, err := next.RoundTrip(req)
+				select {
+				case patched <- err:
+				default:
+				}
+				return resp, err
+			})
+		},
+	}
+	r := runStepWith(ctx, prov, ns, k8sStep(runbooks.K8sAction{Action: runbooks.K8sUndo, Deployment: app}), false)
+	if r.fin.ExitCode != steps.ExitCancelled {
+		t.Errorf("cancelled undo: exit %d, err %q, want %d; output:\n%s", r.fin.ExitCode, r.fin.Err, steps.ExitCancelled, r.output())
+	}
+	select {
+	case err := <-patched:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("the rollbacker's PATCH went out after the cancel (transport error %v)", err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("the undo never sent its PATCH")
+	}
+	d := getDeployment(t, cp, ns, app)
+	if img, rev := d.Spec.Template.Spec.Containers[0].Image, d.Annotations[steps.RevisionAnnotation]; img != "registry.invalid/app:3" || rev != "3" {
+		t.Errorf("cancelled undo changed the deployment: image %s, revision %s", img, rev)
+	}
+	events, err := cp.AuditLog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range events {
+		if e.Namespace() == ns && e.Verb == "patch" && e.Resource() == "deployments" {
+			t.Errorf("the server received a PATCH of the deployment: %s", e)
+		}
+	}
 }
 
 // A paused deployment is not restarted: the step fails saying so (kubectl's
