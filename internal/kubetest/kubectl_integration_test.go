@@ -66,10 +66,7 @@ func TestStepUndoRestoresChangeCause(t *testing.T) {
 	const app = "ledger"
 	d := testDeployment(app, 2)
 	d.Annotations = map[string]string{changeCause: "release 1"}
-	if _, err := cp.Client().AppsV1().Deployments(ns).Create(context.Background(), d, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	waitReady(t, cp.Client(), ns, app, 2)
+	deployReady(t, cp, ns, d)
 	rollOut(t, cp, ns, app, "registry.invalid/app:2", "release 2")
 	rollOut(t, cp, ns, app, "registry.invalid/app:3", "release 3 (bad)")
 
@@ -147,10 +144,7 @@ func TestStepUndoCancelledSendsNoPatch(t *testing.T) {
 	cp := plane.Get(t)
 	ns := cp.NewNamespace(t)
 	const app = "till"
-	createDeployment(t, cp, ns, app, 1)
-	waitReady(t, cp.Client(), ns, app, 1)
-	setImage(t, cp, ns, app, "registry.invalid/app:2")
-	setImage(t, cp, ns, app, "registry.invalid/app:3")
+	deployThreeRevisions(t, cp, ns, app, 1)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -206,8 +200,7 @@ func TestStepRestartPausedFails(t *testing.T) {
 	t.Parallel()
 	cp := plane.Get(t)
 	ns := cp.NewNamespace(t)
-	createDeployment(t, cp, ns, "api", 1)
-	waitReady(t, cp.Client(), ns, "api", 1)
+	deployReady(t, cp, ns, testDeployment("api", 1))
 	if _, err := cp.Client().AppsV1().Deployments(ns).Patch(context.Background(), "api", types.MergePatchType,
 		[]byte(`{"spec":{"paused":true}}`), metav1.PatchOptions{}); err != nil {
 		t.Fatal(err)
@@ -233,10 +226,7 @@ func TestStepRolloutStatusStalled(t *testing.T) {
 	cp := plane.Get(t)
 	ns := cp.NewNamespace(t)
 	const app = "cart"
-	if _, err := cp.Client().AppsV1().Deployments(ns).Create(context.Background(), appDeployment(app, 2), metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	waitReady(t, cp.Client(), ns, app, 2)
+	deployReady(t, cp, ns, appDeployment(app, 2))
 	ok := runStep(t, cp, AdminContext, ns, k8sStep(runbooks.K8sAction{Action: runbooks.K8sRolloutStatus, Deployment: app}), false)
 	mustOK(t, "rollout status of a complete rollout", ok)
 	if want := `deployment "cart" successfully rolled out`; ok.output() != want {
@@ -300,6 +290,25 @@ spec:
 	return dir
 }
 
+// failoverCRD writes crdManifests for a group named after ns and returns,
+// with the group and the folder, dynamic clients for CRDs and for the
+// namespace's failovers; the CRD is deleted when the test ends.
+func failoverCRD(t *testing.T, cp *ControlPlane, ns string) (group, dir string, crds, failovers dynamic.ResourceInterface) {
+	t.Helper()
+	group = ns + ".drnav.test"
+	dir = crdManifests(t, group, ns)
+	dyn, err := dynamic.NewForConfig(cp.AdminConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	crds = dyn.Resource(schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"})
+	failovers = dyn.Resource(schema.GroupVersionResource{Group: group, Version: "v1", Resource: "failovers"}).Namespace(ns)
+	t.Cleanup(func() {
+		_ = crds.Delete(context.Background(), "failovers."+group, metav1.DeleteOptions{})
+	})
+	return group, dir, crds, failovers
+}
+
 // Apply goes through cli-runtime's resource.Builder: a CRD and a custom
 // resource of its kind in one manifest apply, dry run first (nothing is
 // created), then for real; the CR is validated strictly against the CRD's
@@ -308,17 +317,7 @@ func TestStepApplyCRDThenCustomResource(t *testing.T) {
 	t.Parallel()
 	cp := plane.Get(t)
 	ns := cp.NewNamespace(t)
-	group := ns + ".drnav.test"
-	dir := crdManifests(t, group, ns)
-	dyn, err := dynamic.NewForConfig(cp.AdminConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	crds := dyn.Resource(schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"})
-	failovers := dyn.Resource(schema.GroupVersionResource{Group: group, Version: "v1", Resource: "failovers"}).Namespace(ns)
-	t.Cleanup(func() {
-		_ = crds.Delete(context.Background(), "failovers."+group, metav1.DeleteOptions{})
-	})
+	group, dir, crds, failovers := failoverCRD(t, cp, ns)
 	apply := k8sStep(runbooks.K8sAction{Action: runbooks.K8sApply, Path: dir})
 
 	dry := runStep(t, cp, AdminContext, ns, apply, true)
@@ -392,20 +391,10 @@ func TestStepApplyConflictOnCustomResource(t *testing.T) {
 	t.Parallel()
 	cp := plane.Get(t)
 	ns := cp.NewNamespace(t)
-	group := ns + ".drnav.test"
-	dir := crdManifests(t, group, ns)
-	dyn, err := dynamic.NewForConfig(cp.AdminConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	crds := dyn.Resource(schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"})
-	t.Cleanup(func() {
-		_ = crds.Delete(context.Background(), "failovers."+group, metav1.DeleteOptions{})
-	})
+	group, dir, _, failovers := failoverCRD(t, cp, ns)
 	apply := k8sStep(runbooks.K8sAction{Action: runbooks.K8sApply, Path: dir})
 	mustOK(t, "apply", runStep(t, cp, AdminContext, ns, apply, false))
 
-	failovers := dyn.Resource(schema.GroupVersionResource{Group: group, Version: "v1", Resource: "failovers"}).Namespace(ns)
 	other := []byte(fmt.Sprintf(`{"apiVersion":"%s/v1","kind":"Failover","metadata":{"name":"eu-west"},"spec":{"replicas":1}}`, group))
 	if _, err := failovers.Patch(context.Background(), "eu-west", types.ApplyPatchType, other,
 		metav1.PatchOptions{FieldManager: "capacity-autoscaler", Force: new(true)}); err != nil {
