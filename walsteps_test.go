@@ -88,14 +88,7 @@ func waitFor(t *testing.T, what string, deadline time.Time, cond func() bool) {
 
 func writeRunbook(t *testing.T, dir, body string) string {
 	t.Helper()
-	rbDir := filepath.Join(dir, "rb")
-	if err := os.MkdirAll(rbDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(rbDir, "rb.toml"), []byte(body), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return rbDir
+	return filepath.Dir(writeFile(t, filepath.Join(dir, "rb", "rb.toml"), body, 0o600))
 }
 
 // A signal to a headless run journals one signalled event, exits 128+n,
