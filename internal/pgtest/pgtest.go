@@ -243,6 +243,27 @@ type Corrupted struct {
 	Checksum string
 }
 
+// LateRowsSQL counts the rows a Corrupted database took after its backup.
+const LateRowsSQL = "SELECT count(*)::text FROM builds WHERE id > 3000"
+
+// CheckSwapped fails the test unless a restore swapped bad's backup in:
+// the database holds the backup's data again, and its damaged self is kept
+// as the one <database>_damaged_… copy, with the late rows (late: what
+// LateRowsSQL counted before the restore).
+func (s *Server) CheckSwapped(tb testing.TB, bad Corrupted, late string) {
+	tb.Helper()
+	if got := s.Query(tb, bad.Database, ChecksumSQL); got != bad.Checksum {
+		tb.Errorf("data of %s after the restore %s, want the backup's %s", bad.Database, got, bad.Checksum)
+	}
+	kept := s.Databases(tb, bad.Database+"_damaged_")
+	if len(kept) != 1 {
+		tb.Fatalf("kept damaged databases: %v, want one", kept)
+	}
+	if got := s.Query(tb, kept[0], LateRowsSQL); got != late {
+		tb.Errorf("late rows in the kept %s: %s, want %s", kept[0], got, late)
+	}
+}
+
 // ChecksumSQL digests the builds table: equal digests, equal data.
 const ChecksumSQL = "SELECT count(*)::text || ':' || md5(string_agg(id::text || '/' || name, ',' ORDER BY id)) FROM builds"
 
