@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/drnav/drnav/internal/tmuxtest"
 )
 
 // TestColourProfileAskedOnce: inside tmux, detecting the colour profile runs
@@ -16,7 +18,7 @@ func TestColourProfileAskedOnce(t *testing.T) {
 	t.Parallel()
 	real, err := exec.LookPath("tmux")
 	if err != nil {
-		requireTmux(t)
+		tmuxtest.Require(t)
 	}
 	tm := newTerm(t, 100, 30)
 	bin := filepath.Join(tm.dir, "bin")
@@ -31,9 +33,9 @@ func TestColourProfileAskedOnce(t *testing.T) {
 	// COLORTERM=truecolor would skip the question altogether.
 	tm.extra = []string{"PATH=" + bin + string(os.PathListSeparator) + os.Getenv("PATH"), "COLORTERM="}
 	tm.start("pick", "--drill")
-	tm.waitFor("pick", "pick the disaster")
-	tm.keys("pick", "Escape")
-	tm.waitFor("pick", "[drnav exited")
+	tm.WaitFor("pick", "pick the disaster")
+	tm.Keys("pick", "Escape")
+	tm.WaitFor("pick", "[exited")
 	data, err := os.ReadFile(calls)
 	if err != nil {
 		t.Fatalf("drnav never ran tmux (is TMUX set in the window?): %v", err)
