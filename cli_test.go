@@ -58,7 +58,11 @@ impact = "none"
 id = "first"
 title = "Say hello"
 run = "echo hello"
-[[steps]]
+` + refusedStep
+
+// refusedStep is a destructive step: a run without --allow-destructive
+// stops there, the incident left open.
+const refusedStep = `[[steps]]
 id = "change"
 title = "Change something"
 why = "test"

@@ -62,16 +62,6 @@ func mkfifo(t *testing.T, path string) {
 	}
 }
 
-func writeHostile(t *testing.T, path string, data []byte) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func nestingBomb(depth int) []byte {
 	var b bytes.Buffer
 	b.WriteString("x=")
@@ -92,21 +82,12 @@ func bigLine(n int) []byte {
 	return append(b, '\n')
 }
 
-const goodRunbook = `id = "good"
-title = "A good runbook"
-impact = "none"
-[[steps]]
-id = "one"
-title = "One"
-run = "true"
-`
-
 // TestHostileFiles answers every hostile runbook, config and journal with a
 // one-line error (or tolerates it) in bounded time and under 100 MB of peak
 // memory, measured as the child's maximum resident set size.
 func TestHostileFiles(t *testing.T) {
 	dir := isolate(t)
-	root := filepath.Join(dir, "state", "drnav", "incidents")
+	root := journalDir(dir)
 	stateEnv := []string{"XDG_STATE_HOME=" + filepath.Join(dir, "state"), "XDG_CONFIG_HOME=" + filepath.Join(dir, "config")}
 	type tc struct {
 		name  string
@@ -115,32 +96,32 @@ func TestHostileFiles(t *testing.T) {
 		want  string                                // in stderr (or stdout)
 	}
 	journalDecl := func(seq int, extra string) []byte {
-		return []byte(fmt.Sprintf(`{"seq":%d,"time":"2026-11-25T20:00:00Z","type":"declared","declared":{"id":"x","runbook_id":"good","runbook_title":"A good runbook","mode":"live","detected":"2026-11-25T20:00:00Z","rto_ns":3600000000000,"rpo_ns":900000000000}}`, seq) + extra)
+		return []byte(fmt.Sprintf(`{"seq":%d,"time":"2026-11-25T20:00:00Z","type":"declared","declared":{"id":"x","runbook_id":"local","runbook_title":"Local procedure","mode":"live","detected":"2026-11-25T20:00:00Z","rto_ns":3600000000000,"rpo_ns":900000000000}}`, seq) + extra)
 	}
 	cases := []tc{
 		{"runbook FIFO", func(t *testing.T, d string) []string {
-			writeHostile(t, filepath.Join(d, "rb", "good.toml"), []byte(goodRunbook))
+			writeRunbook(t, d, localRunbook)
 			mkfifo(t, filepath.Join(d, "rb", "fifo.toml"))
 			return []string{"lint", filepath.Join(d, "rb")}
 		}, 1, "not a regular file (a FIFO)"},
 		{"runbook FIFO beside a good one: list", func(t *testing.T, d string) []string {
-			writeHostile(t, filepath.Join(d, "rb", "good.toml"), []byte(goodRunbook))
+			writeRunbook(t, d, localRunbook)
 			mkfifo(t, filepath.Join(d, "rb", "fifo.toml"))
 			return []string{"list", "--runbooks", filepath.Join(d, "rb")}
 		}, 0, "broken runbook skipped"},
 		{"runbook /dev/zero", func(t *testing.T, d string) []string {
-			writeHostile(t, filepath.Join(d, "rb", "good.toml"), []byte(goodRunbook))
+			writeRunbook(t, d, localRunbook)
 			if err := os.Symlink("/dev/zero", filepath.Join(d, "rb", "zero.toml")); err != nil {
 				t.Fatal(err)
 			}
 			return []string{"lint", filepath.Join(d, "rb")}
 		}, 1, "a character device"},
 		{"runbook nesting bomb", func(t *testing.T, d string) []string {
-			writeHostile(t, filepath.Join(d, "rb", "bomb.toml"), nestingBomb(10000))
+			writeFile(t, filepath.Join(d, "rb", "bomb.toml"), string(nestingBomb(10000)), 0o600)
 			return []string{"lint", filepath.Join(d, "rb")}
 		}, 1, "nest deeper than"},
 		{"runbook 50 MB line", func(t *testing.T, d string) []string {
-			writeHostile(t, filepath.Join(d, "rb", "big.toml"), bigLine(50<<20))
+			writeFile(t, filepath.Join(d, "rb", "big.toml"), string(bigLine(50<<20)), 0o600)
 			return []string{"lint", filepath.Join(d, "rb")}
 		}, 1, "too large"},
 		{"config FIFO", func(t *testing.T, d string) []string {
@@ -154,11 +135,11 @@ func TestHostileFiles(t *testing.T) {
 			return []string{"incidents", "--config", filepath.Join(d, "config.toml")}
 		}, 1, "a character device"},
 		{"config nesting bomb", func(t *testing.T, d string) []string {
-			writeHostile(t, filepath.Join(d, "config.toml"), nestingBomb(10000))
+			writeFile(t, filepath.Join(d, "config.toml"), string(nestingBomb(10000)), 0o600)
 			return []string{"incidents", "--config", filepath.Join(d, "config.toml")}
 		}, 1, "nest deeper than"},
 		{"config 50 MB line", func(t *testing.T, d string) []string {
-			writeHostile(t, filepath.Join(d, "config.toml"), bigLine(50<<20))
+			writeFile(t, filepath.Join(d, "config.toml"), string(bigLine(50<<20)), 0o600)
 			return []string{"incidents", "--config", filepath.Join(d, "config.toml")}
 		}, 1, "too large"},
 		{"journal FIFO: report", func(t *testing.T, d string) []string {
@@ -169,8 +150,8 @@ func TestHostileFiles(t *testing.T) {
 			return []string{"report", "fifo-inc"}
 		}, 1, "not a regular file (a FIFO)"},
 		{"journal FIFO: resume", func(t *testing.T, d string) []string {
-			writeHostile(t, filepath.Join(d, "rb", "good.toml"), []byte(goodRunbook))
-			return []string{"run", "good", "--runbooks", filepath.Join(d, "rb"), "--resume", "fifo-inc"}
+			writeRunbook(t, d, localRunbook)
+			return []string{"run", "local", "--runbooks", filepath.Join(d, "rb"), "--resume", "fifo-inc"}
 		}, 1, "not a regular file (a FIFO)"},
 		{"journal FIFO: incidents", func(t *testing.T, d string) []string {
 			return []string{"incidents"}
@@ -185,44 +166,44 @@ func TestHostileFiles(t *testing.T) {
 			return []string{"report", "zero-inc"}
 		}, 1, "symbolic link: refusing to follow it"}, // journals are opened without following links
 		{"journal 50 MB line", func(t *testing.T, d string) []string {
-			writeHostile(t, filepath.Join(root, "big-inc", "journal.jsonl"), append(journalDecl(1, "\n"), bigLine(50<<20)...))
+			writeFile(t, filepath.Join(root, "big-inc", "journal.jsonl"), string(append(journalDecl(1, "\n"), bigLine(50<<20)...)), 0o600)
 			return []string{"report", "big-inc"}
 		}, 1, "line longer than"},
 		{"journal seq overflow", func(t *testing.T, d string) []string {
 			j := journalDecl(1, "\n")
 			j = append(j, `{"seq":9223372036854775807,"time":"2026-11-25T20:01:00Z","type":"note","text":"x"}`+"\n"...)
-			writeHostile(t, filepath.Join(root, "seq-inc", "journal.jsonl"), j)
-			writeHostile(t, filepath.Join(d, "rb", "good.toml"), []byte(goodRunbook))
-			return []string{"run", "good", "--runbooks", filepath.Join(d, "rb"), "--resume", "seq-inc"}
+			writeFile(t, filepath.Join(root, "seq-inc", "journal.jsonl"), string(j), 0o600)
+			writeRunbook(t, d, localRunbook)
+			return []string{"run", "local", "--runbooks", filepath.Join(d, "rb"), "--resume", "seq-inc"}
 		}, 1, "out of range"},
 		{"journal seq gap", func(t *testing.T, d string) []string {
 			j := journalDecl(1, "\n")
 			j = append(j, `{"seq":5,"time":"2026-11-25T20:01:00Z","type":"note","text":"x"}`+"\n"...)
-			writeHostile(t, filepath.Join(root, "gap-inc", "journal.jsonl"), j)
+			writeFile(t, filepath.Join(root, "gap-inc", "journal.jsonl"), string(j), 0o600)
 			return []string{"report", "gap-inc"}
 		}, 1, "3 events missing"},
 		{"journal BOM", func(t *testing.T, d string) []string {
-			writeHostile(t, filepath.Join(root, "bom-inc", "journal.jsonl"), append([]byte("\xEF\xBB\xBF"), journalDecl(1, "\n")...))
+			writeFile(t, filepath.Join(root, "bom-inc", "journal.jsonl"), string(append([]byte("\xEF\xBB\xBF"), journalDecl(1, "\n")...)), 0o600)
 			return []string{"incidents"}
 		}, 0, "bom-inc  "},
 		{"journal without trailing newline", func(t *testing.T, d string) []string {
 			j := journalDecl(1, "\n")
-			j = append(j, `{"seq":2,"time":"2026-11-25T20:01:00Z","type":"step_started","step":"one","command":"true"}`+"\n"...)
-			j = append(j, `{"seq":3,"time":"2026-11-25T20:02:00Z","type":"step_finished","step":"one"}`...)
-			writeHostile(t, filepath.Join(root, "nonl-inc", "journal.jsonl"), j)
-			writeHostile(t, filepath.Join(d, "rb", "good.toml"), []byte(goodRunbook))
-			return []string{"run", "good", "--runbooks", filepath.Join(d, "rb"), "--resume", "nonl-inc"}
-		}, 0, "one already done"},
+			j = append(j, `{"seq":2,"time":"2026-11-25T20:01:00Z","type":"step_started","step":"hello","command":"echo hello"}`+"\n"...)
+			j = append(j, `{"seq":3,"time":"2026-11-25T20:02:00Z","type":"step_finished","step":"hello"}`...)
+			writeFile(t, filepath.Join(root, "nonl-inc", "journal.jsonl"), string(j), 0o600)
+			writeRunbook(t, d, localRunbook)
+			return []string{"run", "local", "--runbooks", filepath.Join(d, "rb"), "--resume", "nonl-inc"}
+		}, 0, "hello already done"},
 		{"empty incident id", func(t *testing.T, d string) []string {
-			writeHostile(t, filepath.Join(d, "rb", "good.toml"), []byte(goodRunbook))
-			return []string{"run", "good", "--runbooks", filepath.Join(d, "rb"), "--resume", ""}
+			writeRunbook(t, d, localRunbook)
+			return []string{"run", "local", "--runbooks", filepath.Join(d, "rb"), "--resume", ""}
 		}, 1, "incident id is empty"},
 		{"incident id with ..", func(t *testing.T, d string) []string {
 			return []string{"report", ".."}
 		}, 1, `incident id ".." is not an incident`},
 		{"incident id with /", func(t *testing.T, d string) []string {
-			writeHostile(t, filepath.Join(d, "rb", "good.toml"), []byte(goodRunbook))
-			return []string{"run", "good", "--runbooks", filepath.Join(d, "rb"), "--resume", "a/../../x"}
+			writeRunbook(t, d, localRunbook)
+			return []string{"run", "local", "--runbooks", filepath.Join(d, "rb"), "--resume", "a/../../x"}
 		}, 1, "is not allowed in an id"},
 	}
 	_, _, _, baseline := hostileRun(t, stateEnv, "version")

@@ -156,28 +156,15 @@ func TestBadConfigIsAClearError(t *testing.T) {
 // continues with --resume, keeping what was done.
 func TestRunResumeContinuesAJournal(t *testing.T) {
 	dir := isolate(t)
-	rbDir := filepath.Join(dir, "rb")
-	if err := os.MkdirAll(rbDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
 	marker := filepath.Join(dir, "count")
-	body := `id = "two"
+	rbDir := writeRunbook(t, dir, `id = "two"
 title = "Two steps"
 impact = "none"
 [[steps]]
 id = "first"
 title = "Count a run"
-run = "echo x >> ` + marker + `"
-[[steps]]
-id = "change"
-title = "Change something"
-why = "test"
-destructive = true
-run = "true"
-`
-	if err := os.WriteFile(filepath.Join(rbDir, "two.toml"), []byte(body), 0o600); err != nil {
-		t.Fatal(err)
-	}
+run = "echo x >> `+marker+`"
+`+refusedStep)
 	code, out, _ := drnav(t, "run", "two", "--runbooks", rbDir)
 	if code != 1 || !strings.Contains(out, "destructive step refused") {
 		t.Fatalf("first run: exit %d\n%s", code, out)

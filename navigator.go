@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 
 	"github.com/drnav/drnav/config"
 	"github.com/drnav/drnav/drill"
@@ -89,7 +91,11 @@ func (a *app) runUI(ctx context.Context, o *cmdOpts, opts ui.Options) error {
 		}
 	}
 	m := ui.New(opts)
-	p := tea.NewProgram(m, tea.WithContext(ctx), tea.WithInput(a.stdin), tea.WithOutput(a.stdout), tea.WithFPS(ui.FPS))
+	popts := []tea.ProgramOption{tea.WithContext(ctx), tea.WithInput(a.stdin), tea.WithOutput(a.stdout), tea.WithFPS(ui.FPS)}
+	if o := knownColorProfile(a.stdout); o != nil {
+		popts = append(popts, o)
+	}
+	p := tea.NewProgram(m, popts...)
 	// SIGINT and SIGTERM end the program through Bubble Tea (the terminal
 	// is restored); SIGHUP (the session dropped) is turned into a quit too.
 	// Each is journalled once; a running step is left as it is.
@@ -137,6 +143,18 @@ func (a *app) runUI(ctx context.Context, o *cmdOpts, opts ui.Options) error {
 	if err != nil {
 		logger.Error("navigator", "err", err)
 		return fmt.Errorf("navigator: %w", err)
+	}
+	return nil
+}
+
+// knownColorProfile is the colour profile lipgloss detected for stdout when
+// its package was initialised, when out is stdout. Bubble Tea would detect it
+// again before the first frame, and inside tmux that detection runs
+// `tmux info` (a process and a round trip to the tmux server, 50 ms or more
+// on a busy machine) for the same answer.
+func knownColorProfile(out io.Writer) tea.ProgramOption {
+	if f, ok := out.(*os.File); ok && f == os.Stdout && lipgloss.Writer != nil {
+		return tea.WithColorProfile(lipgloss.Writer.Profile)
 	}
 	return nil
 }

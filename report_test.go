@@ -18,25 +18,11 @@ import (
 // stands on the journal alone (the file the journal names is never loaded).
 func TestReportFindsARunbookLoadedFromAFolder(t *testing.T) {
 	dir := isolate(t)
-	rbDir := filepath.Join(dir, "rb")
-	if err := os.MkdirAll(rbDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	body := `id = "local"
-title = "Local procedure"
-impact = "none"
-[[steps]]
-id = "hello"
-title = "Say hello"
-run = "echo hello"
-[[steps]]
+	rbDir := writeRunbook(t, dir, localRunbook+`[[steps]]
 id = "later"
 title = "A step never run"
 run = "true"
-`
-	if err := os.WriteFile(filepath.Join(rbDir, "local.toml"), []byte(body), 0o600); err != nil {
-		t.Fatal(err)
-	}
+`)
 	// The run stops at nothing; both steps run.
 	code, out, errs := drnav(t, "run", "local", "--runbooks", rbDir)
 	if code != 0 {

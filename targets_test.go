@@ -16,28 +16,7 @@ import (
 // and one destructive one, and returns the folder.
 func oneStepRunbooks(t *testing.T, dir string) string {
 	t.Helper()
-	rbDir := filepath.Join(dir, "rb")
-	if err := os.MkdirAll(rbDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	body := `id = "local"
-title = "Local procedure"
-impact = "none"
-[[steps]]
-id = "hello"
-title = "Say hello"
-run = "echo hello"
-[[steps]]
-id = "change"
-title = "Change something"
-why = "test"
-destructive = true
-run = "true"
-`
-	if err := os.WriteFile(filepath.Join(rbDir, "local.toml"), []byte(body), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return rbDir
+	return writeRunbook(t, dir, localRunbook+refusedStep)
 }
 
 const labLine = "lab · https://127.0.0.1:1 · ns default · user lab-admin"

@@ -10,17 +10,17 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/drnav/drnav/incident"
+	"github.com/drnav/drnav/internal/proctest"
 	"github.com/drnav/drnav/internal/supervisor"
 )
 
 // drnavProc starts drnav (this test binary) as a separate process.
-func drnavProc(t *testing.T, args ...string) (*exec.Cmd, *syncBuffer, *syncBuffer) {
+func drnavProc(t *testing.T, args ...string) (*exec.Cmd, *proctest.Buffer, *proctest.Buffer) {
 	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
@@ -28,32 +28,13 @@ func drnavProc(t *testing.T, args ...string) (*exec.Cmd, *syncBuffer, *syncBuffe
 	}
 	cmd := exec.Command(exe, args...)
 	cmd.Env = append(os.Environ(), "DRNAV_TEST_AS_DRNAV=1")
-	var out, errb syncBuffer
+	var out, errb proctest.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	return cmd, &out, &errb
-}
-
-// syncBuffer is a strings.Builder that exec's copying goroutine may write
-// while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // journalEvents reads an incident's journal raw (no driver lock involved).
@@ -107,14 +88,7 @@ func waitFor(t *testing.T, what string, deadline time.Time, cond func() bool) {
 
 func writeRunbook(t *testing.T, dir, body string) string {
 	t.Helper()
-	rbDir := filepath.Join(dir, "rb")
-	if err := os.MkdirAll(rbDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(rbDir, "rb.toml"), []byte(body), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return rbDir
+	return filepath.Dir(writeFile(t, filepath.Join(dir, "rb", "rb.toml"), body, 0o600))
 }
 
 // A signal to a headless run journals one signalled event, exits 128+n,

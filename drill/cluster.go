@@ -28,7 +28,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/strategicpatch"
 	"k8s.io/apimachinery/pkg/watch"
-	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/kubernetes/scheme"
 	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/utils/clock"
@@ -58,7 +57,7 @@ const controllerManager = "kube-controller-manager"
 // controller simulation.
 type cluster struct {
 	name    string
-	cs      *fake.Clientset
+	cs      *simClientset
 	tracker k8stesting.ObjectTracker
 	clk     clock.WithTicker
 	speed   float64
@@ -78,7 +77,7 @@ type cluster struct {
 }
 
 func newCluster(name, host string, clk clock.WithTicker, speed float64, seed int64) *cluster {
-	cs := fake.NewClientset()
+	cs := newSimClientset()
 	c := &cluster{
 		name:    name,
 		cs:      cs,

@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/yaml"
 	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
 	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
 )
 
@@ -61,21 +62,10 @@ func TestBadImageCrashLoopsAndUndoRecovers(t *testing.T) {
 		t.Fatal("a crash-looping rollout reports done")
 	}
 	// undo: put revision 1's template back, as kubectl rollout undo does
-	rss, _ := cs.AppsV1().ReplicaSets("default").List(ctx, metav1.ListOptions{LabelSelector: AppLabel})
-	var rev1 *appsv1.ReplicaSet
-	for i := range rss.Items {
-		if rss.Items[i].Annotations[revisionAnnotation] == "1" {
-			rev1 = &rss.Items[i]
-		}
-	}
-	if rev1 == nil {
+	if rev1 := revision1(t, cs); rev1 == nil {
 		t.Fatal("no revision 1")
-	}
-	tmpl := rev1.Spec.Template.DeepCopy()
-	delete(tmpl.Labels, hashLabel)
-	data, _ := json.Marshal([]map[string]any{{"op": "replace", "path": "/spec/template", "value": tmpl}})
-	if _, err := cs.AppsV1().Deployments("default").Patch(ctx, AppDeployment, types.JSONPatchType, data, metav1.PatchOptions{}); err != nil {
-		t.Fatal(err)
+	} else {
+		restoreTemplate(t, cs, rev1)
 	}
 	eventually(t, waitLong, func() string {
 		if msg := rolledOut(deployment(t, cs, AppDeployment)); msg != "" {
@@ -95,23 +85,11 @@ func TestApplicationFailureUndoRecovers(t *testing.T) {
 	t.Parallel()
 	e := startEnv(t, ScenarioApplication)
 	cs := client(t, e, "primary")
-	ctx := context.Background()
-	rss, _ := cs.AppsV1().ReplicaSets("default").List(ctx, metav1.ListOptions{LabelSelector: AppLabel})
-	var rev1 *appsv1.ReplicaSet
-	for i := range rss.Items {
-		if rss.Items[i].Annotations[revisionAnnotation] == "1" {
-			rev1 = &rss.Items[i]
-		}
-	}
+	rev1 := revision1(t, cs)
 	if rev1 == nil || replicasOf(rev1.Spec.Replicas) != 0 || rev1.Spec.Template.Spec.Containers[0].Image != AppImage {
 		t.Fatalf("revision 1 should be the scaled-down %s ReplicaSet: %+v", AppImage, rev1)
 	}
-	tmpl := rev1.Spec.Template.DeepCopy()
-	delete(tmpl.Labels, hashLabel)
-	data, _ := json.Marshal([]map[string]any{{"op": "replace", "path": "/spec/template", "value": tmpl}})
-	if _, err := cs.AppsV1().Deployments("default").Patch(ctx, AppDeployment, types.JSONPatchType, data, metav1.PatchOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	restoreTemplate(t, cs, rev1)
 	eventually(t, waitLong, func() string {
 		if ok, why := e.Recovered(ScenarioApplication); !ok {
 			return why
@@ -207,5 +185,35 @@ func TestServerSideApplyAndDryRun(t *testing.T) {
 	}
 	if d := deployment(t, fo, AppDeployment); replicasOf(d.Spec.Replicas) != 3 {
 		t.Errorf("dry-run scale changed replicas to %d", replicasOf(d.Spec.Replicas))
+	}
+}
+
+// revision1 is the app's ReplicaSet of revision 1 (nil when there is none).
+func revision1(t *testing.T, cs kubernetes.Interface) *appsv1.ReplicaSet {
+	t.Helper()
+	rss, err := cs.AppsV1().ReplicaSets("default").List(context.Background(), metav1.ListOptions{LabelSelector: AppLabel})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range rss.Items {
+		if rss.Items[i].Annotations[revisionAnnotation] == "1" {
+			return &rss.Items[i]
+		}
+	}
+	return nil
+}
+
+// restoreTemplate puts rs's pod template back on the app's deployment, as
+// kubectl rollout undo does (without the pod-template-hash label).
+func restoreTemplate(t *testing.T, cs kubernetes.Interface, rs *appsv1.ReplicaSet) {
+	t.Helper()
+	tmpl := rs.Spec.Template.DeepCopy()
+	delete(tmpl.Labels, hashLabel)
+	data, err := json.Marshal([]map[string]any{{"op": "replace", "path": "/spec/template", "value": tmpl}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.AppsV1().Deployments("default").Patch(context.Background(), AppDeployment, types.JSONPatchType, data, metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
 	}
 }

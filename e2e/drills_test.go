@@ -10,6 +10,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/drnav/drnav/internal/tmuxtest"
 )
 
 // TestDrillWalks walks each of the five disaster drills in tmux the way a
@@ -46,7 +48,7 @@ func walkDrill(t *testing.T, tm *term, ck *screenChecker, filter, title string) 
 	const w = "drill"
 	look := func(what string, ok func(string) bool) string {
 		t.Helper()
-		return tm.waitUntil(w, what, func(s string) bool {
+		return tm.WaitUntil(w, what, func(s string) bool {
 			ck.check(s)
 			return ok(s)
 		})
@@ -63,20 +65,24 @@ func walkDrill(t *testing.T, tm *term, ck *screenChecker, filter, title string) 
 	}
 
 	look("the picker", has("pick the disaster"))
-	tm.typeText(w, filter)
+	tm.Type(w, filter)
 	look("the filter", has("> "+title))
-	tm.keys(w, "Enter")
+	// The form's detection time is the scenario clock's when the form
+	// opens, after this Enter: the time since is an upper bound of what the
+	// clock ran since (the form can be on screen a while before a capture
+	// sees it, longer on a loaded machine).
+	formAsked := time.Now()
+	tm.Keys(w, "Enter")
 	form := look("the declare form", func(s string) bool {
 		return has("Declare: "+title, "Detection time")(s) && detectedRe.MatchString(s)
 	})
 	detected := detectedRe.FindStringSubmatch(form)[1]
-	formSeen := time.Now()
 	// Enter through the fields; an empty one takes the first live choice.
 	focused := regexp.MustCompile(`(?m)^> (.*\S)\s*$`)
 	empty := regexp.MustCompile(`(?m)^> .*\n  >\s*$`)
 	for i := 0; ; i++ {
 		if i > 20 {
-			t.Fatalf("the declare form never closed:\n%s", tm.screen(w))
+			t.Fatalf("the declare form never closed:\n%s", tm.Screen(w))
 		}
 		s := look("a focused field", func(s string) bool {
 			return strings.Contains(s, "scenario briefing") || focused.MatchString(s)
@@ -86,10 +92,10 @@ func walkDrill(t *testing.T, tm *term, ck *screenChecker, filter, title string) 
 		}
 		field := focused.FindStringSubmatch(s)[1]
 		if empty.MatchString(s) {
-			tm.keys(w, "C-n")
+			tm.Keys(w, "C-n")
 			look("a live choice", func(s string) bool { return !empty.MatchString(s) })
 		}
-		tm.keys(w, "Enter")
+		tm.Keys(w, "Enter")
 		look("the next field", func(s string) bool {
 			m := focused.FindStringSubmatch(s)
 			return strings.Contains(s, "scenario briefing") || (m != nil && m[1] != field)
@@ -102,15 +108,15 @@ func walkDrill(t *testing.T, tm *term, ck *screenChecker, filter, title string) 
 	// form first showed it, by at most what the scenario clock ran.
 	if m := regexp.MustCompile(`PAGER (\d\d:\d\d) `).FindStringSubmatch(s); m == nil {
 		t.Errorf("the briefing has no pager line:\n%s", s)
-	} else if ahead := minutesAfter(t, detected, m[1]); ahead < 0 || time.Duration(ahead)*time.Minute > time.Since(formSeen)*drillSpeed+time.Minute {
-		t.Errorf("the briefing pages at %s, the form said %s %v ago (speed %d):\n%s", m[1], detected, time.Since(formSeen).Round(time.Second), drillSpeed, s)
+	} else if ahead := minutesAfter(t, detected, m[1]); ahead < 0 || time.Duration(ahead)*time.Minute > time.Since(formAsked)*drillSpeed+time.Minute {
+		t.Errorf("the briefing pages at %s, the form said %s %v ago (speed %d):\n%s", m[1], detected, time.Since(formAsked).Round(time.Second), drillSpeed, s)
 	}
-	tm.keys(w, "Space")
+	tm.Keys(w, "Space")
 	s = look("the checklist", func(s string) bool {
-		return !strings.Contains(s, "scenario briefing") && stepLine(s, 1) != ""
+		return !strings.Contains(s, "scenario briefing") && tmuxtest.StepLine(s, 1) != ""
 	})
 	steps := 1
-	for stepLine(s, steps+1) != "" {
+	for tmuxtest.StepLine(s, steps+1) != "" {
 		steps++
 	}
 
@@ -126,13 +132,13 @@ func walkDrill(t *testing.T, tm *term, ck *screenChecker, filter, title string) 
 			if c > n {
 				k = "k"
 			}
-			tm.keys(w, k)
+			tm.Keys(w, k)
 			look("the cursor to move", func(s string) bool { return cursorStep(s) != c })
 		}
-		tm.keys(w, "Enter")
+		tm.Keys(w, "Enter")
 		answered := map[string]bool{}
 		look("step "+strconv.Itoa(n)+" to finish", func(s string) bool {
-			line := stepLine(s, n)
+			line := tmuxtest.StepLine(s, n)
 			switch {
 			case strings.HasPrefix(line, "✗ "):
 				t.Fatalf("step %d failed:\n%s", n, s)
@@ -146,29 +152,29 @@ func walkDrill(t *testing.T, tm *term, ck *screenChecker, filter, title string) 
 				if m := regexp.MustCompile(`Type (\S+) to confirm`).FindStringSubmatch(s); m != nil {
 					if !answered["typed"] {
 						answered["typed"] = true
-						tm.typeText(w, m[1])
+						tm.Type(w, m[1])
 					} else if strings.Contains(s, "> "+m[1]) && !answered["tab"] {
 						answered["tab"] = true
-						tm.keys(w, "Tab")
+						tm.Keys(w, "Tab")
 					} else if strings.Contains(s, "[ Run ]") && !answered["run"] {
 						answered["run"] = true
-						tm.keys(w, "Enter")
+						tm.Keys(w, "Enter")
 					}
 				} else if !answered["right"] {
 					answered["right"] = true
-					tm.keys(w, "Right")
+					tm.Keys(w, "Right")
 				} else if strings.Contains(s, "[ Run ]") && !answered["run"] {
 					answered["run"] = true
-					tm.keys(w, "Enter")
+					tm.Keys(w, "Enter")
 				}
 			case strings.Contains(s, "Shown, not run. What do you expect") && !answered["expect"]:
 				answered["expect"] = true
-				tm.typeText(w, "what the runbook says it shows")
-				tm.keys(w, "Enter")
+				tm.Type(w, "what the runbook says it shows")
+				tm.Keys(w, "Enter")
 			case strings.Contains(s, "Done: ") && strings.Contains(s, "what was done") && !answered["done"]:
 				answered["done"] = true
-				tm.typeText(w, "done as the step says")
-				tm.keys(w, "Enter")
+				tm.Type(w, "done as the step says")
+				tm.Keys(w, "Enter")
 			}
 			return false
 		})
@@ -181,21 +187,21 @@ func walkDrill(t *testing.T, tm *term, ck *screenChecker, filter, title string) 
 	if !strings.Contains(s, "Hints used: 0") {
 		t.Errorf("the walk used no hint, the scorecard says otherwise:\n%s", s)
 	}
-	tm.keys(w, "Space")
+	tm.Keys(w, "Space")
 	look("the scorecard closed", func(s string) bool { return !strings.Contains(s, "Drill scorecard") })
-	tm.keys(w, "R")
+	tm.Keys(w, "R")
 	look("the resolve dialog", has("Resolve the incident?"))
-	tm.keys(w, "Right")
+	tm.Keys(w, "Right")
 	look("Resolve selected", has("[ Resolve ]"))
 	ck.resolved = true
-	tm.keys(w, "Enter")
+	tm.Keys(w, "Enter")
 	s = look("resolved", has("incident resolved"))
 
 	// Resolved: the data-age figure stands still over a few clock ticks.
 	if age, ok := headerAge(s); ok {
 		deadline := time.Now().Add(3 * time.Second)
 		for time.Now().Before(deadline) {
-			s = tm.screen(w)
+			s = tm.Screen(w)
 			ck.check(s)
 			if a, ok := headerAge(s); ok && a != age {
 				t.Fatalf("after resolution the data age moved from %s to %s:\n%s", age, a, s)

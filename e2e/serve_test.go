@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/drnav/drnav/incident"
+	"github.com/drnav/drnav/internal/tmuxtest"
 )
 
 // requireOpenSSH skips the test when ssh or ssh-keygen is missing, unless
@@ -55,15 +56,14 @@ func driverKeys(t *testing.T, dir string, names ...string) (string, map[string]s
 }
 
 // sshWindow opens window name running the OpenSSH client to the drnav
-// server at addr with key (a terminal, no config, no known-hosts file). The
-// window closes when ssh exits.
+// server at addr with key (a terminal, no config, no known-hosts file).
 func (tm *term) sshWindow(name, addr, key string) {
 	tm.t.Helper()
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		tm.t.Fatal(err)
 	}
-	tm.tmux("new-window", "-d", "-t", "e2e", "-n", name, "-e", "LANG=C.UTF-8",
+	tm.Start(name, tmuxtest.Env(),
 		"ssh", "-F", "/dev/null", "-i", key, "-p", port, "-o", "IdentitiesOnly=yes", "-o", "StrictHostKeyChecking=no",
 		"-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "BatchMode=yes", "-o", "SendEnv=LANG",
 		"-t", "oncall@"+host)
@@ -169,9 +169,9 @@ func (d *serveDrop) bobSeesTheStepDone() {
 	t := d.tm.t
 	t.Helper()
 	d.tm.sshWindow("bob", d.addr, d.keys["bob@laptop"])
-	d.tm.waitFor("bob", "Open incidents", d.id)
-	d.tm.keys("bob", "Enter")
-	d.tm.waitStep("bob", 1, "✓")
+	d.tm.WaitFor("bob", "Open incidents", d.id)
+	d.tm.Keys("bob", "Enter")
+	d.tm.WaitStep("bob", 1, "✓")
 	if !d.driven() {
 		t.Error("bob holds no driver lock")
 	}
@@ -205,19 +205,19 @@ func startServeDrop(t *testing.T, grace time.Duration) *serveDrop {
 		root: filepath.Join(tm.state, "drnav", "incidents")}
 	tm.start("srv", "serve", "--listen", "127.0.0.1:0", "--driver-keys", drivers, "--grace", grace.String(),
 		"--runbooks", serveRunbook(t, tm.dir, d.gate, d.marker), "--host-key", filepath.Join(tm.dir, "host_ed25519"))
-	d.addr = tm.waitRegexp("srv", regexp.MustCompile(`listening on (127\.0\.0\.1:\d+)`))[1]
+	d.addr = tm.WaitRegexp("srv", regexp.MustCompile(`listening on (127\.0\.0\.1:\d+)`))[1]
 
 	// ann declares the incident in live mode and runs the gated step.
 	tm.sshWindow("ann", d.addr, keys["ann@laptop"])
-	tm.waitFor("ann", "pick the disaster", "Serve drop")
-	tm.keys("ann", "Enter")
-	tm.waitFor("ann", "Choose the mode explicitly", "LIVE")
-	tm.keys("ann", "l")
-	tm.waitFor("ann", "Declare: Serve drop", "Detection time")
-	tm.keys("ann", "Enter")
-	tm.waitFor("ann", "1 Write the marker slowly", "enter run step")
-	tm.keys("ann", "Enter")
-	tm.waitFor("ann", "begun-42")
+	tm.WaitFor("ann", "pick the disaster", "Serve drop")
+	tm.Keys("ann", "Enter")
+	tm.WaitFor("ann", "Choose the mode explicitly", "LIVE")
+	tm.Keys("ann", "l")
+	tm.WaitFor("ann", "Declare: Serve drop", "Detection time")
+	tm.Keys("ann", "Enter")
+	tm.WaitFor("ann", "1 Write the marker slowly", "enter run step")
+	tm.Keys("ann", "Enter")
+	tm.WaitFor("ann", "begun-42")
 	list, err := incident.List(d.root)
 	if err != nil || len(list) != 1 {
 		t.Fatalf("incidents: %v %+v", err, list)
@@ -233,7 +233,7 @@ func startServeDrop(t *testing.T, grace time.Duration) *serveDrop {
 	}
 
 	// Her terminal goes, and her ssh client with it, mid-step.
-	tm.tmux("kill-window", "-t", "e2e:ann")
+	tm.KillWindow("ann")
 	eventually(t, waitTimeout, "the server to record ann's disconnection", func() bool {
 		conns, err := incident.ReadConnections(d.root, d.id)
 		if err != nil {
@@ -287,7 +287,7 @@ func TestServeDriverDropsMidStep(t *testing.T) {
 
 	// A dropped connection is no error: nothing on the server's terminal
 	// (wish's own logger writes there), no error in its log file.
-	if s := d.tm.screen("srv"); strings.Contains(strings.ToLower(s), "error") {
+	if s := d.tm.Screen("srv"); strings.Contains(strings.ToLower(s), "error") {
 		t.Errorf("the server's terminal shows an error:\n%s", s)
 	}
 	log := d.serverLog()
@@ -338,13 +338,13 @@ func TestServeDriverReturnsMidStep(t *testing.T) {
 	t.Parallel()
 	d := startServeDrop(t, 10*time.Minute)
 	d.tm.sshWindow("ann2", d.addr, d.keys["ann@laptop"])
-	d.tm.waitFor("ann2", "Open incidents", d.id)
+	d.tm.WaitFor("ann2", "Open incidents", d.id)
 	if !d.driven() {
 		t.Fatal("the lock was released while ann's step ran")
 	}
 	d.openGate()
-	d.tm.waitFor("ann2", "handed you the driver's seat")
-	d.tm.waitStep("ann2", 1, "✓")
+	d.tm.WaitFor("ann2", "handed you the driver's seat")
+	d.tm.WaitStep("ann2", 1, "✓")
 	if !d.driven() {
 		t.Fatal("nobody holds the lock after ann got her seat back")
 	}
@@ -356,6 +356,6 @@ func TestServeDriverReturnsMidStep(t *testing.T) {
 			t.Errorf("the incident was resumed (the lock was released and taken again): %+v", ev)
 		}
 	}
-	d.tm.keys("ann2", "q")
+	d.tm.Keys("ann2", "q")
 	eventually(t, waitTimeout, "the lock to be released when ann quits", func() bool { return !d.driven() })
 }

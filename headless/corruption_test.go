@@ -57,7 +57,7 @@ func TestDatabaseCorruptionRunbookOnRealPostgres(t *testing.T) {
 	if err != nil || len(found) == 0 {
 		t.Fatalf("amcheck before the runbook: %v %v, want the corrupt index", found, err)
 	}
-	late := srv.Query(t, name, "SELECT count(*)::text FROM builds WHERE id > 3000")
+	late := srv.Query(t, name, pgtest.LateRowsSQL)
 
 	sim := drill.New(drill.Options{Speed: 20, Seed: 1, Dir: t.TempDir()})
 	if err := sim.Inject(drill.ScenarioCorruption); err != nil {
@@ -98,7 +98,7 @@ func TestDatabaseCorruptionRunbookOnRealPostgres(t *testing.T) {
 	if got := srv.Databases(t, name); len(got) != 1 {
 		t.Errorf("databases after the dry run: %v, want only %s", got, name)
 	}
-	if got := srv.Query(t, name, "SELECT count(*)::text FROM builds WHERE id > 3000"); got != late {
+	if got := srv.Query(t, name, pgtest.LateRowsSQL); got != late {
 		t.Errorf("late rows after the dry run: %s, want %s (unchanged)", got, late)
 	}
 	if !strings.Contains(out, "✓ 5/8 restore") {
@@ -126,16 +126,7 @@ func TestDatabaseCorruptionRunbookOnRealPostgres(t *testing.T) {
 			t.Errorf("report lacks %q", want)
 		}
 	}
-	if got := srv.Query(t, name, pgtest.ChecksumSQL); got != bad.Checksum {
-		t.Errorf("data after the runbook %s, want the backup's %s", got, bad.Checksum)
-	}
-	kept := srv.Databases(t, name+"_damaged_")
-	if len(kept) != 1 {
-		t.Fatalf("kept damaged databases: %v, want one", kept)
-	}
-	if got := srv.Query(t, kept[0], "SELECT count(*)::text FROM builds WHERE id > 3000"); got != late {
-		t.Errorf("late rows in the kept %s: %s, want %s", kept[0], got, late)
-	}
+	srv.CheckSwapped(t, bad, late)
 	if got := srv.Databases(t, name); len(got) != 2 {
 		t.Errorf("databases: %v, want %s and the kept one", got, name)
 	}

@@ -5,12 +5,16 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 )
 
-// agoRE is compiled once; it is read-only after package init.
-var agoRE = regexp.MustCompile(`^(\d+)\s*(s|sec|secs|second|seconds|m|min|mins|minute|minutes|h|hr|hrs|hour|hours)(\s+ago)?$`)
+// agoRE is compiled on first use (not at start-up: every command pays package
+// initialisation); read-only after.
+var agoRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(\d+)\s*(s|sec|secs|second|seconds|m|min|mins|minute|minutes|h|hr|hrs|hour|hours)(\s+ago)?$`)
+})
 
 // ParseDetection parses when the incident was detected, relative to now:
 // "" or "now", a Go duration or "15m", "15 minutes ago", "1h30m ago", or a
@@ -37,7 +41,7 @@ func ParseDetection(s string, now time.Time) (time.Time, error) {
 		}
 		return now.Add(-d), nil
 	}
-	if m := agoRE.FindStringSubmatch(s); m != nil {
+	if m := agoRE().FindStringSubmatch(s); m != nil {
 		n, err := strconv.Atoi(m[1])
 		if err != nil {
 			return time.Time{}, fmt.Errorf("detection time %q: %w", s, err)

@@ -80,10 +80,10 @@ func (j *Journal) State() State {
 	return j.state.Clone()
 }
 
-var slugRe = regexp.MustCompile(`[^a-z0-9]+`)
+var slugRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[^a-z0-9]+`) })
 
 func slug(s string) string {
-	s = slugRe.ReplaceAllString(string(bytes.ToLower([]byte(s))), "-")
+	s = slugRe().ReplaceAllString(string(bytes.ToLower([]byte(s))), "-")
 	s = string(bytes.Trim([]byte(s), "-"))
 	if s == "" {
 		return "incident"

@@ -336,17 +336,24 @@ func helperCmd(t *testing.T, mode, root, id string, seed int64) *exec.Cmd {
 	return cmd
 }
 
-func TestLockContention(t *testing.T) {
-	t.Parallel()
-	root := t.TempDir()
+// closedIncident declares a live outage incident in a new folder and closes
+// its journal (no driver holds it), returning the folder and the id.
+func closedIncident(t *testing.T) (root, id string) {
+	t.Helper()
+	root = t.TempDir()
 	j, err := Create(root, outageDeclared(ModeLive))
 	if err != nil {
 		t.Fatal(err)
 	}
-	id := j.ID()
 	if err := j.Close(); err != nil {
 		t.Fatal(err)
 	}
+	return root, j.ID()
+}
+
+func TestLockContention(t *testing.T) {
+	t.Parallel()
+	root, id := closedIncident(t)
 	cmd := helperCmd(t, "lock", root, id, 0)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -412,15 +419,7 @@ func TestCrashSafety(t *testing.T) {
 }
 
 func crashLane(t *testing.T, seed int64, runs int) {
-	root := t.TempDir()
-	j, err := Create(root, outageDeclared(ModeLive))
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := j.ID()
-	if err := j.Close(); err != nil {
-		t.Fatal(err)
-	}
+	root, id := closedIncident(t)
 	rng := rand.New(rand.NewSource(seed))
 	acked := map[int]bool{}
 	torn := 0

@@ -392,8 +392,8 @@ func (p *PGProber) scrub(what string, err error) error {
 }
 
 var (
-	urlPasswordRE = regexp.MustCompile(`(://[^:/@\s]*:)([^@\s]*)@`)
-	kvPasswordRE  = regexp.MustCompile(`(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)`)
+	urlPasswordRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(://[^:/@\s]*:)([^@\s]*)@`) })
+	kvPasswordRE  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)`) })
 )
 
 // ScrubSecrets removes passwords from a message: DSN forms
@@ -404,17 +404,17 @@ func ScrubSecrets(msg string, secrets ...string) string {
 			msg = strings.ReplaceAll(msg, s, "xxxxx")
 		}
 	}
-	msg = urlPasswordRE.ReplaceAllString(msg, "${1}xxxxx@")
-	return kvPasswordRE.ReplaceAllString(msg, "${1}xxxxx")
+	msg = urlPasswordRE().ReplaceAllString(msg, "${1}xxxxx@")
+	return kvPasswordRE().ReplaceAllString(msg, "${1}xxxxx")
 }
 
 // dsnPassword extracts a password literally written in a DSN (best effort,
 // for scrubbing a DSN that failed to parse).
 func dsnPassword(dsn string) string {
-	if m := urlPasswordRE.FindStringSubmatch(dsn); m != nil {
+	if m := urlPasswordRE().FindStringSubmatch(dsn); m != nil {
 		return m[2]
 	}
-	if m := kvPasswordRE.FindStringSubmatch(dsn); m != nil {
+	if m := kvPasswordRE().FindStringSubmatch(dsn); m != nil {
 		return strings.Trim(m[2], "'")
 	}
 	return ""

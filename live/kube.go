@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/url"
 	"regexp"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -203,6 +204,7 @@ func (s *KubeSource) Run(ctx context.Context) {
 			}
 		},
 	}
+	podsSynced := s.pods.HasSynced
 	for resource, inf := range map[string]cache.SharedIndexInformer{"pods": s.pods, "deployments": s.deps, "replicasets": s.rss} {
 		// Both only fail once the informer has started; it has not.
 		_ = inf.SetTransform(trimObject)
@@ -213,17 +215,26 @@ func (s *KubeSource) Run(ctx context.Context) {
 		if resource == "pods" {
 			h = podHandler
 		}
-		if _, err := inf.AddEventHandler(h); err != nil {
+		reg, err := inf.AddEventHandler(h)
+		if err != nil {
 			s.setResErr(resource, kubeFailure{msg: fmt.Sprintf("watch %s: %v", resource, err)})
+			continue
+		}
+		if resource == "pods" {
+			// The pods' rows are built by this handler: synced means it
+			// has seen the whole initial list, not only the cache.
+			podsSynced = reg.HasSynced
 		}
 	}
 	factory.Start(ctx.Done())
 	defer factory.Shutdown()
+	syncedNow := make(chan struct{})
 	go func() {
-		if cache.WaitForCacheSync(ctx.Done(), s.pods.HasSynced, s.deps.HasSynced, s.rss.HasSynced) {
+		if cache.WaitForCacheSync(ctx.Done(), s.pods.HasSynced, podsSynced, s.deps.HasSynced, s.rss.HasSynced) {
 			s.mu.Lock()
 			s.synced = true
 			s.mu.Unlock()
+			close(syncedNow)
 			s.kick()
 		}
 	}()
@@ -236,16 +247,34 @@ func (s *KubeSource) Run(ctx context.Context) {
 			return
 		case <-s.nudge:
 		}
-		if wait := s.opts.MinInterval - s.clock.Now().Sub(last); !last.IsZero() && wait > 0 {
+		// At most one snapshot per MinInterval, but the first full list
+		// is shown as soon as the caches hold it.
+		if wait := s.opts.MinInterval - s.clock.Now().Sub(last); !last.IsZero() && wait > 0 && !s.syncedUnpublished() {
 			select {
 			case <-ctx.Done():
 				return
 			case <-s.clock.After(wait):
+			case <-syncedNow:
 			}
 		}
 		last = s.clock.Now()
 		s.publish()
+		if syncedNow != nil && s.Latest().Synced {
+			syncedNow = nil // the full list is out: MinInterval holds again
+			// Decoding the initial list left tens of MB of garbage: return
+			// it to the OS in one pass rather than let the background
+			// scavenger madvise it away in small pieces while idle.
+			go debug.FreeOSMemory()
+		}
 	}
+}
+
+// syncedUnpublished reports whether the caches synced since the last
+// published snapshot.
+func (s *KubeSource) syncedUnpublished() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.synced && !s.latest.Synced
 }
 
 // kick marks that something changed; it never blocks.
@@ -331,15 +360,24 @@ func (s *KubeSource) probe(ctx context.Context, c kubernetes.Interface) kubeFail
 			return err
 		}},
 	}
-	for _, ch := range checks {
-		pctx, cancel := context.WithTimeout(ctx, s.opts.ProbeTimeout)
-		err := ch.list(pctx)
-		cancel()
+	// All three at once (one round trip, not three, before the informers
+	// start); the first failure in this order is reported.
+	errs := make([]error, len(checks))
+	var wg sync.WaitGroup
+	for i, ch := range checks {
+		wg.Go(func() {
+			pctx, cancel := context.WithTimeout(ctx, s.opts.ProbeTimeout)
+			defer cancel()
+			errs[i] = ch.list(pctx)
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
 		if err != nil {
 			if ctx.Err() != nil {
 				return kubeFailure{msg: "stopped"}
 			}
-			return describeKubeError(err, "list", ch.resource, ns, s.opts.ProbeTimeout)
+			return describeKubeError(err, "list", checks[i].resource, ns, s.opts.ProbeTimeout)
 		}
 	}
 	return kubeFailure{}
@@ -446,14 +484,16 @@ func benignWatchError(err error) bool {
 }
 
 // forbiddenRE parses the API server's RBAC denial message.
-var forbiddenRE = regexp.MustCompile(`User "([^"]*)" cannot (\S+) resource "([^"]+)"(?: in API group "([^"]*)")?(?: in the namespace "([^"]*)")?`)
+var forbiddenRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`User "([^"]*)" cannot (\S+) resource "([^"]+)"(?: in API group "([^"]*)")?(?: in the namespace "([^"]*)")?`)
+})
 
 // describeKubeError turns an API error into the pane's words.
 func describeKubeError(err error, verb, resource, ns string, timeout time.Duration) kubeFailure {
 	switch {
 	case apierrors.IsForbidden(err):
 		user, what, where := "", resource, ns
-		if m := forbiddenRE.FindStringSubmatch(err.Error()); m != nil {
+		if m := forbiddenRE().FindStringSubmatch(err.Error()); m != nil {
 			user, verb, what, where = m[1], m[2], m[3], m[5]
 			if m[4] != "" {
 				what += "." + m[4]

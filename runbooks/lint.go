@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -235,8 +236,8 @@ func duplicateIDs(rbs []*Runbook) []Finding {
 }
 
 var (
-	idRE   = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
-	nameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	idRE   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`) })
+	nameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`) })
 )
 
 // checker collects the findings of one runbook.
@@ -288,7 +289,7 @@ func (c *checker) header(opts LintOptions) {
 	switch {
 	case rb.ID == "":
 		c.err("id", "missing")
-	case !idRE.MatchString(rb.ID):
+	case !idRE().MatchString(rb.ID):
 		c.err("id", "invalid id %q (want lowercase letters, digits, - and _)", rb.ID)
 	}
 	if strings.TrimSpace(rb.Title) == "" {
@@ -333,7 +334,7 @@ func (c *checker) variables() map[string]bool {
 		switch {
 		case v.Name == "":
 			c.err(p+".name", "missing")
-		case !nameRE.MatchString(v.Name):
+		case !nameRE().MatchString(v.Name):
 			c.err(p+".name", "invalid name %q (want letters, digits and _)", v.Name)
 		case declared[v.Name]:
 			c.err(p+".name", "duplicate variable %q (first at line %d)", v.Name, firstLine[v.Name])
@@ -399,7 +400,7 @@ func (c *checker) phases(opts LintOptions) map[string]bool {
 		switch {
 		case ph.ID == "":
 			c.err(p+".id", "missing")
-		case !idRE.MatchString(ph.ID):
+		case !idRE().MatchString(ph.ID):
 			c.err(p+".id", "invalid id %q (want lowercase letters, digits, - and _)", ph.ID)
 		case declared[ph.ID]:
 			c.err(p+".id", "duplicate phase %q (first at line %d)", ph.ID, firstLine[ph.ID])
@@ -454,7 +455,7 @@ func (c *checker) steps(vars, phases map[string]bool) {
 		switch {
 		case s.ID == "":
 			c.err(p+".id", "missing")
-		case !idRE.MatchString(s.ID):
+		case !idRE().MatchString(s.ID):
 			c.err(p+".id", "invalid id %q (want lowercase letters, digits, - and _)", s.ID)
 		case seen[s.ID] > 0:
 			c.err(p+".id", "duplicate step %q (first at line %d)", s.ID, seen[s.ID])
@@ -721,14 +722,16 @@ func (c *checker) sql(p string, a *SQLAction) {
 		c.err(p+".tables", "checked only by method swap or scratch")
 	}
 	for i, tb := range a.Tables {
-		if !tableRE.MatchString(tb) && !strings.Contains(tb, "{{") {
+		if !tableRE().MatchString(tb) && !strings.Contains(tb, "{{") {
 			c.err(fmt.Sprintf("%s.tables[%d]", p, i+1), "invalid table %q (want name or schema.name: letters, digits, _)", tb)
 		}
 	}
 }
 
 // tableRE is a plain table name, optionally schema-qualified.
-var tableRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$`)
+var tableRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$`)
+})
 
 func (c *checker) http(p string, a *HTTPAction) {
 	if a.URL == "" {

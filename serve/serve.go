@@ -14,7 +14,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -165,9 +164,24 @@ const (
 	identityKey ctxKey = iota
 )
 
-// incidentID is what an incident id may look like on the command line
-// (it becomes a path under the journal folder).
-var incidentID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+// validIncidentID says whether s looks like an incident id on the command
+// line (it becomes a path under the journal folder): a letter or digit, then
+// up to 127 letters, digits, '.', '_' or '-'. A loop, not a regexp: the
+// bounded repetition compiles to 128 copies, which every command paid at
+// start-up as package initialisation.
+func validIncidentID(s string) bool {
+	if s == "" || len(s) > 128 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+		if !alnum && (i == 0 || c != '.' && c != '_' && c != '-') {
+			return false
+		}
+	}
+	return true
+}
 
 // CheckListen refuses a non-loopback address unless allowRemote.
 func CheckListen(addr string, allowRemote bool) error {
@@ -402,7 +416,7 @@ func (s *Server) exec(sess ssh.Session, log *slog.Logger, args []string) {
 	}
 	switch {
 	case args[0] == "incidents" && len(args) == 1, args[0] == "report" && len(args) == 1:
-	case args[0] == "report" && len(args) == 2 && incidentID.MatchString(args[1]):
+	case args[0] == "report" && len(args) == 2 && validIncidentID(args[1]):
 	default:
 		wish.Fatalln(sess, fmt.Sprintf("drnav: usage: incidents | report [ID] (got %q)", strings.Join(args, " ")))
 		return
@@ -423,7 +437,7 @@ func parseCommand(args []string) (watch bool, id string, err error) {
 	case args[0] == "watch" && len(args) == 1:
 		return true, "", nil
 	case args[0] == "watch" && len(args) == 2:
-		if !incidentID.MatchString(args[1]) {
+		if !validIncidentID(args[1]) {
 			return false, "", fmt.Errorf("%q is not an incident id", args[1])
 		}
 		return true, args[1], nil

@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -174,14 +175,48 @@ func (f *fixture) waitUnlocked(t *testing.T, within time.Duration, failure strin
 // listing the fixture's incident.
 func (f *fixture) connectDriver(t *testing.T, srv *Server, k testKey) (*gossh.Client, *term) {
 	t.Helper()
-	c, _, err := dial(srv.Addr().String(), k)
-	if err != nil {
-		t.Fatalf("driver key refused: %v", err)
-	}
-	t.Cleanup(func() { c.Close() })
+	c := connect(t, srv, k)
 	tm := openTerm(t, c, "", 120, 40)
 	tm.waitScreen(f.id)
 	return c, tm
+}
+
+// serveAs starts drnav serve on the fixture's incident with a fresh host
+// key and keys let in as role (their keys file is returned, so a test can
+// rewrite it). The UI is o.UI, else f.build for watchers and f.driverBuild
+// for drivers.
+func (f *fixture) serveAs(t testing.TB, role Role, o Options, keys ...testKey) (*Server, string) {
+	t.Helper()
+	dir := t.TempDir()
+	o.HostKey = filepath.Join(dir, "host_ed25519")
+	var keysFile string
+	switch role {
+	case RoleDriver:
+		keysFile = writeKeys(t, dir, "drivers", keys...)
+		o.DriverKeys = []string{keysFile}
+		if o.UI == nil {
+			o.UI = f.driverBuild
+		}
+	default:
+		keysFile = writeKeys(t, dir, "watchers", keys...)
+		o.WatcherKeys = []string{keysFile}
+		if o.UI == nil {
+			o.UI = f.build
+		}
+	}
+	return startServer(t, o), keysFile
+}
+
+// connect dials srv with k, failing the test when the key is refused; the
+// client is closed when the test ends, if not before.
+func connect(t testing.TB, srv *Server, k testKey) *gossh.Client {
+	t.Helper()
+	c, _, err := dial(srv.Addr().String(), k)
+	if err != nil {
+		t.Fatalf("key refused: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
 }
 
 func startServer(t testing.TB, o Options) *Server {
@@ -313,19 +348,9 @@ func (tm *term) waitScreen(what ...string) {
 
 func TestWatcherSeesChecklistAndCannotMutate(t *testing.T) {
 	f := newFixture(t)
-	dir := t.TempDir()
 	watcher := newKey(t, "ann@laptop")
-	srv := startServer(t, Options{
-		HostKey:     filepath.Join(dir, "state", "host_ed25519"),
-		WatcherKeys: []string{writeKeys(t, dir, "watchers", watcher)},
-		UI:          f.build,
-	})
-	c, _, err := dial(srv.Addr().String(), watcher)
-	if err != nil {
-		t.Fatalf("watcher key refused: %v", err)
-	}
-	defer c.Close()
-	tm := openTerm(t, c, "", 120, 40)
+	srv, _ := f.serveAs(t, RoleWatcher, Options{}, watcher)
+	tm := openTerm(t, connect(t, srv, watcher), "", 120, 40)
 	first := f.rb.Steps[0].Title
 	tm.waitScreen(first, "read-only")
 
@@ -367,13 +392,8 @@ func TestWatcherSeesChecklistAndCannotMutate(t *testing.T) {
 
 func TestUnknownKeyRefused(t *testing.T) {
 	f := newFixture(t)
-	dir := t.TempDir()
 	known, stranger := newKey(t, "ann"), newKey(t, "mallory")
-	srv := startServer(t, Options{
-		HostKey:     filepath.Join(dir, "host_ed25519"),
-		WatcherKeys: []string{writeKeys(t, dir, "watchers", known)},
-		UI:          f.build,
-	})
+	srv, keysFile := f.serveAs(t, RoleWatcher, Options{}, known)
 	c, _, err := dial(srv.Addr().String(), stranger)
 	if err == nil {
 		c.Close()
@@ -383,7 +403,7 @@ func TestUnknownKeyRefused(t *testing.T) {
 		t.Errorf("refusal: %v", err)
 	}
 	// a key added to the file is accepted at the next connection
-	writeKeys(t, dir, "watchers", known, stranger)
+	writeKeys(t, filepath.Dir(keysFile), filepath.Base(keysFile), known, stranger)
 	c, _, err = dial(srv.Addr().String(), stranger)
 	if err != nil {
 		t.Fatalf("a key added to the file is refused: %v", err)
@@ -393,18 +413,9 @@ func TestUnknownKeyRefused(t *testing.T) {
 
 func TestNoPTYAndCommands(t *testing.T) {
 	f := newFixture(t)
-	dir := t.TempDir()
 	k := newKey(t, "ann")
-	srv := startServer(t, Options{
-		HostKey:     filepath.Join(dir, "host_ed25519"),
-		WatcherKeys: []string{writeKeys(t, dir, "watchers", k)},
-		UI:          f.build,
-	})
-	c, _, err := dial(srv.Addr().String(), k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	srv, _ := f.serveAs(t, RoleWatcher, Options{}, k)
+	c := connect(t, srv, k)
 	for _, tc := range []struct {
 		cmd, want string
 	}{
@@ -513,6 +524,21 @@ func TestListenLoopbackUnlessAllowed(t *testing.T) {
 	}
 }
 
+// TestValidIncidentID checks the hand-written check against the grammar it
+// replaced, ^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$, at the edges.
+func TestValidIncidentID(t *testing.T) {
+	grammar := regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+	for _, s := range []string{
+		"", "a", "Z", "0", "20261201-2200-db", "a.b_c-d", ".hidden", "-x", "_x", "x/y", "../x", "x y",
+		"a\x00", "é", "aé", "a\n", strings.Repeat("a", 127), strings.Repeat("a", 128), strings.Repeat("a", 129),
+		"a" + strings.Repeat(".", 127), "a" + strings.Repeat("-", 128),
+	} {
+		if got, want := validIncidentID(s), grammar.MatchString(s); got != want {
+			t.Errorf("validIncidentID(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
+
 func TestParseCommandAndClientTerminal(t *testing.T) {
 	if w, id, err := parseCommand([]string{"watch", "20261201-2200-db"}); err != nil || !w || id != "20261201-2200-db" {
 		t.Errorf("watch ID: %v %q %v", w, id, err)
@@ -542,13 +568,8 @@ func TestDriversShareTheOneDriverLock(t *testing.T) {
 	if err := f.journal.Close(); err != nil { // the local driver leaves
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
 	ann, bob := newKey(t, "ann@laptop"), newKey(t, "bob@laptop")
-	srv := startServer(t, Options{
-		HostKey:    filepath.Join(dir, "host_ed25519"),
-		DriverKeys: []string{writeKeys(t, dir, "drivers", ann, bob)},
-		UI:         f.driverBuild,
-	})
+	srv, _ := f.serveAs(t, RoleDriver, Options{}, ann, bob)
 	first := f.rb.Steps[0].Title
 	connect := func(k testKey) *term { _, tm := f.connectDriver(t, srv, k); return tm }
 	a := connect(ann)
@@ -589,18 +610,9 @@ func TestDriversShareTheOneDriverLock(t *testing.T) {
 // target is at most 1 KB/s.
 func TestWatcherIdleOutput(t *testing.T) {
 	f := newFixture(t)
-	dir := t.TempDir()
 	k := newKey(t, "ann")
-	srv := startServer(t, Options{
-		HostKey:     filepath.Join(dir, "host_ed25519"),
-		WatcherKeys: []string{writeKeys(t, dir, "watchers", k)},
-		UI:          f.build,
-	})
-	c, _, err := dial(srv.Addr().String(), k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	srv, _ := f.serveAs(t, RoleWatcher, Options{}, k)
+	c := connect(t, srv, k)
 	tm := openTerm(t, c, "", 120, 40)
 	tm.waitScreen(f.rb.Steps[0].Title, "read-only")
 	const window = 5 * time.Second
@@ -619,21 +631,14 @@ func TestWatcherIdleOutput(t *testing.T) {
 // drnav serve uses) and the report lists the watcher.
 func TestConnectionsRecorded(t *testing.T) {
 	f := newFixture(t)
-	dir := t.TempDir()
 	k := newKey(t, "ann@laptop")
-	srv := startServer(t, Options{
-		HostKey:     filepath.Join(dir, "host_ed25519"),
-		WatcherKeys: []string{writeKeys(t, dir, "watchers", k)},
-		UI:          f.build,
-		Incident:    func() (string, error) { return f.id, nil },
+	srv, _ := f.serveAs(t, RoleWatcher, Options{
+		Incident: func() (string, error) { return f.id, nil },
 		Record: func(id string, c incident.Connection) error {
 			return incident.RecordConnection(f.root, id, c)
 		},
-	})
-	c, _, err := dial(srv.Addr().String(), k)
-	if err != nil {
-		t.Fatal(err)
-	}
+	}, k)
+	c := connect(t, srv, k)
 	tm := openTerm(t, c, "", 120, 40)
 	tm.waitScreen(f.rb.Steps[0].Title, "read-only")
 	read := func() []incident.Connection {
@@ -684,17 +689,13 @@ func TestHandoverBetweenDrivers(t *testing.T) {
 	if err := f.journal.Close(); err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
 	ann, bob := newKey(t, "ann@laptop"), newKey(t, "bob@laptop")
-	srv := startServer(t, Options{
-		HostKey:    filepath.Join(dir, "host_ed25519"),
-		DriverKeys: []string{writeKeys(t, dir, "drivers", ann, bob)},
-		UI:         f.driverBuild,
-		Follow:     func(ctx context.Context, id string) <-chan incident.Event { return ui.FollowIncident(ctx, f.root, id) },
+	srv, _ := f.serveAs(t, RoleDriver, Options{
+		Follow: func(ctx context.Context, id string) <-chan incident.Event { return ui.FollowIncident(ctx, f.root, id) },
 		Record: func(id string, c incident.Connection) error {
 			return incident.RecordConnection(f.root, id, c)
 		},
-	})
+	}, ann, bob)
 	connect := func(k testKey) *term { _, tm := f.connectDriver(t, srv, k); return tm }
 	held := func(when string) {
 		t.Helper()
@@ -764,15 +765,9 @@ func TestDroppedDriverKeepsTheSeat(t *testing.T) {
 	if err := f.journal.Close(); err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
 	ann, bob := newKey(t, "ann@laptop"), newKey(t, "bob@laptop")
 	grace := 20 * time.Second
-	srv := startServer(t, Options{
-		HostKey:    filepath.Join(dir, "host_ed25519"),
-		DriverKeys: []string{writeKeys(t, dir, "drivers", ann, bob)},
-		UI:         f.driverBuild,
-		Grace:      grace,
-	})
+	srv, _ := f.serveAs(t, RoleDriver, Options{Grace: grace}, ann, bob)
 	driven := func() bool { _, d := incident.Driver(f.root, f.id); return d }
 	connect := func(k testKey) (*gossh.Client, *term) { return f.connectDriver(t, srv, k) }
 	first := f.rb.Steps[0].Title
@@ -821,14 +816,10 @@ func TestDroppedDriverKeepsTheSeat(t *testing.T) {
 // anything else after them is refused.
 func TestReadOnlyCommands(t *testing.T) {
 	f := newFixture(t)
-	dir := t.TempDir()
 	k := newKey(t, "cmdr")
 	var got [][]string
 	var mu sync.Mutex
-	srv := startServer(t, Options{
-		HostKey:     filepath.Join(dir, "host_ed25519"),
-		WatcherKeys: []string{writeKeys(t, dir, "watchers", k)},
-		UI:          f.build,
+	srv, _ := f.serveAs(t, RoleWatcher, Options{
 		Exec: func(_ context.Context, args []string, w io.Writer) error {
 			mu.Lock()
 			got = append(got, args)
@@ -839,12 +830,8 @@ func TestReadOnlyCommands(t *testing.T) {
 			_, err := io.WriteString(w, "printed: "+strings.Join(args, " ")+"\n")
 			return err
 		},
-	})
-	c, _, err := dial(srv.Addr().String(), k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	}, k)
+	c := connect(t, srv, k)
 	run := func(cmd string) (string, int) {
 		sess, err := c.NewSession()
 		if err != nil {

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"sync"
 	"syscall"
 	"time"
 
@@ -44,14 +45,14 @@ const aliveInterval = time.Second
 // early would be the worse mistake.
 const goneGrace = 15 * time.Second
 
-var runDirRe = regexp.MustCompile(`[^a-zA-Z0-9_-]+`)
+var runDirRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[^a-zA-Z0-9_-]+`) })
 
 // newRunDir makes a fresh folder for one run of step id.
 func (s *Supervisor) newRunDir(id string) (string, error) {
 	if err := os.MkdirAll(s.Root, 0o700); err != nil {
 		return "", fmt.Errorf("step folder: %w", err)
 	}
-	name := runDirRe.ReplaceAllString(id, "_")
+	name := runDirRe().ReplaceAllString(id, "_")
 	if len(name) > 64 {
 		name = name[:64]
 	}

@@ -7,10 +7,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/drnav/drnav/internal/proctest"
 	"github.com/drnav/drnav/internal/supervisor"
 )
 
@@ -141,29 +141,13 @@ func TestDetachedCancelKillsGroup(t *testing.T) {
 	pidFile := filepath.Join(t.TempDir(), "pid")
 	tg := Target{Supervisor: testSupervisor(t)}
 	r := Start(context.Background(), shellStep("sleep 60 & echo $! > "+pidFile+"; wait"), tg)
-	deadline := time.Now().Add(30 * time.Second)
-	var pid int
-	for pid == 0 {
-		if b, err := os.ReadFile(pidFile); err == nil && strings.HasSuffix(string(b), "\n") {
-			pid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("grandchild never started")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	pid := proctest.PIDFile(t, pidFile, 30*time.Second)
 	r.Cancel()
 	fin := finished(t, collect(t, r))
 	if fin.ExitCode != ExitCancelled {
 		t.Errorf("cancelled: %+v", fin)
 	}
-	for syscall.Kill(pid, 0) == nil {
-		if time.Now().After(deadline) {
-			_ = syscall.Kill(pid, syscall.SIGKILL)
-			t.Fatalf("grandchild %d survived cancel", pid)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	proctest.WaitGone(t, pid, 30*time.Second, "the grandchild, after cancel,")
 }
 
 // A run folder whose supervisor is gone without a status: outcome unknown.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"regexp"
 	"slices"
 	"sort"
@@ -107,11 +108,11 @@ func (k kubeTarget) kubectl(args ...string) string {
 }
 
 // safeWordRE matches words that need no quoting in a shell.
-var safeWordRE = regexp.MustCompile(`^[A-Za-z0-9_@%+=:,./-]+$`)
+var safeWordRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_@%+=:,./-]+$`) })
 
 // shq quotes a word for display when needed.
 func shq(s string) string {
-	if safeWordRE.MatchString(s) {
+	if safeWordRE().MatchString(s) {
 		return s
 	}
 	q, err := syntax.Quote(s, syntax.LangBash)
@@ -346,7 +347,11 @@ func kubeUndo(ctx context.Context, r *Run, k kubeTarget, name string) error {
 	if err != nil {
 		return fmt.Errorf("undo deployment %s: %w", name, err)
 	}
-	hv, err := polymorphichelpers.HistoryViewerFor(deploymentKind, k.cs)
+	cs, err := k.kubectlClient(ctx)
+	if err != nil {
+		return fmt.Errorf("undo deployment %s: %w", name, err)
+	}
+	hv, err := polymorphichelpers.HistoryViewerFor(deploymentKind, cs)
 	if err != nil {
 		return fmt.Errorf("undo deployment %s: %w", name, err)
 	}
@@ -366,7 +371,7 @@ func kubeUndo(ctx context.Context, r *Run, k kubeTarget, name string) error {
 	if len(revs) >= 2 {
 		to = revs[len(revs)-2]
 	}
-	rb, err := polymorphichelpers.RollbackerFor(deploymentKind, k.cs)
+	rb, err := polymorphichelpers.RollbackerFor(deploymentKind, cs)
 	if err != nil {
 		return fmt.Errorf("undo deployment %s: %w", name, err)
 	}
@@ -390,9 +395,52 @@ func kubeUndo(ctx context.Context, r *Run, k kubeTarget, name string) error {
 	return nil
 }
 
+// kubectlClient is the clientset for kubectl's helpers (history viewer,
+// rollbacker), which send their requests with context.TODO. For a real
+// context it is built from a copy of the REST config whose transport gives
+// every request ctx: once the step is cancelled nothing more is sent and a
+// request in flight is aborted, so a PATCH cannot land after the user
+// cancelled. The drill simulator's clientsets send nothing over the wire;
+// they are used as they are.
+func (k kubeTarget) kubectlClient(ctx context.Context) (kubernetes.Interface, error) {
+	if k.restConfig == nil {
+		return k.cs, nil
+	}
+	cfg, err := k.restConfig()
+	if err != nil {
+		return nil, fmt.Errorf("kube context %s: %w", k.info.Name, err)
+	}
+	cfg = rest.CopyConfig(cfg)
+	cfg.Wrap(func(next http.RoundTripper) http.RoundTripper { return ctxRoundTripper{ctx: ctx, next: next} })
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("kube context %s: %w", k.info.Name, err)
+	}
+	return cs, nil
+}
+
+// ctxRoundTripper sends each request with ctx in place of the context it
+// came with (kubectl's helpers give context.TODO, which never ends), and
+// sends nothing once ctx has ended.
+type ctxRoundTripper struct {
+	ctx  context.Context
+	next http.RoundTripper
+}
+
+func (t ctxRoundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
+	if err := t.ctx.Err(); err != nil {
+		if req.Body != nil {
+			_ = req.Body.Close()
+		}
+		return nil, err
+	}
+	return t.next.RoundTrip(req.WithContext(t.ctx))
+}
+
 // withContext runs fn, which takes no context (kubectl's helpers use
 // context.TODO), and returns when it does or when ctx ends, whichever is
-// first. A call left behind finishes on its own; its result is dropped.
+// first. A call left behind finishes on its own, its result dropped; with
+// kubectlClient's clientset it is aborted as well.
 func withContext[T any](ctx context.Context, fn func() (T, error)) (T, error) {
 	type result struct {
 		v   T

@@ -49,7 +49,7 @@ type pgDatabase struct {
 	red       *Redactor
 }
 
-var sslmodeRE = regexp.MustCompile(`(?:^|[\s?&])sslmode=([A-Za-z-]+)`)
+var sslmodeRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?:^|[\s?&])sslmode=([A-Za-z-]+)`) })
 
 // NewDatabase parses a libpq DSN (URL or keyword/value) with the same rules
 // as psql: an empty dsn uses PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD,
@@ -64,7 +64,7 @@ func NewDatabase(dsn string, opts ...DatabaseOption) (Database, error) {
 		cfg.ConnectTimeout = DefaultConnectTimeout
 	}
 	d := &pgDatabase{dsn: dsn, cfg: cfg, password: cfg.Password, psql: "psql", pgRestore: "pg_restore"}
-	if m := sslmodeRE.FindStringSubmatch(dsn); m != nil {
+	if m := sslmodeRE().FindStringSubmatch(dsn); m != nil {
 		d.sslmode = m[1]
 	} else if v := os.Getenv("PGSSLMODE"); v != "" {
 		d.sslmode = v
@@ -214,11 +214,13 @@ func (d *pgDatabase) Query(ctx context.Context, database, sql string) (Table, er
 	return t, nil
 }
 
-var txControlRE = regexp.MustCompile(`(?i)\b(commit|rollback|begin|start\s+transaction|end\s*;|end\s*$|savepoint|release|prepare\s+transaction|vacuum|create\s+database|drop\s+database|reindex\s+(database|system)|create\s+index\s+concurrently)\b`)
+var txControlRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)\b(commit|rollback|begin|start\s+transaction|end\s*;|end\s*$|savepoint|release|prepare\s+transaction|vacuum|create\s+database|drop\s+database|reindex\s+(database|system)|create\s+index\s+concurrently)\b`)
+})
 
 // Exec runs statements; with dryRun inside BEGIN … ROLLBACK.
 func (d *pgDatabase) Exec(ctx context.Context, database, sql string, dryRun bool) (int64, error) {
-	if dryRun && txControlRE.MatchString(sql) {
+	if dryRun && txControlRE().MatchString(sql) {
 		return 0, errors.New("dry run refused: the SQL controls transactions or cannot run in one (COMMIT/BEGIN/VACUUM/…), so it cannot be rolled back")
 	}
 	conn, err := d.connect(ctx, database)

@@ -13,19 +13,14 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/drnav/drnav/internal/pgtest"
 	"github.com/drnav/drnav/runbooks"
 )
 
+// pgDSN is the DSN of the PostgreSQL server the test run shares.
 func pgDSN(t *testing.T) string {
 	t.Helper()
-	dsn := os.Getenv("DRNAV_TEST_PG_DSN")
-	if dsn == "" {
-		if os.Getenv("DRNAV_REQUIRE_PG") == "1" {
-			t.Fatal("DRNAV_TEST_PG_DSN is unset and DRNAV_REQUIRE_PG=1")
-		}
-		t.Skip("DRNAV_TEST_PG_DSN unset: skipping PostgreSQL test")
-	}
-	return dsn
+	return pgtest.Shared(t).DSN
 }
 
 func pgBin(name string) string {
@@ -57,7 +52,7 @@ func tempDB(t *testing.T, dsn string, rows int) string {
 			c.Close(context.Background())
 		}
 	})
-	c, err := pgx.Connect(ctx, dsnFor(t, dsn, name))
+	c, err := pgx.Connect(ctx, dsnFor(t, name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,13 +65,10 @@ func tempDB(t *testing.T, dsn string, rows int) string {
 	return name
 }
 
-func dsnFor(t *testing.T, dsn, db string) string {
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + db
-	return u.String()
+// dsnFor is the shared server's DSN for database db.
+func dsnFor(t *testing.T, db string) string {
+	t.Helper()
+	return pgtest.Shared(t).DSNFor(t, db)
 }
 
 func sqlStep(a runbooks.SQLAction) runbooks.Step { return runbooks.Step{ID: "q", SQL: &a} }
@@ -161,7 +153,7 @@ func TestPGRealServer(t *testing.T) {
 
 	t.Run("dump, drop, restore", func(t *testing.T) {
 		dump := filepath.Join(t.TempDir(), "dump.sql")
-		out, err := exec.Command(pgBin("pg_dump"), "--no-owner", "-f", dump, dsnFor(t, dsn, name)).CombinedOutput()
+		out, err := exec.Command(pgBin("pg_dump"), "--no-owner", "-f", dump, dsnFor(t, name)).CombinedOutput()
 		if err != nil {
 			t.Fatalf("pg_dump: %v %s", err, out)
 		}

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 
 	"mvdan.cc/sh/v3/syntax"
 )
@@ -17,9 +18,13 @@ const Mask = "***"
 // Built-in patterns: passwords in URLs (scheme://user:PASS@host), libpq
 // keyword/value DSNs (password=PASS) and PGPASSWORD=PASS assignments.
 var (
-	urlPasswordRE   = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.\-]*://[^:/@\s'"]*:)([^@\s'"]+)(@)`)
-	kvPasswordRE    = regexp.MustCompile(`(?i)(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s'"]+)`)
-	pgPasswordEnvRE = regexp.MustCompile(`(PGPASSWORD=)('[^']*'|"[^"]*"|\S+)`)
+	urlPasswordRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.\-]*://[^:/@\s'"]*:)([^@\s'"]+)(@)`)
+	})
+	kvPasswordRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?i)(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s'"]+)`)
+	})
+	pgPasswordEnvRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(PGPASSWORD=)('[^']*'|"[^"]*"|\S+)`) })
 )
 
 // Redactor masks secrets in text: literal values (secret variables, DSN
@@ -94,14 +99,14 @@ func (r *Redactor) String(s string) string {
 		}
 	}
 	if strings.Contains(s, "://") {
-		s = urlPasswordRE.ReplaceAllString(s, "${1}"+Mask+"${3}")
+		s = urlPasswordRE().ReplaceAllString(s, "${1}"+Mask+"${3}")
 	}
 	if strings.Contains(s, "=") {
 		if containsFold(s, "password") {
-			s = kvPasswordRE.ReplaceAllString(s, "${1}"+Mask)
+			s = kvPasswordRE().ReplaceAllString(s, "${1}"+Mask)
 		}
 		if strings.Contains(s, "PGPASSWORD=") {
-			s = pgPasswordEnvRE.ReplaceAllString(s, "${1}"+Mask)
+			s = pgPasswordEnvRE().ReplaceAllString(s, "${1}"+Mask)
 		}
 	}
 	for _, re := range r.patterns {
@@ -139,7 +144,7 @@ func dsnPassword(s string) string {
 				return p
 			}
 		}
-		if m := urlPasswordRE.FindStringSubmatch(s); m != nil {
+		if m := urlPasswordRE().FindStringSubmatch(s); m != nil {
 			if p, err := url.PathUnescape(m[2]); err == nil {
 				return p
 			}
@@ -147,7 +152,7 @@ func dsnPassword(s string) string {
 		}
 		return ""
 	}
-	if m := kvPasswordRE.FindStringSubmatch(s); m != nil {
+	if m := kvPasswordRE().FindStringSubmatch(s); m != nil {
 		p := m[2]
 		if len(p) >= 2 && p[0] == '\'' && p[len(p)-1] == '\'' {
 			p = strings.ReplaceAll(p[1:len(p)-1], `\'`, `'`)

@@ -1,7 +1,6 @@
 package steps
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/drnav/drnav/internal/pgtest"
 	"github.com/drnav/drnav/runbooks"
 )
 
@@ -67,24 +67,11 @@ func TestNamesFor(t *testing.T) {
 	}
 }
 
-// databases lists the databases whose name starts with prefix.
-func databases(t *testing.T, dsn, prefix string) []string {
+// databases lists the shared server's databases whose name starts with
+// prefix.
+func databases(t *testing.T, prefix string) []string {
 	t.Helper()
-	ctx := context.Background()
-	c, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close(ctx)
-	rows, err := c.Query(ctx, "SELECT datname FROM pg_database WHERE starts_with(datname, $1) ORDER BY 1", prefix)
-	if err != nil {
-		t.Fatal(err)
-	}
-	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return names
+	return pgtest.Shared(t).Databases(t, prefix)
 }
 
 func dropLater(t *testing.T, dsn, name string) {
@@ -97,9 +84,27 @@ func dropLater(t *testing.T, dsn, name string) {
 	})
 }
 
+// restoreTarget creates a database of rows orders to restore into and
+// returns its name, the names a swap now gives its kept and restored copies
+// (dropped when the test ends), a client that runs psql, and a target with
+// that client whose clock stands at now.
+func restoreTarget(t *testing.T, dsn string, rows int) (string, RestoreNames, Database, Target) {
+	t.Helper()
+	name := tempDB(t, dsn, rows)
+	at := time.Now().UTC()
+	n := NamesFor(name, at, false)
+	dropLater(t, dsn, n.Kept)
+	dropLater(t, dsn, n.Restored)
+	db, err := NewDatabase(dsn, WithPsql(pgBin("psql")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return name, n, db, Target{DB: db, Now: func() time.Time { return at }}
+}
+
 func pgDump(t *testing.T, dsn, db, format, path string) {
 	t.Helper()
-	out, err := exec.Command(pgBin("pg_dump"), "-F", format, "-f", path, dsnFor(t, dsn, db)).CombinedOutput()
+	out, err := exec.Command(pgBin("pg_dump"), "-F", format, "-f", path, dsnFor(t, db)).CombinedOutput()
 	if err != nil {
 		t.Fatalf("pg_dump: %v %s", err, out)
 	}
@@ -113,16 +118,7 @@ func TestRestoreIntoLiveDatabase(t *testing.T) {
 	dsn := pgDSN(t)
 	t.Parallel()
 	ctx := context.Background()
-	name := tempDB(t, dsn, 500)
-	at := time.Now().UTC()
-	n := NamesFor(name, at, false)
-	dropLater(t, dsn, n.Kept)
-	dropLater(t, dsn, n.Restored)
-	db, err := NewDatabase(dsn, WithPsql(pgBin("psql")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tg := Target{DB: db, Now: func() time.Time { return at }}
+	name, n, db, tg := restoreTarget(t, dsn, 500)
 	dump := filepath.Join(t.TempDir(), "backup.sql")
 	pgDump(t, dsn, name, "p", dump)
 	if _, err := db.Exec(ctx, name, "INSERT INTO orders SELECT g, 'late ' || g FROM generate_series(501, 520) g", false); err != nil {
@@ -164,7 +160,7 @@ func TestRestoreIntoLiveDatabase(t *testing.T) {
 			t.Errorf("dry run output lacks %q:\n%s", want, text)
 		}
 	}
-	if got := databases(t, dsn, name); len(got) != 1 {
+	if got := databases(t, name); len(got) != 1 {
 		t.Fatalf("databases after the dry run: %v, want only %s", got, name)
 	}
 	if c := count(name); c != "520" {
@@ -172,7 +168,7 @@ func TestRestoreIntoLiveDatabase(t *testing.T) {
 	}
 
 	// a client connected to the damaged database does not block the swap
-	held, err := pgx.Connect(ctx, dsnFor(t, dsn, name))
+	held, err := pgx.Connect(ctx, dsnFor(t, name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,7 +188,7 @@ func TestRestoreIntoLiveDatabase(t *testing.T) {
 	if c := count(n.Kept); c != "520" {
 		t.Errorf("rows of the kept database %s: %s, want 520", n.Kept, c)
 	}
-	if got := databases(t, dsn, name); strings.Join(got, ",") != name+","+n.Kept {
+	if got := databases(t, name); strings.Join(got, ",") != name+","+n.Kept {
 		t.Errorf("databases after the swap: %v", got)
 	}
 	if found, err := db.Amcheck(ctx, name); err != nil || len(found) != 0 {
@@ -221,16 +217,7 @@ func TestRestoreArchiveFormats(t *testing.T) {
 	dsn := pgDSN(t)
 	t.Parallel()
 	ctx := context.Background()
-	name := tempDB(t, dsn, 300)
-	at := time.Now().UTC()
-	n := NamesFor(name, at, false)
-	dropLater(t, dsn, n.Kept)
-	dropLater(t, dsn, n.Restored)
-	db, err := NewDatabase(dsn, WithPsql(pgBin("psql")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tg := Target{DB: db, Now: func() time.Time { return at }}
+	name, _, db, tg := restoreTarget(t, dsn, 300)
 	dir := t.TempDir()
 	custom := filepath.Join(dir, "backup.dump")
 	pgDump(t, dsn, name, "c", custom)
@@ -253,7 +240,7 @@ func TestRestoreArchiveFormats(t *testing.T) {
 	if fin := finished(t, evs); fin.ExitCode != ExitFailed || !strings.Contains(fin.Err, "pg_restore exited") || !strings.Contains(fin.Err, "was not touched") {
 		t.Fatalf("broken archive: %+v\n%s", fin, joinLines(evs))
 	}
-	if got := databases(t, dsn, name); len(got) != 1 {
+	if got := databases(t, name); len(got) != 1 {
 		t.Fatalf("databases after the failed restore: %v", got)
 	}
 
@@ -280,34 +267,8 @@ func TestRestoreArchiveFormats(t *testing.T) {
 func TestHungServer(t *testing.T) {
 	pgDSN(t)
 	t.Parallel()
-	script, err := filepath.Abs("../scripts/pg.sh")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir, err := os.MkdirTemp("", "drnav-hung-pg-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	pgdir := filepath.Join(dir, "pg")
-	out, err := exec.Command("bash", script, "start", pgdir).Output()
-	t.Cleanup(func() { _ = exec.Command("bash", script, "stop", pgdir).Run() })
-	if err != nil {
-		t.Fatalf("start a server: %v", err)
-	}
-	var dsn string
-	for _, l := range strings.Split(string(out), "\n") {
-		if v, ok := strings.CutPrefix(l, "export DRNAV_TEST_PG_DSN="); ok {
-			dsn = strings.Trim(v, "'")
-		}
-	}
-	if dsn == "" {
-		t.Fatalf("no DSN in %q", out)
-	}
-	pid := postmasterPID(t, filepath.Join(pgdir, "data", "postmaster.pid"))
+	srv := pgtest.Start(t)
+	dsn, pid := srv.DSN, srv.PID(t)
 
 	db, err := NewDatabase(dsn + "&connect_timeout=2")
 	if err != nil {
@@ -347,24 +308,6 @@ func TestHungServer(t *testing.T) {
 	if fin.ExitCode != ExitTimeout || !strings.Contains(fin.Err, "timed out") {
 		t.Fatalf("step timeout against a hung server: %+v", fin)
 	}
-}
-
-func postmasterPID(t *testing.T, path string) int {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	if !sc.Scan() {
-		t.Fatalf("empty %s", path)
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(sc.Text()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pid
 }
 
 // TestStatementTimeoutFollowsTheStep: a SQL step's statements run with
@@ -417,7 +360,7 @@ func TestScratchRestoreOfAnEmptyDump(t *testing.T) {
 			t.Errorf("%s of an empty dump: %+v", method, fin)
 		}
 	}
-	if got := databases(t, dsn, name); len(got) != 1 {
+	if got := databases(t, name); len(got) != 1 {
 		t.Errorf("databases left: %v", got)
 	}
 }
@@ -503,7 +446,7 @@ func TestSwapChecksPrivilegesFirst(t *testing.T) {
 		}
 		_, _ = c.Exec(context.Background(), "DROP ROLE IF EXISTS "+role)
 	})
-	u, err := url.Parse(dsnFor(t, dsn, name))
+	u, err := url.Parse(dsnFor(t, name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -515,13 +458,13 @@ func TestSwapChecksPrivilegesFirst(t *testing.T) {
 	// --no-owner: the weak role could not load ALTER ... OWNER TO the
 	// superuser (psql stops there, the copy is dropped)
 	dump := filepath.Join(t.TempDir(), "backup.sql")
-	if out, err := exec.Command(pgBin("pg_dump"), "--no-owner", "-f", dump, dsnFor(t, dsn, name)).CombinedOutput(); err != nil {
+	if out, err := exec.Command(pgBin("pg_dump"), "--no-owner", "-f", dump, dsnFor(t, name)).CombinedOutput(); err != nil {
 		t.Fatalf("pg_dump: %v %s", err, out)
 	}
 	at := time.Now().UTC()
 	tg := Target{DB: db, Now: func() time.Time { return at }}
 	swap := sqlStep(runbooks.SQLAction{Action: "restore", File: dump, Method: runbooks.RestoreSwap})
-	before := databases(t, dsn, name)
+	before := databases(t, name)
 
 	// neither CREATEDB nor the owner: refused up front, by a dry run too
 	for _, dry := range []bool{true, false} {
@@ -530,7 +473,7 @@ func TestSwapChecksPrivilegesFirst(t *testing.T) {
 		if fin.ExitCode == ExitOK || !strings.Contains(fin.Err, "CREATEDB") || !strings.Contains(fin.Err, "ownership of database "+name) || !strings.Contains(fin.Err, role) {
 			t.Errorf("dry=%v: %+v, want a refusal naming CREATEDB, the ownership and the role", dry, fin)
 		}
-		if got := databases(t, dsn, name); strings.Join(got, ",") != strings.Join(before, ",") {
+		if got := databases(t, name); strings.Join(got, ",") != strings.Join(before, ",") {
 			t.Errorf("dry=%v: databases %v after a refused swap, want %v", dry, got, before)
 		}
 	}
@@ -542,7 +485,7 @@ func TestSwapChecksPrivilegesFirst(t *testing.T) {
 	if _, err := admin.Exec(ctx, "ALTER DATABASE "+name+" OWNER TO "+role); err != nil {
 		t.Fatal(err)
 	}
-	other, err := pgx.Connect(ctx, dsnFor(t, dsn, name))
+	other, err := pgx.Connect(ctx, dsnFor(t, name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -558,7 +501,7 @@ func TestSwapChecksPrivilegesFirst(t *testing.T) {
 	if !strings.Contains(fin.Err, "amcheck extension") {
 		t.Errorf("refusal %q does not name the amcheck extension", fin.Err)
 	}
-	if got := databases(t, dsn, name); strings.Join(got, ",") != strings.Join(before, ",") {
+	if got := databases(t, name); strings.Join(got, ",") != strings.Join(before, ",") {
 		t.Errorf("databases %v after a refused swap, want %v", got, before)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drnav/drnav/internal/proctest"
 	"github.com/drnav/drnav/runbooks"
 )
 
@@ -151,22 +152,6 @@ func TestShellTimeout(t *testing.T) {
 	}
 }
 
-func processGone(pid int) bool {
-	if err := syscall.Kill(pid, 0); err == syscall.ESRCH {
-		return true
-	}
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return true
-	}
-	// a zombie waiting for its reaper has state Z after the ")".
-	s := string(b)
-	if i := strings.LastIndexByte(s, ')'); i >= 0 && i+2 < len(s) {
-		return s[i+2] == 'Z'
-	}
-	return false
-}
-
 func TestShellCancelKillsGrandchildren(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -174,18 +159,8 @@ func TestShellCancelKillsGrandchildren(t *testing.T) {
 	// A grandchild that ignores SIGTERM, in the background, then a wait.
 	cmd := `(trap '' TERM; sleep 300 & echo $! > ` + pidFile + `.tmp; mv ` + pidFile + `.tmp ` + pidFile + `; wait) & echo ready; wait`
 	r := Start(context.Background(), shellStep(cmd), Target{})
-	deadline := time.Now().Add(20 * time.Second)
-	var pid int
-	for pid == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("grandchild never wrote its pid")
-		}
-		if b, err := os.ReadFile(pidFile); err == nil {
-			pid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	if processGone(pid) {
+	pid := proctest.PIDFile(t, pidFile, 20*time.Second)
+	if proctest.Gone(pid) {
 		t.Fatal("grandchild not running before cancel")
 	}
 	r.Cancel()
@@ -193,13 +168,7 @@ func TestShellCancelKillsGrandchildren(t *testing.T) {
 	if fin.ExitCode != ExitCancelled {
 		t.Fatalf("exit %d, want 130 (%s)", fin.ExitCode, fin.Err)
 	}
-	deadline = time.Now().Add(10 * time.Second)
-	for !processGone(pid) {
-		if time.Now().After(deadline) {
-			t.Fatalf("grandchild %d survived the cancel", pid)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	proctest.WaitGone(t, pid, 10*time.Second, "the grandchild, after the cancel,")
 }
 
 func TestShellShowOnlyAndDryRun(t *testing.T) {

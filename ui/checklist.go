@@ -244,7 +244,7 @@ func (m Model) viewChecklist() string {
 	left := m.viewSteps(d.listW, d.bodyH)
 	right := m.viewDetail(d.detailW, d.bodyH)
 	sep := m.styles.Subtle.Render(strings.Repeat(m.styles.Glyphs.Sep+" \n", d.bodyH-1) + m.styles.Glyphs.Sep + " ")
-	body := lipgloss.JoinHorizontal(lipgloss.Top, left, sep, right)
+	body := joinColumns(left, sep, right)
 	parts := []string{m.viewHeader(), body}
 	if d.panesH > 0 {
 		parts = append(parts, m.viewPanes(m.width, d.panesH))
@@ -589,7 +589,7 @@ func (m Model) viewPanes(w, h int) string {
 		}
 		boxes = append(boxes, st.Width(widths[i]).Height(h).Render(views[i]))
 	}
-	return lipgloss.JoinHorizontal(lipgloss.Top, boxes...)
+	return joinColumns(boxes...)
 }
 
 func (m Model) viewFooter() string {

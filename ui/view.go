@@ -78,7 +78,7 @@ func fitScreen(s string, w, h int) string {
 		lines = lines[:h]
 	}
 	for i, l := range lines {
-		if ansi.StringWidth(l) > w {
+		if textWidth(l) > w {
 			lines[i] = ansi.Truncate(l, w, "…")
 		}
 	}
@@ -147,12 +147,15 @@ func clip(s string, w int) string {
 	if w <= 0 {
 		return ""
 	}
+	if textWidth(s) <= w {
+		return s
+	}
 	return ansi.Truncate(s, w, "…")
 }
 
 func pad(s string, w int) string {
 	s = clip(s, w)
-	if n := w - ansi.StringWidth(s); n > 0 {
+	if n := w - textWidth(s); n > 0 {
 		s += strings.Repeat(" ", n)
 	}
 	return s

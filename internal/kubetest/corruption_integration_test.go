@@ -20,7 +20,6 @@ import (
 	"github.com/drnav/drnav/headless"
 	"github.com/drnav/drnav/incident"
 	"github.com/drnav/drnav/internal/pgtest"
-	"github.com/drnav/drnav/runbooks"
 	"github.com/drnav/drnav/steps"
 )
 
@@ -60,21 +59,9 @@ func TestDatabaseCorruptionHeadless(t *testing.T) {
 	work := t.TempDir()
 	const name = "ci_builds"
 	bad := srv.Corrupt(t, name, work)
-	late := srv.Query(t, name, "SELECT count(*)::text FROM builds WHERE id > 3000")
+	late := srv.Query(t, name, pgtest.LateRowsSQL)
 
-	var rb *runbooks.Runbook
-	all, err := runbooks.Embedded()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range all {
-		if r.ID == "database-corruption" {
-			rb = r
-		}
-	}
-	if rb == nil {
-		t.Fatal("embedded runbook database-corruption not found")
-	}
+	rb := shippedRunbook(t, "database-corruption")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	vars, err := headless.ResolveVars(ctx, rb, map[string]string{
@@ -124,7 +111,7 @@ func TestDatabaseCorruptionHeadless(t *testing.T) {
 	if got := srv.Databases(t, name); len(got) != 1 {
 		t.Errorf("databases after the dry run: %v", got)
 	}
-	if got := srv.Query(t, name, "SELECT count(*)::text FROM builds WHERE id > 3000"); got != late {
+	if got := srv.Query(t, name, pgtest.LateRowsSQL); got != late {
 		t.Errorf("late rows after the dry run: %s, want %s", got, late)
 	}
 	if r := replicas(); r != 3 {
@@ -139,16 +126,7 @@ func TestDatabaseCorruptionHeadless(t *testing.T) {
 	if err != nil || len(found) != 0 {
 		t.Errorf("amcheck after the runbook: %v %v", found, err)
 	}
-	if got := srv.Query(t, name, pgtest.ChecksumSQL); got != bad.Checksum {
-		t.Errorf("data %s, want the backup's %s", got, bad.Checksum)
-	}
-	kept := srv.Databases(t, name+"_damaged_")
-	if len(kept) != 1 {
-		t.Fatalf("kept damaged databases: %v", kept)
-	}
-	if got := srv.Query(t, kept[0], "SELECT count(*)::text FROM builds WHERE id > 3000"); got != late {
-		t.Errorf("late rows in %s: %s, want %s", kept[0], got, late)
-	}
+	srv.CheckSwapped(t, bad, late)
 	waitReady(t, cp.Client(), ns, "ci-failure-agent", 3)
 	// The writers really were stopped: drnav scaled the deployment to 0.
 	events, err := cp.AuditLog()

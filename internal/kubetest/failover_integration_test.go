@@ -132,19 +132,7 @@ func TestDataCenterFailoverHeadless(t *testing.T) {
 	failoverNS := cp.NewNamespace(t)
 	kubeconfig := failoverKubeconfig(t, cp, primaryNS, failoverNS)
 
-	all, err := runbooks.Embedded()
-	if err != nil {
-		t.Fatalf("embedded runbooks: %v", err)
-	}
-	var rb *runbooks.Runbook
-	for _, r := range all {
-		if r.ID == "data-center-failure" {
-			rb = r
-		}
-	}
-	if rb == nil {
-		t.Fatal("embedded runbook data-center-failure not found")
-	}
+	rb := shippedRunbook(t, "data-center-failure")
 
 	work := t.TempDir()
 	backup := filepath.Join(work, "latest.sql")

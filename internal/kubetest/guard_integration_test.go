@@ -27,22 +27,9 @@ import (
 // (guarded) provider.
 func runGuardedStep(t *testing.T, prov steps.KubeProvider, ns string, st runbooks.Step) stepResult {
 	t.Helper()
-	if st.ID == "" {
-		st.ID = "guard-" + st.K8s.Action
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	run := steps.Start(ctx, st, steps.Target{Kube: prov, Namespace: ns})
-	go func() {
-		for range run.Events() {
-		}
-	}()
-	fin := run.Wait()
-	var lines []string
-	for _, l := range run.Tail(1000) {
-		lines = append(lines, l.Text)
-	}
-	return stepResult{fin: fin, lines: lines}
+	return runStepWith(ctx, prov, ns, st, false)
 }
 
 // auditSince returns the audit events in ns received at or after since by
@@ -73,8 +60,7 @@ func TestDrillGuardSendsNoMutation(t *testing.T) {
 	// Setup with the unguarded admin client: a deployment with three
 	// revisions (so undo has somewhere to go) and a network policy.
 	const app = "ledger"
-	createDeployment(t, cp, ns, app, 2)
-	waitReady(t, cp.Client(), ns, app, 2)
+	deployReady(t, cp, ns, testDeployment(app, 2))
 	setImage(t, cp, ns, app, "registry.invalid/app:2")
 	setImage(t, cp, ns, app, "registry.invalid/app:3")
 	waitReady(t, cp.Client(), ns, app, 2)

@@ -32,12 +32,17 @@ func (r stepResult) output() string { return strings.Join(r.lines, "\n") }
 // kube provider reading the harness kubeconfig (context kubeContext).
 func runStep(t *testing.T, cp *ControlPlane, kubeContext, ns string, st runbooks.Step, dryRun bool) stepResult {
 	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	return runStepWith(ctx, steps.NewKubeProvider(cp.Kubeconfig(), kubeContext, "", ns), ns, st, dryRun)
+}
+
+// runStepWith runs one step with the given kube provider until it ends or
+// ctx does.
+func runStepWith(ctx context.Context, prov steps.KubeProvider, ns string, st runbooks.Step, dryRun bool) stepResult {
 	if st.ID == "" {
 		st.ID = "it-" + st.K8s.Action
 	}
-	prov := steps.NewKubeProvider(cp.Kubeconfig(), kubeContext, "", ns)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
 	run := steps.Start(ctx, st, steps.Target{Kube: prov, Namespace: ns, DryRun: dryRun})
 	go func() {
 		for range run.Events() {
@@ -71,6 +76,15 @@ func createDeployment(t *testing.T, cp *ControlPlane, ns, name string, replicas 
 	return d
 }
 
+// deployReady creates d and waits until all its replicas are ready.
+func deployReady(t *testing.T, cp *ControlPlane, ns string, d *appsv1.Deployment) {
+	t.Helper()
+	if _, err := cp.Client().AppsV1().Deployments(ns).Create(context.Background(), d, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("create deployment %s: %v", d.Name, err)
+	}
+	waitReady(t, cp.Client(), ns, d.Name, int(*d.Spec.Replicas))
+}
+
 func getDeployment(t *testing.T, cp *ControlPlane, ns, name string) *appsv1.Deployment {
 	t.Helper()
 	d, err := cp.Client().AppsV1().Deployments(ns).Get(context.Background(), name, metav1.GetOptions{})
@@ -93,12 +107,21 @@ func setImage(t *testing.T, cp *ControlPlane, ns, name, image string) {
 		k8sStep(runbooks.K8sAction{Action: runbooks.K8sRolloutStatus, Deployment: name}), false))
 }
 
+// deployThreeRevisions creates the deployment (image registry.invalid/app:1)
+// and rolls it out to app:2, then app:3, each rollout finished: an undo has
+// revision 2 to go back to.
+func deployThreeRevisions(t *testing.T, cp *ControlPlane, ns, name string, replicas int32) {
+	t.Helper()
+	deployReady(t, cp, ns, testDeployment(name, replicas))
+	setImage(t, cp, ns, name, "registry.invalid/app:2")
+	setImage(t, cp, ns, name, "registry.invalid/app:3")
+}
+
 func TestStepScale(t *testing.T) {
 	t.Parallel()
 	cp := plane.Get(t)
 	ns := cp.NewNamespace(t)
-	createDeployment(t, cp, ns, "web", 1)
-	waitReady(t, cp.Client(), ns, "web", 1)
+	deployReady(t, cp, ns, testDeployment("web", 1))
 
 	st := k8sStep(runbooks.K8sAction{Action: runbooks.K8sScale, Deployment: "web", Replicas: intp(3)})
 	st.Verify = &runbooks.Verify{Deployment: "web", Ready: intp(3),
@@ -118,8 +141,7 @@ func TestStepRestartAndRolloutStatus(t *testing.T) {
 	t.Parallel()
 	cp := plane.Get(t)
 	ns := cp.NewNamespace(t)
-	createDeployment(t, cp, ns, "api", 2)
-	waitReady(t, cp.Client(), ns, "api", 2)
+	deployReady(t, cp, ns, testDeployment("api", 2))
 	before := podNames(t, cp, ns, "api")
 
 	mustOK(t, "restart", runStep(t, cp, AdminContext, ns,
@@ -153,10 +175,7 @@ func TestStepUndoAfterTwoRollouts(t *testing.T) {
 	t.Parallel()
 	cp := plane.Get(t)
 	ns := cp.NewNamespace(t)
-	createDeployment(t, cp, ns, "shop", 2)
-	waitReady(t, cp.Client(), ns, "shop", 2)
-	setImage(t, cp, ns, "shop", "registry.invalid/app:2")
-	setImage(t, cp, ns, "shop", "registry.invalid/app:3")
+	deployThreeRevisions(t, cp, ns, "shop", 2)
 
 	r := runStep(t, cp, AdminContext, ns, k8sStep(runbooks.K8sAction{Action: runbooks.K8sUndo, Deployment: "shop"}), false)
 	mustOK(t, "undo", r)
@@ -195,8 +214,7 @@ func TestStepDeletePodIsReplaced(t *testing.T) {
 	t.Parallel()
 	cp := plane.Get(t)
 	ns := cp.NewNamespace(t)
-	createDeployment(t, cp, ns, "worker", 2)
-	waitReady(t, cp.Client(), ns, "worker", 2)
+	deployReady(t, cp, ns, testDeployment("worker", 2))
 	before := podNames(t, cp, ns, "worker")
 	var victim string
 	for n := range before {
@@ -286,8 +304,7 @@ func TestStepDryRunChangesNothing(t *testing.T) {
 	t.Parallel()
 	cp := plane.Get(t)
 	ns := cp.NewNamespace(t)
-	createDeployment(t, cp, ns, "db-proxy", 2)
-	waitReady(t, cp.Client(), ns, "db-proxy", 2)
+	deployReady(t, cp, ns, testDeployment("db-proxy", 2))
 	before := getDeployment(t, cp, ns, "db-proxy")
 	pods := podNames(t, cp, ns, "db-proxy")
 	var pod string

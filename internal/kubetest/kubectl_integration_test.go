@@ -6,7 +6,9 @@ package kubetest
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,6 +21,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 
 	"github.com/drnav/drnav/runbooks"
 	"github.com/drnav/drnav/steps"
@@ -62,10 +66,7 @@ func TestStepUndoRestoresChangeCause(t *testing.T) {
 	const app = "ledger"
 	d := testDeployment(app, 2)
 	d.Annotations = map[string]string{changeCause: "release 1"}
-	if _, err := cp.Client().AppsV1().Deployments(ns).Create(context.Background(), d, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	waitReady(t, cp.Client(), ns, app, 2)
+	deployReady(t, cp, ns, d)
 	rollOut(t, cp, ns, app, "registry.invalid/app:2", "release 2")
 	rollOut(t, cp, ns, app, "registry.invalid/app:3", "release 3 (bad)")
 
@@ -100,14 +101,106 @@ func TestStepUndoRestoresChangeCause(t *testing.T) {
 	})
 }
 
+// wrappedProvider is drnav's real kube provider with one more layer at the
+// bottom of the transport of every client it hands out.
+type wrappedProvider struct {
+	steps.KubeProvider
+	wrap func(http.RoundTripper) http.RoundTripper
+}
+
+func (p wrappedProvider) Client(contextName string) (kubernetes.Interface, steps.ContextInfo, error) {
+	_, info, err := p.KubeProvider.Client(contextName)
+	if err != nil {
+		return nil, info, err
+	}
+	cfg, err := p.RESTConfig(contextName)
+	if err != nil {
+		return nil, info, err
+	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	return cs, info, err
+}
+
+func (p wrappedProvider) RESTConfig(contextName string) (*rest.Config, error) {
+	cfg, err := p.KubeProvider.(steps.RESTConfigProvider).RESTConfig(contextName)
+	if err != nil {
+		return nil, err
+	}
+	cfg = rest.CopyConfig(cfg)
+	cfg.Wrap(p.wrap)
+	return cfg, nil
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
+
+// An undo cancelled as kubectl's rollbacker sends its PATCH sends nothing:
+// the rollbacker's requests carry the step's context, so the PATCH does not
+// land after the user cancelled, the deployment keeps its template and the
+// step ends cancelled.
+func TestStepUndoCancelledSendsNoPatch(t *testing.T) {
+	t.Parallel()
+	cp := plane.Get(t)
+	ns := cp.NewNamespace(t)
+	const app = "till"
+	deployThreeRevisions(t, cp, ns, app, 1)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	// What the transport returned for the deployment's PATCH.
+	patched := make(chan error, 1)
+	prov := wrappedProvider{
+		KubeProvider: steps.NewKubeProvider(cp.Kubeconfig(), AdminContext, "", ns),
+		wrap: func(next http.RoundTripper) http.RoundTripper {
+			return roundTripFunc(func(req *http.Request) (*http.Response, error) {
+				if req.Method != http.MethodPatch || !strings.HasSuffix(req.URL.Path, "/deployments/"+app) {
+					return next.RoundTrip(req)
+				}
+				cancel() // the user cancels as the PATCH goes out
+				resp, err := next.RoundTrip(req)
+				select {
+				case patched <- err:
+				default:
+				}
+				return resp, err
+			})
+		},
+	}
+	r := runStepWith(ctx, prov, ns, k8sStep(runbooks.K8sAction{Action: runbooks.K8sUndo, Deployment: app}), false)
+	if r.fin.ExitCode != steps.ExitCancelled {
+		t.Errorf("cancelled undo: exit %d, err %q, want %d; output:\n%s", r.fin.ExitCode, r.fin.Err, steps.ExitCancelled, r.output())
+	}
+	select {
+	case err := <-patched:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("the rollbacker's PATCH went out after the cancel (transport error %v)", err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("the undo never sent its PATCH")
+	}
+	d := getDeployment(t, cp, ns, app)
+	if img, rev := d.Spec.Template.Spec.Containers[0].Image, d.Annotations[steps.RevisionAnnotation]; img != "registry.invalid/app:3" || rev != "3" {
+		t.Errorf("cancelled undo changed the deployment: image %s, revision %s", img, rev)
+	}
+	events, err := cp.AuditLog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range events {
+		if e.Namespace() == ns && e.Verb == "patch" && e.Resource() == "deployments" {
+			t.Errorf("the server received a PATCH of the deployment: %s", e)
+		}
+	}
+}
+
 // A paused deployment is not restarted: the step fails saying so (kubectl's
 // restarter), rather than patching a template that no rollout follows.
 func TestStepRestartPausedFails(t *testing.T) {
 	t.Parallel()
 	cp := plane.Get(t)
 	ns := cp.NewNamespace(t)
-	createDeployment(t, cp, ns, "api", 1)
-	waitReady(t, cp.Client(), ns, "api", 1)
+	deployReady(t, cp, ns, testDeployment("api", 1))
 	if _, err := cp.Client().AppsV1().Deployments(ns).Patch(context.Background(), "api", types.MergePatchType,
 		[]byte(`{"spec":{"paused":true}}`), metav1.PatchOptions{}); err != nil {
 		t.Fatal(err)
@@ -133,10 +226,7 @@ func TestStepRolloutStatusStalled(t *testing.T) {
 	cp := plane.Get(t)
 	ns := cp.NewNamespace(t)
 	const app = "cart"
-	if _, err := cp.Client().AppsV1().Deployments(ns).Create(context.Background(), appDeployment(app, 2), metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	waitReady(t, cp.Client(), ns, app, 2)
+	deployReady(t, cp, ns, appDeployment(app, 2))
 	ok := runStep(t, cp, AdminContext, ns, k8sStep(runbooks.K8sAction{Action: runbooks.K8sRolloutStatus, Deployment: app}), false)
 	mustOK(t, "rollout status of a complete rollout", ok)
 	if want := `deployment "cart" successfully rolled out`; ok.output() != want {
@@ -200,6 +290,25 @@ spec:
 	return dir
 }
 
+// failoverCRD writes crdManifests for a group named after ns and returns,
+// with the group and the folder, dynamic clients for CRDs and for the
+// namespace's failovers; the CRD is deleted when the test ends.
+func failoverCRD(t *testing.T, cp *ControlPlane, ns string) (group, dir string, crds, failovers dynamic.ResourceInterface) {
+	t.Helper()
+	group = ns + ".drnav.test"
+	dir = crdManifests(t, group, ns)
+	dyn, err := dynamic.NewForConfig(cp.AdminConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	crds = dyn.Resource(schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"})
+	failovers = dyn.Resource(schema.GroupVersionResource{Group: group, Version: "v1", Resource: "failovers"}).Namespace(ns)
+	t.Cleanup(func() {
+		_ = crds.Delete(context.Background(), "failovers."+group, metav1.DeleteOptions{})
+	})
+	return group, dir, crds, failovers
+}
+
 // Apply goes through cli-runtime's resource.Builder: a CRD and a custom
 // resource of its kind in one manifest apply, dry run first (nothing is
 // created), then for real; the CR is validated strictly against the CRD's
@@ -208,17 +317,7 @@ func TestStepApplyCRDThenCustomResource(t *testing.T) {
 	t.Parallel()
 	cp := plane.Get(t)
 	ns := cp.NewNamespace(t)
-	group := ns + ".drnav.test"
-	dir := crdManifests(t, group, ns)
-	dyn, err := dynamic.NewForConfig(cp.AdminConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	crds := dyn.Resource(schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"})
-	failovers := dyn.Resource(schema.GroupVersionResource{Group: group, Version: "v1", Resource: "failovers"}).Namespace(ns)
-	t.Cleanup(func() {
-		_ = crds.Delete(context.Background(), "failovers."+group, metav1.DeleteOptions{})
-	})
+	group, dir, crds, failovers := failoverCRD(t, cp, ns)
 	apply := k8sStep(runbooks.K8sAction{Action: runbooks.K8sApply, Path: dir})
 
 	dry := runStep(t, cp, AdminContext, ns, apply, true)
@@ -292,20 +391,10 @@ func TestStepApplyConflictOnCustomResource(t *testing.T) {
 	t.Parallel()
 	cp := plane.Get(t)
 	ns := cp.NewNamespace(t)
-	group := ns + ".drnav.test"
-	dir := crdManifests(t, group, ns)
-	dyn, err := dynamic.NewForConfig(cp.AdminConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	crds := dyn.Resource(schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"})
-	t.Cleanup(func() {
-		_ = crds.Delete(context.Background(), "failovers."+group, metav1.DeleteOptions{})
-	})
+	group, dir, _, failovers := failoverCRD(t, cp, ns)
 	apply := k8sStep(runbooks.K8sAction{Action: runbooks.K8sApply, Path: dir})
 	mustOK(t, "apply", runStep(t, cp, AdminContext, ns, apply, false))
 
-	failovers := dyn.Resource(schema.GroupVersionResource{Group: group, Version: "v1", Resource: "failovers"}).Namespace(ns)
 	other := []byte(fmt.Sprintf(`{"apiVersion":"%s/v1","kind":"Failover","metadata":{"name":"eu-west"},"spec":{"replicas":1}}`, group))
 	if _, err := failovers.Patch(context.Background(), "eu-west", types.ApplyPatchType, other,
 		metav1.PatchOptions{FieldManager: "capacity-autoscaler", Force: new(true)}); err != nil {

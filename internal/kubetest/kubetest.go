@@ -346,18 +346,22 @@ func (cp *ControlPlane) startEtcd(ctx context.Context) error {
 	cp.mu.Lock()
 	cp.etcd = p
 	cp.mu.Unlock()
-	hc := &http.Client{Timeout: 2 * time.Second}
-	return waitFor(ctx, "etcd health", p, func() error {
-		resp, err := hc.Get(client + "/health")
+	return waitFor(ctx, "etcd health", p, answersOK(&http.Client{Timeout: 2 * time.Second}, client+"/health"))
+}
+
+// answersOK is a check for waitFor: a GET of url answers 200 OK.
+func answersOK(hc *http.Client, url string) func() error {
+	return func() error {
+		resp, err := hc.Get(url)
 		if err != nil {
 			return err
 		}
 		defer resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("etcd /health: %s", resp.Status)
+			return fmt.Errorf("GET %s: %s", url, resp.Status)
 		}
 		return nil
-	})
+	}
 }
 
 func (cp *ControlPlane) apiserverArgs() []string {
@@ -576,17 +580,7 @@ func (cp *ControlPlane) waitComponents(ctx context.Context) error {
 		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, // self-signed serving certs of the components
 	}}
 	healthz := func(port int) func() error {
-		return func() error {
-			resp, err := insecure.Get("https://127.0.0.1:" + strconv.Itoa(port) + "/healthz")
-			if err != nil {
-				return err
-			}
-			defer resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				return fmt.Errorf("/healthz: %s", resp.Status)
-			}
-			return nil
-		}
+		return answersOK(insecure, "https://127.0.0.1:"+strconv.Itoa(port)+"/healthz")
 	}
 	if err := waitFor(ctx, "kube-controller-manager /healthz", cm, healthz(cp.cmPort)); err != nil {
 		return err

@@ -171,8 +171,7 @@ func TestLiveForbidden(t *testing.T) {
 func TestLiveAPIServerOutage(t *testing.T) {
 	cp := plane.Get(t)
 	ns := cp.NewNamespace(t)
-	createDeployment(t, cp, ns, "web", 2)
-	waitReady(t, cp.Client(), ns, "web", 2)
+	deployReady(t, cp, ns, testDeployment("web", 2))
 	src := startSource(t, adminSourceClient(t, cp), ns, 50*time.Millisecond)
 	waitSnapshot(t, src, 30*time.Second, "2 running pods", func(s live.KubeSnapshot) error {
 		if runningPods(s) != 2 || s.Err != "" {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/drnav/drnav/incident"
 	"github.com/drnav/drnav/incident/mirror"
+	"github.com/drnav/drnav/internal/tmuxtest"
 )
 
 // chainFixture is one incident declared and mirrored in-process (the
@@ -136,8 +137,8 @@ func TestMirrorWatchFromAnyMachine(t *testing.T) {
 	id := j.ID()
 
 	tm.start("watch", tmuxEnv(f.env("observer")...), f.bin, "watch", id, "--context", AdminContext, "--config", f.conf, "--runbooks", f.rbDir)
-	s := tm.waitFor("watch", "1 Check the first thing", "mirror: following "+AdminContext)
-	if got := checklistLine(s, 1); !strings.HasPrefix(got, "· ") {
+	s := tm.WaitFor("watch", "1 Check the first thing", "mirror: following "+AdminContext)
+	if got := tmuxtest.StepLine(s, 1); !strings.HasPrefix(got, "· ") {
 		t.Fatalf("step 1 before it ran: %q\n%s", got, s)
 	}
 
@@ -145,7 +146,7 @@ func TestMirrorWatchFromAnyMachine(t *testing.T) {
 		incident.Event{Type: incident.EventStepStarted, Step: "first", Command: "true"},
 		incident.Event{Type: incident.EventStepFinished, Step: "first", Exit: 0, Duration: time.Second},
 	)
-	tm.waitStep("watch", 1, "✓")
+	tm.WaitStep("watch", 1, "✓")
 
 	// Step 2 runs long enough to fill several chunks, then fails.
 	mustAppend(t, j, incident.Event{Type: incident.EventStepStarted, Step: "second", Command: "true"})
@@ -154,9 +155,9 @@ func TestMirrorWatchFromAnyMachine(t *testing.T) {
 	}
 	mustAppend(t, j, incident.Event{Type: incident.EventStepFinished, Step: "second", Exit: 1, Duration: time.Second})
 	flush(t, m)
-	tm.waitStep("watch", 2, "✗")
+	tm.WaitStep("watch", 2, "✗")
 	last := j.Seq()
-	s = tm.waitFor("watch", fmt.Sprintf("mirror: following %s ✓ (event %d)", AdminContext, last))
+	s = tm.WaitFor("watch", fmt.Sprintf("mirror: following %s ✓ (event %d)", AdminContext, last))
 
 	c := mirror.ReadCopy(context.Background(), f.target, "", id)
 	if c.Chunks < 3 {
@@ -172,8 +173,8 @@ func TestMirrorWatchFromAnyMachine(t *testing.T) {
 	if ents, _ := os.ReadDir(filepath.Join(f.dir, "observer", "state", "drnav", "incidents")); len(ents) != 0 {
 		t.Errorf("the watcher wrote incidents locally: %v", ents)
 	}
-	tm.keys("watch", "q")
-	tm.waitFor("watch", "[drnav exited 0]")
+	tm.Keys("watch", "q")
+	tm.WaitFor("watch", "[exited 0]")
 }
 
 // seqOf is the seq of the first journal line containing text.
@@ -319,11 +320,11 @@ func TestMirrorNavigatorResumeFromCluster(t *testing.T) {
 	stateB := filepath.Join(dir, "bastion-b", "state")
 	tm.start("b", tmuxEnv("KUBECONFIG="+cp.Kubeconfig(), "XDG_STATE_HOME="+stateB, "XDG_CONFIG_HOME="+filepath.Join(dir, "bastion-b", "config"),
 		incident.EnvHost+"=bastion-b"), bin, "resume", id, "--from-cluster", "--config", conf, "--context", AdminContext, "--runbooks", rbDir)
-	s := tm.waitFor("b", "2 Promote the replica database", "mirror: "+AdminContext)
-	tm.waitStep("b", 1, "✓")
+	s := tm.WaitFor("b", "2 Promote the replica database", "mirror: "+AdminContext)
+	tm.WaitStep("b", 1, "✓")
 	if !strings.Contains(s, "on bastion-a") {
-		tm.keys("b", "j") // the interrupted step's detail
-		s = tm.waitFor("b", "on bastion-a")
+		tm.Keys("b", "j") // the interrupted step's detail
+		s = tm.WaitFor("b", "on bastion-a")
 	}
 	t.Logf("bastion B's navigator:\n%s", s)
 	if !strings.Contains(s, "interrupted (started") {
@@ -359,6 +360,6 @@ func TestMirrorNavigatorResumeFromCluster(t *testing.T) {
 	if c := incident.CheckChain(local, id); !c.OK() || c.Events() < acked+1 {
 		t.Errorf("B's journal: %d events (A acknowledged %d), breaks %v", c.Events(), acked, c.Breaks)
 	}
-	tm.keys("b", "q")
-	tm.waitFor("b", "[drnav exited 0]")
+	tm.Keys("b", "q")
+	tm.WaitFor("b", "[exited 0]")
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/drnav/drnav/incident"
 	"github.com/drnav/drnav/incident/mirror"
+	"github.com/drnav/drnav/internal/proctest"
 )
 
 var drnavBin struct {
@@ -47,23 +48,6 @@ func buildDrnav(t *testing.T) string {
 		t.Fatal(drnavBin.err)
 	}
 	return drnavBin.path
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // TestMirrorDrnavRunTakeover is the walk-through with the real binary:
@@ -101,12 +85,12 @@ run = "echo begun; sleep 20"
 	if err := os.WriteFile(conf, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	bastion := func(name string, args ...string) (*exec.Cmd, *lockedBuffer, *lockedBuffer, string) {
+	bastion := func(name string, args ...string) (*exec.Cmd, *proctest.Buffer, *proctest.Buffer, string) {
 		home := filepath.Join(dir, name)
 		cmd := exec.Command(bin, append(args, "--runbooks", rbDir, "--config", conf, "--context", AdminContext)...)
 		cmd.Env = append(os.Environ(), "KUBECONFIG="+cp.Kubeconfig(), "XDG_STATE_HOME="+filepath.Join(home, "state"),
 			"XDG_CONFIG_HOME="+filepath.Join(home, "config"), incident.EnvHost+"="+name)
-		var out, errb lockedBuffer
+		var out, errb proctest.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &errb
 		return cmd, &out, &errb, filepath.Join(home, "state", "drnav", "incidents")
 	}

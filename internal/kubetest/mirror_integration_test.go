@@ -32,6 +32,7 @@ import (
 
 	"github.com/drnav/drnav/incident"
 	"github.com/drnav/drnav/incident/mirror"
+	"github.com/drnav/drnav/internal/proctest"
 )
 
 // netProxy forwards TCP connections to the API server until cut.
@@ -343,7 +344,7 @@ func runBastionA(t *testing.T, cp *ControlPlane, nsP, nsF, rootA string, detecte
 	a.Env = append(os.Environ(), helperEnv+"=1", "HELPER_KUBECONFIG="+cp.Kubeconfig(), "HELPER_SERVER="+cp.Server(),
 		"HELPER_NAMESPACES="+nsP+","+nsF, "HELPER_ROOT="+rootA, "HELPER_DETECTED="+detected.Format(time.RFC3339),
 		incident.EnvHost+"=bastion-a", "XDG_STATE_HOME="+t.TempDir())
-	var stderr lockedBuffer
+	var stderr proctest.Buffer
 	a.Stderr = &stderr
 	out, err := a.StdoutPipe()
 	if err != nil {

@@ -86,15 +86,10 @@ func TestCompleteOutageHeadless(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	target := steps.Target{
-		Kube:      steps.NewKubeProviderWith(steps.KubeProviderOptions{Kubeconfig: failoverKubeconfig(t, cp, ns, ns), Primary: "primary", Failover: "failover"}),
-		DB:        db,
-		Namespace: ns, Dir: work, Env: kubectlEnv(cp),
-		// kubectl get, ls and curl run for real; kwok runs no container to
-		// exec pg_isready in, so that step is shown.
-		ShellMode:  steps.ShellShowOnly,
-		AllowShell: allowShell("list-workloads", "backup-availability", "smoke-test"),
-	}
+	// kubectl get, ls and curl run for real; kwok runs no container to exec
+	// pg_isready in, so that step is shown.
+	target := shippedTarget(t, cp, ns, work, "list-workloads", "backup-availability", "smoke-test")
+	target.DB = db
 	journals := filepath.Join(work, "journals")
 	replicas := func(name string) (desired, ready int32) {
 		d, err := cp.Client().AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})

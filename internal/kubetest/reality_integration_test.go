@@ -62,6 +62,22 @@ func allowShell(ids ...string) func(string) bool {
 	}
 }
 
+// shippedTarget is the target a shipped runbook runs against in namespace
+// ns (its primary and failover context both), from folder work: shell steps
+// are shown, except those named in allowed, which run for real with the
+// harness' kubectl (kwok serves no container logs and runs no exec).
+func shippedTarget(t *testing.T, cp *ControlPlane, ns, work string, allowed ...string) steps.Target {
+	t.Helper()
+	return steps.Target{
+		Kube:       steps.NewKubeProviderWith(steps.KubeProviderOptions{Kubeconfig: failoverKubeconfig(t, cp, ns, ns), Primary: "primary", Failover: "failover"}),
+		Namespace:  ns,
+		Dir:        work,
+		Env:        kubectlEnv(cp),
+		ShellMode:  steps.ShellShowOnly,
+		AllowShell: allowShell(allowed...),
+	}
+}
+
 // runShipped runs rb headless like `drnav run --allow-destructive all
 // --skip-manual [--dry-run]` and logs what it printed.
 func runShipped(t *testing.T, ctx context.Context, rb *runbooks.Runbook, vars map[string]string, tg steps.Target, journals string, dry bool) (headless.Result, error) {
@@ -179,15 +195,10 @@ func TestApplicationFailureHeadless(t *testing.T) {
 		t.Fatal(err)
 	}
 	work := t.TempDir()
-	target := steps.Target{
-		Kube:      steps.NewKubeProviderWith(steps.KubeProviderOptions{Kubeconfig: failoverKubeconfig(t, cp, ns, ns), Primary: "primary", Failover: "failover"}),
-		Namespace: ns, Dir: work, Env: kubectlEnv(cp),
-		// describe and rollout history run for real (kubectl against this
-		// API server, through drnav's generated kubeconfig); kwok serves no
-		// container logs, so the two kubectl logs steps are shown.
-		ShellMode:  steps.ShellShowOnly,
-		AllowShell: allowShell("describe-pod", "rollout-history"),
-	}
+	// describe and rollout history run for real (kubectl against this API
+	// server, through drnav's generated kubeconfig); kwok serves no
+	// container logs, so the two kubectl logs steps are shown.
+	target := shippedTarget(t, cp, ns, work, "describe-pod", "rollout-history")
 	journals := filepath.Join(work, "journals")
 
 	// Dry run: nothing changes, and it stops where reality stops: the
@@ -291,10 +302,7 @@ func TestNetworkFailureHeadless(t *testing.T) {
 	const app = "ci-failure-agent"
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	if _, err := cp.Client().AppsV1().Deployments(ns).Create(ctx, appDeployment(app, 2), metav1.CreateOptions{}); err != nil {
-		t.Fatalf("create deployment: %v", err)
-	}
-	waitReady(t, cp.Client(), ns, app, 2)
+	deployReady(t, cp, ns, appDeployment(app, 2))
 	pols := cp.Client().NetworkingV1().NetworkPolicies(ns)
 	if _, err := pols.Create(ctx, denyAll("deny-all"), metav1.CreateOptions{}); err != nil {
 		t.Fatalf("create the deny-all policy: %v", err)
@@ -317,14 +325,9 @@ func TestNetworkFailureHeadless(t *testing.T) {
 		t.Fatal(err)
 	}
 	work := t.TempDir()
-	target := steps.Target{
-		Kube:      steps.NewKubeProviderWith(steps.KubeProviderOptions{Kubeconfig: failoverKubeconfig(t, cp, ns, ns), Primary: "primary", Failover: "failover"}),
-		Namespace: ns, Dir: work, Env: kubectlEnv(cp),
-		// kubectl describe runs for real; the kubectl exec steps are shown
-		// (kwok runs no container to exec into).
-		ShellMode:  steps.ShellShowOnly,
-		AllowShell: allowShell("describe-policy"),
-	}
+	// kubectl describe runs for real; the kubectl exec steps are shown (kwok
+	// runs no container to exec into).
+	target := shippedTarget(t, cp, ns, work, "describe-policy")
 	journals := filepath.Join(work, "journals")
 	names := func() []string {
 		l, err := pols.List(ctx, metav1.ListOptions{})

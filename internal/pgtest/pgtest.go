@@ -56,6 +56,16 @@ func repoRoot(tb testing.TB) string {
 	}
 }
 
+// Shared is the server the whole test run shares (scripts/pg.sh's
+// DRNAV_TEST_PG_DSN and DRNAV_TEST_PG_BIN): tests create and drop
+// databases of their own on it, and never stop it. Without one the test is
+// skipped (see Require).
+func Shared(tb testing.TB) *Server {
+	tb.Helper()
+	Require(tb)
+	return &Server{DSN: os.Getenv("DRNAV_TEST_PG_DSN"), Bin: os.Getenv("DRNAV_TEST_PG_BIN")}
+}
+
 // Start starts a server of the test's own, stopped (and its folder
 // removed) when the test ends.
 func Start(tb testing.TB) *Server {
@@ -148,15 +158,28 @@ func (s *Server) DSNFor(tb testing.TB, database string) string {
 	return u.String()
 }
 
+// connect opens a connection to database ("" for the DSN's own) with a
+// minute's deadline; the caller closes it and calls cancel.
+func (s *Server) connect(tb testing.TB, database string) (*pgx.Conn, context.Context, context.CancelFunc) {
+	tb.Helper()
+	dsn := s.DSN
+	if database != "" {
+		dsn = s.DSNFor(tb, database)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	c, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		cancel()
+		tb.Fatal(err)
+	}
+	return c, ctx, cancel
+}
+
 // Exec runs SQL on database.
 func (s *Server) Exec(tb testing.TB, database, sql string) {
 	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	c, ctx, cancel := s.connect(tb, database)
 	defer cancel()
-	c, err := pgx.Connect(ctx, s.DSNFor(tb, database))
-	if err != nil {
-		tb.Fatal(err)
-	}
 	defer c.Close(context.Background())
 	if _, err := c.Exec(ctx, sql); err != nil {
 		tb.Fatalf("%s: %v", sql, err)
@@ -166,12 +189,8 @@ func (s *Server) Exec(tb testing.TB, database, sql string) {
 // Query returns the first column of the first row of sql on database.
 func (s *Server) Query(tb testing.TB, database, sql string) string {
 	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	c, ctx, cancel := s.connect(tb, database)
 	defer cancel()
-	c, err := pgx.Connect(ctx, s.DSNFor(tb, database))
-	if err != nil {
-		tb.Fatal(err)
-	}
 	defer c.Close(context.Background())
 	var v string
 	if err := c.QueryRow(ctx, sql).Scan(&v); err != nil {
@@ -183,12 +202,8 @@ func (s *Server) Query(tb testing.TB, database, sql string) string {
 // Databases lists the server's databases whose name starts with prefix.
 func (s *Server) Databases(tb testing.TB, prefix string) []string {
 	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	c, ctx, cancel := s.connect(tb, "")
 	defer cancel()
-	c, err := pgx.Connect(ctx, s.DSN)
-	if err != nil {
-		tb.Fatal(err)
-	}
 	defer c.Close(context.Background())
 	rows, err := c.Query(ctx, "SELECT datname FROM pg_database WHERE starts_with(datname, $1) ORDER BY 1", prefix)
 	if err != nil {
@@ -201,6 +216,23 @@ func (s *Server) Databases(tb testing.TB, prefix string) []string {
 	return names
 }
 
+// PID is the postmaster's process id (the first line of postmaster.pid), of
+// a server Start started.
+func (s *Server) PID(tb testing.TB) int {
+	tb.Helper()
+	path := filepath.Join(s.Dir, "data", "postmaster.pid")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	first, _, _ := strings.Cut(string(b), "\n")
+	pid, err := strconv.Atoi(strings.TrimSpace(first))
+	if err != nil {
+		tb.Fatalf("%s: %v", path, err)
+	}
+	return pid
+}
+
 // Corrupted is a database that took writes after its backup and whose
 // btree index is then damaged on disk.
 type Corrupted struct {
@@ -209,6 +241,27 @@ type Corrupted struct {
 	Index    string // the damaged index
 	// Checksum is a digest of the backup's data (BackupChecksum's query).
 	Checksum string
+}
+
+// LateRowsSQL counts the rows a Corrupted database took after its backup.
+const LateRowsSQL = "SELECT count(*)::text FROM builds WHERE id > 3000"
+
+// CheckSwapped fails the test unless a restore swapped bad's backup in:
+// the database holds the backup's data again, and its damaged self is kept
+// as the one <database>_damaged_… copy, with the late rows (late: what
+// LateRowsSQL counted before the restore).
+func (s *Server) CheckSwapped(tb testing.TB, bad Corrupted, late string) {
+	tb.Helper()
+	if got := s.Query(tb, bad.Database, ChecksumSQL); got != bad.Checksum {
+		tb.Errorf("data of %s after the restore %s, want the backup's %s", bad.Database, got, bad.Checksum)
+	}
+	kept := s.Databases(tb, bad.Database+"_damaged_")
+	if len(kept) != 1 {
+		tb.Fatalf("kept damaged databases: %v, want one", kept)
+	}
+	if got := s.Query(tb, kept[0], LateRowsSQL); got != late {
+		tb.Errorf("late rows in the kept %s: %s, want %s", kept[0], got, late)
+	}
 }
 
 // ChecksumSQL digests the builds table: equal digests, equal data.

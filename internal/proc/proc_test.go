@@ -2,13 +2,12 @@ package proc
 
 import (
 	"context"
-	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/drnav/drnav/internal/proctest"
 )
 
 // A timed-out command's grandchildren die with it, and Output returns even
@@ -31,22 +30,10 @@ func TestTimeoutKillsTheGroup(t *testing.T) {
 	case <-time.After(60 * time.Second):
 		t.Fatal("Output did not return after the timeout")
 	}
-	b, err := os.ReadFile(pidFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for syscall.Kill(pid, 0) == nil {
-		if time.Now().After(deadline) {
-			_ = syscall.Kill(pid, syscall.SIGKILL)
-			t.Fatalf("grandchild %d survived the timeout", pid)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	// The grandchild wrote its pid before the timeout; it dies with the
+	// group.
+	pid := proctest.PIDFile(t, pidFile, 10*time.Second)
+	proctest.WaitGone(t, pid, 10*time.Second, "the grandchild, after the timeout,")
 }
 
 func TestOutput(t *testing.T) {

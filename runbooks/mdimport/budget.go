@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -21,10 +22,14 @@ const (
 )
 
 var (
-	parenBudgetRE = regexp.MustCompile(`(?i)\s*\((first|within|every|about|approx\.?|~|up to|max\.?)?\s*` + numRE + unitRE + `\)`)
-	labelBudgetRE = regexp.MustCompile(`(?i)\b(?:timeframe|time ?frame|time budget|budget|duration|time limit)\s*:\s*(every\s+)?` + numRE + unitRE)
-	phasePrefixRE = regexp.MustCompile(`(?i)^\s*(?:phase|stage|step)\s+\d+\s*[:.)-]\s*`)
-	numberingRE   = regexp.MustCompile(`^\s*\d{1,3}[.)]\s+`)
+	parenBudgetRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?i)\s*\((first|within|every|about|approx\.?|~|up to|max\.?)?\s*` + numRE + unitRE + `\)`)
+	})
+	labelBudgetRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?i)\b(?:timeframe|time ?frame|time budget|budget|duration|time limit)\s*:\s*(every\s+)?` + numRE + unitRE)
+	})
+	phasePrefixRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?i)^\s*(?:phase|stage|step)\s+\d+\s*[:.)-]\s*`) })
+	numberingRE   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\s*\d{1,3}[.)]\s+`) })
 )
 
 // maxBudget bounds a budget: anything longer is not a phase budget.
@@ -32,12 +37,12 @@ const maxBudget = 1000 * time.Hour
 
 // findBudget looks for a time budget in s.
 func findBudget(s string) (budget, bool) {
-	if m := parenBudgetRE.FindStringSubmatch(s); m != nil {
+	if m := parenBudgetRE().FindStringSubmatch(s); m != nil {
 		b, ok := mkBudget(m[2], m[3], m[4], strings.EqualFold(m[1], "every"))
 		b.text = m[0]
 		return b, ok
 	}
-	if m := labelBudgetRE.FindStringSubmatch(s); m != nil {
+	if m := labelBudgetRE().FindStringSubmatch(s); m != nil {
 		b, ok := mkBudget(m[2], m[3], m[4], m[1] != "")
 		b.text = m[0]
 		return b, ok
@@ -77,8 +82,8 @@ func cleanTitle(s string, b budget) string {
 	if b.text != "" {
 		s = strings.Replace(s, b.text, "", 1)
 	}
-	s = numberingRE.ReplaceAllString(s, "")
-	s = phasePrefixRE.ReplaceAllString(s, "")
+	s = numberingRE().ReplaceAllString(s, "")
+	s = phasePrefixRE().ReplaceAllString(s, "")
 	s = strings.TrimSpace(strings.TrimRight(strings.TrimSpace(s), ":-–—"))
 	return s
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/yuin/goldmark/ast"
@@ -37,7 +38,7 @@ type step struct {
 
 func (im *importer) runbook(s *section, phases []*section) {
 	title := cleanTitle(s.title, budget{})
-	if genericTitle.MatchString(title) && s.parent != nil && s.parent.level > 0 {
+	if genericTitle().MatchString(title) && s.parent != nil && s.parent.level > 0 {
 		title = cleanTitle(s.parent.title, budget{})
 	}
 	d := &draft{title: title, line: s.line, vars: newRegistry(),
@@ -107,10 +108,14 @@ func (d *draft) addStep(s *step) {
 
 // genericTitle matches headings that only say "here are the steps": the
 // runbook takes its parent heading's title instead.
-var genericTitle = regexp.MustCompile(`(?i)^(recovery )?(steps|procedure|instructions|runbook|how to|what to do)$`)
+var genericTitle = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)^(recovery )?(steps|procedure|instructions|runbook|how to|what to do)$`)
+})
 
 // keyValueRE matches "**Impact**: text" and "Impact: text".
-var keyValueRE = regexp.MustCompile(`^\s*\**([A-Za-z][A-Za-z /()-]{0,40}?)\**\s*:\s*\**\s*(.*)$`)
+var keyValueRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^\s*\**([A-Za-z][A-Za-z /()-]{0,40}?)\**\s*:\s*\**\s*(.*)$`)
+})
 
 // label reports whether a paragraph only introduces what follows
 // ("**Recovery Steps**:").
@@ -135,7 +140,7 @@ func (im *importer) blocks(d *draft, blocks []ast.Node, ph, why string) {
 		switch x := b.(type) {
 		case *ast.Paragraph:
 			t := im.prose(d, im.text(x), im.lineOf(x))
-			if m := keyValueRE.FindStringSubmatch(t); m != nil && m[2] != "" {
+			if m := keyValueRE().FindStringSubmatch(t); m != nil && m[2] != "" {
 				switch strings.ToLower(strings.TrimSpace(m[1])) {
 				case "impact":
 					if d.impact == "" {
@@ -233,7 +238,7 @@ var htmlTags = map[string]bool{"br": true, "b": true, "i": true, "em": true, "st
 
 // prose rewrites the placeholders of a text (<pod-name>) as {{pod_name}}.
 func (im *importer) prose(d *draft, t string, line int) string {
-	return angleRE.ReplaceAllStringFunc(t, func(s string) string {
+	return angleRE().ReplaceAllStringFunc(t, func(s string) string {
 		name := s[1 : len(s)-1]
 		if htmlTags[strings.ToLower(name)] {
 			return s
@@ -384,7 +389,7 @@ func (im *importer) shell(d *draft, b ast.Node, console bool, ph, title, why str
 	im.shellLines(d, lines, console, ph, title, why)
 }
 
-var stepNumberRE = regexp.MustCompile(`(?i)^step\s+\d+\s*[:.]\s*`)
+var stepNumberRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?i)^step\s+\d+\s*[:.]\s*`) })
 
 // group is a comment line and the statements after it.
 type group struct {
@@ -403,8 +408,8 @@ func (im *importer) shellLines(d *draft, lines []blockLine, console bool, ph, ti
 	lastComment := -1
 	for _, it := range items {
 		if it.cmd == nil {
-			c := numberingRE.ReplaceAllString(it.comment, "")
-			c = stepNumberRE.ReplaceAllString(c, "")
+			c := numberingRE().ReplaceAllString(it.comment, "")
+			c = stepNumberRE().ReplaceAllString(c, "")
 			numbered := c != it.comment
 			if c == "" {
 				continue

@@ -16,6 +16,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -81,7 +82,7 @@ type Span struct {
 	What     string
 }
 
-var idPrefixRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
+var idPrefixRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`) })
 
 // CheckPlan rejects input that is not a Markdown text: too big, binary, or
 // not UTF-8.
@@ -104,7 +105,7 @@ func Import(src []byte, opts Options) (*Result, error) {
 	if err := CheckPlan(src); err != nil {
 		return nil, err
 	}
-	if opts.IDPrefix != "" && !idPrefixRE.MatchString(opts.IDPrefix) {
+	if opts.IDPrefix != "" && !idPrefixRE().MatchString(opts.IDPrefix) {
 		return nil, fmt.Errorf("invalid id prefix %q (want lowercase letters, digits, - and _)", opts.IDPrefix)
 	}
 	if opts.Source == "" {
@@ -176,7 +177,9 @@ func (im *importer) sections(doc ast.Node) *section {
 	return root
 }
 
-var metaRE = regexp.MustCompile(`(?i)^\s*(?:\*\*)?(version|last updated|last reviewed|next review)(?:\*\*)?\s*:\s*(?:\*\*)?\s*(.+?)\s*$`)
+var metaRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)^\s*(?:\*\*)?(version|last updated|last reviewed|next review)(?:\*\*)?\s*:\s*(?:\*\*)?\s*(.+?)\s*$`)
+})
 
 // metadata collects what applies to every runbook: the plan's version and
 // review dates, a "Related documents" list, and "Timeframe:" paragraphs.
@@ -189,7 +192,7 @@ func (im *importer) metadata(s *section) {
 		lines := im.rawLines(p)
 		all := len(lines) > 0
 		for _, l := range lines {
-			m := metaRE.FindStringSubmatch(l)
+			m := metaRE().FindStringSubmatch(l)
 			if m == nil {
 				all = false
 				continue
@@ -208,7 +211,7 @@ func (im *importer) metadata(s *section) {
 			im.consumed[b] = true
 		}
 		if s.level > 0 && !s.hasBudget {
-			if bd, ok := findBudget(im.text(p)); ok && labelBudgetRE.MatchString(im.text(p)) {
+			if bd, ok := findBudget(im.text(p)); ok && labelBudgetRE().MatchString(im.text(p)) {
 				s.budget, s.hasBudget = bd, true
 				if len(strings.Fields(im.text(p))) <= 6 {
 					im.consumed[b] = true
@@ -303,7 +306,7 @@ func (im *importer) hasSteps(blocks []ast.Node) bool {
 	})
 }
 
-var defRE = regexp.MustCompile(`^[^:]{1,40}:(\s|$)`)
+var defRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[^:]{1,40}:(\s|$)`) })
 
 // definitionList reports whether every item is "Key: value" (a schedule, a
 // contact list) rather than something to do.
@@ -313,7 +316,7 @@ func (im *importer) definitionList(l *ast.List) bool {
 			return false
 		}
 		t := im.itemText(it)
-		if _, ok := findBudget(t); ok || !defRE.MatchString(t) {
+		if _, ok := findBudget(t); ok || !defRE().MatchString(t) {
 			return false
 		}
 	}

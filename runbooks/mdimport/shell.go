@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"mvdan.cc/sh/v3/syntax"
 )
@@ -40,9 +41,11 @@ type shellItem struct {
 }
 
 var (
-	angleRE = regexp.MustCompile(`<([A-Za-z][A-Za-z0-9_-]*)>`)
-	cronRE  = regexp.MustCompile(`^\s*((?:[0-9*][0-9*/,-]*\s+){4}[0-9*][0-9*/,-]*)\s+(\S.*)$`)
-	upperRE = regexp.MustCompile(`^[A-Z][A-Z0-9_]*$`)
+	angleRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`<([A-Za-z][A-Za-z0-9_-]*)>`) })
+	cronRE  = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^\s*((?:[0-9*][0-9*/,-]*\s+){4}[0-9*][0-9*/,-]*)\s+(\S.*)$`)
+	})
+	upperRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Z][A-Z0-9_]*$`) })
 )
 
 // wellKnownEnv are environment variables a command may use as they are.
@@ -89,11 +92,11 @@ func analyseShell(lines []blockLine, console bool, vars *registry) []shellItem {
 				t = ""
 			}
 		}
-		if m := cronRE.FindStringSubmatch(t); m != nil && !strings.HasPrefix(strings.TrimSpace(t), "#") {
+		if m := cronRE().FindStringSubmatch(t); m != nil && !strings.HasPrefix(strings.TrimSpace(t), "#") {
 			t = m[2]
 			lineNotes[i] = append(lineNotes[i], fmt.Sprintf("was a crontab entry (%s): drnav runs it once, now; the schedule stays with cron", m[1]))
 		}
-		t = angleRE.ReplaceAllStringFunc(t, func(s string) string {
+		t = angleRE().ReplaceAllStringFunc(t, func(s string) string {
 			return "{{" + vars.placeholder(s[1:len(s)-1], l.line) + "}}"
 		})
 		src[i] = t
@@ -332,7 +335,7 @@ func (a *analyser) quotedParams(q *syntax.DblQuoted) {
 }
 
 func (a *analyser) isPlaceholder(p *syntax.ParamExp) bool {
-	if p.Param == nil || !upperRE.MatchString(p.Param.Value) || a.assigned[p.Param.Value] || slices.Contains(wellKnownEnv, p.Param.Value) {
+	if p.Param == nil || !upperRE().MatchString(p.Param.Value) || a.assigned[p.Param.Value] || slices.Contains(wellKnownEnv, p.Param.Value) {
 		return false
 	}
 	return !p.Excl && !p.Length && p.Index == nil && p.Slice == nil && p.Repl == nil && p.Exp == nil && p.Names == 0

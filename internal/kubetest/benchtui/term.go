@@ -4,23 +4,24 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/drnav/drnav/internal/tmuxtest"
 )
 
 // term is a private tmux server whose windows run drnav with their own
 // state and config folders.
 type term struct {
-	o       options
-	dir     string
-	sock    string
-	env0    []string
-	started bool
+	*tmuxtest.Server
+	o    options
+	dir  string
+	env0 []string
 }
 
 // A runbook with one manual step: declaring it needs no variables, and the
@@ -42,7 +43,7 @@ manual = "Look at the pods pane."
 func newTerm(work, kubeconfig string, o options) (*term, error) {
 	// One tmux server per binary: a killed server may still be exiting when
 	// the next one starts.
-	tm := &term{o: o, dir: work, sock: "drnav-benchtui-" + strconv.Itoa(os.Getpid()) + "-" + filepath.Base(work)}
+	tm := &term{Server: tmuxtest.New("benchtui-"+filepath.Base(work), work, o.width, o.height), o: o, dir: work}
 	for _, d := range []string{"state", "config/drnav", "runbooks", "pprof"} {
 		if err := os.MkdirAll(filepath.Join(work, d), 0o700); err != nil {
 			return nil, err
@@ -55,20 +56,10 @@ func newTerm(work, kubeconfig string, o options) (*term, error) {
 	if err := os.WriteFile(filepath.Join(work, "runbooks/bench.toml"), []byte(benchRunbook), 0o600); err != nil {
 		return nil, err
 	}
-	for _, kv := range os.Environ() {
-		k, _, _ := strings.Cut(kv, "=")
-		switch {
-		case strings.HasPrefix(k, "PG"), strings.HasPrefix(k, "DRNAV_"), strings.HasPrefix(k, "XDG_"),
-			k == "KUBECONFIG", k == "NO_COLOR", k == "LANG", k == "LC_ALL", k == "TMUX":
-			continue
-		}
-		tm.env0 = append(tm.env0, kv)
-	}
-	tm.env0 = append(tm.env0,
+	tm.env0 = tmuxtest.Env(
 		"XDG_STATE_HOME="+filepath.Join(work, "state"),
 		"XDG_CONFIG_HOME="+filepath.Join(work, "config"),
 		"KUBECONFIG="+kubeconfig,
-		"LANG=C.UTF-8", "LC_ALL=C.UTF-8",
 		// No PostgreSQL here: fail fast rather than wait on a socket.
 		"PGHOST=127.0.0.1", "PGPORT=1", "PGCONNECT_TIMEOUT=1",
 	)
@@ -77,99 +68,28 @@ func newTerm(work, kubeconfig string, o options) (*term, error) {
 
 func (tm *term) env() []string { return tm.env0 }
 
-func (tm *term) tmux(args ...string) (string, error) {
-	out, err := exec.Command("tmux", append([]string{"-L", tm.sock}, args...)...).CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("tmux %s: %w: %s", strings.Join(args, " "), err, out)
-	}
-	return string(out), nil
-}
-
 func (tm *term) close() {
-	if tm.started {
-		_, _ = tm.tmux("kill-server")
+	if err := tm.Close(); err != nil {
+		logf("%v", err)
 	}
 }
 
-func shq(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
-
-// start runs drnav ARGS in a new window (exported env: extra) and returns
-// the pid file.
+// start runs drnav ARGS in a new window (env: ours, then extra) and returns
+// the pid file. The window stays after drnav exits, so its last screen can
+// be read.
 func (tm *term) start(name string, extra []string, args ...string) (string, error) {
-	pidFile := filepath.Join(tm.dir, name+".pid")
-	var b strings.Builder
-	b.WriteString("#!/bin/sh\n")
-	for _, kv := range append(append([]string(nil), tm.env0...), extra...) {
-		k, v, _ := strings.Cut(kv, "=")
-		if !regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`).MatchString(k) {
-			continue
-		}
-		fmt.Fprintf(&b, "export %s=%s\n", k, shq(v))
-	}
-	fmt.Fprintf(&b, "echo $$ > %s\nexec %s", shq(pidFile), shq(tm.o.bin))
-	for _, a := range args {
-		b.WriteString(" " + shq(a))
-	}
-	b.WriteString("\n")
-	script := filepath.Join(tm.dir, name+".sh")
-	if err := os.WriteFile(script, []byte(b.String()), 0o700); err != nil {
-		return "", err
-	}
-	// The window stays after drnav exits, so its last screen can be read.
-	var err error
-	if !tm.started {
-		_, err = tm.tmux("-f", "/dev/null", "new-session", "-d", "-s", "bench", "-n", "keep",
-			"-x", strconv.Itoa(tm.o.width), "-y", strconv.Itoa(tm.o.height), "sleep 86400")
-		if err == nil {
-			tm.started = true
-			_, err = tm.tmux("set-option", "-g", "remain-on-exit", "on")
-		}
-		if err != nil {
-			return "", err
-		}
-	}
-	_, err = tm.tmux("new-window", "-d", "-t", "bench", "-n", name, script)
-	return pidFile, err
+	return tm.Start(name, slices.Concat(tm.env0, extra), slices.Concat([]string{tm.o.bin}, args)...)
 }
 
 func (tm *term) screen(name string) string {
-	out, _ := tm.tmux("capture-pane", "-p", "-t", "bench:"+name)
-	return out
+	s, _ := tm.Screen(name)
+	return s
 }
 
-func (tm *term) keys(name string, keys ...string) error {
-	_, err := tm.tmux(append([]string{"send-keys", "-t", "bench:" + name}, keys...)...)
-	return err
-}
-
-// waitFor polls the screen every interval until ok holds.
+// waitFor polls the screen every interval until ok holds (3 minutes at
+// most).
 func (tm *term) waitFor(ctx context.Context, name, what string, interval time.Duration, ok func(string) bool) (string, error) {
-	deadline := time.Now().Add(3 * time.Minute)
-	for {
-		s := tm.screen(name)
-		if ok(s) {
-			return s, nil
-		}
-		if time.Now().After(deadline) {
-			return s, fmt.Errorf("window %s: timed out waiting for %s; screen:\n%s", name, what, s)
-		}
-		select {
-		case <-ctx.Done():
-			return s, ctx.Err()
-		case <-time.After(interval):
-		}
-	}
-}
-
-func contains(texts ...string) func(string) bool {
-	return func(s string) bool {
-		for _, t := range texts {
-			if !strings.Contains(s, t) {
-				return false
-			}
-		}
-		return true
-	}
+	return tm.Wait(ctx, name, what, 3*time.Minute, interval, ok)
 }
 
 // declare declares an incident on the bench runbook in LIVE mode, quits and
@@ -180,19 +100,19 @@ func (tm *term) declare(ctx context.Context) (string, error) {
 		return "", err
 	}
 	step := 100 * time.Millisecond
-	if _, err := tm.waitFor(ctx, "declare", "the picker", step, contains("Benchmark walk")); err != nil {
+	if _, err := tm.waitFor(ctx, "declare", "the picker", step, tmuxtest.Contains("Benchmark walk")); err != nil {
 		return "", err
 	}
-	if err := tm.keys("declare", "Enter"); err != nil {
+	if err := tm.Keys("declare", "Enter"); err != nil {
 		return "", err
 	}
-	if _, err := tm.waitFor(ctx, "declare", "the mode screen", step, contains("LIVE")); err != nil {
+	if _, err := tm.waitFor(ctx, "declare", "the mode screen", step, tmuxtest.Contains("LIVE")); err != nil {
 		return "", err
 	}
-	if err := tm.keys("declare", "l"); err != nil {
+	if err := tm.Keys("declare", "l"); err != nil {
 		return "", err
 	}
-	if _, err := tm.waitFor(ctx, "declare", "the declare form", step, contains("Declare: Benchmark walk")); err != nil {
+	if _, err := tm.waitFor(ctx, "declare", "the declare form", step, tmuxtest.Contains("Declare: Benchmark walk")); err != nil {
 		return "", err
 	}
 	// Enter moves through the form's fields and finally declares.
@@ -204,7 +124,7 @@ func (tm *term) declare(ctx context.Context) (string, error) {
 		if i == 20 {
 			return "", fmt.Errorf("the declare form did not lead to the checklist:\n%s", s)
 		}
-		if err := tm.keys("declare", "Enter"); err != nil {
+		if err := tm.Keys("declare", "Enter"); err != nil {
 			return "", err
 		}
 		// The next Enter only once this one has shown: on a loaded machine
@@ -216,7 +136,7 @@ func (tm *term) declare(ctx context.Context) (string, error) {
 		}
 		sleep(ctx, 500*time.Millisecond)
 	}
-	if err := tm.keys("declare", "q"); err != nil {
+	if err := tm.Keys("declare", "q"); err != nil {
 		return "", err
 	}
 	// The line drnav prints at exit may wrap and scroll: read the history,
@@ -224,7 +144,7 @@ func (tm *term) declare(ctx context.Context) (string, error) {
 	re := regexp.MustCompile(`incident (\S+): resume with`)
 	var s string
 	err := pollUntilFast(ctx, 3*time.Minute, func() bool {
-		out, _ := tm.tmux("capture-pane", "-p", "-J", "-S", "-200", "-t", "bench:declare")
+		out, _ := tm.History("declare", 200)
 		s = out
 		return re.MatchString(out)
 	})
@@ -291,7 +211,7 @@ func pollUntilFast(ctx context.Context, timeout time.Duration, ok func() bool) e
 // quit presses q and waits until the process has exited (a zombie counts:
 // tmux reaps it in its own time).
 func (tm *term) quit(ctx context.Context, dr *drnavRun) error {
-	if err := tm.keys(dr.name, "q"); err != nil {
+	if err := tm.Keys(dr.name, "q"); err != nil {
 		return err
 	}
 	start := time.Now()
