@@ -137,10 +137,7 @@ func runKube(ctx context.Context, r *Run, st runbooks.Step, t Target) Event {
 		}
 		return nil
 	}
-	var (
-		desc, equiv string
-		fn          func() error
-	)
+	var fn func() error
 	switch a.Action {
 	case runbooks.K8sScale:
 		if a.Replicas == nil {
@@ -149,64 +146,36 @@ func runKube(ctx context.Context, r *Run, st runbooks.Step, t Target) Event {
 		}
 		err = need("deployment", a.Deployment)
 		n := int32(*a.Replicas)
-		desc = fmt.Sprintf("scale deployment %s in %s to %d replicas", a.Deployment, k.ns, n)
-		equiv = k.kubectl("scale", "deployment/"+a.Deployment, fmt.Sprintf("--replicas=%d", n))
 		fn = func() error { return kubeScale(ctx, r, k, a.Deployment, n) }
 	case runbooks.K8sRestart:
 		err = need("deployment", a.Deployment)
-		desc = fmt.Sprintf("restart deployment %s in %s (rolling)", a.Deployment, k.ns)
-		equiv = k.kubectl("rollout", "restart", "deployment/"+a.Deployment)
 		fn = func() error { return kubeRestart(ctx, r, k, a.Deployment) }
 	case runbooks.K8sUndo:
 		err = need("deployment", a.Deployment)
-		desc = fmt.Sprintf("roll back deployment %s in %s to its previous revision", a.Deployment, k.ns)
-		equiv = k.kubectl("rollout", "undo", "deployment/"+a.Deployment)
 		fn = func() error { return kubeUndo(ctx, r, k, a.Deployment) }
 	case runbooks.K8sRolloutStatus:
 		err = need("deployment", a.Deployment)
-		k.dryRun = false // read-only
-		desc = fmt.Sprintf("wait for the rollout of deployment %s in %s", a.Deployment, k.ns)
-		equiv = k.kubectl("rollout", "status", "deployment/"+a.Deployment)
 		fn = func() error { return kubeRolloutStatus(ctx, r, k, a.Deployment) }
 	case runbooks.K8sDeletePod:
 		err = need("pod", a.Pod)
-		desc = fmt.Sprintf("delete pod %s in %s (its controller recreates it)", a.Pod, k.ns)
-		equiv = k.kubectl("delete", "pod", a.Pod)
 		fn = func() error { return kubeDeletePod(ctx, r, k, a.Pod) }
 	case runbooks.K8sListPods:
-		k.dryRun = false
-		desc = fmt.Sprintf("list pods in %s", k.ns)
-		args := []string{"get", "pods"}
-		if a.Selector != "" {
-			desc += " matching " + a.Selector
-			args = append(args, "-l", a.Selector)
-		}
-		equiv = k.kubectl(args...)
 		fn = func() error { return kubeListPods(ctx, r, k, a.Selector, t) }
 	case runbooks.K8sApply:
 		err = need("path", a.Path)
-		desc = fmt.Sprintf("server-side apply %s to %s (field manager %s)", a.Path, k.ns, FieldManager)
-		equiv = k.kubectl("apply", "--server-side", "--field-manager="+FieldManager, "-f", a.Path)
 		fn = func() error { return kubeApply(ctx, r, k, a.Path) }
 	case runbooks.K8sNetworkPolicies:
-		k.dryRun = false
-		desc = fmt.Sprintf("list network policies in %s", k.ns)
-		equiv = k.kubectl("get", "networkpolicies")
 		fn = func() error { return kubeListNetPol(ctx, r, k, t) }
 	case runbooks.K8sDeleteNetPolicy:
 		err = need("policy", a.Policy)
-		desc = fmt.Sprintf("delete network policy %s in %s", a.Policy, k.ns)
-		equiv = k.kubectl("delete", "networkpolicy", a.Policy)
 		fn = func() error { return kubeDeleteNetPol(ctx, r, k, a.Policy) }
 	default:
 		err = fmt.Errorf("unknown k8s action %q", a.Action)
 	}
-	if k.dryRun && desc != "" {
-		desc = "[dry run] " + desc
+	if kubeReadOnly(a.Action) {
+		k.dryRun = false
 	}
-	if desc != "" && k.info.Name != "" {
-		desc += " (context " + k.info.Name + ")"
-	}
+	desc, equiv := KubePreview(*a, k.info.Name, k.ns, k.dryRun)
 	if berr := r.begin(Event{Command: orStr(desc, "k8s "+a.Action), Equivalent: equiv, DryRun: k.dryRun}); berr != nil {
 		return notStarted(berr)
 	}
@@ -224,6 +193,74 @@ func runKube(ctx context.Context, r *Run, st runbooks.Step, t Target) Event {
 		return Event{ExitCode: ExitFailed, Err: err.Error()}
 	}
 	return Event{ExitCode: ExitOK}
+}
+
+// kubeReadOnly reports whether a Kubernetes action only reads (it never
+// runs as a dry run).
+func kubeReadOnly(action string) bool {
+	switch action {
+	case runbooks.K8sRolloutStatus, runbooks.K8sListPods, runbooks.K8sNetworkPolicies:
+		return true
+	}
+	return false
+}
+
+// KubePreview is how a Kubernetes action is described, in words (desc) and
+// as the kubectl line that does the same (equiv), in namespace ns and, when
+// contextName is set, that kube context; dryRun marks a server-side dry run
+// (read-only actions never are). A run journals these two lines and the
+// navigator previews the step with them before it runs: one wording for
+// both. Both are "" for an action that cannot run (unknown, or a scale
+// without replicas).
+func KubePreview(a runbooks.K8sAction, contextName, ns string, dryRun bool) (desc, equiv string) {
+	k := kubeTarget{info: ContextInfo{Name: contextName}, ns: ns, dryRun: dryRun && !kubeReadOnly(a.Action)}
+	switch a.Action {
+	case runbooks.K8sScale:
+		if a.Replicas == nil {
+			return "", ""
+		}
+		n := *a.Replicas
+		desc = fmt.Sprintf("scale deployment %s in %s to %d replicas", a.Deployment, k.ns, n)
+		equiv = k.kubectl("scale", "deployment/"+a.Deployment, fmt.Sprintf("--replicas=%d", n))
+	case runbooks.K8sRestart:
+		desc = fmt.Sprintf("restart deployment %s in %s (rolling)", a.Deployment, k.ns)
+		equiv = k.kubectl("rollout", "restart", "deployment/"+a.Deployment)
+	case runbooks.K8sUndo:
+		desc = fmt.Sprintf("roll back deployment %s in %s to its previous revision", a.Deployment, k.ns)
+		equiv = k.kubectl("rollout", "undo", "deployment/"+a.Deployment)
+	case runbooks.K8sRolloutStatus:
+		desc = fmt.Sprintf("wait for the rollout of deployment %s in %s", a.Deployment, k.ns)
+		equiv = k.kubectl("rollout", "status", "deployment/"+a.Deployment)
+	case runbooks.K8sDeletePod:
+		desc = fmt.Sprintf("delete pod %s in %s (its controller recreates it)", a.Pod, k.ns)
+		equiv = k.kubectl("delete", "pod", a.Pod)
+	case runbooks.K8sListPods:
+		desc = fmt.Sprintf("list pods in %s", k.ns)
+		args := []string{"get", "pods"}
+		if a.Selector != "" {
+			desc += " matching " + a.Selector
+			args = append(args, "-l", a.Selector)
+		}
+		equiv = k.kubectl(args...)
+	case runbooks.K8sApply:
+		desc = fmt.Sprintf("server-side apply %s to %s (field manager %s)", a.Path, k.ns, FieldManager)
+		equiv = k.kubectl("apply", "--server-side", "--field-manager="+FieldManager, "-f", a.Path)
+	case runbooks.K8sNetworkPolicies:
+		desc = fmt.Sprintf("list network policies in %s", k.ns)
+		equiv = k.kubectl("get", "networkpolicies")
+	case runbooks.K8sDeleteNetPolicy:
+		desc = fmt.Sprintf("delete network policy %s in %s", a.Policy, k.ns)
+		equiv = k.kubectl("delete", "networkpolicy", a.Policy)
+	default:
+		return "", ""
+	}
+	if k.dryRun {
+		desc = "[dry run] " + desc
+	}
+	if contextName != "" {
+		desc += " (context " + contextName + ")"
+	}
+	return desc, equiv
 }
 
 func orStr(a, b string) string {

@@ -591,3 +591,34 @@ func TestVerifyEquivalentNamesTheContext(t *testing.T) {
 		t.Errorf("no provider: %q", got)
 	}
 }
+
+// TestKubePreviewIsWhatARunJournals: for every action, the started event's
+// description and kubectl line are KubePreview's (the navigator previews a
+// step with it), dry run included.
+func TestKubePreviewIsWhatARunJournals(t *testing.T) {
+	t.Parallel()
+	for _, a := range []runbooks.K8sAction{
+		{Action: runbooks.K8sScale, Deployment: "web", Replicas: intp(2)},
+		{Action: runbooks.K8sRestart, Deployment: "web"},
+		{Action: runbooks.K8sUndo, Deployment: "web"},
+		{Action: runbooks.K8sRolloutStatus, Deployment: "web"},
+		{Action: runbooks.K8sDeletePod, Pod: "web-1"},
+		{Action: runbooks.K8sListPods, Selector: "app=web"},
+		{Action: runbooks.K8sApply, Path: "manifests"},
+		{Action: runbooks.K8sNetworkPolicies},
+		{Action: runbooks.K8sDeleteNetPolicy, Policy: "deny all"},
+	} {
+		for _, dry := range []bool{false, true} {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			evs := collect(t, Start(ctx, k8sStep(a), Target{Kube: &fakeKube{cs: fake.NewClientset()}, DryRun: dry}))
+			cancel()
+			desc, equiv := KubePreview(a, "test-primary", "default", dry)
+			if evs[0].Command != desc || evs[0].Equivalent != equiv {
+				t.Errorf("%s (dry run %v) journaled\n  %q\n  %q\npreview\n  %q\n  %q", a.Action, dry, evs[0].Command, evs[0].Equivalent, desc, equiv)
+			}
+		}
+	}
+	if _, equiv := KubePreview(runbooks.K8sAction{Action: runbooks.K8sApply, Path: "m"}, "", "ns", false); equiv != "kubectl -n ns apply --server-side --field-manager=drnav -f m" {
+		t.Errorf("apply previews %q", equiv)
+	}
+}

@@ -83,17 +83,17 @@ func (m Model) modeLiveLines(l *Environment) []string {
 	s := m.styles
 	if l.Unresolved != "" {
 		b := []string{
-			"  " + s.Key.Render("l") + "  " + s.LiveBanner.Render("LIVE") + "   " + s.Fail.Render("refused: no kube context resolved"),
+			"  " + s.Key.Render(m.keys.Mode.Live.Help().Key) + "  " + s.LiveBanner.Render("LIVE") + "   " + s.Fail.Render("refused: no kube context resolved"),
 			"        " + s.Warn.Render(l.Unresolved),
 		}
 		if len(l.Contexts) > 0 && m.opts.PickContext != nil {
-			b = append(b, "        "+s.Key.Render("c")+fmt.Sprintf("  choose one of the kubeconfig's %d contexts", len(l.Contexts)))
+			b = append(b, "        "+s.Key.Render(m.keys.Mode.Context.Help().Key)+fmt.Sprintf("  choose one of the kubeconfig's %d contexts", len(l.Contexts)))
 		} else {
 			b = append(b, "        pass --context, set primary_context, or set a current context (kubectl config use-context)")
 		}
 		return b
 	}
-	b := []string{"  " + s.Key.Render("l") + "  " + s.LiveBanner.Render("LIVE") + "   touches for real:"}
+	b := []string{"  " + s.Key.Render(m.keys.Mode.Live.Help().Key) + "  " + s.LiveBanner.Render("LIVE") + "   touches for real:"}
 	row := func(k, v string) { b = append(b, "        "+fmt.Sprintf("%-14s", k)+s.Warn.Render(v)) }
 	if k := l.KubeWhere; k != nil {
 		row("kube context:", k.Context)
@@ -125,7 +125,7 @@ func (m Model) chooseLive() (tea.Model, tea.Cmd) {
 	if l.Unresolved != "" {
 		m.flash = "LIVE refused: " + l.Unresolved
 		if len(l.Contexts) > 0 && m.opts.PickContext != nil {
-			m.flash += " · press c to choose a context"
+			m.flash += " · press " + m.keys.Mode.Context.Help().Key + " to " + m.keys.Mode.Context.Help().Desc
 		}
 		return m, nil
 	}

@@ -306,18 +306,18 @@ func (m *Model) findNext() {
 	lines := m.outs[m.outputID()]
 	needle := strings.ToLower(m.search)
 	from := 0
-	if len(m.outRowOf) == len(lines) {
-		from = sourceLine(m.outRowOf, m.output.YOffset()) + 1
+	if len(m.out.rowOf) == len(lines) {
+		from = sourceLine(m.out.rowOf, m.out.vp.YOffset()) + 1
 	}
 	for k := range lines {
 		i := (from + k) % len(lines)
 		if strings.Contains(strings.ToLower(lines[i]), needle) {
-			m.follow = false
+			m.out.follow = false
 			row := i
-			if i < len(m.outRowOf) {
-				row = m.outRowOf[i]
+			if i < len(m.out.rowOf) {
+				row = m.out.rowOf[i]
 			}
-			m.output.SetYOffset(row)
+			m.out.vp.SetYOffset(row)
 			m.flash = fmt.Sprintf("%q at line %d", m.search, i+1)
 			return
 		}
@@ -537,9 +537,9 @@ func (m *Model) dims() layoutDims {
 
 func (m *Model) layout() {
 	d := m.dims()
-	m.output.SetHeight(max(3, d.bodyH-m.detailHeight(d.detailW, d.bodyH)))
-	if d.detailW != m.output.Width() {
-		m.output.SetWidth(d.detailW)
+	m.out.vp.SetHeight(max(3, d.bodyH-m.detailHeight(d.detailW, d.bodyH)))
+	if d.detailW != m.out.vp.Width() {
+		m.out.vp.SetWidth(d.detailW)
 		m.refreshOutput() // wrapped to the new width
 	}
 	m.pager.SetWidth(max(20, m.width-6))
@@ -548,8 +548,8 @@ func (m *Model) layout() {
 	if d.panesH > 0 {
 		m.panes.setSize(paneWidths(m.width), d.panesH)
 	}
-	if m.follow {
-		m.output.GotoBottom()
+	if m.out.follow {
+		m.out.vp.GotoBottom()
 	}
 	if m.focus > focusOutput && !m.panesShown() {
 		m.focus = focusSteps

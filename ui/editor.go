@@ -6,6 +6,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
@@ -26,6 +27,7 @@ type editor struct {
 	top           int      // first visible wrapped row
 	focused       bool
 	styles        editorStyles
+	keys          EditorKeys
 }
 
 type editorStyles struct {
@@ -44,6 +46,7 @@ func newEditor() editor {
 		width:  40,
 		height: 6,
 		styles: editorStyles{cursor: lipgloss.NewStyle().Reverse(true)},
+		keys:   newEditorKeys(),
 	}
 }
 
@@ -347,51 +350,53 @@ func (e editor) Update(msg tea.Msg) (editor, tea.Cmd) {
 
 func (e *editor) key(msg tea.KeyPressMsg) {
 	n := utf8.RuneCountInString(e.lines[e.row])
-	switch msg.String() {
-	case "left", "ctrl+b":
+	k, pressed := &e.keys, keyString(msg.String()) // one String() a key, not one a binding
+	is := func(b key.Binding) bool { return key.Matches(pressed, b) }
+	switch {
+	case is(k.Left):
 		if e.col > 0 {
 			e.col--
 		} else if e.row > 0 {
 			e.row--
 			e.col = utf8.RuneCountInString(e.lines[e.row])
 		}
-	case "right", "ctrl+f":
+	case is(k.Right):
 		if e.col < n {
 			e.col++
 		} else if e.row < len(e.lines)-1 {
 			e.row++
 			e.col = 0
 		}
-	case "alt+left", "alt+b":
+	case is(k.WordLeft):
 		e.col = e.wordLeft()
-	case "alt+right", "alt+f":
+	case is(k.WordRight):
 		e.col = e.wordRight()
-	case "up", "ctrl+p":
+	case is(k.Up):
 		e.vertical(-1)
-	case "down", "ctrl+n":
+	case is(k.Down):
 		e.vertical(1)
-	case "pgup":
+	case is(k.PageUp):
 		e.vertical(-e.height)
-	case "pgdown":
+	case is(k.PageDown):
 		e.vertical(e.height)
-	case "home", "ctrl+a":
+	case is(k.LineStart):
 		e.col = 0
-	case "end", "ctrl+e":
+	case is(k.LineEnd):
 		e.col = n
-	case "ctrl+home", "alt+<":
+	case is(k.TextStart):
 		e.row, e.col = 0, 0
-	case "ctrl+end", "alt+>":
+	case is(k.TextEnd):
 		e.row = len(e.lines) - 1
 		e.col = utf8.RuneCountInString(e.lines[e.row])
-	case "enter", "ctrl+m":
+	case is(k.Newline):
 		e.insert("\n")
-	case "backspace", "ctrl+h":
+	case is(k.Backspace):
 		if e.col > 0 {
 			e.deleteRange(e.col-1, e.col)
 		} else {
 			e.joinPrevious()
 		}
-	case "delete", "ctrl+d":
+	case is(k.Delete):
 		if e.col < n {
 			e.deleteRange(e.col, e.col+1)
 		} else if e.row < len(e.lines)-1 {
@@ -399,15 +404,15 @@ func (e *editor) key(msg tea.KeyPressMsg) {
 			e.col = 0
 			e.joinPrevious()
 		}
-	case "alt+backspace", "ctrl+w":
+	case is(k.DeleteWordLeft):
 		e.deleteRange(e.wordLeft(), e.col)
-	case "alt+delete", "alt+d":
+	case is(k.DeleteWordRight):
 		e.deleteRange(e.col, e.wordRight())
-	case "ctrl+k":
+	case is(k.DeleteToEnd):
 		e.deleteRange(e.col, n)
-	case "ctrl+u":
+	case is(k.DeleteToStart):
 		e.deleteRange(0, e.col)
-	case "space":
+	case is(k.Space):
 		e.insert(" ")
 	default:
 		if msg.Text != "" && msg.Mod&^tea.ModShift == 0 {

@@ -220,8 +220,13 @@ func wrapWords(s string, w int) []string {
 // ---- typing stays instant ----
 
 // newStatusEditor is the status-update editor (see editor.go); it takes
-// no colour from the styles (the cursor is reverse video).
-func newStatusEditor(Styles) editor { return newEditor() }
+// no colour from the styles (the cursor is reverse video) and its keys
+// from the KeyMap.
+func newStatusEditor(_ Styles, k EditorKeys) editor {
+	e := newEditor()
+	e.keys = k
+	return e
+}
 
 // typingIntoDialog reports whether msg only edits the text of the status
 // editor or a prompt: nothing beneath the dialog changes, so the screen
@@ -234,8 +239,7 @@ func (m *Model) typingIntoDialog(msg tea.Msg) bool {
 	case tea.PasteMsg:
 		return true
 	case tea.KeyPressMsg:
-		switch msg.String() {
-		case "backspace", "delete", "left", "right", "up", "down", "home", "end", "space":
+		if keyIs(msg, m.keys.Editor.Edit) {
 			return true
 		}
 		return msg.Text != "" && msg.Mod&^tea.ModShift == 0

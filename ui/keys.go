@@ -18,8 +18,16 @@ type KeyMap struct {
 	Docs, Resolve, MarkDone, Rerun, Search, Follow, Export, CopyReport  key.Binding
 	Handover                                                            key.Binding
 
-	// picker
-	Drill, Live key.Binding
+	// Mode holds the mode screen's keys.
+	Mode ModeKeys
+	// Picker holds the picker's keys (everything else typed filters).
+	Picker PickerKeys
+	// Declare holds the declare form's keys (everything else is typed
+	// into the focused field).
+	Declare DeclareKeys
+
+	// Editor holds the status-update editor's keys.
+	Editor EditorKeys
 
 	// Dialog holds the keys of the dialogs; their footers are generated
 	// from these bindings (helpLine).
@@ -41,6 +49,63 @@ type DialogKeys struct {
 	// kube context picker
 	Choose, Use, Back key.Binding
 }
+
+// PickerKeys are the keys of the picker screen. Filter only describes
+// typing (it matches no key of its own).
+type PickerKeys struct {
+	Up, Down, Select, Open, Erase, Back, Quit, Filter key.Binding
+}
+
+// footer is the picker's footer line.
+func (k PickerKeys) footer() string {
+	f := k.Filter.Help()
+	return f.Key + " " + f.Desc + " · " + helpLine(k.Select, k.Open, k.Back)
+}
+
+// DeclareKeys are the keys of the declare form. Field and Choices
+// describe the moves and the choices in one help entry each.
+type DeclareKeys struct {
+	Prev, Next, Submit, NextChoice, PrevChoice, Erase, Back, Quit key.Binding
+	Field, Choices                                                key.Binding
+}
+
+// ModeKeys are the keys of the mode screen.
+type ModeKeys struct {
+	Drill, Live, Context, Back, Quit key.Binding
+}
+
+// EditorKeys are the keys of the status-update editor (emacs-style
+// alternatives as in readline). Edit lists the keys that only move or edit
+// within a dialog's text, nothing beneath it (see typingIntoDialog).
+type EditorKeys struct {
+	Left, Right, WordLeft, WordRight, Up, Down, PageUp, PageDown key.Binding
+	LineStart, LineEnd, TextStart, TextEnd, Newline, Space       key.Binding
+	Backspace, Delete, DeleteWordLeft, DeleteWordRight           key.Binding
+	DeleteToEnd, DeleteToStart                                   key.Binding
+	Edit                                                         key.Binding
+}
+
+func newEditorKeys() EditorKeys {
+	k := func(keys ...string) key.Binding { return key.NewBinding(key.WithKeys(keys...)) }
+	return EditorKeys{
+		Left: k("left", "ctrl+b"), Right: k("right", "ctrl+f"),
+		WordLeft: k("alt+left", "alt+b"), WordRight: k("alt+right", "alt+f"),
+		Up: k("up", "ctrl+p"), Down: k("down", "ctrl+n"), PageUp: k("pgup"), PageDown: k("pgdown"),
+		LineStart: k("home", "ctrl+a"), LineEnd: k("end", "ctrl+e"),
+		TextStart: k("ctrl+home", "alt+<"), TextEnd: k("ctrl+end", "alt+>"),
+		Newline: k("enter", "ctrl+m"), Space: k("space"),
+		Backspace: k("backspace", "ctrl+h"), Delete: k("delete", "ctrl+d"),
+		DeleteWordLeft: k("alt+backspace", "ctrl+w"), DeleteWordRight: k("alt+delete", "alt+d"),
+		DeleteToEnd: k("ctrl+k"), DeleteToStart: k("ctrl+u"),
+		Edit: k("backspace", "delete", "left", "right", "up", "down", "home", "end", "space"),
+	}
+}
+
+// keyString is a key already rendered by tea.KeyPressMsg.String, for
+// key.Matches over many bindings.
+type keyString string
+
+func (k keyString) String() string { return string(k) }
 
 // mutating lists the bindings refused in read-only mode.
 func (k *KeyMap) mutating() []*key.Binding {
@@ -94,8 +159,36 @@ func NewKeyMap(readOnly bool) KeyMap {
 		Export:     b([]string{"e"}, "e", "export report"),
 		Handover:   b([]string{"H"}, "H", "hand over (serve)"),
 		CopyReport: b([]string{"y"}, "y", "copy report path"),
-		Drill:      b([]string{"d"}, "d", "drill mode"),
-		Live:       b([]string{"l"}, "l", "live mode"),
+		Mode: ModeKeys{
+			Drill:   b([]string{"d"}, "d", "drill"),
+			Live:    b([]string{"l"}, "l", "live"),
+			Context: b([]string{"c"}, "c", "choose a context"),
+			Back:    b([]string{"esc"}, "esc", "back"),
+			Quit:    b([]string{"ctrl+c"}, "ctrl+c", "quit"),
+		},
+		Picker: PickerKeys{
+			Up:     b([]string{"up", "ctrl+p"}, "↑", "up"),
+			Down:   b([]string{"down", "ctrl+n"}, "↓", "down"),
+			Select: b([]string{"up", "ctrl+p", "down", "ctrl+n"}, "↑/↓", "select"),
+			Open:   b([]string{"enter"}, "enter", "open"),
+			Erase:  b([]string{"backspace"}, "backspace", "erase"),
+			Back:   b([]string{"esc"}, "esc", "clear/quit"),
+			Quit:   b([]string{"ctrl+c"}, "ctrl+c", "quit"),
+			Filter: key.NewBinding(key.WithHelp("type", "to filter")),
+		},
+		Declare: DeclareKeys{
+			Prev:       b([]string{"up", "shift+tab"}, "↑", "previous field"),
+			Next:       b([]string{"down", "tab"}, "↓", "next field"),
+			Submit:     b([]string{"enter"}, "enter", "next/declare"),
+			NextChoice: b([]string{"ctrl+n"}, "ctrl+n", "next live choice"),
+			PrevChoice: b([]string{"ctrl+p"}, "ctrl+p", "previous live choice"),
+			Erase:      b([]string{"backspace"}, "backspace", "erase"),
+			Back:       b([]string{"esc"}, "esc", "back"),
+			Quit:       b([]string{"ctrl+c"}, "ctrl+c", "quit"),
+			Field:      b([]string{"up", "shift+tab", "down", "tab"}, "↑/↓", "field"),
+			Choices:    b([]string{"ctrl+n", "ctrl+p"}, "ctrl+n/ctrl+p", "live choices"),
+		},
+		Editor: newEditorKeys(),
 		Dialog: DialogKeys{
 			Switch:        b([]string{"left", "right", "tab", "shift+tab"}, "←/→", "choose"),
 			Who:           b([]string{"up", "k", "down", "j"}, "↑/↓", "who"),
@@ -148,7 +241,7 @@ func withHelp(b key.Binding, desc string) key.Binding {
 // dialogsHelp is the help screen's line on the dialogs' own keys.
 func (k KeyMap) dialogsHelp() string {
 	d := k.Dialog
-	return "declare: ctrl+n/ctrl+p live choices · confirm: " + d.Switch.Help().Key + " " + d.Select.Help().Key +
+	return "declare: " + helpLine(k.Declare.Choices) + " · confirm: " + d.Switch.Help().Key + " " + d.Select.Help().Key +
 		" · status: " + helpLineComma(d.Send, withHelp(d.Copy, "copy")) +
 		" · contacts: " + helpLineComma(withHelp(d.AssignIC, "commander"), withHelp(d.AssignScribe, "scribe")) +
 		" · docs: " + helpLineComma(withHelp(d.Open, "open"), d.CopyDoc) + "\nany key closes"

@@ -21,7 +21,6 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/drnav/drnav/incident"
-	"github.com/drnav/drnav/live"
 	"github.com/drnav/drnav/runbooks"
 	"github.com/drnav/drnav/steps"
 )
@@ -87,9 +86,7 @@ type Model struct {
 	focus   focusArea
 	flash   string // one-line status message in the footer
 
-	// picker
-	filter  string
-	pickSel int
+	pick picker
 
 	// mode and incident
 	mode Mode
@@ -122,14 +119,9 @@ type Model struct {
 	// handing is this driver's handover on its way (nothing is journaled
 	// while it is); see handover.go.
 	handing *HandoverOffer
-	outOf   string // the step whose output shows, when not the selected one (see advanceFrom)
-	output  viewport.Model
-	// outRowOf maps the output's lines to the viewport's rows (see
-	// wrapOutput), for the step outRowsOf.
-	outRowOf  []int
-	outRowsOf string
-	follow    bool
-	search    string
+	outOf   string     // the step whose output shows, when not the selected one (see advanceFrom)
+	out     outputPane // the output of the step outputID names
+	search  string
 
 	confirm confirmState
 	prompt  promptState
@@ -199,15 +191,15 @@ func New(opts Options) Model {
 		mode:    opts.Mode,
 		secrets: map[string]string{},
 		outs:    map[string][]string{},
-		follow:  true,
 		width:   80,
 		height:  24,
-		output:  newOutputViewport(),
+		out:     newOutputPane(),
 		pager:   viewport.New(),
 		bg:      &bgCache{},
+		pick:    newPicker(opts.Open, opts.Runbooks),
 	}
 	m.styles = NewStyles(m.isDark, opts.NoColor, opts.ASCII)
-	m.status = newStatusEditor(m.styles)
+	m.status = newStatusEditor(m.styles, m.keys.Editor)
 	m.help.Styles = m.styles.HelpStyles()
 	m.clock = now()
 	m.panes = newPanes(m.isDark, opts.NoColor, opts.ASCII)
@@ -634,9 +626,8 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		mm, cmd := m.startDeclare()
 		return mm, tea.Batch(cmd, snaps, closeOld)
 	case choicesMsg:
-		if msg.origin == m.origin && msg.field < len(m.decl.fields) {
-			f := &m.decl.fields[msg.field]
-			f.choices, f.facts, f.choiceErr = msg.choices, msg.facts, msg.err
+		if msg.origin == m.origin {
+			m.decl.setChoices(msg)
 		}
 		return m, nil
 	case docMsg:
@@ -797,24 +788,10 @@ func (m *Model) stepStatus(i int) incident.StepStatus {
 	return m.inc.Status(m.rb.StepID(i))
 }
 
-// refreshOutput puts the selected step's output into the viewport, wrapped
-// to its width. Scrolled back, the line at the top stays at the top.
+// refreshOutput shows the output of the step outputID names.
 func (m *Model) refreshOutput() {
 	id := m.outputID()
-	top := -1
-	if !m.follow && id == m.outRowsOf && len(m.outRowOf) > 0 {
-		top = sourceLine(m.outRowOf, m.output.YOffset())
-	}
-	lines := m.outs[id]
-	rows, rowOf := wrapOutput(lines, m.output.Width())
-	m.outRowOf, m.outRowsOf = rowOf, id
-	m.output.SetContentLines(rows)
-	switch {
-	case m.follow:
-		m.output.GotoBottom()
-	case top >= 0 && top < len(rowOf):
-		m.output.SetYOffset(rowOf[top])
-	}
+	m.out.show(id, m.outs[id])
 }
 
 // ---- keys ----
@@ -868,9 +845,8 @@ func (m Model) routeToInput(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.confirm.input, cmd = m.confirm.input.Update(msg)
 	case m.overlay == ovStatus:
 		m.status, cmd = m.status.Update(msg)
-	case m.screen == screenDeclare && m.decl.cur < len(m.decl.fields):
-		f := &m.decl.fields[m.decl.cur]
-		f.input, cmd = f.input.Update(msg)
+	case m.screen == screenDeclare:
+		m.decl, cmd = m.decl.updateInput(msg)
 	}
 	return m, cmd
 }
@@ -878,251 +854,6 @@ func (m Model) routeToInput(msg tea.Msg) (tea.Model, tea.Cmd) {
 // refuse explains that a key does nothing in read-only mode.
 func (m Model) refuse(what string) (tea.Model, tea.Cmd) {
 	m.flash = "read-only: " + what + " is disabled (observer)"
-	return m, nil
-}
-
-func (m Model) checklistKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
-	k := m.keys
-	ro := m.opts.ReadOnly
-	m.flash = ""
-	switch {
-	case keyIs(msg, k.Quit):
-		if m.run != nil {
-			m.flash = "a step is running: cancel it first (x)"
-			return m, nil
-		}
-		return m, tea.Quit
-	case keyIs(msg, k.CancelCtrl), keyIs(msg, k.Cancel):
-		if ro {
-			return m.refuse("cancel")
-		}
-		if m.run == nil {
-			if msg.String() == "ctrl+c" {
-				return m, tea.Quit
-			}
-			m.flash = "no step is running"
-			return m, nil
-		}
-		m.openConfirm(confirmState{action: actCancel, title: "Stop the running step?",
-			lines:    []string{"The step's process is signalled and stops (exit 130)."},
-			noLabel:  "Keep running",
-			yesLabel: "Stop the step"})
-		return m, nil
-	case keyIs(msg, k.Help):
-		m.overlay = ovHelp
-		return m, nil
-	case keyIs(msg, k.Tab):
-		m.focus = m.nextFocus()
-		return m, nil
-	case m.opts.Seat != nil && keyIs(msg, k.Handover):
-		return m.openHandover()
-	case m.handing != nil && isMutating(k, msg):
-		m.flash = "the seat is being handed to " + m.handing.To + ": wait for the answer"
-		return m, nil
-	case keyIs(msg, k.Contacts):
-		m.overlay = ovContacts
-		return m, nil
-	case keyIs(msg, k.Docs):
-		m.overlay = ovDocs
-		m.docSel = 0
-		return m, nil
-	case keyIs(msg, k.Export):
-		if m.rb == nil {
-			return m, nil
-		}
-		return m.exportCmd()
-	case keyIs(msg, k.CopyReport):
-		if m.reportPath == "" {
-			m.flash = "no report yet: e exports it"
-			return m, nil
-		}
-		m.flash = "report path copied (OSC 52): " + m.reportPath
-		return m, tea.SetClipboard(m.reportPath)
-	case keyIs(msg, k.Search):
-		m.openPrompt(promptSearch, "Search output", "text to find", m.search)
-		return m, nil
-	case keyIs(msg, k.Follow):
-		m.follow = !m.follow
-		if m.follow {
-			m.output.GotoBottom()
-		}
-		return m, nil
-	case keyIs(msg, k.PageUp):
-		m.output.PageUp()
-		m.follow = false
-		return m, nil
-	case keyIs(msg, k.PageDown):
-		m.output.PageDown()
-		m.follow = m.output.AtBottom()
-		return m, nil
-	}
-	if m.focus == focusPods {
-		switch {
-		case keyIs(msg, k.Up):
-			m.panes.pods.Up()
-			return m, nil
-		case keyIs(msg, k.Down):
-			m.panes.pods.Down()
-			return m, nil
-		case keyIs(msg, k.Top):
-			m.panes.pods.Top()
-			return m, nil
-		case keyIs(msg, k.Bottom):
-			m.panes.pods.Bottom()
-			return m, nil
-		}
-	}
-	if m.focus == focusOutput {
-		switch {
-		case keyIs(msg, k.Up):
-			m.output.ScrollUp(1)
-			m.follow = false
-			return m, nil
-		case keyIs(msg, k.Down):
-			m.output.ScrollDown(1)
-			m.follow = m.output.AtBottom()
-			return m, nil
-		case keyIs(msg, k.Top):
-			m.output.GotoTop()
-			m.follow = false
-			return m, nil
-		case keyIs(msg, k.Bottom):
-			m.output.GotoBottom()
-			m.follow = true
-			return m, nil
-		}
-	}
-	if m.rb == nil {
-		return m, nil
-	}
-	switch {
-	case keyIs(msg, k.Up):
-		m.moveTo(max(0, m.sel-1))
-		return m, nil
-	case keyIs(msg, k.Down):
-		m.moveTo(min(len(m.rb.Steps)-1, m.sel+1))
-		return m, nil
-	case keyIs(msg, k.Top):
-		m.moveTo(0)
-		return m, nil
-	case keyIs(msg, k.Bottom):
-		m.moveTo(len(m.rb.Steps) - 1)
-		return m, nil
-	}
-	// mutating keys
-	var what stepAction
-	for _, mk := range []struct {
-		b    keyBinding
-		what stepAction
-	}{
-		{k.Run, actStepRun}, {k.Skip, actStepSkip}, {k.Note, actStepNote}, {k.Verify, actStepVerify}, {k.Hint, actStepHint},
-		{k.Status, actStatusUpdate}, {k.Resolve, actIncidentResolve}, {k.MarkDone, actStepMarkDone}, {k.Rerun, actStepReRun},
-	} {
-		if keyIs(msg, mk.b) {
-			what = mk.what
-			break
-		}
-	}
-	if what == 0 {
-		return m, nil
-	}
-	if ro {
-		return m.refuse(what.String())
-	}
-	if m.journal == nil {
-		m.flash = "no incident journal"
-		return m, nil
-	}
-	return m.mutate(what)
-}
-
-func (m Model) mutate(what stepAction) (tea.Model, tea.Cmd) {
-	step := m.selectedStep()
-	id := m.selectedID()
-	st := m.inc.Steps[id]
-	status := m.inc.Status(id)
-	busy := m.run != nil
-	switch what {
-	case actStepRun, actStepReRun:
-		if busy {
-			m.flash = "a step is running; wait for it or cancel it (x)"
-			return m, nil
-		}
-		if step == nil {
-			return m, nil
-		}
-		if status == incident.StepInterrupted && what == actStepRun {
-			m.flash = "interrupted step: v verify · r re-run (confirmed) · D mark done with a note"
-			return m, nil
-		}
-		if what == actStepRun && settled(status) {
-			m.flash = m.settledFlash(status)
-			return m, nil
-		}
-		if status == incident.StepShown && what == actStepRun {
-			m.askExpectation(id)
-			return m, nil
-		}
-		if status != incident.StepPending || what == actStepReRun {
-			m.openConfirm(m.runConfirm(step, "Run this step again?"))
-			return m, nil
-		}
-		if step.Kind() == runbooks.ActionManual {
-			m.openPrompt(promptMarkDone, "Done: "+step.Title, "what was done (optional)", "")
-			return m, nil
-		}
-		if step.Destructive || step.Critical {
-			m.openConfirm(m.runConfirm(step, "Run destructive step?"))
-			return m, nil
-		}
-		return m.startStep(false)
-	case actStepSkip:
-		if busy && m.run.step == id {
-			m.flash = "cancel the running step before skipping it"
-			return m, nil
-		}
-		m.openPrompt(promptSkip, "Skip: "+step.Title, "reason (required)", "")
-		return m, nil
-	case actStepNote:
-		m.openPrompt(promptNote, "Note on: "+step.Title, "note", "")
-		return m, nil
-	case actStepMarkDone:
-		m.openPrompt(promptMarkDone, "Mark done: "+step.Title, "note: how you know it is done (required)", "")
-		m.prompt.required = true
-		return m, nil
-	case actStepVerify:
-		if busy {
-			m.flash = "a step is running"
-			return m, nil
-		}
-		if step.Verify == nil && step.Wait == nil {
-			m.flash = "this step has no verify condition"
-			return m, nil
-		}
-		return m.startStep(true)
-	case actStepHint:
-		if m.mode != ModeDrill {
-			m.flash = "hints are for drills"
-			return m, nil
-		}
-		n := m.nextHint(step, st)
-		if n < 0 {
-			m.flash = "no more hints for this step"
-			if len(step.Hints) > len(shownHints(step, st)) {
-				m.flash = "no more hints fit what the panes show now"
-			}
-			return m, nil
-		}
-		text := m.resolve(step.Hints[n].Text)
-		return m, appendCmd(m.journal, "hint: "+text, incident.Event{Type: incident.EventHintUsed, Time: m.now(), Step: id, Text: text, N: n + 1})
-	case actStatusUpdate:
-		m.openStatus()
-		return m, nil
-	case actIncidentResolve:
-		m.openConfirm(confirmState{action: actResolve, title: "Resolve the incident?", yesLabel: "Resolve",
-			lines: []string{"Records the incident as resolved and shows the summary."}})
-		return m, nil
-	}
 	return m, nil
 }
 
@@ -1160,7 +891,7 @@ func (m Model) startStep(verifyOnly bool) (tea.Model, tea.Cmd) {
 	m.runSeq++
 	m.run = &activeRun{id: m.runSeq, step: id, verify: verifyOnly, started: m.now(), reader: newRunReader()}
 	m.outOf = ""
-	m.follow = true
+	m.out.follow = true
 	if !verifyOnly {
 		m.outs[id] = nil
 	}
@@ -1232,102 +963,30 @@ func (m Model) startShown(runStep runbooks.Step, target steps.Target) (tea.Model
 	}
 }
 
-// ---- picker ----
-
-type pickItem struct {
-	open *OpenIncident
-	rb   *runbooks.Runbook
-}
-
-func (m *Model) pickItems() []pickItem {
-	var items []pickItem
-	for i := range m.opts.Open {
-		o := &m.opts.Open[i]
-		title := o.Runbook
-		if rb := m.findRunbook(o.Runbook); rb != nil {
-			title = rb.Title
-		}
-		if _, ok := fuzzyScore(m.filter, title+" "+o.ID); ok {
-			items = append(items, pickItem{open: o})
-		}
-	}
-	type scored struct {
-		rb    *runbooks.Runbook
-		score int
-	}
-	var rbs []scored
-	for _, rb := range m.opts.Runbooks {
-		if rb.Kind == "cadence" {
-			continue
-		}
-		s, ok := fuzzyScore(m.filter, rb.Title+" "+rb.ID)
-		if !ok {
-			s2, ok2 := fuzzyScore(m.filter, rb.Impact)
-			if !ok2 {
-				continue
-			}
-			s = s2 - 100
-		}
-		rbs = append(rbs, scored{rb, s})
-	}
-	if m.filter != "" {
-		slices.SortStableFunc(rbs, func(a, b scored) int { return b.score - a.score })
-	}
-	for _, s := range rbs {
-		items = append(items, pickItem{rb: s.rb})
-	}
-	return items
-}
-
 func (m Model) pickerKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
-	items := m.pickItems()
-	switch msg.String() {
-	case "ctrl+c", "esc":
-		if msg.String() == "esc" && m.filter != "" {
-			m.filter, m.pickSel = "", 0
+	var cmd tea.Cmd
+	var it pickItem
+	m.pick, cmd, it = m.pick.Update(msg, m.keys.Picker)
+	switch {
+	case it.open != nil:
+		if m.opts.ReadOnly {
+			// Opening resumes the incident as its driver (lock and a
+			// resumed event): an observer follows it instead.
+			m.flash = fmt.Sprintf("read-only: opening would take the driver's seat; follow it with `drnav watch %s`", it.open.ID)
 			return m, nil
 		}
-		return m, tea.Quit
-	case "up", "ctrl+p":
-		if m.pickSel > 0 {
-			m.pickSel--
-		}
-		return m, nil
-	case "down", "ctrl+n":
-		if m.pickSel < len(items)-1 {
-			m.pickSel++
-		}
-		return m, nil
-	case "backspace":
-		if r := []rune(m.filter); len(r) > 0 {
-			m.filter = string(r[:len(r)-1])
-			m.pickSel = 0
-		}
-		return m, nil
-	case "enter":
-		if m.pickSel >= len(items) {
+		open := it.open.Open
+		if open == nil {
+			m.flash = "cannot open this incident"
 			return m, nil
 		}
-		it := items[m.pickSel]
-		if it.open != nil {
-			if m.opts.ReadOnly {
-				// Opening resumes the incident as its driver (lock and a
-				// resumed event): an observer follows it instead.
-				m.flash = fmt.Sprintf("read-only: opening would take the driver's seat; follow it with `drnav watch %s`", it.open.ID)
-				return m, nil
-			}
-			open := it.open.Open
-			if open == nil {
-				m.flash = "cannot open this incident"
-				return m, nil
-			}
-			m.origin++
-			origin := m.origin
-			return m, func() tea.Msg {
-				r, err := open()
-				return resumeMsg{origin: origin, r: r, err: err}
-			}
+		m.origin++
+		origin := m.origin
+		return m, func() tea.Msg {
+			r, err := open()
+			return resumeMsg{origin: origin, r: r, err: err}
 		}
+	case it.rb != nil:
 		if m.opts.ReadOnly {
 			return m.refuse("declaring an incident")
 		}
@@ -1342,41 +1001,7 @@ func (m Model) pickerKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		}
 		return m.chooseEnv()
 	}
-	if msg.Text != "" && msg.Mod == 0 || msg.Text != "" && msg.Mod == tea.ModShift {
-		m.filter += msg.Text
-		m.pickSel = 0
-	}
-	return m, nil
-}
-
-func (m Model) modeKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
-	switch {
-	case keyIs(msg, m.keys.Drill):
-		if m.opts.Drill == nil {
-			m.flash = "drill mode is not available (no simulator configured)"
-			return m, nil
-		}
-		m.mode = ModeDrill
-	case keyIs(msg, m.keys.Live):
-		if m.opts.Live == nil {
-			m.flash = "live mode is not available (no cluster or database configured)"
-			return m, nil
-		}
-		return m.chooseLive()
-	case msg.String() == "c" && m.opts.Live != nil && m.opts.Live.Unresolved != "":
-		return m.openContextPick()
-	case msg.String() == "esc":
-		m.screen = screenPicker
-		m.origin++ // an environment on its way is for a choice withdrawn
-		return m, nil
-	case msg.String() == "ctrl+c":
-		return m, tea.Quit
-	default:
-		m.flash = "choose explicitly: d drill · l live · esc back"
-		return m, nil
-	}
-	m.setEnv()
-	return m.chooseEnv()
+	return m, cmd
 }
 
 type envMsg struct {
@@ -1455,170 +1080,31 @@ func (m *Model) makeEnvCmd(done func(origin int, env *Environment, err error) te
 
 // ---- declare form ----
 
-type declareField struct {
-	label     string
-	variable  *runbooks.Variable
-	input     textinput.Model
-	choices   []string
-	facts     []string // facts[i] about choices[i] (may be shorter)
-	choiceErr error
-	choice    int
-	err       string
-	fresh     bool // the detection field still holds its initial "now": typing replaces it
-}
-
-type declareForm struct {
-	fields []declareField
-	cur    int
-}
-
 func (m Model) startDeclare() (tea.Model, tea.Cmd) {
 	m.screen = screenDeclare
 	m.flash = ""
-	var fields []declareField
-	det := m.styles.NewTextInput()
-	det.Prompt = "> "
-	det.SetValue("now") // the value, not an example: the formats are listed beneath
-	fields = append(fields, declareField{label: "Detected", input: det, fresh: true})
 	cfgVals := m.opts.Config.Values()
 	if m.env != nil && m.env.ConfigValues != nil {
 		cfgVals = m.env.ConfigValues
 	}
-	var cmds []tea.Cmd
-	for i := range m.rb.Variables {
-		v := &m.rb.Variables[i]
-		in := m.styles.NewTextInput()
-		in.Prompt = "> "
-		def := v.Default
-		if v.Config != "" && cfgVals[v.Config] != "" {
-			def = cfgVals[v.Config]
-		}
-		in.SetValue(def)
-		if v.Secret {
-			in.EchoMode = textinput.EchoPassword
-			in.EchoCharacter = '*'
-		}
-		fields = append(fields, declareField{label: v.Name, variable: v, input: in})
-		if v.Source != runbooks.SourceText && v.Source != runbooks.SourceConfig && m.env != nil && (m.env.Choices != nil || m.env.ChoiceFacts != nil) {
-			idx, src, choices, facts, origin := len(fields)-1, v.Source, m.env.Choices, m.env.ChoiceFacts, m.origin
-			cmds = append(cmds, func() tea.Msg {
-				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				defer cancel()
-				var msg choicesMsg
-				var err error
-				if facts != nil {
-					var cs []live.Choice
-					cs, err = facts(ctx, src)
-					for _, c := range cs {
-						msg.choices, msg.facts = append(msg.choices, c.Value), append(msg.facts, c.Facts)
-					}
-				} else {
-					msg.choices, err = choices(ctx, src)
-				}
-				if err != nil {
-					err = fmt.Errorf("list %s: %w", src, err)
-				}
-				msg.origin, msg.field, msg.err = origin, idx, err
-				return msg
-			})
-		}
-	}
-	for i := range fields {
-		fields[i].input.SetWidth(max(20, m.width-30))
-	}
-	m.decl = declareForm{fields: fields}
-	cmds = append(cmds, m.decl.fields[0].input.Focus())
-	return m, tea.Batch(cmds...)
-}
-
-func (m Model) declareKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
-	d := &m.decl
-	f := &d.fields[d.cur]
-	switch msg.String() {
-	case "ctrl+c":
-		return m, tea.Quit
-	case "esc":
-		m.screen = screenPicker
-		m.origin++ // choices or an environment on their way are dropped
-		return m, nil
-	case "up", "shift+tab":
-		if d.cur > 0 {
-			f.input.Blur()
-			d.cur--
-			return m, d.fields[d.cur].input.Focus()
-		}
-		return m, nil
-	case "ctrl+n", "ctrl+p":
-		if n := len(f.choices); n > 0 {
-			// From a value that is not a choice (empty, typed), ctrl+n
-			// starts at the first choice and ctrl+p at the last.
-			cur := slices.Index(f.choices, f.input.Value())
-			switch {
-			case cur < 0 && msg.String() == "ctrl+n":
-				f.choice = 0
-			case cur < 0:
-				f.choice = n - 1
-			case msg.String() == "ctrl+n":
-				f.choice = (cur + 1) % n
-			default:
-				f.choice = (cur - 1 + n) % n
-			}
-			f.input.SetValue(f.choices[f.choice])
-			f.input.CursorEnd()
-		}
-		return m, nil
-	case "down", "tab", "enter":
-		if !m.validateField(d.cur) {
-			return m, nil
-		}
-		if d.cur < len(d.fields)-1 {
-			f.input.Blur()
-			d.cur++
-			return m, d.fields[d.cur].input.Focus()
-		}
-		if msg.String() != "enter" {
-			return m, nil
-		}
-		for i := range d.fields {
-			if !m.validateField(i) {
-				d.cur = i
-				return m, nil
-			}
-		}
-		return m.declare()
-	}
-	if f.fresh && (msg.Text != "" || msg.String() == "backspace") {
-		f.input.SetValue("") // "now" is replaced, not appended to
-		if msg.Text == "" {
-			f.fresh = false
-			return m, nil
-		}
-	}
-	f.fresh = false
 	var cmd tea.Cmd
-	f.input, cmd = f.input.Update(msg)
-	f.err = ""
+	m.decl, cmd = newDeclareForm(&m.styles, m.rb, cfgVals, m.env, m.origin, m.width)
 	return m, cmd
 }
 
-func (m *Model) validateField(i int) bool {
-	f := &m.decl.fields[i]
-	val := strings.TrimSpace(f.input.Value())
-	f.err = ""
-	if i == 0 {
-		if _, err := incident.ParseDetection(val, m.now()); err != nil {
-			f.err = err.Error()
-		}
-		return f.err == ""
+func (m Model) declareKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	var cmd tea.Cmd
+	var out declareOutcome
+	m.decl, cmd, out = m.decl.Update(msg, m.keys.Declare, m.now())
+	switch out {
+	case declareBack:
+		m.screen = screenPicker
+		m.origin++ // choices or an environment on their way are dropped
+		return m, nil
+	case declareSubmit:
+		return m.declare()
 	}
-	if val == "" {
-		f.err = "required"
-	} else if f.variable.Validate(val) != nil {
-		// Validate's error names the variable, which the form shows beside
-		// the field already; the value is never repeated (it may be a secret).
-		f.err = "must match " + f.variable.Pattern
-	}
-	return f.err == ""
+	return m, cmd
 }
 
 func (m Model) declare() (tea.Model, tea.Cmd) {

@@ -7,7 +7,6 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	"charm.land/lipgloss/v2"
-	"github.com/charmbracelet/x/ansi"
 
 	"github.com/drnav/drnav/incident"
 )
@@ -26,206 +25,9 @@ func reviewOverdue(next string, now time.Time) (string, bool) {
 	return next, now.After(t.AddDate(0, 0, 1))
 }
 
-func (m Model) viewPicker() string {
-	s := m.styles
-	w := m.width
-	var b []string
-	b = append(b, s.Title.Render("drnav")+s.Subtle.Render(" · pick the disaster at hand"))
-	filter := "Filter: " + m.filter + "▏"
-	if s.ASCII {
-		filter = "Filter: " + m.filter + "_"
-	}
-	if m.filter == "" {
-		filter += s.Subtle.Render("  type to filter")
-	}
-	b = append(b, filter, "")
-	items := m.pickItems()
-	if len(items) == 0 {
-		b = append(b, s.Subtle.Render("  no runbook matches"))
-	}
-	var lines []string
-	selLine := 0
-	lastOpen := false
-	for i, it := range items {
-		if i == 0 && it.open != nil {
-			lines = append(lines, s.Warn.Render("Open incidents (resume)"))
-		}
-		if it.open == nil && (i == 0 || lastOpen) {
-			lines = append(lines, s.Subtle.Render("Runbooks"))
-		}
-		lastOpen = it.open != nil
-		cursor := "  "
-		if i == m.pickSel {
-			cursor = s.Accent.Render("> ")
-			selLine = len(lines)
-		}
-		if it.open != nil {
-			o := it.open
-			title := o.Runbook
-			if rb := m.findRunbook(o.Runbook); rb != nil {
-				title = rb.Title
-			}
-			line := fmt.Sprintf("%s%s  %s · %s · detected %s (%s ago)", cursor, s.Bold.Render(title), o.ID,
-				strings.ToUpper(o.Mode.String()), o.Detected.Format("15:04"), fmtDur(m.clock.Sub(o.Detected)))
-			lines = append(lines, clip(line, w))
-			continue
-		}
-		rb := it.rb
-		name := rb.Title
-		if i == m.pickSel {
-			name = s.Selected.Render(name)
-		} else {
-			name = s.Bold.Render(name)
-		}
-		line := cursor + name
-		if since, over := reviewOverdue(rb.NextReview, m.clock); over {
-			line += " " + s.Warn.Render("review overdue since "+since)
-		}
-		lines = append(lines, clip(line, w))
-		if rb.Impact != "" {
-			lines = append(lines, clip("    "+s.Subtle.Render(rb.Impact), w))
-		}
-	}
-	avail := max(3, m.height-len(b)-4)
-	if len(lines) > avail {
-		start := min(max(0, selLine-avail/2), len(lines)-avail)
-		lines = lines[start : start+avail]
-	}
-	b = append(b, lines...)
-	// the selection's related documents and summary
-	if m.pickSel < len(items) && items[m.pickSel].rb != nil {
-		rb := items[m.pickSel].rb
-		if len(rb.Related) > 0 {
-			b = append(b, "", clip(s.Subtle.Render("Related: "+strings.Join(rb.Related, ", ")), w))
-		}
-	}
-	content := strings.Join(b, "\n")
-	footer := m.styles.Help.Render("type to filter · ↑/↓ select · enter open · esc clear/quit")
-	if m.flash != "" {
-		footer = s.Warn.Render(m.flash)
-	}
-	pad := max(0, m.height-lipgloss.Height(content)-1)
-	return content + strings.Repeat("\n", pad+1) + clip(footer, w)
-}
+func (m Model) viewPicker() string { return m.pick.View(m.frame()) }
 
-func (m Model) viewMode() string {
-	s := m.styles
-	title := ""
-	if m.rb != nil {
-		title = m.rb.Title
-	}
-	var b []string
-	b = append(b, s.Title.Render(title), "", "Choose the mode explicitly:", "")
-	if m.opts.Drill != nil {
-		b = append(b, "  "+s.Key.Render("d")+"  "+s.DrillBanner.Render("DRILL")+
-			"  rehearse against the simulator; nothing real is touched")
-	} else {
-		b = append(b, s.Subtle.Render("  d  DRILL  (not available: no simulator configured)"))
-	}
-	if l := m.opts.Live; l != nil {
-		b = append(b, m.modeLiveLines(l)...)
-	} else {
-		b = append(b, s.Subtle.Render("  l  LIVE   (not available: no cluster or database configured)"))
-	}
-	b = append(b, "", s.Subtle.Render("esc back · there is no default"))
-	if m.flash != "" {
-		b = append(b, "", s.Warn.Render(m.flash))
-	}
-	return s.Dialog.Render(strings.Join(b, "\n"))
-}
-
-func (m Model) viewDeclare() string {
-	s := m.styles
-	w := m.width
-	var b []string
-	mode := s.DrillBanner.Render("DRILL")
-	if m.mode == ModeLive {
-		mode = s.LiveBanner.Render("LIVE " + m.env.KubeShort())
-	}
-	b = append(b, s.Title.Render("Declare: "+m.rb.Title)+" · "+mode, "")
-	for i, f := range m.decl.fields {
-		label := f.label
-		if f.variable != nil && f.variable.Prompt != "" {
-			label = f.variable.Prompt + " (" + f.variable.Name + ")"
-		}
-		if i == 0 {
-			label = "Detection time"
-		}
-		mark := "  "
-		if i == m.decl.cur {
-			mark = s.Accent.Render("> ")
-		}
-		b = append(b, clip(mark+s.Bold.Render(label), w))
-		b = append(b, clip("  "+f.input.View(), w))
-		if i == 0 {
-			// what the value means, as it is typed, then what may be typed
-			if at, err := incident.ParseDetection(f.input.Value(), m.clock); err != nil {
-				b = append(b, clip("  "+s.Warn.Render("not a time yet"), w))
-			} else {
-				resolved := incident.DescribeDetection(at, m.clock)
-				if f.fresh {
-					resolved += s.Subtle.Render(" · typing replaces now")
-				}
-				b = append(b, clip("  "+resolved, w))
-			}
-			b = append(b, clip("  "+s.Subtle.Render(incident.DetectionFormats), w))
-		}
-		if f.err != "" {
-			b = append(b, clip("  "+s.Fail.Render(f.err), w))
-		}
-		if i == m.decl.cur && f.choiceErr != nil {
-			b = append(b, clip("  "+s.Warn.Render(f.choiceErr.Error()), w))
-		}
-		if i == m.decl.cur && len(f.choices) > 0 {
-			b = append(b, m.viewChoices(f, w)...)
-		}
-	}
-	b = append(b, "", s.Help.Render("enter next/declare · ↑/↓ field · esc back"))
-	if m.flash != "" {
-		b = append(b, s.Warn.Render(m.flash))
-	}
-	return strings.Join(b, "\n")
-}
-
-// maxChoiceRows is how many live choices the declare form lists.
-const maxChoiceRows = 5
-
-// viewChoices lists a field's live choices, one a row with its facts; the
-// one in the field is marked. A name too long for the row keeps its
-// distinguishing end ("…/backups/latest.sql", "…-8tcpk").
-func (m Model) viewChoices(f declareField, w int) []string {
-	s := m.styles
-	b := []string{clip("  "+s.Subtle.Render(fmt.Sprintf("ctrl+n/ctrl+p: %d live choices", len(f.choices))), w)}
-	// Names take what the longest facts leave, and at least a third.
-	nameW, factsW := 0, 0
-	for i, c := range f.choices {
-		nameW = max(nameW, ansi.StringWidth(c))
-		if i < len(f.facts) {
-			factsW = max(factsW, ansi.StringWidth(f.facts[i]))
-		}
-	}
-	nameW = min(nameW, max(12, (w-6)/3, w-6-factsW))
-	for i, c := range f.choices {
-		if i == maxChoiceRows {
-			b = append(b, clip("    "+s.Subtle.Render(fmt.Sprintf("%s %d more", "…", len(f.choices)-i)), w))
-			break
-		}
-		mark := "  "
-		if c == f.input.Value() {
-			mark = "> "
-		}
-		name := c
-		if ansi.StringWidth(name) > nameW {
-			name = "…" + ansi.TruncateLeft(name, ansi.StringWidth(name)-nameW+ansi.StringWidth("…"), "")
-		}
-		row := "  " + mark + pad(name, nameW)
-		if i < len(f.facts) && f.facts[i] != "" {
-			row += "  " + s.Subtle.Render(f.facts[i])
-		}
-		b = append(b, clip(strings.TrimRight(row, " "), w))
-	}
-	return b
-}
+func (m Model) viewDeclare() string { return m.decl.View(m.frame(), m.rb, m.mode, m.env) }
 
 // ---- overlays ----
 
@@ -418,7 +220,7 @@ func (m Model) viewBriefing() string {
 	}
 	body := s.DrillBanner.Render("DRILL") + " " + s.Bold.Render("scenario briefing") + "\n\n" +
 		lipgloss.Wrap(text, m.dialogWidth()-4, " ") + "\n\n" +
-		s.Help.Render("Nothing real is touched. h shows hints (recorded). Any key starts.")
+		s.Help.Render("Nothing real is touched. "+m.keys.Hint.Help().Key+" shows hints (recorded). Any key starts.")
 	return s.Dialog.Width(m.dialogWidth()).Render(body)
 }
 
@@ -471,6 +273,6 @@ func (m Model) viewScorecard() string {
 	if m.recovered != "" {
 		b = append(b, "Scenario: "+m.recovered)
 	}
-	b = append(b, "", s.Help.Render("q quit · any other key back to the checklist"))
+	b = append(b, "", s.Help.Render(helpLine(m.keys.Quit)+" · any other key back to the checklist"))
 	return s.Dialog.Width(m.dialogWidth()).Render(strings.Join(b, "\n"))
 }
