@@ -18,12 +18,15 @@ import (
 
 // parityRunbook has one shell step printing more than a journal tail holds,
 // on both streams, with a verify condition that holds on the third poll.
+// The two streams are read by two readers, so their lines can interleave
+// either way: the stderr line comes a second before the 70 stdout lines, so
+// it is never among the last ones (the tail) in one run and not the other.
 func parityRunbook(url string) *runbooks.Runbook {
 	return &runbooks.Runbook{
 		ID: "parity", Title: "Parity", Impact: "none",
 		Phases: []runbooks.Phase{{ID: "one", Title: "One", Budget: runbooks.Duration{Duration: 15 * time.Minute}}},
 		Steps: []runbooks.Step{{ID: "check", Title: "Check", Phase: "one",
-			Run: "echo first; echo oops >&2; seq 1 70",
+			Run: "echo first; echo oops >&2; sleep 1; seq 1 70",
 			Verify: &runbooks.Verify{URL: url, Status: http.StatusOK,
 				Within: runbooks.Duration{Duration: 60 * time.Second}, Interval: runbooks.Duration{Duration: 20 * time.Millisecond}}}},
 	}

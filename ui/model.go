@@ -245,6 +245,12 @@ func (m *Model) useEnv(env *Environment) {
 	if env != nil && env.Now != nil {
 		m.now = env.Now
 	}
+	// A new clock source: read it at once (a drill's scenario clock may
+	// already run minutes ahead of the last tick's wall time, and the
+	// declare form shows "now"). Only here may the clock move back: leaving
+	// a drill for LIVE returns to the wall clock.
+	m.clock = m.now()
+	m.panes.setNow(m.clock)
 }
 
 func (m *Model) applyResume(r *Resume) {

@@ -595,3 +595,35 @@ func TestDeclareChoicesWithFacts(t *testing.T) {
 		}
 	}
 }
+
+// TestDeclareFormReadsTheAdoptedClock: a drill's environment brings its own
+// (scenario) clock, which may already run ahead of the wall clock. The
+// declare form it opens must show that clock's time at once, not the last
+// tick's wall time (on a loaded machine the next tick can be seconds away,
+// minutes of scenario time at --drill-speed).
+func TestDeclareFormReadsTheAdoptedClock(t *testing.T) {
+	t.Parallel()
+	opts := testOptions()
+	opts.Mode = ModeAsk
+	scenario := testNow.Add(7 * time.Minute)
+	opts.MakeEnv = func(_ context.Context, mode Mode, rb *runbooks.Runbook) (*Environment, error) {
+		base := steps.Target{Dir: "/tmp"}
+		return &Environment{Context: "drill-primary", Target: &base,
+			Now: func() time.Time { return scenario }}, nil
+	}
+	h := newHarness(t, opts)
+	h.press("enter", "d")
+	h.until("declare", func(m Model) bool { return m.screen == screenDeclare })
+	want := scenario.Format("15:04")
+	if v := h.m.View().Content; !strings.Contains(v, want) {
+		t.Errorf("the declare form does not show the environment's clock %s:\n%s", want, v)
+	}
+	// Back to the picker and LIVE: the wall clock again, although it is
+	// behind the drill's.
+	h.press("esc")
+	h.until("picker", func(m Model) bool { return m.screen != screenDeclare })
+	h.m.useEnv(nil)
+	if !h.m.clock.Equal(testNow) {
+		t.Errorf("clock after leaving the drill = %v, want the wall clock %v", h.m.clock, testNow)
+	}
+}
