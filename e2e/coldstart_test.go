@@ -111,7 +111,10 @@ func BenchmarkColdStart(b *testing.B) {
 		b.Run(build.name, func(b *testing.B) {
 			dir := b.TempDir()
 			env := coldEnv(dir)
-			sock := fmt.Sprintf("drnav-cold-%d-%s", os.Getpid(), build.name)
+			// The testing package calls this function once with b.N = 1 and
+			// then with the asked count: a socket of its own each time, as
+			// the last one's server may still be exiting.
+			sock := fmt.Sprintf("drnav-cold-%d-%s-%d", os.Getpid(), build.name, time.Now().UnixNano())
 			defer exec.Command("tmux", "-L", sock, "kill-server").Run()
 			if out, err := exec.Command("tmux", "-L", sock, "-f", "/dev/null", "new-session", "-d", "-s", "cold",
 				"-x", "120", "-y", "40", "sleep 3600").CombinedOutput(); err != nil {
