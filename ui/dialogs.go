@@ -505,14 +505,6 @@ func (m Model) docsKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 
 func (m *Model) panesShown() bool { return m.height >= 32 && m.width >= 80 }
 
-func (m *Model) nextFocus() focusArea {
-	f := m.focus + 1
-	if f >= focusCount || (!m.panesShown() && f > focusOutput) {
-		f = focusSteps
-	}
-	return f
-}
-
 // layout sizes the widgets for the terminal.
 type layoutDims struct {
 	listW, detailW     int
@@ -551,7 +543,7 @@ func (m *Model) layout() {
 	if m.out.follow {
 		m.out.vp.GotoBottom()
 	}
-	if m.focus > focusOutput && !m.panesShown() {
-		m.focus = focusSteps
+	if m.list.focus > focusOutput && !m.panesShown() {
+		m.list.focus = focusSteps
 	}
 }
