@@ -34,15 +34,21 @@ func (f focusArea) String() string {
 }
 
 // checklist is the checklist screen's own state: the selected step, the
-// focused area and the step whose output stays in view after the cursor
-// moved on. The runbook, the incident, the running step and the
-// environment are the root model's; the methods are handed what they read.
+// focused area, the output pane and the step whose output stays in view
+// after the cursor moved on. The runbook, the incident, the running step,
+// the output lines and the environment are the root model's; the methods
+// are handed what they read.
 type checklist struct {
 	sel   int
 	focus focusArea
 	// outOf is the step whose output shows when it is not the selected one
 	// (see advanceFrom); "" when the output follows the selection.
 	outOf string
+	out   outputPane // the output of the step outputID names
+}
+
+func newChecklist() checklist {
+	return checklist{out: newOutputPane()}
 }
 
 // checklistOutcome is what a key did on the checklist, for the root.
@@ -56,14 +62,19 @@ type checklistOutcome struct {
 	act stepAction
 }
 
-// Update handles the checklist's own keys: tab moves the focus, the line
-// keys move the selection (unless the output or the pods pane has the
-// focus: they scroll those), and a mutating key comes back as its action.
+// Update handles the checklist's own keys: tab moves the focus, the output
+// pane's keys scroll it (the line keys when it has the focus), the line
+// keys move the selection (unless the pods pane has the focus: the root
+// scrolls it), and a mutating key comes back as its action.
 // n is the number of steps (0: no runbook yet, the selection stays);
 // panesShown says whether the live panes take the focus too.
 func (c checklist) Update(msg tea.KeyPressMsg, k *KeyMap, n int, panesShown bool) (checklist, checklistOutcome) {
 	if keyIs(msg, k.Tab) {
 		c.focus = c.nextFocus(panesShown)
+		return c, checklistOutcome{used: true}
+	}
+	var scrolled bool
+	if c.out, scrolled = c.out.Update(msg, k, c.focus == focusOutput); scrolled {
 		return c, checklistOutcome{used: true}
 	}
 	if n > 0 && c.focus != focusOutput && c.focus != focusPods {
@@ -246,10 +257,6 @@ func (m Model) checklistKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m, tea.SetClipboard(m.reportPath)
 	case keyIs(msg, k.Search):
 		m.openPrompt(promptSearch, "Search output", "text to find", m.search)
-		return m, nil
-	}
-	var handled bool
-	if m.out, handled = m.out.Update(msg, &m.keys, m.list.focus == focusOutput); handled {
 		return m, nil
 	}
 	if m.list.focus == focusPods {
@@ -689,7 +696,7 @@ func (m Model) viewDetail(w, h int) string {
 	info := ""
 	if n := len(m.outs[m.outputID()]); n > 0 {
 		info = fmt.Sprintf(" %d lines", n)
-		if !m.out.follow {
+		if !m.list.out.follow {
 			info += " (paused: f follows)"
 		}
 	}
@@ -699,9 +706,9 @@ func (m Model) viewDetail(w, h int) string {
 		rule = strings.ReplaceAll(rule, "─", "-")
 	}
 	lines = append(lines, s.Subtle.Render(clip(rule, w)))
-	vp := m.out.vp // a copy: the output gets the rows the detail left
+	vp := m.list.out.vp // a copy: the output gets the rows the detail left
 	vp.SetHeight(max(1, h-top))
-	if m.out.follow {
+	if m.list.out.follow {
 		vp.GotoBottom()
 	}
 	out := vp.View()

@@ -10,7 +10,8 @@ import (
 // TestChecklistUpdate drives the checklist widget alone: tab cycles the
 // focus (the live panes only when shown), the line keys move the selection
 // within the steps and forget the output kept in view, they leave the
-// selection alone while the output or the pods pane has the focus, a
+// selection alone while the output or the pods pane has the focus, the
+// output pane's keys scroll it, a
 // mutating key comes back as its action, and the cursor advances from a
 // settled step to the next open one (wrapping), keeping its output in view.
 func TestChecklistUpdate(t *testing.T) {
@@ -18,7 +19,7 @@ func TestChecklistUpdate(t *testing.T) {
 	k := NewKeyMap(false)
 	rb := &runbooks.Runbook{Steps: []runbooks.Step{{ID: "a"}, {ID: "b"}, {}, {ID: "d"}}}
 	n := len(rb.Steps)
-	var c checklist
+	c := newChecklist()
 	press := func(key string, panes bool) checklistOutcome {
 		t.Helper()
 		var out checklistOutcome
@@ -59,12 +60,20 @@ func TestChecklistUpdate(t *testing.T) {
 		t.Fatal("selectedStep is not the third step")
 	}
 
-	// the output and the pods pane keep the line keys; deploy and db do not
+	// the output and the pods pane keep the line keys (the output's are the
+	// widget's own: they scroll it); deploy and db do not
 	for _, f := range []focusArea{focusOutput, focusPods} {
 		c.focus = f
-		if out := press("down", true); out.used || c.sel != 2 {
-			t.Fatalf("focus %v: down moved the selection to %d (outcome %+v)", f, c.sel, out)
+		if out := press("down", true); out.used != (f == focusOutput) || out.moved || c.sel != 2 {
+			t.Fatalf("focus %v: down selected %d (outcome %+v)", f, c.sel, out)
 		}
+	}
+	c.focus = focusSteps
+	if out := press("pgup", false); !out.used || out.moved || c.out.follow || c.sel != 2 {
+		t.Fatalf("pgup: outcome %+v, selected %d, following %v; want the output scrolled back", out, c.sel, c.out.follow)
+	}
+	if out := press("f", false); !out.used || !c.out.follow {
+		t.Fatalf("f: outcome %+v, following %v; want the output following again", out, c.out.follow)
 	}
 	c.focus = focusDeploy
 	if out := press("down", true); !out.moved || c.sel != 3 {

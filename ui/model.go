@@ -103,7 +103,6 @@ type Model struct {
 	// handing is this driver's handover on its way (nothing is journaled
 	// while it is); see handover.go.
 	handing *HandoverOffer
-	out     outputPane // the output of the step outputID names
 	search  string
 
 	confirm confirmState
@@ -176,7 +175,7 @@ func New(opts Options) Model {
 		outs:    map[string][]string{},
 		width:   80,
 		height:  24,
-		out:     newOutputPane(),
+		list:    newChecklist(),
 		pager:   viewport.New(),
 		bg:      &bgCache{},
 		pick:    newPicker(opts.Open, opts.Runbooks),
@@ -754,7 +753,7 @@ func (m *Model) stepStatus(i int) incident.StepStatus {
 // refreshOutput shows the output of the step outputID names.
 func (m *Model) refreshOutput() {
 	id := m.outputID()
-	m.out.show(id, m.outs[id])
+	m.list.out.show(id, m.outs[id])
 }
 
 // ---- keys ----
@@ -854,7 +853,7 @@ func (m Model) startStep(verifyOnly bool) (tea.Model, tea.Cmd) {
 	m.runSeq++
 	m.run = &activeRun{id: m.runSeq, step: id, verify: verifyOnly, started: m.now(), reader: newRunReader()}
 	m.list.outOf = ""
-	m.out.follow = true
+	m.list.out.follow = true
 	if !verifyOnly {
 		m.outs[id] = nil
 	}

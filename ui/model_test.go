@@ -136,7 +136,7 @@ func TestFailedStepAndLongOutput(t *testing.T) {
 		t.Errorf("follow mode does not show the last line:\n%s", h.screen())
 	}
 	h.press("tab", "pgup")
-	if h.m.out.follow {
+	if h.m.list.out.follow {
 		t.Errorf("pgup left follow mode on")
 	}
 	h.press("/")
