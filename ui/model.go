@@ -1,8 +1,10 @@
 // Package ui is drnav's terminal interface: one root Bubble Tea model that
-// owns routing, focus, layout and dialogs (picker, declare, checklist, step
-// detail and output, confirmation, status updates, contacts, documents,
-// help, scorecard). Update is pure: every journal append, step start and
-// notification happens in a tea.Cmd; View only formats what is in memory.
+// owns routing, layout, the incident and its running step, and the dialogs
+// (confirmation, status updates, contacts, documents, help, scorecard); the
+// screens are widgets with their own state and Update (picker, mode,
+// declare form, checklist with its selection, focus and output pane).
+// Update is pure: every journal append, step start and notification
+// happens in a tea.Cmd; View only formats what is in memory.
 package ui
 
 import (
