@@ -17,6 +17,190 @@ import (
 	"github.com/drnav/drnav/steps"
 )
 
+// focusArea is the part of the checklist screen the line keys act on.
+type focusArea int
+
+const (
+	focusSteps focusArea = iota
+	focusOutput
+	focusPods
+	focusDeploy
+	focusDB
+	focusCount
+)
+
+func (f focusArea) String() string {
+	return [...]string{"steps", "output", "pods", "deployment", "postgresql"}[f]
+}
+
+// checklist is the checklist screen's own state: the selected step, the
+// focused area, the output pane and the step whose output stays in view
+// after the cursor moved on. The runbook, the incident, the running step,
+// the output lines and the environment are the root model's; the methods
+// are handed what they read.
+type checklist struct {
+	sel   int
+	focus focusArea
+	// outOf is the step whose output shows when it is not the selected one
+	// (see advanceFrom); "" when the output follows the selection.
+	outOf string
+	out   outputPane // the output of the step outputID names
+}
+
+func newChecklist() checklist {
+	return checklist{out: newOutputPane()}
+}
+
+// checklistOutcome is what a key did on the checklist, for the root.
+type checklistOutcome struct {
+	// used: the key was the checklist's (nothing else acts on it).
+	used bool
+	// moved: the selection was moved by hand; the output now shows it.
+	moved bool
+	// act is the mutating action the key asks for (0: none). The root runs
+	// it: it needs the journal, the running step and the environment.
+	act stepAction
+}
+
+// Update handles the checklist's own keys: tab moves the focus, the output
+// pane's keys scroll it (the line keys when it has the focus), the line
+// keys move the selection (unless the pods pane has the focus: the root
+// scrolls it), and a mutating key comes back as its action.
+// n is the number of steps (0: no runbook yet, the selection stays);
+// panesShown says whether the live panes take the focus too.
+func (c checklist) Update(msg tea.KeyPressMsg, k *KeyMap, n int, panesShown bool) (checklist, checklistOutcome) {
+	if keyIs(msg, k.Tab) {
+		c.focus = c.nextFocus(panesShown)
+		return c, checklistOutcome{used: true}
+	}
+	var scrolled bool
+	if c.out, scrolled = c.out.Update(msg, k, c.focus == focusOutput); scrolled {
+		return c, checklistOutcome{used: true}
+	}
+	if n > 0 && c.focus != focusOutput && c.focus != focusPods {
+		moved := true
+		switch {
+		case keyIs(msg, k.Up):
+			c.moveTo(max(0, c.sel-1))
+		case keyIs(msg, k.Down):
+			c.moveTo(min(n-1, c.sel+1))
+		case keyIs(msg, k.Top):
+			c.moveTo(0)
+		case keyIs(msg, k.Bottom):
+			c.moveTo(n - 1)
+		default:
+			moved = false
+		}
+		if moved {
+			return c, checklistOutcome{used: true, moved: true}
+		}
+	}
+	for _, mk := range []struct {
+		b    keyBinding
+		what stepAction
+	}{
+		{k.Run, actStepRun}, {k.Skip, actStepSkip}, {k.Note, actStepNote}, {k.Verify, actStepVerify}, {k.Hint, actStepHint},
+		{k.Status, actStatusUpdate}, {k.Resolve, actIncidentResolve}, {k.MarkDone, actStepMarkDone}, {k.Rerun, actStepReRun},
+	} {
+		if keyIs(msg, mk.b) {
+			return c, checklistOutcome{used: true, act: mk.what}
+		}
+	}
+	return c, checklistOutcome{}
+}
+
+// nextFocus is the area tab moves the focus to (the live panes only when
+// they are shown).
+func (c checklist) nextFocus(panesShown bool) focusArea {
+	f := c.focus + 1
+	if f >= focusCount || (!panesShown && f > focusOutput) {
+		f = focusSteps
+	}
+	return f
+}
+
+// moveTo selects step i by hand: the output follows the selection.
+func (c *checklist) moveTo(i int) {
+	c.sel, c.outOf = i, ""
+}
+
+// selectStep selects the step with this id (nothing when rb has none).
+func (c *checklist) selectStep(rb *runbooks.Runbook, id string) {
+	if i := stepIndexIn(rb, id); i >= 0 {
+		c.sel, c.outOf = i, ""
+	}
+}
+
+// selectFirstOpen selects the first step not done or skipped.
+func (c *checklist) selectFirstOpen(rb *runbooks.Runbook, status func(id string) incident.StepStatus) {
+	if rb == nil {
+		return
+	}
+	for i := range rb.Steps {
+		if st := status(rb.StepID(i)); st != incident.StepDone && st != incident.StepSkipped {
+			c.sel = i
+			return
+		}
+	}
+}
+
+// advanceFrom moves the cursor from a step that has just settled to the
+// next open step (wrapping to an earlier one left open); the output of the
+// step just run stays in view (labelled) until the cursor is moved by
+// hand. It does nothing, and says so, when the cursor has already left
+// that step or the step is not settled.
+func (c *checklist) advanceFrom(rb *runbooks.Runbook, id string, status func(id string) incident.StepStatus) bool {
+	if rb == nil || id == "" || c.selectedID(rb) != id || !settled(status(id)) {
+		return false
+	}
+	n := len(rb.Steps)
+	for k := 1; k < n; k++ {
+		i := (c.sel + k) % n
+		if !settled(status(rb.StepID(i))) {
+			c.sel, c.outOf = i, id
+			return true
+		}
+	}
+	return false
+}
+
+// selectedID is the id of the selected step ("" without a runbook).
+func (c checklist) selectedID(rb *runbooks.Runbook) string {
+	if rb == nil {
+		return ""
+	}
+	return rb.StepID(c.sel)
+}
+
+// selectedStep is the selected step (nil without one).
+func (c checklist) selectedStep(rb *runbooks.Runbook) *runbooks.Step {
+	if rb == nil || c.sel < 0 || c.sel >= len(rb.Steps) {
+		return nil
+	}
+	return &rb.Steps[c.sel]
+}
+
+// outputID is the step whose output the output pane shows.
+func (c checklist) outputID(rb *runbooks.Runbook) string {
+	if c.outOf != "" {
+		return c.outOf
+	}
+	return c.selectedID(rb)
+}
+
+// stepIndexIn is the index of step id in rb (-1 when it has none).
+func stepIndexIn(rb *runbooks.Runbook, id string) int {
+	if rb == nil {
+		return -1
+	}
+	for i := range rb.Steps {
+		if rb.StepID(i) == id {
+			return i
+		}
+	}
+	return -1
+}
+
 func (m Model) checklistKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	k := m.keys
 	ro := m.opts.ReadOnly
@@ -47,9 +231,6 @@ func (m Model) checklistKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case keyIs(msg, k.Help):
 		m.overlay = ovHelp
 		return m, nil
-	case keyIs(msg, k.Tab):
-		m.focus = m.nextFocus()
-		return m, nil
 	case m.opts.Seat != nil && keyIs(msg, k.Handover):
 		return m.openHandover()
 	case m.handing != nil && isMutating(k, msg):
@@ -78,11 +259,7 @@ func (m Model) checklistKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		m.openPrompt(promptSearch, "Search output", "text to find", m.search)
 		return m, nil
 	}
-	var handled bool
-	if m.out, handled = m.out.Update(msg, &m.keys, m.focus == focusOutput); handled {
-		return m, nil
-	}
-	if m.focus == focusPods {
+	if m.list.focus == focusPods {
 		switch {
 		case keyIs(msg, k.Up):
 			m.panes.pods.Up()
@@ -98,38 +275,13 @@ func (m Model) checklistKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 	}
-	if m.rb == nil {
-		return m, nil
+	var out checklistOutcome
+	m.list, out = m.list.Update(msg, &m.keys, m.stepCount(), m.panesShown())
+	if out.moved {
+		m.refreshOutput()
 	}
-	switch {
-	case keyIs(msg, k.Up):
-		m.moveTo(max(0, m.sel-1))
-		return m, nil
-	case keyIs(msg, k.Down):
-		m.moveTo(min(len(m.rb.Steps)-1, m.sel+1))
-		return m, nil
-	case keyIs(msg, k.Top):
-		m.moveTo(0)
-		return m, nil
-	case keyIs(msg, k.Bottom):
-		m.moveTo(len(m.rb.Steps) - 1)
-		return m, nil
-	}
-	// mutating keys
-	var what stepAction
-	for _, mk := range []struct {
-		b    keyBinding
-		what stepAction
-	}{
-		{k.Run, actStepRun}, {k.Skip, actStepSkip}, {k.Note, actStepNote}, {k.Verify, actStepVerify}, {k.Hint, actStepHint},
-		{k.Status, actStatusUpdate}, {k.Resolve, actIncidentResolve}, {k.MarkDone, actStepMarkDone}, {k.Rerun, actStepReRun},
-	} {
-		if keyIs(msg, mk.b) {
-			what = mk.what
-			break
-		}
-	}
-	if what == 0 {
+	what := out.act
+	if m.rb == nil || what == 0 {
 		return m, nil
 	}
 	if ro {
@@ -257,7 +409,7 @@ func (m Model) viewSteps(w, h int) string {
 	s := m.styles
 	var lines []string
 	title := "Steps"
-	if m.focus == focusSteps {
+	if m.list.focus == focusSteps {
 		title = s.Accent.Render("Steps")
 	}
 	lines = append(lines, title)
@@ -293,7 +445,7 @@ func (m Model) viewSteps(w, h int) string {
 		// it reads as text too (NO_COLOR, a captured screen)
 		avail := w - 3 - len(dur) - 1
 		row := " " + s.StatusGlyph(status) + " " + pad(text, avail) + " " + dur
-		if i == m.sel {
+		if i == m.list.sel {
 			selLine = len(lines)
 			row = ">" + s.StatusGlyph(status) + " " + s.Selected.Render(pad(text, avail)) + " " + dur
 		}
@@ -327,9 +479,9 @@ func (m Model) detailLines(w int) []string {
 	}
 	id := m.selectedID()
 	st := m.inc.Steps[id]
-	status := m.stepStatus(m.sel)
+	status := m.stepStatus(m.list.sel)
 	var lines []string
-	head := fmt.Sprintf("%d %s", m.sel+1, step.Title)
+	head := fmt.Sprintf("%d %s", m.list.sel+1, step.Title)
 	var badges []string
 	if step.Critical {
 		badges = append(badges, s.DangerBadge.Render("CRITICAL"))
@@ -538,13 +690,13 @@ func (m Model) viewDetail(w, h int) string {
 	if id := m.outputID(); id != m.selectedID() {
 		label = fmt.Sprintf("output of step %d", m.stepIndex(id)+1)
 	}
-	if m.focus == focusOutput {
+	if m.list.focus == focusOutput {
 		label = s.Accent.Render(label)
 	}
 	info := ""
 	if n := len(m.outs[m.outputID()]); n > 0 {
 		info = fmt.Sprintf(" %d lines", n)
-		if !m.out.follow {
+		if !m.list.out.follow {
 			info += " (paused: f follows)"
 		}
 	}
@@ -554,9 +706,9 @@ func (m Model) viewDetail(w, h int) string {
 		rule = strings.ReplaceAll(rule, "─", "-")
 	}
 	lines = append(lines, s.Subtle.Render(clip(rule, w)))
-	vp := m.out.vp // a copy: the output gets the rows the detail left
+	vp := m.list.out.vp // a copy: the output gets the rows the detail left
 	vp.SetHeight(max(1, h-top))
-	if m.out.follow {
+	if m.list.out.follow {
 		vp.GotoBottom()
 	}
 	out := vp.View()
@@ -584,7 +736,7 @@ func (m Model) viewPanes(w, h int) string {
 	var boxes []string
 	for i := range views {
 		st := s.Box
-		if m.focus == foci[i] {
+		if m.list.focus == foci[i] {
 			st = s.FocusedBox
 		}
 		boxes = append(boxes, st.Width(widths[i]).Height(h).Render(views[i]))
@@ -601,7 +753,7 @@ func (m Model) viewFooter() string {
 		prefix = m.styles.Warn.Render("READ-ONLY") + " "
 	}
 	// the focused area by name: ↑/↓ act on it, tab moves on
-	prefix += m.styles.Key.Render("["+m.focus.String()+"]") + " "
+	prefix += m.styles.Key.Render("["+m.list.focus.String()+"]") + " "
 	// "? help" and "q quit" always show; the other keys give way on a
 	// narrow terminal.
 	keys := m.footerKeys()
@@ -623,12 +775,12 @@ func (m Model) footerKeys() []keyBinding {
 	if m.opts.ReadOnly {
 		return []keyBinding{k.Up, k.Down, k.Tab, k.Search, k.Follow, k.Contacts, k.Docs, k.Help, k.Quit}
 	}
-	if m.focus == focusOutput {
+	if m.list.focus == focusOutput {
 		b = append(b, k.Up, k.Down, k.PageUp, k.Search, k.Follow)
 	} else {
 		st := incident.StepPending
 		if m.rb != nil {
-			st = m.stepStatus(m.sel)
+			st = m.stepStatus(m.list.sel)
 		}
 		switch {
 		case m.run != nil || st == incident.StepRunning:

@@ -306,18 +306,18 @@ func (m *Model) findNext() {
 	lines := m.outs[m.outputID()]
 	needle := strings.ToLower(m.search)
 	from := 0
-	if len(m.out.rowOf) == len(lines) {
-		from = sourceLine(m.out.rowOf, m.out.vp.YOffset()) + 1
+	if len(m.list.out.rowOf) == len(lines) {
+		from = sourceLine(m.list.out.rowOf, m.list.out.vp.YOffset()) + 1
 	}
 	for k := range lines {
 		i := (from + k) % len(lines)
 		if strings.Contains(strings.ToLower(lines[i]), needle) {
-			m.out.follow = false
+			m.list.out.follow = false
 			row := i
-			if i < len(m.out.rowOf) {
-				row = m.out.rowOf[i]
+			if i < len(m.list.out.rowOf) {
+				row = m.list.out.rowOf[i]
 			}
-			m.out.vp.SetYOffset(row)
+			m.list.out.vp.SetYOffset(row)
 			m.flash = fmt.Sprintf("%q at line %d", m.search, i+1)
 			return
 		}
@@ -505,14 +505,6 @@ func (m Model) docsKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 
 func (m *Model) panesShown() bool { return m.height >= 32 && m.width >= 80 }
 
-func (m *Model) nextFocus() focusArea {
-	f := m.focus + 1
-	if f >= focusCount || (!m.panesShown() && f > focusOutput) {
-		f = focusSteps
-	}
-	return f
-}
-
 // layout sizes the widgets for the terminal.
 type layoutDims struct {
 	listW, detailW     int
@@ -537,9 +529,9 @@ func (m *Model) dims() layoutDims {
 
 func (m *Model) layout() {
 	d := m.dims()
-	m.out.vp.SetHeight(max(3, d.bodyH-m.detailHeight(d.detailW, d.bodyH)))
-	if d.detailW != m.out.vp.Width() {
-		m.out.vp.SetWidth(d.detailW)
+	m.list.out.vp.SetHeight(max(3, d.bodyH-m.detailHeight(d.detailW, d.bodyH)))
+	if d.detailW != m.list.out.vp.Width() {
+		m.list.out.vp.SetWidth(d.detailW)
 		m.refreshOutput() // wrapped to the new width
 	}
 	m.pager.SetWidth(max(20, m.width-6))
@@ -548,10 +540,10 @@ func (m *Model) layout() {
 	if d.panesH > 0 {
 		m.panes.setSize(paneWidths(m.width), d.panesH)
 	}
-	if m.out.follow {
-		m.out.vp.GotoBottom()
+	if m.list.out.follow {
+		m.list.out.vp.GotoBottom()
 	}
-	if m.focus > focusOutput && !m.panesShown() {
-		m.focus = focusSteps
+	if m.list.focus > focusOutput && !m.panesShown() {
+		m.list.focus = focusSteps
 	}
 }

@@ -19,37 +19,20 @@ func settled(st incident.StepStatus) bool {
 	return st == incident.StepDone || st == incident.StepSkipped
 }
 
-// advanceFrom moves the cursor from a step that has just settled to the
-// next open step (wrapping to an earlier one left open). It does nothing
-// when the cursor has already left that step or the step is not settled.
+// advanceFrom moves the cursor on from a step that has just settled (see
+// checklist.advanceFrom) and shows the output it keeps in view.
 func (m *Model) advanceFrom(id string) {
-	if m.rb == nil || id == "" || m.selectedID() != id || !settled(m.inc.Status(id)) {
-		return
-	}
-	n := len(m.rb.Steps)
-	for k := 1; k < n; k++ {
-		i := (m.sel + k) % n
-		if !settled(m.stepStatus(i)) {
-			// the output of the step just run stays in view (labelled)
-			// until the cursor is moved by hand
-			m.sel, m.outOf = i, id
-			m.refreshOutput()
-			return
-		}
+	if m.list.advanceFrom(m.rb, id, m.inc.Status) {
+		m.refreshOutput()
 	}
 }
 
 // outputID is the step whose output the output pane shows.
-func (m *Model) outputID() string {
-	if m.outOf != "" {
-		return m.outOf
-	}
-	return m.selectedID()
-}
+func (m *Model) outputID() string { return m.list.outputID(m.rb) }
 
 // moveTo selects step i by hand: the output pane follows the selection.
 func (m *Model) moveTo(i int) {
-	m.sel, m.outOf = i, ""
+	m.list.moveTo(i)
 	m.refreshOutput()
 }
 
@@ -70,7 +53,7 @@ func (m *Model) afterJournaled(ev incident.Event) {
 
 // settledFlash says why Enter does not run a settled step, and how to run it again.
 func (m *Model) settledFlash(status incident.StepStatus) string {
-	n := m.sel + 1
+	n := m.list.sel + 1
 	if status == incident.StepSkipped {
 		return fmt.Sprintf("step %d was skipped: r runs it anyway (asks first)", n)
 	}

@@ -89,7 +89,7 @@ func hintModel(t *testing.T, kube *live.KubeSnapshot) *harness {
 	if kube != nil {
 		h.handle(kubeSnapMsg{snap: *kube})
 	}
-	h.m.sel = 4
+	h.m.list.sel = 4
 	return h
 }
 
@@ -166,7 +166,7 @@ func init() {
 		m.mode = ModeDrill
 		m.rb.Steps[4].Hints = deleteHints
 		m.panes.setKube(*kubeWith(3, 0))
-		m.sel = 4
+		m.list.sel = 4
 		m.apply(incident.Event{Type: incident.EventHintUsed, Time: testNow, Step: "delete", Text: deleteHints[0].Text, N: 1})
 		d := m.dims()
 		return ansi.Strip(m.viewDetail(d.detailW, 14))

@@ -52,10 +52,10 @@ func TestIncidentJournalSurvivesCrash(t *testing.T) {
 	if got := h2.m.stepStatus(2); got != incident.StepInterrupted {
 		t.Fatalf("resumed status = %v, want interrupted", got)
 	}
-	if h2.m.sel != 0 && h2.m.stepStatus(h2.m.sel) == incident.StepDone {
+	if h2.m.list.sel != 0 && h2.m.stepStatus(h2.m.list.sel) == incident.StepDone {
 		t.Errorf("selection on a done step")
 	}
-	h2.m.sel = 2
+	h2.m.list.sel = 2
 	h2.press("enter")
 	h2.settle()
 	if h2.m.run != nil {

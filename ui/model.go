@@ -1,8 +1,10 @@
 // Package ui is drnav's terminal interface: one root Bubble Tea model that
-// owns routing, focus, layout and dialogs (picker, declare, checklist, step
-// detail and output, confirmation, status updates, contacts, documents,
-// help, scorecard). Update is pure: every journal append, step start and
-// notification happens in a tea.Cmd; View only formats what is in memory.
+// owns routing, layout, the incident and its running step, and the dialogs
+// (confirmation, status updates, contacts, documents, help, scorecard); the
+// screens are widgets with their own state and Update (picker, mode,
+// declare form, checklist with its selection, focus and output pane).
+// Update is pure: every journal append, step start and notification
+// happens in a tea.Cmd; View only formats what is in memory.
 package ui
 
 import (
@@ -50,21 +52,6 @@ const (
 	ovContexts
 )
 
-type focusArea int
-
-const (
-	focusSteps focusArea = iota
-	focusOutput
-	focusPods
-	focusDeploy
-	focusDB
-	focusCount
-)
-
-func (f focusArea) String() string {
-	return [...]string{"steps", "output", "pods", "deployment", "postgresql"}[f]
-}
-
 // Model is the root model.
 type Model struct {
 	opts Options
@@ -83,7 +70,6 @@ type Model struct {
 
 	screen  screen
 	overlay overlay
-	focus   focusArea
 	flash   string // one-line status message in the footer
 
 	pick picker
@@ -110,7 +96,7 @@ type Model struct {
 	journal      Journal
 	inc          incident.State    // the incident: every journaled event folded in
 	secrets      map[string]string // secret values: memory only, never journaled
-	sel          int               // selected step
+	list         checklist         // the checklist screen: selection, focus (checklist.go)
 
 	// running step
 	runSeq int
@@ -119,8 +105,6 @@ type Model struct {
 	// handing is this driver's handover on its way (nothing is journaled
 	// while it is); see handover.go.
 	handing *HandoverOffer
-	outOf   string     // the step whose output shows, when not the selected one (see advanceFrom)
-	out     outputPane // the output of the step outputID names
 	search  string
 
 	confirm confirmState
@@ -193,7 +177,7 @@ func New(opts Options) Model {
 		outs:    map[string][]string{},
 		width:   80,
 		height:  24,
-		out:     newOutputPane(),
+		list:    newChecklist(),
 		pager:   viewport.New(),
 		bg:      &bgCache{},
 		pick:    newPicker(opts.Open, opts.Runbooks),
@@ -481,7 +465,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.inc = msg.state
 		m.refreshClock()
 		m.screen = screenChecklist
-		m.sel = 0
+		m.list.sel = 0
 		m.layout()
 		if m.mode == ModeDrill {
 			m.overlay = ovBriefing
@@ -719,16 +703,14 @@ func appendTail(lines, more []string) []string {
 	return lines
 }
 
-func (m *Model) stepIndex(id string) int {
+func (m *Model) stepIndex(id string) int { return stepIndexIn(m.rb, id) }
+
+// stepCount is the number of steps of the runbook (0 without one).
+func (m *Model) stepCount() int {
 	if m.rb == nil {
-		return -1
+		return 0
 	}
-	for i := range m.rb.Steps {
-		if m.rb.StepID(i) == id {
-			return i
-		}
-	}
-	return -1
+	return len(m.rb.Steps)
 }
 
 // phaseOf is the phase of a step ("" when unknown).
@@ -739,31 +721,12 @@ func (m *Model) phaseOf(id string) string {
 	return ""
 }
 
-func (m *Model) selectStep(id string) {
-	if i := m.stepIndex(id); i >= 0 {
-		m.sel, m.outOf = i, ""
-	}
-}
+func (m *Model) selectStep(id string) { m.list.selectStep(m.rb, id) }
 
 // selectFirstOpen selects the first step not done or skipped.
-func (m *Model) selectFirstOpen() {
-	if m.rb == nil {
-		return
-	}
-	for i := range m.rb.Steps {
-		if st := m.inc.Status(m.rb.StepID(i)); st != incident.StepDone && st != incident.StepSkipped {
-			m.sel = i
-			return
-		}
-	}
-}
+func (m *Model) selectFirstOpen() { m.list.selectFirstOpen(m.rb, m.inc.Status) }
 
-func (m *Model) selectedID() string {
-	if m.rb == nil {
-		return ""
-	}
-	return m.rb.StepID(m.sel)
-}
+func (m *Model) selectedID() string { return m.list.selectedID(m.rb) }
 
 // askExpectation: in a drill a shell step is shown, not run, so the trainee
 // says what they expect it to have done; the answer is recorded as a note
@@ -783,12 +746,7 @@ func (m *Model) askExpectation(id string) {
 	m.prompt.hint = expect
 }
 
-func (m *Model) selectedStep() *runbooks.Step {
-	if m.rb == nil || m.sel < 0 || m.sel >= len(m.rb.Steps) {
-		return nil
-	}
-	return &m.rb.Steps[m.sel]
-}
+func (m *Model) selectedStep() *runbooks.Step { return m.list.selectedStep(m.rb) }
 
 func (m *Model) stepStatus(i int) incident.StepStatus {
 	return m.inc.Status(m.rb.StepID(i))
@@ -797,7 +755,7 @@ func (m *Model) stepStatus(i int) incident.StepStatus {
 // refreshOutput shows the output of the step outputID names.
 func (m *Model) refreshOutput() {
 	id := m.outputID()
-	m.out.show(id, m.outs[id])
+	m.list.out.show(id, m.outs[id])
 }
 
 // ---- keys ----
@@ -896,8 +854,8 @@ func (m Model) startStep(verifyOnly bool) (tea.Model, tea.Cmd) {
 	target := *tp
 	m.runSeq++
 	m.run = &activeRun{id: m.runSeq, step: id, verify: verifyOnly, started: m.now(), reader: newRunReader()}
-	m.outOf = ""
-	m.out.follow = true
+	m.list.outOf = ""
+	m.list.out.follow = true
 	if !verifyOnly {
 		m.outs[id] = nil
 	}

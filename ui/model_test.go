@@ -136,7 +136,7 @@ func TestFailedStepAndLongOutput(t *testing.T) {
 		t.Errorf("follow mode does not show the last line:\n%s", h.screen())
 	}
 	h.press("tab", "pgup")
-	if h.m.out.follow {
+	if h.m.list.out.follow {
 		t.Errorf("pgup left follow mode on")
 	}
 	h.press("/")
@@ -185,8 +185,8 @@ func TestSkipNeedsReasonAndNote(t *testing.T) {
 	h.typeText("not needed")
 	h.press("enter")
 	h.until("skipped", func(m Model) bool { return m.stepStatus(0) == incident.StepSkipped })
-	if h.m.sel != 1 {
-		t.Errorf("after the skip the cursor is on step %d, want the next open one (2)", h.m.sel+1)
+	if h.m.list.sel != 1 {
+		t.Errorf("after the skip the cursor is on step %d, want the next open one (2)", h.m.list.sel+1)
 	}
 	h.press("up", "n")
 	h.typeText("checked by hand")
@@ -232,7 +232,7 @@ func TestConfirmDefaultsToCancel(t *testing.T) {
 func TestCriticalStepRequiresTypingName(t *testing.T) {
 	t.Parallel()
 	h, _ := declared(t, testOptions())
-	h.m.sel = 4 // Delete the failing pod (critical)
+	h.m.list.sel = 4 // Delete the failing pod (critical)
 	h.press("enter")
 	if h.m.confirm.requireName != "agent-7d9f-abc" {
 		t.Fatalf("requireName = %q", h.m.confirm.requireName)

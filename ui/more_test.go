@@ -383,15 +383,15 @@ func TestOutputWrapsAtWordsAndSearchLandsOnTheLine(t *testing.T) {
 	h.press("tab", "/")
 	h.typeText("line-150")
 	h.press("enter")
-	top := strings.SplitN(ansi.Strip(h.m.out.vp.View()), "\n", 2)[0]
+	top := strings.SplitN(ansi.Strip(h.m.list.out.vp.View()), "\n", 2)[0]
 	if !strings.HasPrefix(strings.TrimSpace(top), "line-150 ") {
 		t.Errorf("search for line-150: the top row is %q", top)
 	}
 	if !strings.Contains(h.m.flash, "at line 151") {
 		t.Errorf("flash %q", h.m.flash)
 	}
-	w := h.m.out.vp.Width()
-	for _, r := range strings.Split(ansi.Strip(h.m.out.vp.View()), "\n") {
+	w := h.m.list.out.vp.Width()
+	for _, r := range strings.Split(ansi.Strip(h.m.list.out.vp.View()), "\n") {
 		r = strings.TrimRight(r, " ")
 		if ansi.StringWidth(r) > w {
 			t.Errorf("row wider than %d: %q", w, r)

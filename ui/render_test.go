@@ -40,7 +40,7 @@ func renderModel(width, height int, ascii bool) Model {
 	} {
 		m.apply(ev)
 	}
-	m.sel = 3
+	m.list.sel = 3
 	for i := range 30 {
 		m.outs["stop"] = append(m.outs["stop"], fmt.Sprintf("line %02d of the scale output", i+1))
 	}
@@ -82,7 +82,7 @@ func TestGoldenWidgets(t *testing.T) {
 			return m.viewConfirm()
 		},
 		"critical": func(m Model) string {
-			m.sel = 4
+			m.list.sel = 4
 			m.openConfirm(m.runConfirm(m.selectedStep(), "Run destructive step?"))
 			return m.viewConfirm()
 		},

@@ -112,7 +112,7 @@ func init() {
 	// step 1's output stays in view, labelled
 	walkthroughWidgets["afterrun"] = func(m Model) string {
 		m.outs["identify"] = []string{"hello", "world"}
-		m.sel = 0
+		m.list.sel = 0
 		m.advanceFrom("identify")
 		mm, _ := m.Update(tea.WindowSizeMsg{Width: m.width, Height: 30})
 		return mm.(Model).render()
@@ -127,15 +127,15 @@ func TestCursorMovesOnAfterSuccess(t *testing.T) {
 	h, _ := declared(t, testOptions())
 	h.press("enter")
 	h.until("step 1 done", func(m Model) bool { return m.stepStatus(0) == incident.StepDone && m.run == nil })
-	if h.m.sel != 1 {
-		t.Fatalf("cursor on step %d after step 1 succeeded, want 2", h.m.sel+1)
+	if h.m.list.sel != 1 {
+		t.Fatalf("cursor on step %d after step 1 succeeded, want 2", h.m.list.sel+1)
 	}
 	scr := h.screen()
 	if !strings.Contains(scr, "output of step 1") || !strings.Contains(scr, "world") || !strings.Contains(scr, ">✗ 2 A step") && !strings.Contains(scr, ">· 2 A step") {
 		t.Errorf("after the run: want the cursor on step 2 and step 1's output in view:\n%s", scr)
 	}
 	h.press("up")
-	if h.m.outOf != "" || !strings.Contains(h.screen(), "── output 4 lines") {
+	if h.m.list.outOf != "" || !strings.Contains(h.screen(), "── output 4 lines") {
 		t.Errorf("moving by hand: the output pane follows the selection:\n%s", h.screen())
 	}
 	h.press("enter")
@@ -346,7 +346,7 @@ func longStepModel(w int) Model {
 	for _, v := range [][2]string{{"app_label", "app=ci-failure-agent"}, {"namespace", "ci"}} {
 		m.apply(incident.Event{Type: incident.EventVariableSet, Time: testNow, Name: v[0], Value: v[1]})
 	}
-	m.sel = len(m.rb.Steps) - 2
+	m.list.sel = len(m.rb.Steps) - 2
 	m.refreshOutput()
 	return m
 }
@@ -372,7 +372,7 @@ func TestDetailShowsEverythingResolved(t *testing.T) {
 				t.Errorf("width %d: %q not on screen:\n%s", w, want, scr)
 			}
 		}
-		m.sel++ // the wait step
+		m.list.sel++ // the wait step
 		scr = ansi.Strip(m.render())
 		if strings.Contains(scr, "{{") || !strings.Contains(scr, "wait until pods ready app=ci-failure-agent") {
 			t.Errorf("width %d: wait step not resolved:\n%s", w, scr)
@@ -402,7 +402,7 @@ func TestShownStepIsNotDone(t *testing.T) {
 	if st := h.m.stepStatus(0); st != incident.StepShown {
 		t.Fatalf("shown step without an expectation is %v, want shown", st)
 	}
-	if h.m.sel != 0 {
+	if h.m.list.sel != 0 {
 		t.Errorf("cursor moved on from a step still waiting for the expectation")
 	}
 	scr := h.screen()
@@ -419,8 +419,8 @@ func TestShownStepIsNotDone(t *testing.T) {
 	h.typeText("two lines")
 	h.press("enter")
 	h.until("settled", func(m Model) bool { return m.stepStatus(0) == incident.StepDone })
-	if h.m.sel != 1 {
-		t.Errorf("after the expectation the cursor is on step %d, want 2", h.m.sel+1)
+	if h.m.list.sel != 1 {
+		t.Errorf("after the expectation the cursor is on step %d, want 2", h.m.list.sel+1)
 	}
 	if row := h.screen(); !strings.Contains(row, " ✓ 1 Identify corruption  ") || strings.Contains(row, "✓ 1 Identify corruption 0s") {
 		t.Errorf("a shown step shows a duration as if it ran:\n%s", row)
