@@ -99,7 +99,11 @@ func AcquireAs(root, id, operator string) (*Lock, error) {
 	info := LockInfo{User: operator, PID: os.Getpid(), TTY: currentTTY(), Since: time.Now()}
 	data, err := json.Marshal(info)
 	if err == nil {
-		err = writeFileSync(infoPath, append(data, '\n'))
+		// Not fsynced: the information only names a live driver, and after
+		// a crash of the machine no lock is held (Driver asks the lock, and
+		// sharedDriver reads a lost or partial file as nobody). The fsync
+		// cost resume 40–150 ms before its first frame on a busy disk.
+		err = safefile.WriteFile(infoPath, append(data, '\n'), fileMode(dir))
 	}
 	if err != nil {
 		_ = fl.Unlock()

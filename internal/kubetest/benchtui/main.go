@@ -2,8 +2,9 @@
 // a real local control plane with many kwok pods: time to the first frame,
 // time until the pods pane shows every pod, resident memory, CPU while idle
 // and CPU under a steady stream of pod changes. In the same run it measures
-// the physical references — a bare typed informer's sync and `kubectl get
-// pods` — and prints the ratios. scripts/bench-tui.sh builds drnav and runs
+// the physical references — a bare typed informer's sync, `kubectl get
+// pods`, and the CPU a bare typed informer in a process of its own spends
+// over a churn window like drnav's (refinformer.go) — and prints the ratios. scripts/bench-tui.sh builds drnav and runs
 // it; see the README's performance section.
 package main
 
@@ -54,6 +55,13 @@ type options struct {
 }
 
 func main() {
+	if spec := os.Getenv(refInformerEnv); spec != "" {
+		if err := runRefInformer(spec); err != nil {
+			fmt.Fprintf(os.Stderr, "benchtui reference informer: %v\n", err)
+			os.Exit(1)
+		}
+		return
+	}
 	var o options
 	flag.StringVar(&o.bin, "bin", "", "the drnav binary to measure (required)")
 	flag.IntVar(&o.pods, "pods", 10000, "pods to create")
@@ -128,6 +136,9 @@ func run(ctx context.Context, o options) (err error) {
 		return err
 	}
 	ref.kubectl, ref.kubectlRSS, ref.kubectlErr = kubectlGet(ctx, cp, o.ns, o.pods)
+	if err := churnReference(ctx, o, cp.Kubeconfig(), client, &ref); err != nil {
+		return err
+	}
 
 	for i, bin := range bins {
 		bo := o
